@@ -1,0 +1,191 @@
+"""The case workflow's activities: each one unit of work on the CID, in one transaction.
+
+Every activity is idempotent by a domain key (case + step + sequence) with a unique
+constraint, never by the activity ID, which restarts after continue-as-new. Each also
+writes its audit entry in the same transaction, keyed the same way, so a retried
+activity neither duplicates a row nor the record that it happened.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+from temporalio import activity
+
+from casework import records as r
+from casework.referral import DISCLOSABLE_PURPOSE
+from casework.rules import NON_DISCLOSABLE_NOTE
+from casework.settings import ProcessSettings
+from cid import case_record, inbox, intake
+
+
+class CaseActivities:
+    def __init__(self, pool: asyncpg.Pool, settings: ProcessSettings) -> None:
+        self.pool = pool
+        self.settings = settings
+
+    @activity.defn
+    async def load_settings(self) -> ProcessSettings:
+        return self.settings
+
+    @activity.defn
+    async def record_referral(self, cmd: r.RecordReferral) -> None:
+        """R01/R02: the case, the referral as received and its certificate (seq 1)."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await intake.insert_case(conn, cmd.case_id, cmd.referral, cmd.eea, "A-intake", cmd.at)
+            await intake.insert_certificate(conn, cmd.case_id, 1, cmd.referral.certificate, cmd.disclosable, cmd.at)
+            await case_record.update_case(conn, cmd.case_id, cmd.at, disclosable=cmd.disclosable)
+            await case_record.audit(
+                conn, cmd.case_id, "referral-received", cmd.actor, "referral received", cmd.at,
+                {"disclosable": cmd.disclosable, "eea": cmd.eea},
+            )
+
+    @activity.defn
+    async def record_certificate(self, cmd: r.RecordCertificate) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await intake.insert_certificate(conn, cmd.case_id, cmd.seq, cmd.certificate, cmd.disclosable, cmd.at)
+            if cmd.disclosable:
+                await case_record.update_case(conn, cmd.case_id, cmd.at, disclosable=True)
+            await case_record.audit(
+                conn, cmd.case_id, f"certificate-{cmd.seq}", cmd.actor, "certificate received", cmd.at,
+                {"seq": cmd.seq, "disclosable": cmd.disclosable, "event_id": cmd.event_id},
+            )
+
+    @activity.defn
+    async def apply_non_disclosable(self, cmd: r.DestroyCertificate) -> None:
+        """R03: note the CID, request a new ACRO certificate, destroy this one."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await case_record.add_note(conn, cmd.case_id, f"non-disclosable-{cmd.seq}", NON_DISCLOSABLE_NOTE, cmd.at)
+            await case_record.send_message(
+                conn, cmd.case_id, f"acro-request-{cmd.seq}", "ACRO", "ACRO certificate request",
+                {"purpose": DISCLOSABLE_PURPOSE,
+                 "replaces_certificate": cmd.seq}, cmd.at,
+            )
+            await intake.destroy_certificate(conn, cmd.case_id, cmd.seq, cmd.at)
+            await case_record.audit(
+                conn, cmd.case_id, f"certificate-{cmd.seq}-destroyed", r.SYSTEM_ACTOR,
+                "non-disclosable certificate destroyed", cmd.at, {"seq": cmd.seq, "rule": "R03"},
+            )
+
+    @activity.defn
+    async def register_case(self, cmd: r.RegisterCase) -> None:
+        """R04: subject (matched, never duplicated), convictions, calendar, PNC check, paper file."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            subject_id = await intake.match_or_create_subject(conn, cmd.case_id)
+            count = await intake.record_convictions(conn, cmd.case_id, subject_id)
+            await intake.add_calendar_event(conn, cmd.case_id, cmd.at)
+            await case_record.send_message(
+                conn, cmd.case_id, "pnc-check", "PNC Bureau", "PNC check request", {}, cmd.at
+            )
+            paper_file = await intake.create_paper_file(conn, cmd.case_id, cmd.at)
+            await case_record.audit(
+                conn, cmd.case_id, "registered", r.SYSTEM_ACTOR, "case registered in CID", cmd.at,
+                {"subject_id": subject_id, "convictions": count, "paper_file": paper_file, "rule": "R04"},
+            )
+
+    @activity.defn
+    async def restricted_step(self, cmd: r.RestrictedStep) -> None:
+        """R05/R15/R53: withheld sections of the guidance. We record that the step was
+        reached and do nothing else: the content is not ours to invent."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await case_record.audit(
+                conn, cmd.case_id, f"restricted-{cmd.rule}", r.SYSTEM_ACTOR,
+                "restricted step reached", cmd.at, {"rule": cmd.rule},
+            )
+
+    @activity.defn
+    async def route_case(self, cmd: r.RouteCase) -> str:
+        """R06: the team from the routing table."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            team = await intake.route(conn, cmd.eea, cmd.whereabouts)
+            if team is None:
+                raise LookupError("no route in team_routes matches this case: add a catch-all row")
+            await case_record.update_case(conn, cmd.case_id, cmd.at, team=team)
+            await case_record.audit(
+                conn, cmd.case_id, "routed", r.SYSTEM_ACTOR, "referred to team", cmd.at,
+                {"team": team, "rule": "R06"},
+            )
+            return team
+
+    @activity.defn
+    async def open_task(self, cmd: r.OpenTask) -> int:
+        async with self.pool.acquire() as conn, conn.transaction():
+            task_id = await inbox.open_task(
+                conn, cmd.case_id, cmd.key, cmd.kind, cmd.title, cmd.team, cmd.due_at, cmd.at, cmd.escalates
+            )
+            await case_record.audit(
+                conn, cmd.case_id, f"task-{cmd.key}-opened", r.SYSTEM_ACTOR, "task opened", cmd.at,
+                {"task": cmd.key, "kind": cmd.kind, "team": cmd.team, "due_at": cmd.due_at.isoformat()},
+            )
+            return task_id
+
+    @activity.defn
+    async def complete_task(self, cmd: r.CompleteTask) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await inbox.complete_task(conn, cmd.case_id, cmd.key, cmd.outcome, cmd.details, cmd.actor, cmd.at)
+            await case_record.audit(
+                conn, cmd.case_id, f"task-{cmd.key}-completed", cmd.actor, "task completed", cmd.at,
+                {"task": cmd.key, "outcome": cmd.outcome},
+            )
+
+    @activity.defn
+    async def escalate_task(self, cmd: r.EscalateTask) -> None:
+        """A missed deadline: the task and case are marked overdue, a senior caseworker gets a review."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await inbox.mark_overdue(conn, cmd.case_id, cmd.key)
+            await inbox.open_task(
+                conn, cmd.case_id, cmd.review_key, "overdue_review", f"Review overdue task {cmd.key}",
+                cmd.review_team, cmd.review_due_at, cmd.at, escalates=cmd.key,
+            )
+            await case_record.audit(
+                conn, cmd.case_id, f"task-{cmd.key}-escalation-{cmd.number}", r.SYSTEM_ACTOR,
+                "task escalated", cmd.at, {"task": cmd.key, "escalation": cmd.number},
+            )
+
+    @activity.defn
+    async def send_message(self, cmd: r.SendMessage) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await case_record.send_message(conn, cmd.case_id, cmd.key, cmd.recipient, cmd.form, cmd.body, cmd.at)
+            await case_record.audit(
+                conn, cmd.case_id, f"message-{cmd.key}", r.SYSTEM_ACTOR, "message sent", cmd.at,
+                {"recipient": cmd.recipient, "form": cmd.form},
+            )
+
+    @activity.defn
+    async def set_stage(self, cmd: r.SetStage) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await case_record.update_case(
+                conn, cmd.case_id, cmd.at, stage=cmd.stage.value, status=cmd.status, outcome=cmd.outcome,
+                case_owner=cmd.case_owner, detention_power=cmd.detention_power, custody=cmd.custody,
+                disclosable=cmd.disclosable,
+            )
+            await case_record.audit(
+                conn, cmd.case_id, f"stage-{cmd.seq}", r.SYSTEM_ACTOR,
+                "stage entered", cmd.at,
+                {k: v for k, v in {"stage": cmd.stage.value, "outcome": cmd.outcome, "status": cmd.status}.items() if v},
+            )
+
+    @activity.defn
+    async def add_note(self, cmd: r.AddNote) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await case_record.add_note(conn, cmd.case_id, cmd.key, cmd.text, cmd.at)
+
+    @activity.defn
+    async def record_event(self, cmd: r.AuditEvent) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await case_record.audit(conn, cmd.case_id, cmd.event_key, cmd.actor, cmd.action, cmd.at, cmd.detail)
+
+    @activity.defn
+    async def close_case(self, cmd: r.CloseCase) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await case_record.close_case(conn, cmd.case_id, cmd.outcome, cmd.at)
+            await case_record.audit(
+                conn, cmd.case_id, "closed", r.SYSTEM_ACTOR, "case closed", cmd.at, {"outcome": cmd.outcome}
+            )
+
+    def all(self) -> list:
+        return [
+            self.load_settings, self.record_referral, self.record_certificate, self.apply_non_disclosable,
+            self.register_case, self.restricted_step, self.route_case, self.open_task, self.complete_task,
+            self.escalate_task, self.send_message, self.set_stage, self.add_note, self.record_event,
+            self.close_case,
+        ]

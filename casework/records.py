@@ -1,0 +1,117 @@
+"""What the workflow asks the CID activities to record: one model per activity.
+
+Kept apart from the activities themselves so that the workflow module imports no
+database driver. Every model carries ``at``, the workflow's own clock: business times
+in the CID are the case's times (simulated in tests), not the worker's wall clock.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from casework.case import Stage
+from casework.referral import Certificate, Referral
+
+SYSTEM_ACTOR = "system:case-workflow"
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    case_id: str
+    at: datetime
+
+
+class RecordReferral(Record):
+    referral: Referral
+    eea: bool
+    disclosable: bool
+    actor: str
+
+
+class RecordCertificate(Record):
+    seq: int
+    certificate: Certificate
+    disclosable: bool
+    actor: str
+    event_id: str
+
+
+class DestroyCertificate(Record):
+    """R03: note, new ACRO request, destruction of certificate ``seq``."""
+
+    seq: int
+
+
+class RegisterCase(Record):
+    """R04, from the newest disclosable certificate."""
+
+
+class RestrictedStep(Record):
+    rule: str
+
+
+class RouteCase(Record):
+    eea: bool
+    whereabouts: str
+
+
+class OpenTask(Record):
+    key: str
+    kind: str
+    title: str
+    team: str
+    due_at: datetime
+    escalates: str | None = None
+
+
+class CompleteTask(Record):
+    key: str
+    outcome: str
+    details: dict[str, Any] = Field(default_factory=dict)
+    actor: str
+
+
+class EscalateTask(Record):
+    key: str
+    number: int
+    review_key: str
+    review_team: str
+    review_due_at: datetime
+
+
+class SendMessage(Record):
+    key: str
+    recipient: str
+    form: str
+    body: dict[str, Any] = Field(default_factory=dict)
+
+
+class SetStage(Record):
+    stage: Stage
+    seq: int
+    status: str | None = None
+    outcome: str | None = None
+    case_owner: str | None = None
+    detention_power: str | None = None
+    custody: str | None = None
+    disclosable: bool | None = None
+
+
+class AddNote(Record):
+    key: str
+    text: str
+
+
+class AuditEvent(Record):
+    event_key: str
+    actor: str
+    action: str
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class CloseCase(Record):
+    outcome: str

@@ -1,0 +1,162 @@
+"""SQL for Stage A: the referral, certificates, subjects, convictions, calendar, paper file."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import asyncpg
+
+from casework.referral import Certificate, Referral
+from casework.rules import ACRO_REFERRAL_EVENT, Identity, Route, route_team, subject_match_keys
+
+SUBJECT_LOCK = 0x5B1EC7  # serialises subject matching across workers (R04: no duplicates)
+
+
+async def insert_case(
+    conn: asyncpg.Connection, case_id: str, referral: Referral, eea: bool, stage: str, at: datetime
+) -> bool:
+    """The case row and the referral as received; False when they were already there."""
+    new = await conn.fetchval(
+        "INSERT INTO cases (id, acro_reference, stage, eea, custody, opened_at, updated_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (id) DO NOTHING RETURNING id",
+        case_id, referral.acro_reference, stage, eea, referral.whereabouts.status.value, at,
+    )
+    if new is None:
+        return False
+    await conn.execute(
+        "INSERT INTO referrals (case_id, name, aliases, date_of_birth, nationalities,"
+        " identity_documents, pnc_id, interpol_check, requesting_officer, reason_for_request,"
+        " last_known_address, whereabouts, received_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        case_id,
+        referral.name,
+        list(referral.aliases),
+        referral.date_of_birth,
+        list(referral.nationalities),
+        [d.model_dump(mode="json") for d in referral.identity_documents],
+        referral.pnc_id,
+        referral.interpol_check_outcome,
+        referral.requesting_officer.model_dump(mode="json") if referral.requesting_officer else None,
+        referral.reason_for_request.value if referral.reason_for_request else None,
+        referral.last_known_address.model_dump(mode="json") if referral.last_known_address else None,
+        referral.whereabouts.model_dump(mode="json"),
+        at,
+    )
+    return True
+
+
+async def insert_certificate(
+    conn: asyncpg.Connection, case_id: str, seq: int, certificate: Certificate, disclosable: bool, at: datetime
+) -> None:
+    await conn.execute(
+        "INSERT INTO certificates (case_id, seq, request_purpose, offences_on_pnc, issued_on,"
+        " disclosable, content, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        " ON CONFLICT (case_id, seq) DO NOTHING",
+        case_id, seq, certificate.request_purpose, certificate.offences_on_pnc, certificate.issued_on,
+        disclosable, [c.model_dump(mode="json") for c in certificate.convictions], at,
+    )
+
+
+async def destroy_certificate(conn: asyncpg.Connection, case_id: str, seq: int, at: datetime) -> bool:
+    """R03: the certificate's content is gone; the row remains to show it existed and when."""
+    done = await conn.fetchval(
+        "UPDATE certificates SET content = NULL, request_purpose = NULL, destroyed_at = $3"
+        " WHERE case_id = $1 AND seq = $2 AND destroyed_at IS NULL RETURNING id",
+        case_id, seq, at,
+    )
+    return done is not None
+
+
+async def _referral(conn: asyncpg.Connection, case_id: str) -> asyncpg.Record:
+    row = await conn.fetchrow("SELECT * FROM referrals WHERE case_id = $1", case_id)
+    if row is None:
+        raise LookupError(f"no referral recorded for {case_id}")
+    return row
+
+
+async def match_or_create_subject(conn: asyncpg.Connection, case_id: str) -> int:
+    """R04: the subject named by the referral, created only if no existing one matches."""
+    existing = await conn.fetchval("SELECT subject_id FROM cases WHERE id = $1", case_id)
+    if existing is not None:
+        return int(existing)
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", SUBJECT_LOCK)
+    row = await _referral(conn, case_id)
+    keys = subject_match_keys(
+        Identity(
+            name=row["name"],
+            date_of_birth=row["date_of_birth"],
+            pnc_id=row["pnc_id"],
+            documents=tuple((d["issuing_country"], d["kind"], d["number"]) for d in row["identity_documents"]),
+        )
+    )
+    subject_id = None
+    if keys:
+        subject_id = await conn.fetchval(
+            "SELECT subject_id FROM subject_identifiers WHERE match_key = ANY($1::text[])"
+            " ORDER BY array_position($1::text[], match_key) LIMIT 1",
+            keys,
+        )
+    if subject_id is None:
+        subject_id = await conn.fetchval(
+            "INSERT INTO subjects (name, aliases, date_of_birth, nationalities, pnc_id)"
+            " VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            row["name"], row["aliases"], row["date_of_birth"], row["nationalities"], row["pnc_id"],
+        )
+    for key in keys:
+        await conn.execute(
+            "INSERT INTO subject_identifiers (match_key, subject_id) VALUES ($1, $2)"
+            " ON CONFLICT (match_key) DO NOTHING",
+            key, subject_id,
+        )
+    await conn.execute("UPDATE cases SET subject_id = $2 WHERE id = $1", case_id, subject_id)
+    return int(subject_id)
+
+
+async def record_convictions(conn: asyncpg.Connection, case_id: str, subject_id: int) -> int:
+    """R04: the overseas convictions of the newest disclosable certificate; returns how many."""
+    content = await conn.fetchval(
+        "SELECT content FROM certificates WHERE case_id = $1 AND disclosable AND destroyed_at IS NULL"
+        " ORDER BY seq DESC LIMIT 1",
+        case_id,
+    )
+    if content is None:
+        raise LookupError(f"{case_id} has no disclosable certificate to register")
+    for seq, conviction in enumerate(content, start=1):
+        await conn.execute(
+            "INSERT INTO convictions (case_id, subject_id, seq, country, offence, category,"
+            " conviction_date, sentence) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            " ON CONFLICT (case_id, seq) DO NOTHING",
+            case_id, subject_id, seq, conviction["country"], conviction["offence"],
+            conviction["category"], _date(conviction["conviction_date"]), conviction.get("sentence"),
+        )
+    return len(content)
+
+
+def _date(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+async def add_calendar_event(conn: asyncpg.Connection, case_id: str, at: datetime) -> None:
+    """R04: CID calendar event "CC - ACRO Referral", status "Completed"."""
+    await conn.execute(
+        "INSERT INTO calendar_events (case_id, event_type, status, occurred_at)"
+        " VALUES ($1, $2, 'Completed', $3) ON CONFLICT (case_id, event_type) DO NOTHING",
+        case_id, ACRO_REFERRAL_EVENT, at,
+    )
+
+
+async def create_paper_file(conn: asyncpg.Connection, case_id: str, at: datetime) -> str:
+    """R04: the Home Office paper file; its reference is derived from the case."""
+    reference = "HO-PF-" + case_id.removeprefix("acro-case-")
+    await conn.execute(
+        "INSERT INTO paper_files (case_id, reference, created_at) VALUES ($1, $2, $3)"
+        " ON CONFLICT (case_id) DO NOTHING",
+        case_id, reference, at,
+    )
+    return reference
+
+
+async def route(conn: asyncpg.Connection, eea: bool, whereabouts: str) -> str | None:
+    rows = await conn.fetch("SELECT priority, eea, whereabouts, team FROM team_routes")
+    routes = [Route(r["priority"], r["team"], r["eea"], r["whereabouts"]) for r in rows]
+    return route_team(routes, eea=eea, whereabouts=whereabouts)

@@ -1,0 +1,68 @@
+"""Shared fixtures: a real PostgreSQL and real Temporal servers, started once per session.
+
+PostgreSQL: ``DATABASE_URL`` when set (CI: the machine's server), else an embedded
+server in a temporary folder, so the suite runs on a machine with no database.
+Temporal: the time-skipping test server and the dev server, from the venv's binaries.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from pathlib import Path
+from typing import AsyncIterator
+
+import asyncpg
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from casework.binaries import temporal_cli, temporal_test_server
+from casework.temporal import data_converter
+from cid.db import create_pool, migrate_dsn
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    from cid.embedded import start_embedded
+
+    folder = Path(tempfile.mkdtemp(prefix="casework-test-pg-"))
+    return start_embedded(folder / "pgdata")
+
+
+@pytest.fixture(scope="session")
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    await migrate_dsn(database_url)
+    pool = await create_pool(database_url, max_size=20)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture(scope="session")
+async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The time-skipping server: 10-day windows and two-year sleeps pass at once."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=temporal_test_server(), data_converter=data_converter()
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The real dev server (visibility, continue-as-new suggestions)."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_cli(),
+        data_converter=data_converter(),
+        dev_server_extra_args=["--dynamic-config-value", "limit.historyCount.suggestContinueAsNew=60"],
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+def task_queue() -> str:
+    return f"test-{uuid.uuid4().hex[:12]}"

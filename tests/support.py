@@ -1,0 +1,160 @@
+"""Test helpers: referrals, a running worker, and a driver that acts as people would."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from datetime import date, timedelta
+from typing import Any, AsyncIterator
+
+import asyncpg
+from temporalio.client import Client, WorkflowHandle
+from temporalio.worker import Worker
+
+from casework.case import (
+    CaseInput,
+    CaseView,
+    CertificateReceived,
+    LeftUk,
+    PersonLocated,
+    RepresentationsReceived,
+    TaskCompleted,
+    TaskCompletion,
+    case_id_for,
+)
+from casework.referral import DISCLOSABLE_PURPOSE, Referral
+from casework.settings import ProcessSettings
+from worker.service import build_worker
+from workflows.case import CaseWorkflow
+
+CASEWORKER = "cw.jones"
+
+
+def unique_ref() -> str:
+    return f"T{uuid.uuid4().hex[:10].upper()}"
+
+
+def referral_data(**overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "acro_reference": unique_ref(),
+        "name": "Jan Kowalski",
+        "date_of_birth": "1980-02-03",
+        "nationalities": ["PL"],
+        "certificate": {
+            "request_purpose": DISCLOSABLE_PURPOSE,
+            "offences_on_pnc": False,
+            "convictions": [
+                {"country": "PL", "offence": "Robbery", "category": "robbery",
+                 "conviction_date": "2010-05-06", "sentence": "4 years"},
+            ],
+        },
+        "reason_for_request": "arrest",
+        "whereabouts": {"status": "unknown"},
+    }
+    data.update(overrides)
+    return data
+
+
+def referral(**overrides: Any) -> Referral:
+    return Referral.model_validate(referral_data(**overrides), context={"today": date.today()})
+
+
+@contextlib.asynccontextmanager
+async def running_worker(
+    client: Client, pool: asyncpg.Pool, task_queue: str, settings: ProcessSettings | None = None
+) -> AsyncIterator[Worker]:
+    worker = build_worker(client, pool, task_queue, settings)
+    async with worker:
+        yield worker
+
+
+class Case:
+    """Drives one case as the people and systems around it would."""
+
+    def __init__(self, client: Client, pool: asyncpg.Pool, handle: WorkflowHandle, ref: Referral) -> None:
+        self.client = client
+        self.pool = pool
+        self.handle = handle
+        self.referral = ref
+        self.id = handle.id
+
+    @classmethod
+    async def start(cls, client: Client, pool: asyncpg.Pool, task_queue: str, ref: Referral) -> "Case":
+        handle = await client.start_workflow(
+            CaseWorkflow.run, CaseInput(referral=ref), id=case_id_for(ref.acro_reference), task_queue=task_queue
+        )
+        return cls(client, pool, handle, ref)
+
+    async def view(self) -> CaseView:
+        return await self.handle.query(CaseWorkflow.view)
+
+    async def wait_for(self, predicate: Any, *, timeout: float = 15.0) -> CaseView:
+        """Poll the query until ``predicate(view)`` holds (no time passes on the test server)."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + timeout
+        while True:
+            view = await self.view()
+            if predicate(view):
+                return view
+            if loop.time() > end:
+                raise AssertionError(f"timed out; case is {view.model_dump_json(indent=1)}")
+            await asyncio.sleep(0.05)
+
+    async def task(self, kind: str) -> str:
+        view = await self.wait_for(lambda v: any(t.kind == kind for t in v.open_tasks))
+        return next(t.key for t in view.open_tasks if t.kind == kind)
+
+    async def complete(self, kind: str, outcome: str, actor: str = CASEWORKER, **details: Any) -> TaskCompleted:
+        key = await self.task(kind)
+        return await self.handle.execute_update(
+            CaseWorkflow.complete_task,
+            TaskCompletion(task_key=key, outcome=outcome, actor=actor, details=details),
+        )
+
+    async def located(self, actor: str = "ice.system", event_id: str | None = None, **kw: Any) -> None:
+        await self.handle.signal(CaseWorkflow.person_located, PersonLocated(event_id=event_id or uuid.uuid4().hex, actor=actor, **kw))
+
+    async def left_uk(self, actor: str = "nbtc.system", event_id: str | None = None) -> None:
+        await self.handle.signal(CaseWorkflow.left_uk_signal, LeftUk(event_id=event_id or uuid.uuid4().hex, actor=actor))
+
+    async def certificate(self, certificate: dict[str, Any], actor: str = "acro.system", event_id: str | None = None) -> None:
+        from casework.referral import Certificate
+
+        await self.handle.signal(
+            CaseWorkflow.certificate_received,
+            CertificateReceived(event_id=event_id or uuid.uuid4().hex, actor=actor, certificate=Certificate.model_validate(certificate)),
+        )
+
+    async def representations(self, actor: str = CASEWORKER, event_id: str | None = None) -> None:
+        await self.handle.signal(
+            CaseWorkflow.representations_received,
+            RepresentationsReceived(event_id=event_id or uuid.uuid4().hex, actor=actor),
+        )
+
+    # --- reading the CID --------------------------------------------------------------
+
+    async def row(self, sql: str, *args: Any) -> asyncpg.Record | None:
+        return await self.pool.fetchrow(sql, self.id, *args)
+
+    async def rows(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        return await self.pool.fetch(sql, self.id, *args)
+
+    async def case_row(self) -> asyncpg.Record:
+        row = await self.row("SELECT * FROM cases WHERE id = $1")
+        assert row is not None, f"no CID case row for {self.id}"
+        return row
+
+    async def messages(self) -> list[tuple[str, str]]:
+        return [(m["recipient"], m["form"]) for m in await self.rows(
+            "SELECT recipient, form FROM outbound_messages WHERE case_id = $1 ORDER BY id")]
+
+    async def audit_actions(self) -> list[str]:
+        return [a["action"] for a in await self.rows("SELECT action FROM audit_log WHERE case_id = $1 ORDER BY id")]
+
+    async def tasks(self) -> list[asyncpg.Record]:
+        return await self.rows("SELECT * FROM tasks WHERE case_id = $1 ORDER BY id")
+
+
+def days(n: float) -> timedelta:
+    return timedelta(days=n)

@@ -1,0 +1,521 @@
+"""The case workflow: one durable workflow per ACRO referral, from intake to closure.
+
+``run`` reads like the guidance's contents: each stage is a method below it whose body
+follows that section's bullets, with rule IDs beside the lines that enforce them. The
+mechanics (human tasks with deadlines and escalation, messages, continue-as-new) come
+after the stages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any, Awaitable, Callable
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from casework import records as r
+    from casework import rules
+    from casework.case import (
+        CaseInput,
+        CaseState,
+        CaseView,
+        CertificateReceived,
+        Event,
+        LeftUk,
+        OpenTask,
+        PersonLocated,
+        RepresentationsReceived,
+        Stage,
+        TaskCompleted,
+        TaskCompletion,
+        TaskResult,
+    )
+    from casework.referral import Referral, WhereaboutsStatus
+    from casework.settings import ProcessSettings
+    from casework.tasks import CASE_OWNER, SENIOR_CASEWORKER, TASK_KINDS, OutcomeRefused, validate_outcome
+
+ACTIVITY_TIMEOUT = timedelta(seconds=30)
+# A database outage must not fail a case: activities retry, backing off to a minute, forever.
+ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
+
+#: What a task waits for besides an update: an event that resolves it, as (outcome, actor).
+Resolver = Callable[[], "tuple[str, str] | None"]
+
+
+@workflow.defn(name="AcroCase")
+class CaseWorkflow:
+    @workflow.init
+    def __init__(self, input: CaseInput) -> None:
+        # State exists before the first signal or update can arrive (they may come first).
+        self.s: CaseState = input.state or CaseState(case_id=workflow.info().workflow_id)
+        self.settings = ProcessSettings()
+        self._referral: Referral | None = input.referral
+        self._completing: set[str] = set()
+
+    @workflow.run
+    async def run(self, input: CaseInput) -> str:
+        self.settings = await self._act("load_settings", None, result_type=ProcessSettings)
+        while self.s.stage is not Stage.CLOSED:
+            before = self.s.stage
+            after = await self._stages[before](self)
+            await self._enter(after)
+            # R16: a case may sleep for years; it continues as new on entering dormancy and
+            # whenever its history grows large, carrying its state, so history stays bounded.
+            if after is not Stage.CLOSED and (
+                (after is Stage.DORMANT and before is not Stage.DORMANT)
+                or workflow.info().is_continue_as_new_suggested()
+                or workflow.info().get_current_history_length() > self.settings.dormant_history_limit
+            ):
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                self.s.runs += 1
+                workflow.continue_as_new(CaseInput(state=self.s))
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.s.outcome or ""
+
+    # ---------------------------------------------------------------- Stage A (CC Workflow)
+
+    async def intake(self) -> Stage:
+        """R01-R03: record the referral; a non-disclosable certificate stops the case."""
+        referral = self._referral
+        if referral is None:
+            raise ApplicationError("a new case needs its referral", non_retryable=True)
+        certificate = referral.certificate
+        disclosable = rules.is_disclosable(certificate)  # R02
+        self.s.eea = rules.is_eea(referral.nationalities, self.settings.eea_countries)
+        self.s.most_serious = rules.is_most_serious(
+            (c.category for c in certificate.convictions), self.settings.most_serious_categories
+        )
+        self.s.whereabouts = referral.whereabouts.status
+        self.s.release_date = referral.whereabouts.release_date
+        self.s.certificates_received = 1
+        await self._act("record_referral", r.RecordReferral(
+            case_id=self.s.case_id, at=workflow.now(), referral=referral,
+            eea=self.s.eea, disclosable=disclosable, actor=r.SYSTEM_ACTOR,
+        ))
+        self._referral = None  # personal data is in the CID now, not in the case's state
+        if disclosable:
+            self.s.convictions_disclosable = True
+            return Stage.REGISTRATION
+        # R03/R61: never act on it; note, ask ACRO again for immigration purposes, destroy it.
+        await self._act("apply_non_disclosable", r.DestroyCertificate(case_id=self.s.case_id, at=workflow.now(), seq=1))
+        return Stage.AWAITING_CERTIFICATE
+
+    async def awaiting_certificate(self) -> Stage:
+        """R03: wait (with a deadline, escalating) for a disclosable certificate."""
+        await self._task("await_certificate", resolved_by=self._certificate_arrived)
+        return Stage.REGISTRATION
+
+    async def registration(self) -> Stage:
+        """R04-R06: subject, case details, convictions, calendar, PNC check, paper file; route."""
+        await self._act("register_case", r.RegisterCase(case_id=self.s.case_id, at=workflow.now()))
+        await self._restricted("R05")
+        self.s.team = await self._act("route_case", r.RouteCase(
+            case_id=self.s.case_id, at=workflow.now(), eea=self.s.eea, whereabouts=self.s.whereabouts.value,
+        ), result_type=str)
+        if self.s.whereabouts.known:  # R10: a confirmed location goes straight to Stage C
+            self.s.located = True
+        return Stage.LOCATED if self.s.located else Stage.FIRST_ACTIONS
+
+    # ---------------------------------------------------------------- Stage B (casework team)
+
+    async def first_actions(self) -> Stage:
+        """R10-R16: NBTC check; left -> close (R11/R12); in the UK -> PNC marker and ICE."""
+        if not self.s.located:
+            nbtc = await self._task("nbtc_check", resolved_by=self._left_or_located)  # R10
+            if nbtc.outcome == "left_uk":
+                return await self.left_uk()
+        if self.s.located:
+            return Stage.LOCATED
+        # R13: ICD.5079 to the PNC Bureau for a wanted/missing marker.
+        await self._message("icd5079", "PNC Bureau", "ICD.5079", {"marker": "wanted/missing", "action": "add"})
+        self.s.marker_added = True
+        # R14: refer to ICE through ICE Tasking and the Detention Gatekeeper.
+        await self._message("ice-tasking", "ICE", "ICE tasking referral", {"purpose": "locate and detain"})
+        await self._restricted("R15")
+        ice = await self._task("ice_tasking", resolved_by=self._located)
+        if ice.outcome == "located":
+            self._mark_located(ice.details.get("detained", False))
+            return Stage.LOCATED
+        return Stage.DORMANT  # R16
+
+    async def left_uk(self) -> Stage:
+        """R11/R12: close with the left-UK outcome; most serious offences -> exclusion (SCW)."""
+        self.s.outcome = rules.OUTCOME_LEFT_UK
+        await self._set_stage(outcome=self.s.outcome)
+        if self.s.most_serious:
+            await self._task("exclusion_consideration")
+        return Stage.CLOSED
+
+    async def dormant(self) -> Stage:
+        """R16: closed until the person is located, however long that takes."""
+        self._waiting("a 'person located' message (R16)")
+        await workflow.wait_condition(
+            lambda: self.s.located or workflow.info().is_continue_as_new_suggested()
+        )
+        return Stage.LOCATED if self.s.located else Stage.DORMANT
+
+    # ---------------------------------------------------------------- Stage C (case owner)
+
+    async def located_stage(self) -> Stage:
+        """R20-R27: allocate, remove the marker, check the history, contact the police."""
+        if self.s.case_owner is None:
+            allocation = await self._task("allocate_case_owner")  # R20
+            self.s.case_owner = allocation.details["case_owner"]
+            await self._set_stage(case_owner=self.s.case_owner)
+        if self.s.marker_added:  # R21: only a marker we added is removed
+            await self._message("icd5080", "PNC Bureau", "ICD5080", {"marker": "wanted/missing", "action": "remove"})
+            self.s.marker_added = False
+        history = await self._task("offending_history_check")  # R23
+        if history.outcome == "not_available":
+            # R30: not available to the deciding officer until a disclosable certificate comes.
+            self.s.convictions_disclosable = False
+            await self._set_stage(disclosable=False)
+            await self._message("acro-request-r23", "ACRO", "ACRO certificate request",
+                                {"purpose": rules.DISCLOSABLE_PURPOSE})
+        elif rules.needs_further_acro_check(history.details.get("evidence_left_and_offended", False)):
+            await self._message("acro-further-check", "ACRO", "ACRO further overseas check",
+                                {"reason": "evidence of leaving the UK and offending since the referral"})
+        police = await self._task("police_contact")  # R24/R25
+        if police.outcome in ("not_pursued", "acquittal_likely"):
+            # R26: detention under immigration powers must be arranged where appropriate.
+            await self._note("r26", "R26: prosecution not pursued or acquittal likely – arrange detention "
+                                    "under immigration powers where appropriate")
+        elif police.outcome == "continuing":
+            # R27: the case owner decides, case by case, whether to decide now or wait.
+            decision = await self._task("prosecution_decision")
+            if decision.outcome == "await_prosecution":
+                await self._task("prosecution_outcome")
+        return Stage.DETENTION
+
+    # ---------------------------------------------------------------- Stage D (detention)
+
+    async def detention(self) -> Stage:
+        """R22, R30-R33, then the decision to pursue (R28)."""
+        decision = await self._task("detention_decision")
+        if decision.outcome == "detain":  # R30 was enforced by the update's validator
+            power = rules.detention_power(self.s.eea)  # R31/R32
+            self.s.detained = True
+            self.s.whereabouts = WhereaboutsStatus.DETAINED
+            await self._set_stage(detention_power=power, custody="detained")
+        elif decision.outcome == "unsuitable":  # R33
+            await self._set_stage(custody="managed non-detained")
+        pursuit = await self._task("pursuit_decision")  # R28: the three factors are its details
+        return Stage.CONSIDERATION if pursuit.outcome == "pursue" else Stage.NOT_PURSUED
+
+    # ---------------------------------------------------------------- Stage E (consideration)
+
+    async def consideration(self) -> Stage:
+        """R40-R47: Stage 1 notice, the response window, the decision, enforcement."""
+        if not self.s.located:  # R40
+            raise ApplicationError("R40: deportation consideration begins only once the person is located")
+        if self.s.notice_served_at is None:
+            await self._serve_notice()
+        decision = await self._task("consideration_decision")  # R44
+        if decision.outcome == "not_pursue":
+            return Stage.NOT_PURSUED  # R47
+        if rules.must_request_ice_detention(  # R45
+            detained=self.s.detained,
+            decided_to_deport=True,
+            address_known=decision.details["address_known"],
+            in_country_right_of_appeal=decision.details["in_country_right_of_appeal"],
+        ):
+            await self._message("ice-detention-request", "ICE", "ICE detention request",
+                                {"reason": "decision to deport; address known; no in-country right of appeal"})
+        await self._task("deportation_enforcement")
+        # R46: post-deportation action.
+        await self._message("post-deportation", "relevant departments", "Post-deportation notification", {})
+        self.s.outcome = rules.OUTCOME_DEPORTED
+        return Stage.CLOSED
+
+    async def _serve_notice(self) -> None:
+        """R41-R43: serve the notice; wait 10 or 20 days, or until representations arrive."""
+        served = workflow.now()
+        window = rules.response_window(self.s.whereabouts, self.s.release_date, served)
+        self.s.notice_served_at = served
+        self.s.respond_by = served + window
+        await self._message("stage1-notice", "subject", rules.notice_for(self.s.eea), {
+            "served_at": served.isoformat(), "respond_by": self.s.respond_by.isoformat(),
+            "window_days": window.days,
+        })
+        self._waiting("representations on the Stage 1 notice (R42/R43)", self.s.respond_by)
+        try:
+            await workflow.wait_condition(
+                lambda: self.s.representations_at is not None,
+                timeout=window, timeout_summary=f"Stage 1 response window ({window.days} days)",
+            )
+            how = "representations received"
+        except asyncio.TimeoutError:
+            how = "no representations"
+        await self._audit("stage1-window-ended", "response window ended",
+                          {"result": how, "window_days": window.days})
+
+    # ---------------------------------------------------------------- Stage F (not pursued)
+
+    async def not_pursued(self) -> Stage:
+        """R50-R53: submission to the Director; removals; advise ACRO."""
+        n = self.s.task_seq.get("director_decision", 0) + 1
+        await self._message(f"director-submission-{n}", "CC Director (SCS PB1)", "Submission: deportation not appropriate", {})
+        director = await self._task("director_decision")  # R50
+        if director.outcome == "disagree":
+            return Stage.CONSIDERATION  # R51 (interpretation): back to Stage E
+        removals = await self._task("removals_consideration")  # R51
+        if removals.outcome == "referred_to_removals":
+            await self._message("removals-referral", "Removals Casework", "Referral for administrative removal", {})
+        else:
+            await self._note("lawful-residence", "R51: satisfied the person resides lawfully in the UK")
+        await self._message("acro-advice", "ACRO", "Advice: deportation not being pursued", {})  # R52
+        await self._restricted("R53")
+        self.s.outcome = rules.OUTCOME_NOT_PURSUED
+        return Stage.CLOSED
+
+    _stages: dict[Stage, Callable[["CaseWorkflow"], Awaitable[Stage]]] = {
+        Stage.INTAKE: intake,
+        Stage.AWAITING_CERTIFICATE: awaiting_certificate,
+        Stage.REGISTRATION: registration,
+        Stage.FIRST_ACTIONS: first_actions,
+        Stage.DORMANT: dormant,
+        Stage.LOCATED: located_stage,
+        Stage.DETENTION: detention,
+        Stage.CONSIDERATION: consideration,
+        Stage.NOT_PURSUED: not_pursued,
+    }
+
+    # ================================================================= messages
+
+    @workflow.signal(name="person_located")
+    async def person_located(self, event: PersonLocated) -> None:
+        if await self._accept(event, "person located", {"custody": event.custody.value}):
+            self.s.whereabouts = event.custody
+            self.s.release_date = event.release_date
+            self._mark_located(event.custody is WhereaboutsStatus.DETAINED)
+
+    @workflow.signal(name="left_uk")
+    async def left_uk_signal(self, event: LeftUk) -> None:
+        if await self._accept(event, "left the UK"):
+            self.s.left_uk = True
+
+    @workflow.signal(name="certificate_received")
+    async def certificate_received(self, event: CertificateReceived) -> None:
+        if event.event_id in self.s.seen_events:
+            return
+        self.s.seen_events.append(event.event_id)
+        self._last_actor = event.actor
+        self.s.certificates_received += 1
+        seq = self.s.certificates_received
+        disclosable = rules.is_disclosable(event.certificate)  # R02
+        await self._act("record_certificate", r.RecordCertificate(
+            case_id=self.s.case_id, at=workflow.now(), seq=seq, certificate=event.certificate,
+            disclosable=disclosable, actor=event.actor, event_id=event.event_id,
+        ))
+        if not disclosable:  # R03 again: never kept, never used
+            await self._act("apply_non_disclosable", r.DestroyCertificate(case_id=self.s.case_id, at=workflow.now(), seq=seq))
+            return
+        self.s.most_serious = self.s.most_serious or rules.is_most_serious(
+            (c.category for c in event.certificate.convictions), self.settings.most_serious_categories
+        )
+        self.s.convictions_disclosable = True
+
+    @workflow.signal(name="representations_received")
+    async def representations_received(self, event: RepresentationsReceived) -> None:
+        if await self._accept(event, "representations received"):
+            if self.s.notice_served_at is not None and self.s.representations_at is None:
+                self.s.representations_at = workflow.now()
+
+    @workflow.update(name="complete_task")
+    async def complete_task(self, cmd: TaskCompletion) -> TaskCompleted:
+        self._completing.add(cmd.task_key)
+        task = self.s.open_tasks[cmd.task_key]
+        details = validate_outcome(task.kind, cmd.outcome, cmd.details).model_dump(mode="json")
+        try:
+            await self._act("complete_task", r.CompleteTask(
+                case_id=self.s.case_id, at=workflow.now(), key=cmd.task_key, outcome=cmd.outcome,
+                details=details, actor=cmd.actor,
+            ))
+        finally:
+            self._completing.discard(cmd.task_key)
+        self._finish_task(task, cmd.outcome, details, cmd.actor)
+        return TaskCompleted(task_key=cmd.task_key, outcome=cmd.outcome, stage=self.s.stage)
+
+    @complete_task.validator
+    def _validate_completion(self, cmd: TaskCompletion) -> None:
+        """Refuse before anything is written: unknown or finished task, illegal outcome, R30."""
+        if cmd.task_key in self.s.results:
+            raise ValueError(f"task {cmd.task_key} is already done")
+        task = self.s.open_tasks.get(cmd.task_key)
+        if task is None:
+            raise ValueError(f"case {self.s.case_id} has no open task {cmd.task_key}")
+        if cmd.task_key in self._completing:
+            raise ValueError(f"task {cmd.task_key} is being completed already")
+        try:
+            validate_outcome(task.kind, cmd.outcome, cmd.details)
+        except OutcomeRefused as refused:
+            raise ValueError(str(refused)) from None
+        if cmd.outcome in TASK_KINDS[task.kind].needs_disclosable and not rules.may_detain(self.s.convictions_disclosable):
+            raise ValueError(
+                "R30: refused – the overseas convictions are not disclosable for immigration purposes "
+                "or not available to the deciding officer; never detain on non-disclosable information"
+            )
+
+    @workflow.query(name="view")
+    def view(self) -> CaseView:
+        return CaseView(
+            case_id=self.s.case_id, stage=self.s.stage, waiting_on=self.s.waiting_on, team=self.s.team,
+            case_owner=self.s.case_owner, outcome=self.s.outcome,
+            open_tasks=sorted(self.s.open_tasks.values(), key=lambda t: t.due_at),
+            notice_served_at=self.s.notice_served_at, respond_by=self.s.respond_by,
+            overdue=any(t.overdue for t in self.s.open_tasks.values()), runs=self.s.runs,
+        )
+
+    # ================================================================= mechanics
+
+    async def _task(self, kind: str, *, resolved_by: Resolver | None = None) -> TaskResult:
+        """A human task: record it in the inbox, wait for its outcome or an event that
+        resolves it; past the deadline escalate to a senior caseworker, mark the case
+        overdue and keep waiting, reminding a bounded number of times."""
+        spec = TASK_KINDS[kind]
+        seq = self.s.task_seq[kind] = self.s.task_seq.get(kind, 0) + 1
+        key = f"{kind}-{seq}"
+        team = (self.s.case_owner or self.s.team or "unallocated") if spec.team == CASE_OWNER else spec.team
+        due_at = workflow.now() + self.settings.deadline(kind)
+        await self._act("open_task", r.OpenTask(
+            case_id=self.s.case_id, at=workflow.now(), key=key, kind=kind, title=spec.title, team=team, due_at=due_at,
+        ), result_type=int)
+        task = OpenTask(key=key, kind=kind, team=team, due_at=due_at)
+        self.s.open_tasks[key] = task
+
+        def settled() -> bool:
+            return key in self.s.results or (
+                key not in self._completing and resolved_by is not None and resolved_by() is not None
+            )
+
+        deadline = due_at
+        while not settled():
+            self._waiting(f"{spec.title} – {team}", deadline if task.escalations < self.settings.max_escalations else None)
+            if task.escalations >= self.settings.max_escalations:
+                await workflow.wait_condition(settled)  # reminders are bounded; keep waiting
+                break
+            try:
+                await workflow.wait_condition(
+                    settled, timeout=max(deadline - workflow.now(), timedelta(seconds=1)),
+                    timeout_summary=f"deadline: {kind}",
+                )
+            except asyncio.TimeoutError:
+                await self._escalate(task)
+                deadline = workflow.now() + timedelta(days=self.settings.reminder_interval_days)
+        if key in self.s.results:
+            return self.s.results[key]
+        assert resolved_by is not None
+        outcome, actor = resolved_by()  # type: ignore[misc]
+        await self._act("complete_task", r.CompleteTask(
+            case_id=self.s.case_id, at=workflow.now(), key=key, outcome=outcome, actor=actor,
+        ))
+        return self._finish_task(task, outcome, {}, actor)
+
+    def _finish_task(self, task: OpenTask, outcome: str, details: dict[str, Any], actor: str) -> TaskResult:
+        result = TaskResult(key=task.key, kind=task.kind, outcome=outcome, details=details, actor=actor, at=workflow.now())
+        self.s.results[task.key] = result
+        self.s.open_tasks.pop(task.key, None)
+        return result
+
+    async def _escalate(self, task: OpenTask) -> None:
+        task.escalations += 1
+        task.overdue = True
+        review_key = f"overdue_review-{task.key}-{task.escalations}"
+        review_due = workflow.now() + self.settings.deadline("overdue_review")
+        await self._act("escalate_task", r.EscalateTask(
+            case_id=self.s.case_id, at=workflow.now(), key=task.key, number=task.escalations,
+            review_key=review_key, review_team=SENIOR_CASEWORKER, review_due_at=review_due,
+        ))
+        self.s.open_tasks[review_key] = OpenTask(key=review_key, kind="overdue_review", team=SENIOR_CASEWORKER, due_at=review_due)
+
+    # Resolvers: events from other systems that settle a task without an update.
+
+    def _certificate_arrived(self) -> tuple[str, str] | None:
+        if self.s.convictions_disclosable:
+            return ("disclosable_certificate_received", self._last_actor)
+        return None
+
+    def _left_or_located(self) -> tuple[str, str] | None:
+        if self.s.located:
+            return ("in_uk", self._last_actor)
+        if self.s.left_uk:
+            return ("left_uk", self._last_actor)
+        return None
+
+    def _located(self) -> tuple[str, str] | None:
+        return ("located", self._last_actor) if self.s.located else None
+
+    def _mark_located(self, detained: bool) -> None:
+        self.s.located = True
+        if detained:
+            self.s.detained = True
+            self.s.whereabouts = WhereaboutsStatus.DETAINED
+
+    async def _accept(self, event: Event, action: str, detail: dict[str, Any] | None = None) -> bool:
+        """Record a message once (by event ID) in the audit log; False for a repeat."""
+        if event.event_id in self.s.seen_events:
+            return False
+        self.s.seen_events.append(event.event_id)
+        self._last_actor = event.actor
+        await self._act("record_event", r.AuditEvent(
+            case_id=self.s.case_id, at=workflow.now(), event_key=f"event-{event.event_id}",
+            actor=event.actor, action=action, detail={"event_id": event.event_id, **(detail or {})},
+        ))
+        return True
+
+    _last_actor: str = r.SYSTEM_ACTOR
+
+    async def _enter(self, stage: Stage) -> None:
+        if stage is self.s.stage:
+            return
+        leaving = self.s.stage
+        self.s.stage = stage
+        if stage is Stage.CLOSED:
+            self.s.open_tasks.clear()
+            self._waiting(None)
+            await self._act("close_case", r.CloseCase(case_id=self.s.case_id, at=workflow.now(), outcome=self.s.outcome or ""))
+        elif stage is Stage.DORMANT:
+            self.s.dormant_periods += 1
+            self.s.outcome = rules.OUTCOME_LIABLE_TO_DEPORT
+            await self._set_stage(status="dormant", outcome=self.s.outcome)
+        else:
+            await self._set_stage(status="open" if leaving is Stage.DORMANT else None)
+
+    async def _set_stage(self, **fields: Any) -> None:
+        self.s.transitions += 1
+        await self._act("set_stage", r.SetStage(
+            case_id=self.s.case_id, at=workflow.now(), stage=self.s.stage, seq=self.s.transitions, **fields
+        ))
+
+    async def _message(self, key: str, recipient: str, form: str, body: dict[str, Any]) -> None:
+        await self._act("send_message", r.SendMessage(
+            case_id=self.s.case_id, at=workflow.now(), key=key, recipient=recipient, form=form, body=body,
+        ))
+
+    async def _note(self, key: str, text: str) -> None:
+        await self._act("add_note", r.AddNote(case_id=self.s.case_id, at=workflow.now(), key=key, text=text))
+
+    async def _audit(self, key: str, action: str, detail: dict[str, Any]) -> None:
+        await self._act("record_event", r.AuditEvent(
+            case_id=self.s.case_id, at=workflow.now(), event_key=key, actor=r.SYSTEM_ACTOR, action=action, detail=detail,
+        ))
+
+    async def _restricted(self, rule: str) -> None:
+        """R05/R15/R53: a withheld section of the guidance; recorded as reached, nothing invented."""
+        await self._act("restricted_step", r.RestrictedStep(case_id=self.s.case_id, at=workflow.now(), rule=rule))
+
+    def _waiting(self, what: str | None, until: Any = None) -> None:
+        self.s.waiting_on = what
+        text = "Closed" if what is None else f"Waiting on: {what}" + (f" – due {until:%Y-%m-%d %H:%M} UTC" if until else "")
+        workflow.set_current_details(f"**{self.s.stage.value}** · {text}")
+
+    async def _act(self, name: str, arg: Any, *, result_type: type | None = None) -> Any:
+        args = [] if arg is None else [arg]
+        return await workflow.execute_activity(
+            name, args=args, result_type=result_type, start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=ACTIVITY_RETRY, summary=name.replace("_", " "),
+        )
