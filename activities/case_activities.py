@@ -12,7 +12,8 @@ import asyncpg
 from temporalio import activity
 
 from casework import records as r
-from casework.referral import DISCLOSABLE_PURPOSE
+from casework import rules
+from casework.referral import DISCLOSABLE_PURPOSE, Certificate
 from casework.rules import NON_DISCLOSABLE_NOTE
 from casework.settings import ProcessSettings
 from cid import case_record, inbox, intake
@@ -28,27 +29,60 @@ class CaseActivities:
         return self.settings
 
     @activity.defn
-    async def record_referral(self, cmd: r.RecordReferral) -> None:
-        """R01/R02: the case, the referral as received and its certificate (seq 1)."""
+    async def record_referral(self, cmd: r.RecordReferral) -> r.ReferralFacts:
+        """R01/R02: the case, the referral as received and its certificate (seq 1).
+
+        Returns only the facts the workflow's rules need: no personal data enters history.
+        """
         async with self.pool.acquire() as conn, conn.transaction():
-            await intake.insert_case(conn, cmd.case_id, cmd.referral, cmd.eea, "A-intake", cmd.at)
-            await intake.insert_certificate(conn, cmd.case_id, 1, cmd.referral.certificate, cmd.disclosable, cmd.at)
-            await case_record.update_case(conn, cmd.case_id, cmd.at, disclosable=cmd.disclosable)
-            await case_record.audit(
-                conn, cmd.case_id, "referral-received", cmd.actor, "referral received", cmd.at,
-                {"disclosable": cmd.disclosable, "eea": cmd.eea},
+            referral = await intake.take_referral(conn, cmd.case_id, cmd.at)
+            if referral is not None:  # None: a repeat of this activity; the rows exist
+                certificate = referral.certificate
+                disclosable = rules.is_disclosable(certificate)  # R02
+                most_serious = self._most_serious(certificate)
+                eea = rules.is_eea(referral.nationalities, self.settings.eea_countries)
+                await intake.insert_case(
+                    conn, cmd.case_id, referral, eea=eea, disclosable=disclosable,
+                    most_serious=most_serious, stage="A-intake", at=cmd.at,
+                )
+                await intake.insert_certificate(
+                    conn, cmd.case_id, 1, certificate, disclosable=disclosable, most_serious=most_serious, at=cmd.at
+                )
+                await case_record.audit(
+                    conn, cmd.case_id, "referral-received", cmd.actor, "referral received", cmd.at,
+                    {"disclosable": disclosable, "eea": eea, "rule": "R01"},
+                )
+            facts = await intake.referral_facts(conn, cmd.case_id)
+            return r.ReferralFacts(
+                disclosable=facts["disclosable"], eea=facts["eea"], most_serious=facts["most_serious"],
+                whereabouts=facts["whereabouts"]["status"], release_date=facts["whereabouts"].get("release_date"),
             )
 
     @activity.defn
-    async def record_certificate(self, cmd: r.RecordCertificate) -> None:
+    async def record_certificate(self, cmd: r.RecordCertificate) -> r.CertificateFacts:
+        """A certificate handed in after intake becomes certificate ``seq`` of the case."""
         async with self.pool.acquire() as conn, conn.transaction():
-            await intake.insert_certificate(conn, cmd.case_id, cmd.seq, cmd.certificate, cmd.disclosable, cmd.at)
-            if cmd.disclosable:
-                await case_record.update_case(conn, cmd.case_id, cmd.at, disclosable=True)
-            await case_record.audit(
-                conn, cmd.case_id, f"certificate-{cmd.seq}", cmd.actor, "certificate received", cmd.at,
-                {"seq": cmd.seq, "disclosable": cmd.disclosable, "event_id": cmd.event_id},
-            )
+            certificate = await intake.take_certificate(conn, cmd.case_id, cmd.certificate_id, cmd.at)
+            if certificate is not None:
+                disclosable = rules.is_disclosable(certificate)  # R02
+                most_serious = self._most_serious(certificate)
+                await intake.insert_certificate(
+                    conn, cmd.case_id, cmd.seq, certificate, disclosable=disclosable, most_serious=most_serious, at=cmd.at
+                )
+                if disclosable:
+                    await conn.execute(
+                        "UPDATE cases SET disclosable = true, most_serious = most_serious OR $2 WHERE id = $1",
+                        cmd.case_id, most_serious,
+                    )
+                await case_record.audit(
+                    conn, cmd.case_id, f"certificate-{cmd.seq}", cmd.actor, "certificate received", cmd.at,
+                    {"seq": cmd.seq, "disclosable": disclosable, "event_id": cmd.event_id},
+                )
+            facts = await intake.certificate_facts(conn, cmd.case_id, cmd.seq)
+            return r.CertificateFacts(disclosable=facts["disclosable"], most_serious=facts["most_serious"])
+
+    def _most_serious(self, certificate: Certificate) -> bool:
+        return rules.is_most_serious((c.category for c in certificate.convictions), self.settings.most_serious_categories)
 
     @activity.defn
     async def apply_non_disclosable(self, cmd: r.DestroyCertificate) -> None:

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from casework.referral import Certificate, Referral, WhereaboutsStatus
+from casework.referral import WhereaboutsStatus
 
 Actor = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9._@:-]{2,64}$")]
 EventId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
@@ -74,7 +74,8 @@ class CaseState(Model):
     release_date: date | None = None
     #: R30: the convictions are disclosable for immigration purposes and available.
     convictions_disclosable: bool = False
-    certificates_received: int = 0
+    #: Certificate 1 came with the referral; later ones arrive by message.
+    certificates_received: int = 1
     team: str | None = None
     case_owner: str | None = None
     marker_added: bool = False  # R13 -> R21
@@ -89,8 +90,6 @@ class CaseState(Model):
     task_seq: dict[str, int] = Field(default_factory=dict)
     open_tasks: dict[str, OpenTask] = Field(default_factory=dict)
     results: dict[str, TaskResult] = Field(default_factory=dict)
-    #: Certificates that arrived by signal and are not yet recorded.
-    pending_certificates: list[Certificate] = Field(default_factory=list)
     seen_events: list[str] = Field(default_factory=list)
     runs: int = 1
     transitions: int = 0
@@ -98,9 +97,14 @@ class CaseState(Model):
 
 
 class CaseInput(Model):
-    """A new case carries the referral; a continued case carries its state instead."""
+    """A new case names its submitted referral; a continued case carries its state.
 
-    referral: Referral | None = None
+    The referral itself stays in the CID (``intake_referrals``): personal data never
+    travels through Temporal history, so destroying it in the CID destroys it (R03).
+    """
+
+    acro_reference: str | None = None
+    submitted_by: Actor = "system:intake"
     state: CaseState | None = None
 
 
@@ -124,9 +128,9 @@ class LeftUk(Event):
 
 
 class CertificateReceived(Event):
-    """R03 -> R04: a new ACRO certificate has arrived."""
+    """R03 -> R04: a new ACRO certificate has arrived (held in ``intake_certificates``)."""
 
-    certificate: Certificate
+    certificate_id: int
 
 
 class RepresentationsReceived(Event):

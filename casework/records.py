@@ -7,13 +7,13 @@ in the CID are the case's times (simulated in tests), not the worker's wall cloc
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from casework.case import Stage
-from casework.referral import Certificate, Referral
+from casework.referral import WhereaboutsStatus
 
 SYSTEM_ACTOR = "system:case-workflow"
 
@@ -26,18 +26,33 @@ class Record(BaseModel):
 
 
 class RecordReferral(Record):
-    referral: Referral
-    eea: bool
-    disclosable: bool
+    """R01/R02: take the submitted referral (held in the CID by reference) into the case."""
+
     actor: str
+
+
+class ReferralFacts(BaseModel):
+    """What the workflow's rules need from a referral - and nothing personal."""
+
+    disclosable: bool
+    eea: bool
+    most_serious: bool
+    whereabouts: WhereaboutsStatus
+    release_date: date | None = None
 
 
 class RecordCertificate(Record):
+    """Take a certificate handed in after intake (by ``intake_certificates`` ID)."""
+
     seq: int
-    certificate: Certificate
-    disclosable: bool
+    certificate_id: int
     actor: str
     event_id: str
+
+
+class CertificateFacts(BaseModel):
+    disclosable: bool
+    most_serious: bool
 
 
 class DestroyCertificate(Record):

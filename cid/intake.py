@@ -12,14 +12,79 @@ from casework.rules import ACRO_REFERRAL_EVENT, Identity, Route, route_team, sub
 SUBJECT_LOCK = 0x5B1EC7  # serialises subject matching across workers (R04: no duplicates)
 
 
+async def submit_referral(
+    conn: asyncpg.Connection, case_id: str, referral: Referral, payload_sha256: str, actor: str
+) -> str:
+    """Hold a submitted referral for its case: 'new', 'same' (already held) or 'conflict'
+    (another referral already holds this ACRO reference)."""
+    inserted = await conn.fetchval(
+        "INSERT INTO intake_referrals (acro_reference, case_id, payload, payload_sha256, submitted_by)"
+        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (acro_reference) DO NOTHING RETURNING case_id",
+        referral.acro_reference, case_id, referral.model_dump(mode="json"), payload_sha256, actor,
+    )
+    if inserted is not None:
+        return "new"
+    held = await conn.fetchval(
+        "SELECT payload_sha256 FROM intake_referrals WHERE acro_reference = $1", referral.acro_reference
+    )
+    return "same" if held == payload_sha256 else "conflict"
+
+
+async def submit_certificate(
+    conn: asyncpg.Connection, case_id: str, event_id: str, certificate: Certificate, payload_sha256: str, actor: str
+) -> int:
+    """Hold a certificate handed in for a case; the same event ID returns the same ID."""
+    certificate_id = await conn.fetchval(
+        "INSERT INTO intake_certificates (case_id, event_id, payload, payload_sha256, submitted_by)"
+        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (case_id, event_id) DO NOTHING RETURNING id",
+        case_id, event_id, certificate.model_dump(mode="json"), payload_sha256, actor,
+    )
+    if certificate_id is None:
+        certificate_id = await conn.fetchval(
+            "SELECT id FROM intake_certificates WHERE case_id = $1 AND event_id = $2", case_id, event_id
+        )
+    return int(certificate_id)
+
+
+async def take_referral(conn: asyncpg.Connection, case_id: str, at: datetime) -> Referral | None:
+    """The held referral, once: its payload is cleared as the case takes it (None after)."""
+    row = await conn.fetchrow(
+        "SELECT payload FROM intake_referrals WHERE case_id = $1 FOR UPDATE", case_id
+    )
+    if row is None:
+        raise LookupError(f"no referral was submitted for {case_id}")
+    if row["payload"] is None:
+        return None
+    await conn.execute(
+        "UPDATE intake_referrals SET payload = NULL, taken_at = $2 WHERE case_id = $1", case_id, at
+    )
+    return Referral.model_validate(row["payload"])
+
+
+async def take_certificate(conn: asyncpg.Connection, case_id: str, certificate_id: int, at: datetime) -> Certificate | None:
+    row = await conn.fetchrow(
+        "SELECT payload FROM intake_certificates WHERE case_id = $1 AND id = $2 FOR UPDATE", case_id, certificate_id
+    )
+    if row is None:
+        raise LookupError(f"no certificate {certificate_id} was handed in for {case_id}")
+    if row["payload"] is None:
+        return None
+    await conn.execute(
+        "UPDATE intake_certificates SET payload = NULL, taken_at = $2 WHERE id = $1", certificate_id, at
+    )
+    return Certificate.model_validate(row["payload"])
+
+
 async def insert_case(
-    conn: asyncpg.Connection, case_id: str, referral: Referral, eea: bool, stage: str, at: datetime
+    conn: asyncpg.Connection, case_id: str, referral: Referral, *, eea: bool, disclosable: bool,
+    most_serious: bool, stage: str, at: datetime,
 ) -> bool:
     """The case row and the referral as received; False when they were already there."""
     new = await conn.fetchval(
-        "INSERT INTO cases (id, acro_reference, stage, eea, custody, opened_at, updated_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (id) DO NOTHING RETURNING id",
-        case_id, referral.acro_reference, stage, eea, referral.whereabouts.status.value, at,
+        "INSERT INTO cases (id, acro_reference, stage, eea, disclosable, most_serious, custody, opened_at, updated_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (id) DO NOTHING RETURNING id",
+        case_id, referral.acro_reference, stage, eea, disclosable, most_serious,
+        referral.whereabouts.status.value, at,
     )
     if new is None:
         return False
@@ -46,19 +111,43 @@ async def insert_case(
 
 
 async def insert_certificate(
-    conn: asyncpg.Connection, case_id: str, seq: int, certificate: Certificate, disclosable: bool, at: datetime
+    conn: asyncpg.Connection, case_id: str, seq: int, certificate: Certificate, *,
+    disclosable: bool, most_serious: bool, at: datetime,
 ) -> None:
     await conn.execute(
         "INSERT INTO certificates (case_id, seq, request_purpose, offences_on_pnc, issued_on,"
-        " disclosable, content, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        " disclosable, most_serious, content, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
         " ON CONFLICT (case_id, seq) DO NOTHING",
         case_id, seq, certificate.request_purpose, certificate.offences_on_pnc, certificate.issued_on,
-        disclosable, [c.model_dump(mode="json") for c in certificate.convictions], at,
+        disclosable, most_serious, [c.model_dump(mode="json") for c in certificate.convictions], at,
     )
 
 
+async def referral_facts(conn: asyncpg.Connection, case_id: str) -> asyncpg.Record:
+    row = await conn.fetchrow(
+        "SELECT c.disclosable, c.eea, c.most_serious, r.whereabouts FROM cases c"
+        " JOIN referrals r ON r.case_id = c.id WHERE c.id = $1",
+        case_id,
+    )
+    if row is None:
+        raise LookupError(f"{case_id} has no recorded referral")
+    return row
+
+
+async def certificate_facts(conn: asyncpg.Connection, case_id: str, seq: int) -> asyncpg.Record:
+    row = await conn.fetchrow(
+        "SELECT disclosable, most_serious FROM certificates WHERE case_id = $1 AND seq = $2", case_id, seq
+    )
+    if row is None:
+        raise LookupError(f"{case_id} has no certificate {seq}")
+    return row
+
+
 async def destroy_certificate(conn: asyncpg.Connection, case_id: str, seq: int, at: datetime) -> bool:
-    """R03: the certificate's content is gone; the row remains to show it existed and when."""
+    """R03: the certificate's content is gone; the row remains to show it existed and when.
+
+    Its intake copy was cleared when the case took it, and Temporal history never held it.
+    """
     done = await conn.fetchval(
         "UPDATE certificates SET content = NULL, request_purpose = NULL, destroyed_at = $3"
         " WHERE case_id = $1 AND seq = $2 AND destroyed_at IS NULL RETURNING id",

@@ -13,18 +13,16 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
 
 from casework.case import (
-    CaseInput,
     CaseView,
-    CertificateReceived,
     LeftUk,
     PersonLocated,
     RepresentationsReceived,
     TaskCompleted,
     TaskCompletion,
-    case_id_for,
 )
-from casework.referral import DISCLOSABLE_PURPOSE, Referral
+from casework.referral import DISCLOSABLE_PURPOSE, Certificate, Referral
 from casework.settings import ProcessSettings
+from starter.intake import Submitted, hand_in_certificate, submit_referral
 from worker.service import build_worker
 from workflows.case import CaseWorkflow
 
@@ -81,10 +79,9 @@ class Case:
 
     @classmethod
     async def start(cls, client: Client, pool: asyncpg.Pool, task_queue: str, ref: Referral) -> "Case":
-        handle = await client.start_workflow(
-            CaseWorkflow.run, CaseInput(referral=ref), id=case_id_for(ref.acro_reference), task_queue=task_queue
-        )
-        return cls(client, pool, handle, ref)
+        result = await submit_referral(client, pool, ref, actor="acro.referrals", task_queue=task_queue)
+        assert result.status is Submitted.STARTED, result
+        return cls(client, pool, client.get_workflow_handle(result.case_id), ref)
 
     async def view(self) -> CaseView:
         return await self.handle.query(CaseWorkflow.view)
@@ -118,12 +115,10 @@ class Case:
     async def left_uk(self, actor: str = "nbtc.system", event_id: str | None = None) -> None:
         await self.handle.signal(CaseWorkflow.left_uk_signal, LeftUk(event_id=event_id or uuid.uuid4().hex, actor=actor))
 
-    async def certificate(self, certificate: dict[str, Any], actor: str = "acro.system", event_id: str | None = None) -> None:
-        from casework.referral import Certificate
-
-        await self.handle.signal(
-            CaseWorkflow.certificate_received,
-            CertificateReceived(event_id=event_id or uuid.uuid4().hex, actor=actor, certificate=Certificate.model_validate(certificate)),
+    async def certificate(self, certificate: dict[str, Any], actor: str = "acro.system", event_id: str | None = None) -> int:
+        return await hand_in_certificate(
+            self.client, self.pool, self.id, Certificate.model_validate(certificate),
+            event_id=event_id or uuid.uuid4().hex, actor=actor,
         )
 
     async def representations(self, actor: str = CASEWORKER, event_id: str | None = None) -> None:

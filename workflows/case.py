@@ -34,7 +34,7 @@ with workflow.unsafe.imports_passed_through():
         TaskCompletion,
         TaskResult,
     )
-    from casework.referral import Referral, WhereaboutsStatus
+    from casework.referral import WhereaboutsStatus
     from casework.settings import ProcessSettings
     from casework.tasks import CASE_OWNER, SENIOR_CASEWORKER, TASK_KINDS, OutcomeRefused, validate_outcome
 
@@ -53,7 +53,7 @@ class CaseWorkflow:
         # State exists before the first signal or update can arrive (they may come first).
         self.s: CaseState = input.state or CaseState(case_id=workflow.info().workflow_id)
         self.settings = ProcessSettings()
-        self._referral: Referral | None = input.referral
+        self._submitted_by = input.submitted_by
         self._completing: set[str] = set()
 
     @workflow.run
@@ -80,24 +80,14 @@ class CaseWorkflow:
 
     async def intake(self) -> Stage:
         """R01-R03: record the referral; a non-disclosable certificate stops the case."""
-        referral = self._referral
-        if referral is None:
-            raise ApplicationError("a new case needs its referral", non_retryable=True)
-        certificate = referral.certificate
-        disclosable = rules.is_disclosable(certificate)  # R02
-        self.s.eea = rules.is_eea(referral.nationalities, self.settings.eea_countries)
-        self.s.most_serious = rules.is_most_serious(
-            (c.category for c in certificate.convictions), self.settings.most_serious_categories
-        )
-        self.s.whereabouts = referral.whereabouts.status
-        self.s.release_date = referral.whereabouts.release_date
-        self.s.certificates_received = 1
-        await self._act("record_referral", r.RecordReferral(
-            case_id=self.s.case_id, at=workflow.now(), referral=referral,
-            eea=self.s.eea, disclosable=disclosable, actor=r.SYSTEM_ACTOR,
-        ))
-        self._referral = None  # personal data is in the CID now, not in the case's state
-        if disclosable:
+        facts = await self._act("record_referral", r.RecordReferral(
+            case_id=self.s.case_id, at=workflow.now(), actor=self._submitted_by,
+        ), result_type=r.ReferralFacts)
+        self.s.eea = facts.eea
+        self.s.most_serious = facts.most_serious
+        self.s.whereabouts = facts.whereabouts
+        self.s.release_date = facts.release_date
+        if facts.disclosable:  # R02
             self.s.convictions_disclosable = True
             return Stage.REGISTRATION
         # R03/R61: never act on it; note, ask ACRO again for immigration purposes, destroy it.
@@ -306,17 +296,14 @@ class CaseWorkflow:
         self._last_actor = event.actor
         self.s.certificates_received += 1
         seq = self.s.certificates_received
-        disclosable = rules.is_disclosable(event.certificate)  # R02
-        await self._act("record_certificate", r.RecordCertificate(
-            case_id=self.s.case_id, at=workflow.now(), seq=seq, certificate=event.certificate,
-            disclosable=disclosable, actor=event.actor, event_id=event.event_id,
-        ))
-        if not disclosable:  # R03 again: never kept, never used
+        facts = await self._act("record_certificate", r.RecordCertificate(
+            case_id=self.s.case_id, at=workflow.now(), seq=seq, certificate_id=event.certificate_id,
+            actor=event.actor, event_id=event.event_id,
+        ), result_type=r.CertificateFacts)
+        if not facts.disclosable:  # R02/R03 again: never kept, never used
             await self._act("apply_non_disclosable", r.DestroyCertificate(case_id=self.s.case_id, at=workflow.now(), seq=seq))
             return
-        self.s.most_serious = self.s.most_serious or rules.is_most_serious(
-            (c.category for c in event.certificate.convictions), self.settings.most_serious_categories
-        )
+        self.s.most_serious = self.s.most_serious or facts.most_serious
         self.s.convictions_disclosable = True
 
     @workflow.signal(name="representations_received")

@@ -2,6 +2,31 @@
 -- people list cases from. Every table an activity writes has a domain key with a unique
 -- constraint, so an activity that runs twice writes once.
 
+-- Intake: what people and other systems hand in, held here and passed to the case
+-- workflow by reference, so that no personal data travels through Temporal history.
+-- The payload is cleared once the case has taken it into the CID proper.
+CREATE TABLE intake_referrals (
+    acro_reference  text PRIMARY KEY,
+    case_id         text        NOT NULL UNIQUE,
+    payload         jsonb,
+    payload_sha256  text        NOT NULL,
+    submitted_by    text        NOT NULL,
+    submitted_at    timestamptz NOT NULL DEFAULT now(),
+    taken_at        timestamptz
+);
+
+CREATE TABLE intake_certificates (
+    id              bigserial PRIMARY KEY,
+    case_id         text        NOT NULL,
+    event_id        text        NOT NULL,
+    payload         jsonb,
+    payload_sha256  text        NOT NULL,
+    submitted_by    text        NOT NULL,
+    submitted_at    timestamptz NOT NULL DEFAULT now(),
+    taken_at        timestamptz,
+    UNIQUE (case_id, event_id)
+);
+
 CREATE TABLE subjects (
     id              bigserial PRIMARY KEY,
     name            text        NOT NULL,
@@ -29,6 +54,7 @@ CREATE TABLE cases (
     case_owner      text,
     eea             boolean     NOT NULL,
     disclosable     boolean     NOT NULL DEFAULT false,
+    most_serious    boolean     NOT NULL DEFAULT false,  -- R12, by offence category
     detention_power text,
     custody         text,
     outcome         text,
@@ -65,6 +91,7 @@ CREATE TABLE certificates (
     offences_on_pnc boolean NOT NULL,
     issued_on       date,
     disclosable     boolean NOT NULL,
+    most_serious    boolean NOT NULL,
     content         jsonb,                        -- the convictions; NULL once destroyed (R03)
     received_at     timestamptz NOT NULL,
     destroyed_at    timestamptz,
