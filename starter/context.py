@@ -1,0 +1,88 @@
+"""Where the command line finds the database and Temporal, and the actor it acts as.
+
+``DATABASE_URL`` and the standard ``TEMPORAL_*`` variables win; otherwise the settings
+written by ``casework up`` in the local data folder (``.casework/stack.json``) are used,
+so a caseworker's second terminal needs no configuration.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import AsyncIterator
+
+import asyncpg
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from casework.temporal import TemporalSettings, connect
+from cid.db import create_pool
+from starter.exits import CliError, Exit
+
+DATA_DIR = Path(os.environ.get("CASEWORK_DATA_DIR", ".casework"))
+STACK_FILE = "stack.json"
+
+
+def stack_settings() -> dict[str, str]:
+    path = DATA_DIR / STACK_FILE
+    if path.is_file():
+        return json.loads(path.read_text())
+    return {}
+
+
+def database_url() -> str:
+    url = os.environ.get("DATABASE_URL") or stack_settings().get("database_url")
+    if not url:
+        raise CliError("no database: set DATABASE_URL, or start the local stack with 'casework up'", Exit.UNAVAILABLE)
+    return url
+
+
+def temporal_settings() -> TemporalSettings:
+    settings = TemporalSettings()
+    stack = stack_settings()
+    if "TEMPORAL_ADDRESS" not in os.environ and "temporal_address" in stack:
+        settings = settings.model_copy(update={"address": stack["temporal_address"]})
+    return settings
+
+
+def actor(explicit: str | None) -> str:
+    """Every command that changes a case names who did it (``--actor`` or ``CASEWORK_ACTOR``)."""
+    from casework.case import Actor  # noqa: F401 - the pattern lives there
+    from pydantic import TypeAdapter, ValidationError
+
+    value = explicit or os.environ.get("CASEWORK_ACTOR")
+    if not value:
+        raise CliError("who is acting? give --actor STAFF_ID or set CASEWORK_ACTOR", Exit.BAD_INPUT)
+    try:
+        return TypeAdapter(Actor).validate_python(value)
+    except ValidationError:
+        raise CliError(f"actor '{value}' is not a staff or system ID (letters, digits, . _ @ : -)", Exit.BAD_INPUT) from None
+
+
+async def open_pool() -> asyncpg.Pool:
+    url = database_url()
+    try:
+        return await create_pool(url, min_size=1, max_size=4)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
+        raise CliError(f"the case database cannot be reached: {err}", Exit.UNAVAILABLE) from None
+
+
+async def open_client() -> Client:
+    settings = temporal_settings()
+    try:
+        return await connect(settings)
+    except (RPCError, RuntimeError, OSError) as err:
+        raise CliError(f"Temporal cannot be reached at {settings.address}: {err}", Exit.UNAVAILABLE) from None
+
+
+@contextlib.asynccontextmanager
+async def services(*, temporal: bool = True) -> AsyncIterator[tuple[Client | None, asyncpg.Pool]]:
+    pool = await open_pool()
+    try:
+        client = await open_client() if temporal else None
+        yield client, pool
+    finally:
+        await pool.close()
