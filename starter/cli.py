@@ -31,7 +31,7 @@ def _root() -> None:
 
 def _register() -> None:
     # Imported for their side effect of adding commands to ``app``.
-    from starter import submit  # noqa: F401
+    from starter import cases, events, ops, privacy, submit, tasks_cmd, up  # noqa: F401
 
 
 def main() -> None:
