@@ -1,13 +1,18 @@
 """Temporal connection settings and the one data converter every client, worker,
-test environment and replayer uses (the encryption codec will wrap it here)."""
+test environment and replayer uses: pydantic payloads, encrypted (``casework.codec``)."""
 
 from __future__ import annotations
+
+import dataclasses
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter
+from temporalio.runtime import Runtime
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
+
+from casework.codec import EncryptionCodec, KeyRing, keyring_from_environment
 
 TASK_QUEUE = "acro-casework"
 
@@ -24,11 +29,20 @@ class TemporalSettings(BaseSettings):
     tls: bool = False
 
 
-def data_converter() -> DataConverter:
-    return pydantic_data_converter
+def data_converter(keyring: KeyRing | None = None) -> DataConverter:
+    """Pydantic payloads sealed by the encryption codec, with the keys configured in the
+    environment (or ``keyring``, for rotation and replay tools). Failure messages and
+    stack traces are sealed too: a database error may quote a value.
+
+    Raises ``CodecKeysMissing`` when no key is configured (docs/privacy.md)."""
+    return dataclasses.replace(
+        pydantic_data_converter,
+        payload_codec=EncryptionCodec(keyring or keyring_from_environment()),
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
 
 
-async def connect(settings: TemporalSettings | None = None) -> Client:
+async def connect(settings: TemporalSettings | None = None, runtime: Runtime | None = None) -> Client:
     settings = settings or TemporalSettings()
     return await Client.connect(
         settings.address,
@@ -36,4 +50,5 @@ async def connect(settings: TemporalSettings | None = None) -> Client:
         api_key=settings.api_key,
         tls=settings.tls or bool(settings.api_key),
         data_converter=data_converter(),
+        runtime=runtime,
     )

@@ -1,1 +1,123 @@
-"""(being written)"""
+"""Privacy commands: ``casework codec-server``, ``casework codec-key``, ``casework retention purge``.
+
+See docs/privacy.md for the keys, the codec server, retention and purpose limitation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from datetime import datetime, timezone
+from typing import Optional
+
+import typer
+
+from casework.codec import CodecKey, CodecKeyError, CodecKeysMissing, KeyRing
+from starter.cli import app, err_console
+from starter.exits import CliError, Exit
+from starter.output import console, print_json, table, when
+
+retention_app = typer.Typer(help="Retention of personal data in the CID (docs/privacy.md).", no_args_is_help=True)
+app.add_typer(retention_app, name="retention")
+
+
+@app.command("codec-server")
+def codec_server(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8081, "--port", help="Port to listen on."),
+) -> None:
+    """Serve /encode and /decode for the Temporal Web UI and CLI (token: CASEWORK_CODEC_TOKEN)."""
+    asyncio.run(_serve_codec(host, port))
+
+
+async def _serve_codec(host: str, port: int) -> None:
+    from codec_server import start_codec_server
+    from codec_server.app import CodecServerConfigError
+
+    try:
+        server = await start_codec_server(host, port)
+    except (CodecKeysMissing, CodecKeyError, CodecServerConfigError) as err:
+        raise CliError(str(err), Exit.BAD_INPUT) from None
+    except OSError as err:
+        raise CliError(f"cannot listen on {host}:{port}: {err.strerror}", Exit.UNAVAILABLE) from None
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    err_console.print(f"codec server on {server.url} ({server.keyring.describe()})", markup=False)
+    err_console.print(
+        f"Web UI: --ui-codec-endpoint {server.url}/ui/$CASEWORK_CODEC_TOKEN · "
+        f"CLI: --codec-endpoint {server.url} --codec-auth \"Bearer $CASEWORK_CODEC_TOKEN\"",
+        markup=False,
+    )
+    try:
+        await stop.wait()
+    finally:
+        await server.close()
+
+
+@app.command("codec-key")
+def codec_key(
+    key_id: str = typer.Option(..., "--id", help="The new key's ID, e.g. k2 (1-64 letters, digits, . _ -)."),
+) -> None:
+    """Print a new random key as ID:BASE64, to put first in CASEWORK_CODEC_KEYS (rotation)."""
+    try:
+        key = CodecKey.generate(key_id)
+    except CodecKeyError as err:
+        raise CliError(str(err), Exit.BAD_INPUT) from None
+    print(KeyRing([key]).to_env())
+
+
+@retention_app.command("purge")
+def retention_purge(
+    dry_run: bool = typer.Option(False, "--dry-run", help="List the cases due; change nothing."),
+    days: Optional[int] = typer.Option(None, "--days", help="Retention period in days (default CASEWORK_RETENTION_DAYS, else 2190)."),
+    actor: Optional[str] = typer.Option(None, "--actor", help="Who purges (or CASEWORK_ACTOR); recorded in the audit log."),
+    json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Purge the personal data of cases closed longer than the retention period (idempotent)."""
+    from datetime import timedelta
+
+    from cid.retention import retention_period
+    from starter import context
+
+    if days is not None and days < 1:
+        raise CliError("--days is at least 1", Exit.BAD_INPUT)
+    try:
+        period = timedelta(days=days) if days is not None else retention_period()
+    except ValueError as err:
+        raise CliError(str(err), Exit.BAD_INPUT) from None
+    who = "" if dry_run else context.actor(actor)
+    results = asyncio.run(_purge(period, who, dry_run))
+    rows = [{"case_id": r.case_id, "closed_at": r.closed_at, **(
+        {} if dry_run else {"convictions_deleted": r.convictions_deleted, "subject_redacted": r.subject_redacted})}
+        for r in results]
+    if json_out:
+        print_json({"dry_run": dry_run, "retention_days": period.days, "cases": rows})
+        return
+    title = f"Due for purge (closed over {period.days} days ago)" if dry_run else "Purged"
+    columns = ["Case", "Closed (UTC)"] + ([] if dry_run else ["Convictions deleted", "Subject redacted"])
+    if rows:
+        console.print(table(title, columns, (
+            [r["case_id"], when(r["closed_at"])] + ([] if dry_run else [r["convictions_deleted"], "yes" if r["subject_redacted"] else "kept (another case)"])
+            for r in rows)))
+    verb = "due" if dry_run else "purged"
+    console.print(f"{len(rows)} case(s) {verb}; retention {period.days} days")
+
+
+async def _purge(period, who: str, dry_run: bool):  # noqa: ANN001, ANN202
+    from cid.retention import purge_expired
+    from starter import context
+
+    from cid.db import migrate_dsn
+
+    # The purge marks cases in a column added by a migration: bring the schema up first.
+    try:
+        await migrate_dsn(context.database_url())
+    except OSError as err:
+        raise CliError(f"the case database cannot be reached: {err}", Exit.UNAVAILABLE) from None
+    pool = await context.open_pool()
+    try:
+        return await purge_expired(pool, now=datetime.now(timezone.utc), retention=period, actor=who, dry_run=dry_run)
+    finally:
+        await pool.close()
