@@ -6,10 +6,11 @@ import asyncio
 import contextlib
 import uuid
 from datetime import date, timedelta
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 import asyncpg
-from temporalio.client import Client, WorkflowHandle
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.worker import Worker
 
 from casework.case import (
@@ -153,3 +154,113 @@ class Case:
 
 def days(n: float) -> timedelta:
     return timedelta(days=n)
+
+
+# --- Process walks for tests/test_process_*: the routine steps between the ones a test proves.
+
+#: R28: the three things a pursuit decision records.
+PURSUIT_FACTORS = {
+    "foreign_convictions": "robbery (PL, 2010), 4 years",
+    "uk_convictions": "none",
+    "outstanding_law_enforcement": "none known",
+}
+
+
+async def through_stage_c(
+    case: Case, *, owner: str = "co.smith", history: str = "full_history_on_pnc", police: str = "no_pending_prosecution"
+) -> None:
+    """Stage C as a case owner would do it: allocate (if not yet), check the history, contact the police."""
+    view = await case.wait_for(lambda v: any(t.kind in ("allocate_case_owner", "offending_history_check") for t in v.open_tasks))
+    if any(t.kind == "allocate_case_owner" for t in view.open_tasks):
+        await case.complete("allocate_case_owner", "allocated", case_owner=owner)
+    await case.complete("offending_history_check", history)
+    await case.complete("police_contact", police)
+
+
+async def to_consideration(case: Case, *, detention: str = "not_detained", **stage_c: Any) -> None:
+    """Stages C and D with a decision to pursue, until the Stage 1 notice is served."""
+    await through_stage_c(case, **stage_c)
+    details = {} if detention == "detain" else {"reason": "managed in the community"}
+    await case.complete("detention_decision", detention, **details)
+    await case.complete("pursuit_decision", "pursue", **PURSUIT_FACTORS)
+    # Waiting on representations: the notice is recorded in the CID (the query alone says
+    # it was served as soon as the workflow decides to, before its activity has run).
+    await case.wait_for(lambda v: v.notice_served_at is not None and "representations" in (v.waiting_on or ""))
+
+
+async def eventually(case: Case, sql: str, *args: Any, timeout: float = 15.0) -> None:
+    """Poll the CID until ``sql`` (the case ID is $1) returns true: for effects of signals,
+    which the query cannot show."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not await case.pool.fetchval(sql, case.id, *args):
+        assert loop.time() < end, f"timed out waiting for: {sql} {args}"
+        await asyncio.sleep(0.05)
+
+
+async def busy(handle: WorkflowHandle) -> bool:
+    """Whether the current run has a workflow task or an activity in flight, from its history
+    (the time-skipping server's describe does not report them)."""
+    history = await handle.fetch_history()
+    activities: set[int] = set()
+    workflow_task = False
+    for event in history.events:
+        kind = event.event_type
+        if kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            activities.add(event.event_id)
+        elif kind in _ACTIVITY_CLOSED:
+            attributes = getattr(event, _ACTIVITY_CLOSED[kind])
+            activities.discard(attributes.scheduled_event_id)
+        elif kind == EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
+            workflow_task = True
+        elif kind in _WORKFLOW_TASK_CLOSED:
+            workflow_task = False
+    return workflow_task or bool(activities)
+
+
+_ACTIVITY_CLOSED = {
+    EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: "activity_task_completed_event_attributes",
+    EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED: "activity_task_failed_event_attributes",
+    EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT: "activity_task_timed_out_event_attributes",
+    EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED: "activity_task_canceled_event_attributes",
+}
+_WORKFLOW_TASK_CLOSED = {
+    EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
+}
+
+
+async def stop(case: Case, *, settle: float = 10.0) -> None:
+    """Terminate a case still running, so that none of its timers fires in a later test.
+
+    It is terminated only once idle: the time-skipping server holds a time lock for each
+    scheduled activity and workflow task and never releases it if the workflow is
+    terminated first, so every later ``env.sleep`` of the session would hang.
+    """
+    loop = asyncio.get_running_loop()
+    end = loop.time() + settle
+    while (await case.handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+        if not await busy(case.handle) or loop.time() > end:
+            await case.handle.terminate(reason="test finished")
+            return
+        await asyncio.sleep(0.05)
+
+
+@contextlib.asynccontextmanager
+async def case_starter(
+    client: Client, pool: asyncpg.Pool, task_queue: str
+) -> AsyncIterator[Callable[..., Awaitable[Case]]]:
+    """``start(**referral_overrides)`` starts a case; on exit the cases still running are stopped."""
+    started: list[Case] = []
+
+    async def start(**overrides: Any) -> Case:
+        case = await Case.start(client, pool, task_queue, referral(**overrides))
+        started.append(case)
+        return case
+
+    try:
+        yield start
+    finally:
+        for case in started:
+            await stop(case)

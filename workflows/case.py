@@ -9,7 +9,7 @@ after the stages.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Awaitable, Callable
 
 from temporalio import workflow
@@ -85,8 +85,9 @@ class CaseWorkflow:
         ), result_type=r.ReferralFacts)
         self.s.eea = facts.eea
         self.s.most_serious = facts.most_serious
-        self.s.whereabouts = facts.whereabouts
-        self.s.release_date = facts.release_date
+        if not self.s.located:  # a "person located" message that came first is newer than the referral
+            self.s.whereabouts = facts.whereabouts
+            self.s.release_date = facts.release_date
         if facts.disclosable:  # R02
             self.s.convictions_disclosable = True
             return Stage.REGISTRATION
@@ -143,8 +144,11 @@ class CaseWorkflow:
     async def dormant(self) -> Stage:
         """R16: closed until the person is located, however long that takes."""
         self._waiting("a 'person located' message (R16)")
+        # The configured history limit counts here too, not only at stage changes: many
+        # wake-ups while dormant (messages, reminders) must not grow one run's history unbounded.
         await workflow.wait_condition(
             lambda: self.s.located or workflow.info().is_continue_as_new_suggested()
+            or workflow.info().get_current_history_length() > self.settings.dormant_history_limit
         )
         return Stage.LOCATED if self.s.located else Stage.DORMANT
 
@@ -186,9 +190,11 @@ class CaseWorkflow:
     async def detention(self) -> Stage:
         """R22, R30-R33, then the decision to pursue (R28)."""
         decision = await self._task("detention_decision")
+        # The decision settles detention either way (someone found detained may be released,
+        # R33): R45 later asks ICE to detain only a person who is not detained.
+        self.s.detained = decision.outcome == "detain"
         if decision.outcome == "detain":  # R30 was enforced by the update's validator
             power = rules.detention_power(self.s.eea)  # R31/R32
-            self.s.detained = True
             self.s.whereabouts = WhereaboutsStatus.DETAINED
             await self._set_stage(detention_power=power, custody="detained")
         elif decision.outcome == "unsuitable":  # R33
@@ -233,22 +239,30 @@ class CaseWorkflow:
         })
         self._waiting("representations on the Stage 1 notice (R42/R43)", self.s.respond_by)
         try:
+            # The window runs from service (R43), not from when the notice was recorded.
             await workflow.wait_condition(
                 lambda: self.s.representations_at is not None,
-                timeout=window, timeout_summary=f"Stage 1 response window ({window.days} days)",
+                timeout=max(self.s.respond_by - workflow.now(), timedelta(seconds=1)),
+                timeout_summary=f"Stage 1 response window ({window.days} days)",
             )
             how = "representations received"
         except asyncio.TimeoutError:
             how = "no representations"
+        # Recorded at the business time the window ended, not when the worker got to it.
         await self._audit("stage1-window-ended", "response window ended",
-                          {"result": how, "window_days": window.days})
+                          {"result": how, "window_days": window.days},
+                          at=self.s.representations_at or self.s.respond_by)
 
     # ---------------------------------------------------------------- Stage F (not pursued)
 
     async def not_pursued(self) -> Stage:
         """R50-R53: submission to the Director; removals; advise ACRO."""
         n = self.s.task_seq.get("director_decision", 0) + 1
-        await self._message(f"director-submission-{n}", "CC Director (SCS PB1)", "Submission: deportation not appropriate", {})
+        # R50: the submission points at the reasons, recorded with the latest decision not to pursue
+        # (by reference: free text stays in tasks.outcome_details, which the retention purge clears).
+        decided = [t.key for t in self.s.results.values() if t.outcome == "not_pursue"][-1:]
+        await self._message(f"director-submission-{n}", "CC Director (SCS PB1)", "Submission: deportation not appropriate",
+                            {"reasons_recorded_with": decided[0]} if decided else {})
         director = await self._task("director_decision")  # R50
         if director.outcome == "disagree":
             return Stage.CONSIDERATION  # R51 (interpretation): back to Stage E
@@ -486,9 +500,9 @@ class CaseWorkflow:
     async def _note(self, key: str, text: str) -> None:
         await self._act("add_note", r.AddNote(case_id=self.s.case_id, at=workflow.now(), key=key, text=text))
 
-    async def _audit(self, key: str, action: str, detail: dict[str, Any]) -> None:
+    async def _audit(self, key: str, action: str, detail: dict[str, Any], at: datetime | None = None) -> None:
         await self._act("record_event", r.AuditEvent(
-            case_id=self.s.case_id, at=workflow.now(), event_key=key, actor=r.SYSTEM_ACTOR, action=action, detail=detail,
+            case_id=self.s.case_id, at=at or workflow.now(), event_key=key, actor=r.SYSTEM_ACTOR, action=action, detail=detail,
         ))
 
     async def _restricted(self, rule: str) -> None:

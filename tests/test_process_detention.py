@@ -1,0 +1,128 @@
+"""Stage D, detention (R30-R33), and the update validator: a refused completion writes nothing."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from temporalio.client import WorkflowUpdateFailedError
+
+from casework import rules
+from casework.case import Stage, TaskCompletion
+from casework.referral import DISCLOSABLE_PURPOSE, Certificate
+from tests.support import PURSUIT_FACTORS, Case, case_starter, eventually, running_worker, through_stage_c
+from workflows.case import CaseWorkflow
+
+
+@pytest.fixture(scope="module")
+async def queue(ts_env, pool):
+    name = f"detention-{uuid.uuid4().hex[:8]}"
+    async with running_worker(ts_env.client, pool, name):
+        yield name
+
+
+@pytest.fixture
+async def start(ts_env, pool, queue):
+    async with case_starter(ts_env.client, pool, queue) as start:
+        yield start
+
+
+CONVICTIONS = [{"country": "PL", "offence": "Robbery", "category": "robbery", "conviction_date": "2010-05-06"}]
+IMMIGRATION_CERTIFICATE = {"request_purpose": DISCLOSABLE_PURPOSE, "convictions": CONVICTIONS}
+POLICE_CERTIFICATE = {"request_purpose": "Request for criminal proceedings", "convictions": CONVICTIONS}
+
+
+async def refusal(case: Case, key: str, outcome: str, **details: object) -> str:
+    """Try to complete a task; return the validator's reason (the update must be refused)."""
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await case.handle.execute_update(CaseWorkflow.complete_task, TaskCompletion(
+            task_key=key, outcome=outcome, actor="co.smith", details=details))
+    return refused.value.cause.message  # type: ignore[attr-defined]
+
+
+async def snapshot(case: Case) -> tuple:
+    """Everything a completion would write: tasks, the case row, notes, messages, audit."""
+    return (
+        [dict(t) for t in await case.tasks()],
+        dict(await case.case_row()),
+        await case.rows("SELECT * FROM notes WHERE case_id = $1 ORDER BY id"),
+        await case.rows("SELECT * FROM outbound_messages WHERE case_id = $1 ORDER BY id"),
+        await case.rows("SELECT * FROM audit_log WHERE case_id = $1 ORDER BY id"),
+    )
+
+
+@pytest.mark.parametrize(("nationality", "power"), [("PL", rules.POWER_EEA), ("NG", rules.POWER_NON_EEA)])
+async def test_detention_refused_without_disclosable_convictions_until_a_usable_certificate_R30_R31_R32_R61(
+    start, nationality, power
+):
+    case = await start(nationalities=[nationality], whereabouts={"status": "confirmed_address"})
+    await through_stage_c(case, history="not_available")
+    assert ("ACRO", "ACRO certificate request") in await case.messages()  # R23: ask ACRO for one
+    key = await case.task("detention_decision")
+    assert (await case.case_row())["disclosable"] is False
+    before = await snapshot(case)
+
+    reason = await refusal(case, key, "detain")
+    assert reason.startswith("R30: refused")
+    assert "never detain on non-disclosable information" in reason
+    assert await snapshot(case) == before  # nothing written: task open, no audit row, no power
+    assert [t.key for t in (await case.view()).open_tasks] == [key]
+
+    # R61: a certificate the police asked for criminal proceedings does not make it disclosable.
+    await case.certificate(POLICE_CERTIFICATE, actor="acro.system")
+    await eventually(case, "SELECT destroyed_at IS NOT NULL FROM certificates WHERE case_id = $1 AND seq = 2")
+    assert (await refusal(case, key, "detain")).startswith("R30: refused")
+
+    await case.certificate(IMMIGRATION_CERTIFICATE, actor="acro.system")
+    await eventually(case, "SELECT disclosable FROM cases WHERE id = $1")
+    done = await case.complete("detention_decision", "detain", actor="co.smith")
+    assert done.outcome == "detain"
+    await case.task("pursuit_decision")
+    row = await case.case_row()
+    assert (row["detention_power"], row["custody"]) == (power, "detained")  # R31 (EEA) / R32 (non-EEA)
+    certificates = await case.rows("SELECT seq, disclosable, destroyed_at FROM certificates WHERE case_id = $1 ORDER BY seq")
+    assert [(c["seq"], c["disclosable"], c["destroyed_at"] is not None) for c in certificates] == [
+        (1, True, False), (2, False, True), (3, True, False)]
+    audit = await case.rows("SELECT actor, action, detail FROM audit_log WHERE case_id = $1 AND action = 'task completed'")
+    assert ("co.smith", "detain") in [(a["actor"], a["detail"]["outcome"]) for a in audit]
+
+
+async def test_unsuitable_for_detention_is_managed_non_detained_R33(start):
+    case = await start(nationalities=["NG"], whereabouts={"status": "confirmed_address"})
+    await through_stage_c(case)
+    await case.complete("detention_decision", "unsuitable", reason="serious medical condition (EIG 55.10)")
+    await case.task("pursuit_decision")
+    row = await case.case_row()
+    assert (row["custody"], row["detention_power"]) == ("managed non-detained", None)
+    [task] = await case.rows("SELECT outcome_details FROM tasks WHERE case_id = $1 AND kind = 'detention_decision'")
+    assert task["outcome_details"] == {"reason": "serious medical condition (EIG 55.10)"}
+
+
+def test_a_criminal_proceedings_certificate_is_never_a_basis_for_deportation_R61():
+    police = Certificate.model_validate(POLICE_CERTIFICATE)
+    assert not rules.is_disclosable(police)
+    assert not rules.may_detain(rules.is_disclosable(police))
+    assert rules.is_disclosable(Certificate.model_validate(IMMIGRATION_CERTIFICATE))
+
+
+async def test_update_validator_refuses_unknown_task_done_task_and_illegal_outcome(start):
+    """R30 aside, the validator refuses what the task table or the case does not allow, before anything is written."""
+    case = await start(whereabouts={"status": "confirmed_address"})
+    allocation = await case.task("allocate_case_owner")
+    before = await snapshot(case)
+
+    assert await refusal(case, "pursuit_decision-7", "pursue", **PURSUIT_FACTORS) == (
+        f"case {case.id} has no open task pursuit_decision-7")
+    reason = await refusal(case, allocation, "deport")
+    assert reason == "'deport' is not an outcome of allocate_case_owner; legal outcomes: allocated"
+    reason = await refusal(case, allocation, "allocated", case_owner="no spaces allowed")
+    assert reason.startswith("allocate_case_owner allocated: case_owner:")
+    assert await snapshot(case) == before
+
+    await case.complete("allocate_case_owner", "allocated", case_owner="co.smith")
+    await case.task("offending_history_check")
+    before = await snapshot(case)
+    assert await refusal(case, allocation, "allocated", case_owner="co.other") == f"task {allocation} is already done"
+    assert await snapshot(case) == before
+    assert (await case.case_row())["case_owner"] == "co.smith"
+    assert (await case.view()).stage is Stage.LOCATED
