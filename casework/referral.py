@@ -31,13 +31,14 @@ DISCLOSABLE_PURPOSE = "Request for administrative purpose immigration/deportatio
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+# Patterns accept lower case: pydantic checks ``pattern`` before ``to_upper`` applies.
 CountryCode = Annotated[
-    str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Z]{2}$")
+    str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{2}$")
 ]
 #: ACRO references look like "16/123456A" or "ACRO-2016-0001": letters, digits, "/" and "-".
 AcroReference = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Z0-9][A-Z0-9/-]{2,39}$"),
+    StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9/-]{2,39}$"),
 ]
 
 BRITISH = "GB"
@@ -159,7 +160,7 @@ class Referral(Strict):
     date_of_birth: date | None = None
     nationalities: list[CountryCode] = Field(min_length=1, max_length=5)
     identity_documents: list[IdentityDocument] = Field(default_factory=list, max_length=10)
-    pnc_id: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^\d{2,4}/\d{1,7}[A-Z]$")] | None = None
+    pnc_id: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^\d{2,4}/\d{1,7}[A-Za-z]$")] | None = None
     certificate: Certificate
     interpol_check_outcome: LongText | None = None
     requesting_officer: Officer | None = None

@@ -17,9 +17,11 @@ async def submit_referral(
 ) -> str:
     """Hold a submitted referral for its case: 'new', 'same' (already held) or 'conflict'
     (another referral already holds this ACRO reference)."""
+    # No conflict target: the reference and the case ID are one-to-one, and two concurrent
+    # submits of one referral may collide on either unique index first.
     inserted = await conn.fetchval(
         "INSERT INTO intake_referrals (acro_reference, case_id, payload, payload_sha256, submitted_by)"
-        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (acro_reference) DO NOTHING RETURNING case_id",
+        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING case_id",
         referral.acro_reference, case_id, referral.model_dump(mode="json"), payload_sha256, actor,
     )
     if inserted is not None:

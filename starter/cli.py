@@ -37,9 +37,11 @@ def _register() -> None:
 def main() -> None:
     _register()
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click *returns* a typer.Exit's status rather than raising it.
+        status = app(standalone_mode=False)
     except CliError as err:
-        err_console.print(f"casework: {err}", markup=False)
+        # soft_wrap: one line however narrow the stream (rich wraps at 80 off a terminal).
+        err_console.print(f"casework: {err}", markup=False, soft_wrap=True)
         sys.exit(err.code)
     except (typer.Abort, KeyboardInterrupt):
         err_console.print("casework: interrupted", markup=False)
@@ -53,6 +55,8 @@ def main() -> None:
             err.show()
             sys.exit(Exit.BAD_INPUT)
         raise
+    if isinstance(status, int) and status:
+        sys.exit(status)
 
 
 if __name__ == "__main__":

@@ -62,10 +62,14 @@ def read_referrals(sources: list[str], today: date) -> ReadResult:
             continue
         try:
             document: Any = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            result.problems.append(f"{name}: not JSON ({err})")
+        except (ValueError, RecursionError) as err:
+            # ValueError covers bad JSON, bad encodings and integers too long to convert;
+            # RecursionError, nesting too deep to decode: all refused, never a traceback.
+            result.problems.append(f"{name}: not JSON ({str(err)[:200]})")
             continue
         items = document if isinstance(document, list) else [document]
+        if not items:  # an empty list would otherwise "succeed" by submitting nothing
+            result.problems.append(f"{name}: no referral in this file (an empty list)")
         for index, item in enumerate(items):
             label = name if not isinstance(document, list) else f"{name}[{index}]"
             try:

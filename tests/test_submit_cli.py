@@ -1,0 +1,168 @@
+"""``casework submit`` as people run it: the real command in a subprocess, the dev server, the CID.
+
+R01: a malformed referral is refused with a clear message naming the field, and nothing
+is started. A good one starts one case; the same one again says it already exists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.service import RPCError, RPCStatusCode
+
+from casework.case import case_id_for
+from tests.support import Case, referral, referral_data, running_worker
+from tests.test_intake import stop_running
+
+CASEWORK = str(Path(sys.executable).parent / "casework")
+ACTOR = "cw.submitter"
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli_env(dev_env, database_url, task_queue, tmp_path) -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "DATABASE_URL": database_url,
+        "TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
+        "TEMPORAL_NAMESPACE": dev_env.client.namespace,
+        "TEMPORAL_TASK_QUEUE": task_queue,
+        "CASEWORK_ACTOR": ACTOR,
+        "CASEWORK_DATA_DIR": str(tmp_path / "no-stack"),  # no local stack settings: the env decides
+        "COLUMNS": "200",  # the result table is not wrapped
+        # The payload-encryption keys of this test run (exported by casework.codec).
+        **{k: v for k, v in os.environ.items() if k.startswith("CASEWORK_CODEC_")},
+    }
+
+
+async def casework(env: dict[str, str], *args: str) -> Run:
+    # Not subprocess.run: the worker in this event loop must keep running meanwhile.
+    process = await asyncio.create_subprocess_exec(
+        CASEWORK, *args, env=env, cwd=env["HOME"],
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode is not None
+    return Run(process.returncode, out.decode(), err.decode())
+
+
+def write(folder: Path, name: str, content: Any) -> Path:
+    path = folder / name
+    path.write_text(content if isinstance(content, str) else json.dumps(content))
+    return path
+
+
+async def nothing_started(dev_env, pool, acro_reference: str) -> None:
+    case_id = case_id_for(acro_reference.upper())
+    assert await pool.fetchval("SELECT count(*) FROM intake_referrals WHERE case_id = $1", case_id) == 0
+    with pytest.raises(RPCError) as no_workflow:
+        await dev_env.client.get_workflow_handle(case_id).describe()
+    assert no_workflow.value.status is RPCStatusCode.NOT_FOUND
+
+
+def bad_referrals() -> dict[str, tuple[Any, list[str]]]:
+    """file name -> (content, the fields its problem lines must name, in order)."""
+    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    no_reference = referral_data()
+    del no_reference["acro_reference"]
+    no_convictions = referral_data()
+    no_convictions["certificate"] = dict(no_convictions["certificate"], convictions=[])
+    return {
+        "no-reference.json": (no_reference, ["acro_reference"]),
+        "future-dob.json": (referral_data(date_of_birth=tomorrow), ["date_of_birth"]),
+        "british.json": (referral_data(nationalities=["FR", "GB"]), ["nationalities"]),
+        "unknown-country.json": (referral_data(nationalities=["XX"]), ["nationalities"]),
+        "bystander.json": (referral_data(reason_for_request="bystander"), ["reason_for_request"]),
+        "no-convictions.json": (no_convictions, ["certificate.convictions"]),
+        "malformed.json": ('{"acro_reference": "16/1A", "name": ', ["not JSON"]),
+        "extra-field.json": (referral_data(favourite_colour="blue"), ["favourite_colour"]),
+    }
+
+
+async def test_R01_bad_files_refused_field_by_field_nothing_started(dev_env, pool, cli_env, tmp_path):
+    files = bad_referrals()
+    paths = {name: write(tmp_path, name, content) for name, (content, _) in files.items()}
+    runs = await asyncio.gather(*(casework(cli_env, "submit", str(path)) for path in paths.values()))
+    for (name, (content, fields)), run in zip(files.items(), runs):
+        assert run.code == 2, (name, run)
+        assert "Traceback" not in run.err and "Traceback" not in run.out, (name, run.err)
+        lines = run.err.strip().splitlines()
+        # One line per bad field, naming the file and the field; then one summary line.
+        assert len(lines) == len(fields) + 1, (name, lines)
+        for line, field in zip(lines, fields):
+            assert line.startswith(f"{paths[name]}: {field}"), (name, line)
+        assert lines[-1] == f"casework: {len(fields)} problem(s) found; nothing was submitted", (name, lines)
+        assert run.out == "", (name, run.out)
+        if isinstance(content, dict) and "acro_reference" in content:
+            await nothing_started(dev_env, pool, content["acro_reference"])
+
+
+async def test_R01_messages_say_what_is_wrong(cli_env, tmp_path):
+    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    path = write(tmp_path, "r.json", referral_data(date_of_birth=tomorrow, nationalities=["GB"]))
+    run = await casework(cli_env, "submit", str(path))
+    assert run.code == 2
+    assert run.err.splitlines() == [
+        f"{path}: date_of_birth: Value error, {tomorrow} is in the future",
+        f"{path}: nationalities: Value error, a British national is not a foreign national: this process does not apply",
+        "casework: 2 problem(s) found; nothing was submitted",
+    ]
+
+
+async def test_R01_good_file_starts_once_then_already_exists(dev_env, pool, cli_env, task_queue, tmp_path):
+    data = referral_data(name=f"Cli Person {uuid.uuid4().hex[:6]}")
+    path = write(tmp_path, "good.json", data)
+    case_id = case_id_for(data["acro_reference"])
+    async with running_worker(dev_env.client, pool, task_queue):
+        first = await casework(cli_env, "submit", str(path))
+        assert first.code == 0, first
+        assert case_id in first.out and "started" in first.out and "1 started, 0 already exists" in first.out
+        # The case runs on the task queue the command was configured with, as the actor named.
+        case = Case(dev_env.client, pool, dev_env.client.get_workflow_handle(case_id), referral(**data))
+        await case.task("nbtc_check")
+        assert await pool.fetchval("SELECT submitted_by FROM intake_referrals WHERE case_id = $1", case_id) == ACTOR
+        received = await case.row("SELECT actor FROM audit_log WHERE case_id = $1 AND event_key = 'referral-received'")
+        assert received is not None and received["actor"] == ACTOR
+
+        again = await casework(cli_env, "submit", str(path))
+        assert again.code == 0, again
+        assert "already exists" in again.out and "0 started, 1 already exists" in again.out
+        assert await pool.fetchval("SELECT count(*) FROM cases WHERE id = $1", case_id) == 1
+
+        # The same ACRO reference with other content is refused: exit 1, the reason shown.
+        changed = write(tmp_path, "changed.json", dict(data, name="Someone Else"))
+        conflict = await casework(cli_env, "submit", str(changed))
+        assert conflict.code == 1, conflict
+        assert "refused" in conflict.out and "was submitted before" in conflict.out
+        assert (await case.row("SELECT name FROM referrals WHERE case_id = $1"))["name"] == data["name"]
+        await stop_running(dev_env.client, task_queue)
+
+
+async def test_R01_folder_with_one_bad_file_starts_nothing(dev_env, pool, cli_env, tmp_path):
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    good = [referral_data() for _ in range(3)]
+    for i, data in enumerate(good):
+        write(folder, f"{i}-good.json", data)
+    write(folder, "9-bad.json", referral_data(reason_for_request="bystander"))
+    run = await casework(cli_env, "submit", str(folder))
+    assert run.code == 2, run
+    assert run.err.splitlines()[0] == f"{folder / '9-bad.json'}: reason_for_request: Input should be 'victim', 'witness' or 'arrest'"
+    for data in good:
+        await nothing_started(dev_env, pool, data["acro_reference"])
