@@ -1,1 +1,387 @@
-"""(being written)"""
+"""``casework event``: messages from other systems and people, one at a time or a CSV batch.
+
+located / left-uk / representations are signals to the case; a certificate is held in
+the CID and handed to the case by reference (personal data never enters Temporal
+history). Each carries an event ID, so a repeat is harmless: the workflow ignores an ID
+it has seen, and the command says "already applied" when the case's audit log shows it.
+A batch is checked whole before anything is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional
+
+import typer
+
+from starter.cli import app, err_console
+from starter.exits import CliError, Exit
+from starter.output import console, print_json, table
+
+if TYPE_CHECKING:  # heavy imports stay out of the command line's start-up
+    import asyncpg
+    from temporalio.client import Client
+
+    from casework.referral import Certificate
+
+event_app = typer.Typer(
+    help="Tell a case what happened: located, left-uk, certificate, representations (or a CSV batch).",
+    no_args_is_help=False,
+)
+app.add_typer(event_app, name="event")
+
+#: kind -> (workflow signal, what the audit log calls it)
+KINDS: dict[str, tuple[str, str]] = {
+    "located": ("person_located", "person located"),
+    "left-uk": ("left_uk", "left the UK"),
+    "certificate": ("certificate_received", "certificate received"),
+    "representations": ("representations_received", "representations received"),
+}
+CUSTODY = ("detained", "in_prison", "confirmed_address")
+CSV_REQUIRED = ("kind", "case_id", "event_id")
+CSV_OPTIONAL = ("actor", "custody", "release_date", "certificate_file")
+MAX_CSV_BYTES = 20_000_000
+MAX_CERTIFICATE_BYTES = 1_000_000
+CONCURRENCY = 16
+
+
+class Result(StrEnum):
+    APPLIED = "applied"
+    ALREADY = "already applied"
+    NOT_FOUND = "case not found"
+    CLOSED = "case closed"
+    FAILED = "failed"
+
+
+@dataclass
+class EventRow:
+    line: int
+    kind: str
+    case_id: str
+    event_id: str
+    actor: str
+    custody: str | None = None
+    release_date: date | None = None
+    certificate: "Certificate | None" = None
+    result: Result | None = None
+    note: str = ""
+    error: CliError | None = field(default=None, repr=False)
+
+
+# ------------------------------------------------------------------------ checking input
+
+
+def make_event(
+    line: int, kind: str, case: str, event_id: str | None, actor: str | None,
+    custody: str | None = None, release_date: str | None = None, certificate_file: str | None = None,
+    base_dir: Path = Path("."),
+) -> EventRow:
+    """One event, checked; ValueError names the problem (nothing has been sent)."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from casework.case import Actor, EventId
+    from starter.views import case_id_from
+
+    kind = (kind or "").strip().lower().replace("_", "-")
+    if kind not in KINDS:
+        raise ValueError(f"kind '{kind}' is not one of {', '.join(KINDS)}")
+    if not (case or "").strip():
+        raise ValueError("case_id is empty")
+    try:
+        case_id = case_id_from(case)
+        checked_event = TypeAdapter(EventId).validate_python(event_id or "")
+    except CliError as err:
+        raise ValueError(str(err)) from None
+    except ValidationError:
+        raise ValueError("event_id is empty or longer than 128 characters") from None
+    if not actor:
+        raise ValueError("no actor: give an actor column, --actor, or set CASEWORK_ACTOR")
+    try:
+        checked_actor = TypeAdapter(Actor).validate_python(actor)
+    except ValidationError:
+        raise ValueError(f"actor '{actor}' is not a staff or system ID (letters, digits, . _ @ : -)") from None
+    row = EventRow(line, kind, case_id, checked_event, checked_actor)
+    custody = (custody or "").strip() or None
+    released = (release_date or "").strip() or None
+    if kind == "located":
+        row.custody = custody or "confirmed_address"
+        if row.custody not in CUSTODY:
+            raise ValueError(f"custody '{custody}' is not one of {', '.join(CUSTODY)}")
+        if released:
+            if row.custody != "in_prison":  # R42: a release date belongs to a prison sentence
+                raise ValueError("release_date is given only with custody in_prison")
+            try:
+                row.release_date = date.fromisoformat(released)
+            except ValueError:
+                raise ValueError(f"release_date '{released}' is not a date (YYYY-MM-DD)") from None
+    elif custody or released:
+        raise ValueError("custody and release_date belong to 'located' events only")
+    certificate_file = (certificate_file or "").strip() or None
+    if kind == "certificate":
+        if not certificate_file:
+            raise ValueError("a certificate event needs its certificate file (--file, or the certificate_file column)")
+        row.certificate = _read_certificate(base_dir / certificate_file)
+    elif certificate_file:
+        raise ValueError("certificate_file belongs to 'certificate' events only")
+    return row
+
+
+def _read_certificate(path: Path) -> "Certificate":
+    from pydantic import ValidationError
+
+    from casework.referral import parse_certificate
+    from starter.referral_files import describe
+
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file")
+    if path.stat().st_size > MAX_CERTIFICATE_BYTES:
+        raise ValueError(f"{path}: larger than {MAX_CERTIFICATE_BYTES // 1000} kB; refused unread")
+    try:
+        return parse_certificate(json.loads(path.read_bytes()), date.today())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path}: not JSON ({err})") from None
+    except ValidationError as err:
+        raise ValueError(f"{path}: " + "; ".join(describe(err))) from None
+
+
+def read_csv(path: Path, default_actor: str | None) -> tuple[list[EventRow], list[str]]:
+    """Every row checked; problems as 'FILE:LINE: problem'. Rows are usable only if there are none."""
+    if not path.is_file():
+        return [], [f"{path}: no such file"]
+    if path.stat().st_size > MAX_CSV_BYTES:
+        return [], [f"{path}: larger than {MAX_CSV_BYTES // 1_000_000} MB; split it"]
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # a spreadsheet's byte-order mark is not a column name
+    except UnicodeDecodeError as err:
+        return [], [f"{path}: not UTF-8 text ({err})"]
+    reader = csv.DictReader(text.splitlines())
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    reader.fieldnames = header
+    problems = [f"{path}:1: missing column '{c}'" for c in CSV_REQUIRED if c not in header]
+    problems += [f"{path}:1: unknown column '{c}' (columns: {', '.join(CSV_REQUIRED + CSV_OPTIONAL)})"
+                 for c in header if c not in CSV_REQUIRED + CSV_OPTIONAL]
+    if problems:
+        return [], problems
+    rows: list[EventRow] = []
+    seen: dict[tuple[str, str], int] = {}
+    for record in reader:
+        line = reader.line_num
+        if None in record:
+            problems.append(f"{path}:{line}: more fields than the header has")
+            continue
+        try:
+            row = make_event(
+                line, record.get("kind") or "", record.get("case_id") or "", record.get("event_id"),
+                (record.get("actor") or "").strip() or default_actor, record.get("custody"),
+                record.get("release_date"), record.get("certificate_file"), base_dir=path.parent,
+            )
+        except ValueError as err:
+            problems.append(f"{path}:{line}: {err}")
+            continue
+        key = (row.case_id, row.event_id)
+        if key in seen:
+            problems.append(f"{path}:{line}: repeats line {seen[key]} (same case and event ID)")
+            continue
+        seen[key] = line
+        rows.append(row)
+    if not rows and not problems:
+        problems.append(f"{path}: no events in the file")
+    return rows, problems
+
+
+# ------------------------------------------------------------------------ sending
+
+
+async def apply_event(client: "Client", pool: "asyncpg.Pool", row: EventRow) -> EventRow:
+    """Send one checked event to its case and set ``row.result``; never raises for one row."""
+    from casework.case import LeftUk, PersonLocated, RepresentationsReceived
+    from starter import views
+    from starter.failures import classify
+
+    try:
+        async with pool.acquire() as conn:
+            status = await views.case_status(conn, row.case_id)
+            if status is None:
+                return _done(row, Result.NOT_FOUND)
+            if status == "closed":
+                return _done(row, Result.CLOSED)
+            earlier = await views.event_recorded(conn, row.case_id, row.kind, row.event_id)
+            if earlier is not None:
+                return _done(row, Result.ALREADY, f"{earlier['action']} by {earlier['actor']}")
+        if row.kind == "certificate":
+            from starter.intake import hand_in_certificate  # imports the workflow: only when needed
+
+            assert row.certificate is not None
+            await hand_in_certificate(client, pool, row.case_id, row.certificate, event_id=row.event_id, actor=row.actor)
+        else:
+            signal = {
+                "located": lambda: PersonLocated(event_id=row.event_id, actor=row.actor,
+                                                 custody=row.custody, release_date=row.release_date),
+                "left-uk": lambda: LeftUk(event_id=row.event_id, actor=row.actor),
+                "representations": lambda: RepresentationsReceived(event_id=row.event_id, actor=row.actor),
+            }[row.kind]()
+            await client.get_workflow_handle(row.case_id).signal(KINDS[row.kind][0], signal)
+    except Exception as err:  # one row's failure is that row's result, not the batch's end
+        known = classify(err, case_id=row.case_id)
+        if known is None:
+            raise
+        if known.code is Exit.NOT_FOUND:
+            return _done(row, Result.NOT_FOUND)
+        if known.code is Exit.REFUSED:
+            return _done(row, Result.CLOSED)
+        row.error = known
+        return _done(row, Result.FAILED, str(known))
+    return _done(row, Result.APPLIED)
+
+
+def _done(row: EventRow, result: Result, note: str = "") -> EventRow:
+    row.result = result
+    row.note = note
+    return row
+
+
+async def _apply_all(rows: list[EventRow], show_progress: bool) -> list[EventRow]:
+    from rich.progress import Progress
+
+    from starter import context
+    from starter.failures import translated
+
+    with translated():
+        async with context.services() as (client, pool):
+            assert client is not None
+            limit = asyncio.Semaphore(CONCURRENCY)
+            with Progress(console=err_console, transient=True, disable=not show_progress) as progress:
+                bar = progress.add_task("Sending events", total=len(rows))
+
+                async def one(row: EventRow) -> EventRow:
+                    async with limit:
+                        done = await apply_event(client, pool, row)
+                    progress.advance(bar)
+                    return done
+
+                return list(await asyncio.gather(*(one(r) for r in rows)))
+
+
+# ------------------------------------------------------------------------ commands
+
+
+@event_app.callback(invoke_without_command=True)
+def event(
+    ctx: typer.Context,
+    from_csv: Optional[Path] = typer.Option(
+        None, "--from-csv", metavar="FILE",
+        help="A batch: columns kind,case_id,event_id,actor[,custody,release_date,certificate_file].",
+    ),
+    actor: Optional[str] = typer.Option(None, "--actor", help="Actor for rows without one (or CASEWORK_ACTOR)."),
+    json_out: bool = typer.Option(False, "--json", help="Print the batch's results as JSON."),
+) -> None:
+    """Send events to cases: one (a sub-command) or a CSV batch (--from-csv)."""
+    if ctx.invoked_subcommand is not None:
+        if from_csv is not None:
+            raise CliError("--from-csv is a batch on its own: leave out the sub-command", Exit.BAD_INPUT)
+        return
+    if from_csv is None:
+        console.print(ctx.get_help())
+        raise CliError("say which event (located, left-uk, certificate, representations) or give --from-csv FILE",
+                       Exit.BAD_INPUT)
+    import os
+
+    rows, problems = read_csv(from_csv, actor or os.environ.get("CASEWORK_ACTOR"))
+    if problems:
+        for line in problems:
+            err_console.print(line, markup=False, soft_wrap=True)
+        raise CliError(f"{len(problems)} problem(s) in {from_csv}; nothing was sent", Exit.BAD_INPUT)
+    done = asyncio.run(_apply_all(rows, show_progress=not json_out))
+    counts = {r: sum(1 for row in done if row.result is r) for r in Result}
+    if json_out:
+        print_json({
+            "results": [{"line": r.line, "kind": r.kind, "case_id": r.case_id, "event_id": r.event_id,
+                         "result": r.result.value if r.result else None, "note": r.note} for r in done],
+            "counts": {r.value: n for r, n in counts.items()},
+        })
+    else:
+        console.print(table(
+            f"Events from {from_csv}", ["Line", "Kind", "Case", "Event ID", "Result", "Note"],
+            ([r.line, r.kind, r.case_id, r.event_id, r.result.value if r.result else "", r.note] for r in done),
+            ids=4,
+        ))
+        console.print(", ".join(f"{n} {r.value}" for r, n in counts.items()))
+        if counts[Result.ALREADY] == len(done):
+            console.print("Every event had been applied before: nothing changed.")
+    if counts[Result.NOT_FOUND] or counts[Result.CLOSED] or counts[Result.FAILED]:
+        raise typer.Exit(Exit.FAILED)
+
+
+def _one(kind: str, case: str, event_id: Optional[str], actor: Optional[str], json_out: bool, **extra: Any) -> None:
+    from starter import context
+
+    if not event_id:
+        raise CliError("give --event-id: it makes a repeat of this event harmless", Exit.BAD_INPUT)
+    who = context.actor(actor)
+    try:
+        row = make_event(0, kind, case, event_id, who, **extra)
+    except ValueError as err:
+        raise CliError(str(err), Exit.BAD_INPUT) from None
+    done = asyncio.run(_apply_all([row], show_progress=False))[0]
+    if json_out:
+        print_json({"kind": kind, "case_id": done.case_id, "event_id": done.event_id,
+                    "result": done.result.value if done.result else None, "note": done.note})
+    if done.result is Result.NOT_FOUND:
+        raise CliError(f"no case {done.case_id}", Exit.NOT_FOUND)
+    if done.result is Result.CLOSED:
+        raise CliError(f"case {done.case_id} is closed", Exit.REFUSED)
+    if done.result is Result.FAILED:
+        assert done.error is not None
+        raise done.error
+    if not json_out:
+        what = KINDS[kind][1]
+        if done.result is Result.ALREADY:
+            console.print(f"{done.case_id}: event {done.event_id} already applied ({done.note}); nothing changed.", markup=False)
+        else:
+            console.print(f"{done.case_id}: {what} (event {done.event_id}) applied.", markup=False)
+
+
+_CASE = typer.Argument(..., metavar="CASE", help="Case ID or ACRO reference.")
+_EVENT_ID = typer.Option(None, "--event-id", help="The sender's ID for this event; a repeat with it is harmless.")
+_ACTOR = typer.Option(None, "--actor", help="Who or which system sends it (or CASEWORK_ACTOR).")
+_JSON = typer.Option(False, "--json", help="Print the result as JSON.")
+
+
+@event_app.command("located")
+def located(
+    case: str = _CASE, event_id: Optional[str] = _EVENT_ID, actor: Optional[str] = _ACTOR,
+    custody: Optional[str] = typer.Option(None, "--custody", help="detained | in_prison | confirmed_address (default)."),
+    release_date: Optional[str] = typer.Option(None, "--release-date", help="With in_prison: expected release (R42)."),
+    json_out: bool = _JSON,
+) -> None:
+    """The person has been found (R16 -> R20; R10: a confirmed location)."""
+    _one("located", case, event_id, actor, json_out, custody=custody, release_date=release_date)
+
+
+@event_app.command("left-uk")
+def left_uk(case: str = _CASE, event_id: Optional[str] = _EVENT_ID, actor: Optional[str] = _ACTOR, json_out: bool = _JSON) -> None:
+    """NBTC (or another source) confirms the person has left the UK (R11)."""
+    _one("left-uk", case, event_id, actor, json_out)
+
+
+@event_app.command("certificate")
+def certificate(
+    case: str = _CASE, event_id: Optional[str] = _EVENT_ID, actor: Optional[str] = _ACTOR,
+    file: Optional[Path] = typer.Option(None, "--file", metavar="CERT.json", help="The ACRO certificate as JSON."),
+    json_out: bool = _JSON,
+) -> None:
+    """A new ACRO certificate for the case (R02/R03: only a disclosable one is used)."""
+    _one("certificate", case, event_id, actor, json_out, certificate_file=str(file) if file else None)
+
+
+@event_app.command("representations")
+def representations(case: str = _CASE, event_id: Optional[str] = _EVENT_ID, actor: Optional[str] = _ACTOR,
+                    json_out: bool = _JSON) -> None:
+    """Representations against the Stage 1 notice arrived (R43: ends the response window early)."""
+    _one("representations", case, event_id, actor, json_out)

@@ -1,0 +1,158 @@
+"""Every error a caseworker or script meets: one readable line, the documented exit status
+(starter/exits.py), never a traceback.
+
+The refusals that need the stack run the real command; the checks of typed input are
+also tested in-process (``make_event``, ``read_csv``, ``parse_details``), where they are
+quick to table.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from starter.events import make_event, read_csv
+from starter.exits import CliError, Exit
+from starter.tasks_cmd import parse_details
+from starter.views import case_id_from, stage_filter
+from tests.cli_support import Casework, cw  # noqa: F401 - cw is a fixture
+from tests.support import Case, referral
+
+CLOSED_PORT_DB = "postgresql://postgres@127.0.0.1:1/casework"
+NO_TEMPORAL = "127.0.0.1:1"
+
+
+async def test_unknown_case_and_task_are_not_found(cw: Casework):
+    runs = await cw.each(
+        ("show", "acro-case-NO-SUCH-CASE", "--purpose", "checking a reference"),
+        ("event", "located", "NO/SUCH/REF", "--event-id", "e-1"),
+        ("complete", "987654321", "--outcome", "in_uk"),
+        ("complete", "acro-case-NO-SUCH-CASE:nbtc_check-1", "--outcome", "in_uk"),
+    )
+    for ran in runs:
+        assert ran.code == Exit.NOT_FOUND, str(ran)
+        line = ran.one_error_line()
+        assert line.startswith("casework: no ") and ("case" in line or "task" in line), line
+    assert runs[1].one_error_line() == "casework: no case acro-case-NO_SUCH_REF"
+
+
+async def test_bad_input_is_refused_before_anything_is_sent(cw: Casework):
+    """R60: personal data is shown only for a stated purpose and to a named actor."""
+    no_purpose, bad_detail, no_event_id = await cw.each(
+        ("show", "acro-case-X"),
+        ("complete", "12", "--outcome", "reviewed", "--detail", "reason"),
+        ("event", "located", "acro-case-X"),
+    )
+    assert "R60" in no_purpose.one_error_line()
+    assert "not KEY=VALUE" in bad_detail.one_error_line()
+    assert "--event-id" in no_event_id.one_error_line()
+    anonymous = await cw.each(("show", "acro-case-X", "--purpose", "review"), ("complete", "12", "--outcome", "x"),
+                              env={"CASEWORK_ACTOR": None})
+    for ran in (no_purpose, bad_detail, no_event_id, *anonymous):
+        assert ran.code == Exit.BAD_INPUT, str(ran)
+    for ran in anonymous:
+        assert "who is acting?" in ran.one_error_line()
+
+
+async def test_unreachable_database_is_unavailable(cw: Casework):
+    runs = await cw.each(
+        ("cases",), ("show", "acro-case-X", "--purpose", "review"), ("complete", "1", "--outcome", "in_uk"),
+        ("event", "located", "acro-case-X", "--event-id", "e"),
+        env={"DATABASE_URL": CLOSED_PORT_DB},
+    )
+    for ran in runs:
+        assert ran.code == Exit.UNAVAILABLE, str(ran)
+        assert ran.one_error_line().startswith("casework: the case database cannot be reached"), str(ran)
+
+
+async def test_unreachable_temporal_is_unavailable(cw: Casework, dev_env, pool, task_queue):
+    case = await Case.start(dev_env.client, pool, task_queue, referral())
+    await case.task("nbtc_check")
+    task_id = await pool.fetchval("SELECT id FROM tasks WHERE case_id = $1 AND kind = 'nbtc_check'", case.id)
+    complete, located, shown = await cw.each(
+        ("complete", str(task_id), "--outcome", "in_uk"),
+        ("event", "located", case.id, "--event-id", "e-offline"),
+        ("show", case.id, "--purpose", "review while Temporal is down"),
+        env={"TEMPORAL_ADDRESS": NO_TEMPORAL},
+    )
+    for ran in (complete, located):
+        assert ran.code == Exit.UNAVAILABLE, str(ran)
+        assert ran.one_error_line().startswith(f"casework: Temporal cannot be reached at {NO_TEMPORAL}"), str(ran)
+    # Reading needs only the CID: show still works, and says the live state is missing.
+    assert shown.code == 0, str(shown)
+    assert "live state unavailable" in shown.one_error_line()
+    assert "NBTC check" in shown.out
+    # Nothing was sent while Temporal was away: the task is still open and the event unrecorded.
+    assert await pool.fetchval("SELECT status FROM tasks WHERE id = $1", task_id) == "open"
+    assert await pool.fetchval(
+        "SELECT count(*) FROM audit_log WHERE case_id = $1 AND event_key = 'event-e-offline'", case.id
+    ) == 0
+
+
+# --------------------------------------------------------------- typed input, in-process
+
+
+@pytest.mark.parametrize(("fields", "problem"), [
+    (dict(kind="teleported"), "kind 'teleported' is not one of"),
+    (dict(case=" "), "case_id is empty"),
+    (dict(event_id=""), "event_id is empty"),
+    (dict(event_id="x" * 129), "longer than 128"),
+    (dict(actor=None), "no actor"),
+    (dict(actor="two words"), "not a staff or system ID"),
+    (dict(custody="on_holiday"), "custody 'on_holiday'"),
+    (dict(release_date="2030-01-01"), "only with custody in_prison"),
+    (dict(custody="in_prison", release_date="31/01/2030"), "not a date"),
+    (dict(kind="left-uk", custody="detained"), "belong to 'located' events only"),
+    (dict(kind="certificate"), "needs its certificate file"),
+    (dict(kind="certificate", certificate_file="none.json"), "no such file"),
+    (dict(kind="representations", certificate_file="cert.json"), "belongs to 'certificate' events only"),
+])
+def test_an_event_is_checked_before_it_is_sent(fields, problem, tmp_path):
+    given = dict(kind="located", case="acro-case-T1", event_id="e-1", actor="ice.system") | fields
+    with pytest.raises(ValueError, match=problem):
+        make_event(1, given.pop("kind"), given.pop("case"), given.pop("event_id"), given.pop("actor"),
+                   base_dir=tmp_path, **given)
+
+
+def test_a_certificate_file_is_validated_field_by_field(tmp_path: Path):
+    """R02: the certificate is parsed as intake parses one; a bad one is named by field."""
+    (tmp_path / "bad.json").write_text('{"request_purpose": "x", "convictions": []}')
+    with pytest.raises(ValueError, match="convictions: List should have at least 1 item"):
+        make_event(1, "certificate", "T1", "e", "acro.system", certificate_file="bad.json", base_dir=tmp_path)
+    (tmp_path / "notjson.json").write_text("{")
+    with pytest.raises(ValueError, match="not JSON"):
+        make_event(1, "certificate", "T1", "e", "acro.system", certificate_file="notjson.json", base_dir=tmp_path)
+
+
+def test_csv_header_and_rows_are_checked_whole(tmp_path: Path):
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("kind,case,event_id,colour\n")
+    assert read_csv(wrong, "x.y")[1] == [
+        f"{wrong}:1: missing column 'case_id'",
+        f"{wrong}:1: unknown column 'case' (columns: kind, case_id, event_id, actor, custody, release_date, certificate_file)",
+        f"{wrong}:1: unknown column 'colour' (columns: kind, case_id, event_id, actor, custody, release_date, certificate_file)",
+    ]
+    extra = tmp_path / "extra.csv"
+    extra.write_text("\ufeffkind,case_id,event_id\nlocated,T1,e1\nleft_uk,T2,e2,surplus\n")
+    rows, problems = read_csv(extra, "nbtc.system")
+    assert problems == [f"{extra}:3: more fields than the header has"]
+    assert [(r.kind, r.case_id, r.actor) for r in rows] == [("located", "acro-case-T1", "nbtc.system")]
+    empty = tmp_path / "empty.csv"
+    empty.write_text("kind,case_id,event_id\n")
+    assert read_csv(empty, None)[1] == [f"{empty}: no events in the file"]
+
+
+def test_details_and_names_people_type():
+    assert parse_details(["address_known=TRUE", "in_country_right_of_appeal=false", "departed_on=2024-01-02",
+                          "reason=a=b"]) == {"address_known": True, "in_country_right_of_appeal": False,
+                                             "departed_on": "2024-01-02", "reason": "a=b"}
+    for bad in (["reason"], ["Reason=x"], ["a=1", "a=2"]):
+        with pytest.raises(CliError) as err:
+            parse_details(bad)
+        assert err.value.code is Exit.BAD_INPUT
+    assert case_id_from("16/123456a") == "acro-case-16_123456A"
+    assert case_id_from("ACRO-CASE-16_123456a") == "acro-case-16_123456A"
+    assert stage_filter("c-located") == "C-located" and stage_filter("e") == "E-%" and stage_filter("CLOSED") == "closed"
+    with pytest.raises(CliError, match="unknown stage"):
+        stage_filter("G")
