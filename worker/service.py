@@ -18,6 +18,8 @@ from activities.case_activities import CaseActivities
 from casework.settings import ProcessSettings, load_process_settings
 from casework.temporal import TemporalSettings, connect
 from cid.db import create_pool, migrate_dsn
+from worker.health import start_health_server
+from worker.telemetry import prometheus_runtime
 from workflows.case import CaseWorkflow
 
 log = logging.getLogger("casework.worker")
@@ -43,14 +45,26 @@ async def serve(
     temporal: TemporalSettings | None = None,
     stop: asyncio.Event | None = None,
     ready: asyncio.Event | None = None,
+    *,
+    metrics_address: str | None = None,
+    health_address: str | None = None,
 ) -> None:
-    """Run until ``stop`` is set (or SIGTERM/SIGINT when none is given)."""
+    """Run until ``stop`` is set (or SIGTERM/SIGINT when none is given).
+
+    ``metrics_address`` (host:port) serves Prometheus metrics; ``health_address`` serves
+    ``/live`` and ``/ready``. Either may be None to serve nothing.
+    """
     temporal = temporal or TemporalSettings()
     await migrate_dsn(database_url)
-    client = await connect(temporal)
+    runtime = prometheus_runtime(metrics_address) if metrics_address else None
+    client = await connect(temporal, runtime=runtime)
     pool = await create_pool(database_url)
     stop = stop or _stop_on_signals()
+    health = None
     try:
+        if health_address:
+            host, _, port = health_address.rpartition(":")
+            health = await start_health_server(client, pool, host or "0.0.0.0", int(port))
         worker = build_worker(client, pool, temporal.task_queue, load_process_settings())
         async with worker:
             log.info("worker polling task queue %s on %s", temporal.task_queue, temporal.address)
@@ -59,6 +73,8 @@ async def serve(
             await stop.wait()
             log.info("shutting down: in-flight activities have %ss", SHUTDOWN_GRACE.total_seconds())
     finally:
+        if health is not None:
+            await health.cleanup()
         await pool.close()
 
 
@@ -77,7 +93,11 @@ def main() -> None:
         print("casework-worker: DATABASE_URL is not set (postgresql://user@host:port/db)", file=sys.stderr)
         raise SystemExit(2)
     try:
-        asyncio.run(serve(database_url))
+        asyncio.run(serve(
+            database_url,
+            metrics_address=os.environ.get("CASEWORK_METRICS_ADDRESS", "0.0.0.0:9464") or None,
+            health_address=os.environ.get("CASEWORK_HEALTH_ADDRESS", "0.0.0.0:8000") or None,
+        ))
     except (OSError, asyncpg.PostgresError, RuntimeError) as err:
         print(f"casework-worker: cannot start: {err}", file=sys.stderr)
         raise SystemExit(5) from None

@@ -1,0 +1,22 @@
+# The case worker (and the casework command) as a container image.
+FROM python:3.11.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+RUN useradd --system --uid 10001 casework
+
+COPY pyproject.toml README.md ./
+COPY casework ./casework
+COPY cid ./cid
+COPY workflows ./workflows
+COPY activities ./activities
+COPY worker ./worker
+COPY starter ./starter
+COPY codec_server ./codec_server
+COPY examples ./examples
+RUN pip install .
+
+USER casework
+EXPOSE 9464 8000
+HEALTHCHECK --interval=10s --timeout=5s --retries=6 CMD ["python", "-m", "worker.health"]
+CMD ["casework-worker"]

@@ -1,0 +1,85 @@
+"""docker-compose.yml describes a real cluster (no Docker engine runs here, so we read it)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from casework.search import ALL as SEARCH_ATTRIBUTES, type_name
+
+ROOT = Path(__file__).resolve().parent.parent
+LONG_RUNNING = {"temporal-postgresql", "temporal", "temporal-ui", "cid-postgresql", "codec-server", "worker"}
+ONE_SHOT = {"temporal-schema", "temporal-register"}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_services_present(compose: dict) -> None:
+    assert set(compose["services"]) == LONG_RUNNING | ONE_SHOT
+
+
+def test_images_pinned_to_versions(compose: dict) -> None:
+    for name, service in compose["services"].items():
+        image = service.get("image")
+        assert image, f"{name} has no image"
+        repository, _, tag = image.rpartition(":")
+        assert repository and re.match(r"^\d+\.\d+", tag), f"{name}: image {image} is not pinned to a version"
+        assert "auto-setup" not in image, "the deprecated auto-setup image is not used"
+
+
+def test_long_running_services_have_healthchecks(compose: dict) -> None:
+    for name in LONG_RUNNING:
+        assert "healthcheck" in compose["services"][name], f"{name} has no healthcheck"
+
+
+def _depends(compose: dict, name: str) -> dict:
+    return compose["services"][name].get("depends_on", {})
+
+
+def test_start_order(compose: dict) -> None:
+    assert _depends(compose, "temporal-schema")["temporal-postgresql"]["condition"] == "service_healthy"
+    assert _depends(compose, "temporal")["temporal-schema"]["condition"] == "service_completed_successfully"
+    assert _depends(compose, "temporal-register")["temporal"]["condition"] == "service_healthy"
+    assert _depends(compose, "temporal-ui")["temporal"]["condition"] == "service_healthy"
+    worker = _depends(compose, "worker")
+    assert worker["temporal-register"]["condition"] == "service_completed_successfully"
+    assert worker["cid-postgresql"]["condition"] == "service_healthy"
+
+
+def test_named_volumes_for_both_databases(compose: dict) -> None:
+    assert {"temporal-pgdata", "cid-pgdata"} <= set(compose["volumes"])
+    mounts = {
+        name: [v.split(":")[0] for v in compose["services"][name].get("volumes", [])]
+        for name in ("temporal-postgresql", "cid-postgresql")
+    }
+    assert "temporal-pgdata" in mounts["temporal-postgresql"]
+    assert "cid-pgdata" in mounts["cid-postgresql"]
+    # The CID is its own server, not a database inside Temporal's.
+    assert compose["services"]["cid-postgresql"]["image"].startswith("postgres:")
+
+
+def test_ui_on_8080_and_worker_replicas(compose: dict) -> None:
+    assert "8080:8080" in compose["services"]["temporal-ui"]["ports"]
+    worker = compose["services"]["worker"]
+    assert worker["deploy"]["replicas"] > 1
+    assert worker["build"] == "." and (ROOT / "Dockerfile").is_file()
+    assert "DATABASE_URL" in worker["environment"] and "TEMPORAL_ADDRESS" in worker["environment"]
+
+
+def test_search_attributes_created_by_the_register_job() -> None:
+    script = (ROOT / "deploy" / "temporal-register.sh").read_text()
+    for key in SEARCH_ATTRIBUTES:
+        assert f"{key.name}:{type_name(key)}" in script, key.name
+
+
+def test_schema_job_uses_the_sql_tool_for_both_databases() -> None:
+    script = (ROOT / "deploy" / "temporal-schema.sh").read_text()
+    assert "temporal-sql-tool" in script
+    assert "temporal/versioned" not in script or "visibility" in script
+    assert "update-schema" in script
