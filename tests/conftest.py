@@ -17,6 +17,7 @@ import asyncpg
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from casework import search
 from casework.binaries import temporal_cli, temporal_test_server
 from casework.temporal import data_converter
 from cid.db import create_pool, migrate_dsn
@@ -47,6 +48,8 @@ async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=temporal_test_server(), data_converter=data_converter()
     )
+    # Unregistered search attributes make the test server retry workflow tasks forever.
+    await search.register(env.client)
     yield env
     await env.shutdown()
 
@@ -57,6 +60,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
         data_converter=data_converter(),
+        search_attributes=search.ALL,
         dev_server_extra_args=["--dynamic-config-value", "limit.historyCount.suggestContinueAsNew=60"],
     )
     yield env
@@ -66,3 +70,21 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
 @pytest.fixture
 def task_queue() -> str:
     return f"test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(autouse=True)
+async def _record_histories(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Save the histories of the cases a test started when recording (see tests/histories)."""
+    from tests import support
+    from tests.history_recorder import recording_dir, save_runs
+
+    support.STARTED.clear()
+    yield
+    folder = recording_dir()
+    if folder is None:
+        return
+    for handle in list(support.STARTED):
+        try:
+            await save_runs(handle, folder, request.node.name)
+        except Exception as err:  # a test that tore its server down: nothing to record
+            print(f"history recorder: {handle.id}: {err}")

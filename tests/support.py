@@ -68,6 +68,10 @@ async def running_worker(
         yield worker
 
 
+#: Every case a test started, for the history recorder (tests/histories/README.md).
+STARTED: list[WorkflowHandle] = []
+
+
 class Case:
     """Drives one case as the people and systems around it would."""
 
@@ -82,7 +86,9 @@ class Case:
     async def start(cls, client: Client, pool: asyncpg.Pool, task_queue: str, ref: Referral) -> "Case":
         result = await submit_referral(client, pool, ref, actor="acro.referrals", task_queue=task_queue)
         assert result.status is Submitted.STARTED, result
-        return cls(client, pool, client.get_workflow_handle(result.case_id), ref)
+        case = cls(client, pool, client.get_workflow_handle(result.case_id), ref)
+        STARTED.append(case.handle)
+        return case
 
     async def view(self) -> CaseView:
         return await self.handle.query(CaseWorkflow.view)
@@ -231,6 +237,24 @@ _WORKFLOW_TASK_CLOSED = {
 }
 
 
+async def describe_raw(handle: WorkflowHandle) -> Any:
+    """The server's description, undecoded.
+
+    ``handle.describe()`` decodes search attributes, and the time-skipping server keeps an
+    unset Datetime attribute (NextDeadline, once a case waits on nothing) as a null the
+    SDK cannot decode; the dev server and a real cluster remove it as they should.
+    """
+    from temporalio.api.common.v1 import WorkflowExecution
+    from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
+
+    raw = await handle._client.workflow_service.describe_workflow_execution(
+        DescribeWorkflowExecutionRequest(
+            namespace=handle._client.namespace, execution=WorkflowExecution(workflow_id=handle.id)
+        )
+    )
+    return raw.workflow_execution_info
+
+
 async def stop(case: Case, *, settle: float = 10.0) -> None:
     """Terminate a case still running, so that none of its timers fires in a later test.
 
@@ -240,7 +264,7 @@ async def stop(case: Case, *, settle: float = 10.0) -> None:
     """
     loop = asyncio.get_running_loop()
     end = loop.time() + settle
-    while (await case.handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+    while WorkflowExecutionStatus((await describe_raw(case.handle)).status) == WorkflowExecutionStatus.RUNNING:
         if not await busy(case.handle) or loop.time() > end:
             await case.handle.terminate(reason="test finished")
             return

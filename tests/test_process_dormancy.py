@@ -15,7 +15,7 @@ from casework import rules
 from casework.case import CaseInput, CaseState, Stage
 from casework.referral import DISCLOSABLE_PURPOSE
 from casework.settings import ProcessSettings
-from tests.support import Case, case_starter, days, eventually, running_worker
+from tests.support import Case, case_starter, days, describe_raw, eventually, running_worker
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +49,7 @@ async def carried_state(client: Client, handle: WorkflowHandle) -> CaseState:
 async def run_lengths(client: Client, handle: WorkflowHandle) -> list[int]:
     """History length of every run of the case, newest first (following continue-as-new back)."""
     lengths: list[int] = []
-    run: str | None = (await handle.describe()).run_id
+    run: str | None = (await describe_raw(handle)).execution.run_id
     while run:
         history = await client.get_workflow_handle(handle.id, run_id=run).fetch_history()
         lengths.append(len(history.events))
@@ -58,7 +58,7 @@ async def run_lengths(client: Client, handle: WorkflowHandle) -> list[int]:
 
 
 async def run_id(handle: WorkflowHandle) -> str:
-    return (await handle.describe()).run_id
+    return (await describe_raw(handle)).execution.run_id
 
 
 async def to_dormant(case: Case) -> None:

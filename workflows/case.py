@@ -35,10 +35,13 @@ with workflow.unsafe.imports_passed_through():
         TaskResult,
     )
     from casework.referral import WhereaboutsStatus
+    from casework import metrics, search
     from casework.settings import ProcessSettings
     from casework.tasks import CASE_OWNER, SENIOR_CASEWORKER, TASK_KINDS, OutcomeRefused, validate_outcome
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
+#: workflow.patched IDs, one per change made under live cases (docs/changing-workflows.md).
+PATCH_SEARCH_ATTRIBUTES = "search-attributes-v1"
 # A database outage must not fail a case: activities retry, backing off to a minute, forever.
 ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 
@@ -59,6 +62,8 @@ class CaseWorkflow:
     @workflow.run
     async def run(self, input: CaseInput) -> str:
         self.settings = await self._act("load_settings", None, result_type=ProcessSettings)
+        if input.state is None:
+            self._count(metrics.CASES_STARTED)
         while self.s.stage is not Stage.CLOSED:
             before = self.s.stage
             after = await self._stages[before](self)
@@ -143,7 +148,7 @@ class CaseWorkflow:
 
     async def dormant(self) -> Stage:
         """R16: closed until the person is located, however long that takes."""
-        self._waiting("a 'person located' message (R16)")
+        self._waiting("a 'person located' message (R16)", code="person_located")
         # The configured history limit counts here too, not only at stage changes: many
         # wake-ups while dormant (messages, reminders) must not grow one run's history unbounded.
         await workflow.wait_condition(
@@ -237,7 +242,7 @@ class CaseWorkflow:
             "served_at": served.isoformat(), "respond_by": self.s.respond_by.isoformat(),
             "window_days": window.days,
         })
-        self._waiting("representations on the Stage 1 notice (R42/R43)", self.s.respond_by)
+        self._waiting("representations on the Stage 1 notice (R42/R43)", self.s.respond_by, code="representations")
         try:
             # The window runs from service (R43), not from when the notice was recorded.
             await workflow.wait_condition(
@@ -387,6 +392,7 @@ class CaseWorkflow:
         ), result_type=int)
         task = OpenTask(key=key, kind=kind, team=team, due_at=due_at)
         self.s.open_tasks[key] = task
+        self._count(metrics.TASKS_OPENED, kind=kind)
 
         def settled() -> bool:
             return key in self.s.results or (
@@ -395,7 +401,8 @@ class CaseWorkflow:
 
         deadline = due_at
         while not settled():
-            self._waiting(f"{spec.title} – {team}", deadline if task.escalations < self.settings.max_escalations else None)
+            self._waiting(f"{spec.title} – {team}",
+                          deadline if task.escalations < self.settings.max_escalations else None, code=kind)
             if task.escalations >= self.settings.max_escalations:
                 await workflow.wait_condition(settled)  # reminders are bounded; keep waiting
                 break
@@ -432,6 +439,7 @@ class CaseWorkflow:
             review_key=review_key, review_team=SENIOR_CASEWORKER, review_due_at=review_due,
         ))
         self.s.open_tasks[review_key] = OpenTask(key=review_key, kind="overdue_review", team=SENIOR_CASEWORKER, due_at=review_due)
+        self._count(metrics.TASKS_ESCALATED, kind=task.kind)
 
     # Resolvers: events from other systems that settle a task without an update.
 
@@ -475,10 +483,12 @@ class CaseWorkflow:
             return
         leaving = self.s.stage
         self.s.stage = stage
+        self._count(metrics.STAGE_TRANSITIONS, stage=stage.value)
         if stage is Stage.CLOSED:
             self.s.open_tasks.clear()
             self._waiting(None)
             await self._act("close_case", r.CloseCase(case_id=self.s.case_id, at=workflow.now(), outcome=self.s.outcome or ""))
+            self._count(metrics.CASES_CLOSED, closed_from=leaving.value)
         elif stage is Stage.DORMANT:
             self.s.dormant_periods += 1
             self.s.outcome = rules.OUTCOME_LIABLE_TO_DEPORT
@@ -509,10 +519,45 @@ class CaseWorkflow:
         """R05/R15/R53: a withheld section of the guidance; recorded as reached, nothing invented."""
         await self._act("restricted_step", r.RestrictedStep(case_id=self.s.case_id, at=workflow.now(), rule=rule))
 
-    def _waiting(self, what: str | None, until: Any = None) -> None:
+    def _waiting(self, what: str | None, until: datetime | None = None, code: str | None = None) -> None:
+        """Say what the case waits on: in its query, the Web UI's current details, and
+        the search attributes operators filter by."""
         self.s.waiting_on = what
+        self._wait_code, self._wait_until = code, until
         text = "Closed" if what is None else f"Waiting on: {what}" + (f" – due {until:%Y-%m-%d %H:%M} UTC" if until else "")
         workflow.set_current_details(f"**{self.s.stage.value}** · {text}")
+        self._publish()
+
+    def _count(self, name: str, **labels: str) -> None:
+        """Add one to our counter ``name`` (not counted again on replay)."""
+        workflow.metric_meter().create_counter(name).add(1, labels or None)
+
+    _wait_code: str | None = None
+    _wait_until: datetime | None = None
+    _published: tuple[Any, ...] | None = None
+
+    def _publish(self) -> None:
+        """Mirror stage, team, owner, wait, deadline and overdue mark into search attributes.
+
+        No personal data: these are not encrypted. Added after the first histories were
+        recorded, so old runs replay without it (the patch; see docs/changing-workflows.md).
+        """
+        if not workflow.patched(PATCH_SEARCH_ATTRIBUTES):
+            return
+        overdue = any(t.overdue for t in self.s.open_tasks.values() if t.kind != "overdue_review")
+        values = (self.s.stage.value, self.s.team, self.s.case_owner, self._wait_code, self._wait_until, overdue)
+        if values == self._published:
+            return  # an upsert is a history event: only on change
+        self._published = values
+        stage, team, owner, code, until, overdue = values
+
+        def put(key: Any, value: Any) -> Any:
+            return key.value_unset() if value is None else key.value_set(value)
+
+        workflow.upsert_search_attributes([
+            put(search.CASE_STAGE, stage), put(search.TEAM, team), put(search.CASE_OWNER, owner),
+            put(search.WAITING_ON, code), put(search.NEXT_DEADLINE, until), search.OVERDUE.value_set(overdue),
+        ])
 
     async def _act(self, name: str, arg: Any, *, result_type: type | None = None) -> Any:
         args = [] if arg is None else [arg]
