@@ -74,12 +74,14 @@ async def read_personal_data(conn: asyncpg.Connection, case_id: str, actor: str,
             " destroyed_at FROM certificates WHERE case_id = $1 ORDER BY seq",
             case_id,
         )
+        read_key = f"personal-data-read-{uuid.uuid4().hex}"
         await case_record.audit(
-            conn, case_id, f"personal-data-read-{uuid.uuid4().hex}", actor, READ_ACTION,
+            conn, case_id, read_key, actor, READ_ACTION,
             datetime.now(timezone.utc), {"purpose": why, "rule": "R60"},
         )
     return {
         "case_id": case_id,
+        "audit_event": read_key,
         "acro_reference": case["acro_reference"],
         "purged_at": case["personal_data_purged_at"],
         "referral": dict(referral) if referral is not None else None,

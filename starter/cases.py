@@ -122,8 +122,8 @@ async def _show(case_id: str, who: str, purpose: str) -> dict[str, Any]:
                     # Held at intake, not yet in the CID proper: nothing personal is shown.
                     return {"case_id": case_id, "status": "submitted",
                             "waiting_on": "the worker to take the referral into the CID"}
-                read_key = await views.record_personal_read(conn, case_id, who, purpose)
-                shown = await views.case_file(conn, case_id)
+                shown = await views.case_file(conn, case_id, who, purpose)
+                read_key = shown["read_audit_event"] if shown else None
         finally:
             await pool.close()
     assert shown is not None

@@ -45,6 +45,8 @@ def temporal_settings() -> TemporalSettings:
     stack = stack_settings()
     if "TEMPORAL_ADDRESS" not in os.environ and "temporal_address" in stack:
         settings = settings.model_copy(update={"address": stack["temporal_address"]})
+    if "TEMPORAL_TASK_QUEUE" not in os.environ and "task_queue" in stack:
+        settings = settings.model_copy(update={"task_queue": stack["task_queue"]})
     return settings
 
 
@@ -71,9 +73,13 @@ async def open_pool() -> asyncpg.Pool:
 
 
 async def open_client() -> Client:
+    from casework.codec import CodecKeysMissing
+
     settings = temporal_settings()
     try:
         return await connect(settings)
+    except CodecKeysMissing as err:
+        raise CliError(str(err), Exit.UNAVAILABLE) from None
     except (RPCError, RuntimeError, OSError) as err:
         raise CliError(f"Temporal cannot be reached at {settings.address}: {err}", Exit.UNAVAILABLE) from None
 

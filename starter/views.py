@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 import asyncpg
 
 from casework.case import WORKFLOW_ID_PREFIX, Stage, case_id_for
-from cid import case_record
+from cid.personal_data import read_personal_data
 from starter.exits import CliError, Exit
 
-PERSONAL_DATA_READ = "personal data read"
 #: The open-task "overdue" the inbox shows: escalated by the workflow, or simply past due
 #: (so a case is still found when no worker has run since its deadline passed).
 _TASK_OVERDUE = "(t.overdue OR t.due_at < now())"
@@ -102,37 +100,23 @@ async def case_status(conn: asyncpg.Connection, case_id: str) -> str | None:
 # ---------------------------------------------------------------------------- one case
 
 
-async def record_personal_read(conn: asyncpg.Connection, case_id: str, actor: str, purpose: str) -> str:
-    """R60: who read the personal data of a case, and for what purpose. Each read is its own row."""
-    import uuid
-
-    key = f"read-{uuid.uuid4().hex}"
-    await case_record.audit(conn, case_id, key, actor, PERSONAL_DATA_READ, datetime.now(timezone.utc), {"purpose": purpose})
-    return key
-
-
-async def case_file(conn: asyncpg.Connection, case_id: str) -> dict[str, Any] | None:
-    """Everything the CID holds on a case, personal data included (call only after the read is recorded)."""
+async def case_file(conn: asyncpg.Connection, case_id: str, actor: str, purpose: str) -> dict[str, Any] | None:
+    """Everything the CID holds on a case, personal data included: that part is read
+    through ``read_personal_data``, which records who read it and why (R60)."""
     case = await conn.fetchrow(
         "SELECT c.*, p.reference AS paper_file FROM cases c LEFT JOIN paper_files p ON p.case_id = c.id WHERE c.id = $1",
         case_id,
     )
     if case is None:
         return None
-    referral = await conn.fetchrow(
-        "SELECT name, aliases, date_of_birth, nationalities, identity_documents, pnc_id, reason_for_request,"
-        " requesting_officer, last_known_address, whereabouts, received_at FROM referrals WHERE case_id = $1",
-        case_id,
-    )
-    convictions = await conn.fetch(
-        "SELECT country, offence, category, conviction_date, sentence FROM convictions WHERE case_id = $1 ORDER BY seq",
-        case_id,
-    )
-    certificates = await conn.fetch(
-        "SELECT seq, disclosable, offences_on_pnc, issued_on, received_at, destroyed_at FROM certificates"
-        " WHERE case_id = $1 ORDER BY seq",
-        case_id,
-    )
+    personal = await read_personal_data(conn, case_id, actor, purpose)
+    referral = personal["referral"]
+    convictions = personal["convictions"]
+    # What the certificates were, not their content (a destroyed one has none, R03).
+    certificates = [
+        {k: c[k] for k in ("seq", "disclosable", "offences_on_pnc", "issued_on", "received_at", "destroyed_at")}
+        for c in personal["certificates"]
+    ]
     tasks = await conn.fetch(
         f"SELECT t.id, t.task_key, t.kind, t.title, t.team, t.assignee, t.due_at, {_TASK_OVERDUE} AS overdue"
         " FROM tasks t WHERE t.case_id = $1 AND t.status = 'open' ORDER BY t.due_at, t.id",
@@ -147,9 +131,10 @@ async def case_file(conn: asyncpg.Connection, case_id: str) -> dict[str, Any] | 
     )
     return {
         "case": dict(case),
-        "referral": dict(referral) if referral else None,
-        "convictions": [dict(r) for r in convictions],
-        "certificates": [dict(r) for r in certificates],
+        "read_audit_event": personal["audit_event"],
+        "referral": referral,
+        "convictions": convictions,
+        "certificates": certificates,
         "open_tasks": [dict(r) for r in tasks],
         "messages": [dict(r) for r in messages],
         "notes": [dict(r) for r in notes],
