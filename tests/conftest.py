@@ -88,3 +88,22 @@ async def _record_histories(request: pytest.FixtureRequest) -> AsyncIterator[Non
             await save_runs(handle, folder, request.node.name)
         except Exception as err:  # a test that tore its server down: nothing to record
             print(f"history recorder: {handle.id}: {err}")
+
+
+@pytest.fixture(scope="module")
+async def queue(ts_env: WorkflowEnvironment, pool: asyncpg.Pool, request: pytest.FixtureRequest) -> AsyncIterator[str]:
+    """A task queue with a case worker on the time-skipping server, one per test module."""
+    from tests.support import running_worker
+
+    name = f"{request.module.__name__.rsplit('.', 1)[-1]}-{uuid.uuid4().hex[:8]}"
+    async with running_worker(ts_env.client, pool, name):
+        yield name
+
+
+@pytest.fixture
+async def start(ts_env: WorkflowEnvironment, pool: asyncpg.Pool, queue: str) -> AsyncIterator[object]:
+    """``await start(**referral_overrides)`` starts a case; cases still running are stopped after."""
+    from tests.support import case_starter
+
+    async with case_starter(ts_env.client, pool, queue) as starter:
+        yield starter

@@ -3,27 +3,13 @@ workflow's own clock, the ICE detention request, enforcement."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
 
 import pytest
 
 from casework import rules
 from casework.case import Stage
-from tests.support import Case, case_starter, days, running_worker, to_consideration
-
-
-@pytest.fixture(scope="module")
-async def queue(ts_env, pool):
-    name = f"consideration-{uuid.uuid4().hex[:8]}"
-    async with running_worker(ts_env.client, pool, name):
-        yield name
-
-
-@pytest.fixture
-async def start(ts_env, pool, queue):
-    async with case_starter(ts_env.client, pool, queue) as start:
-        yield start
+from tests.support import Case, days, to_consideration
 
 
 #: Real time that passes on the server's clock while the worker runs a few activities.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
@@ -10,21 +9,8 @@ from temporalio.client import WorkflowUpdateFailedError
 from casework import rules
 from casework.case import Stage, TaskCompletion
 from casework.referral import DISCLOSABLE_PURPOSE, Certificate
-from tests.support import PURSUIT_FACTORS, Case, case_starter, eventually, running_worker, through_stage_c
+from tests.support import PURSUIT_FACTORS, Case, eventually, through_stage_c
 from workflows.case import CaseWorkflow
-
-
-@pytest.fixture(scope="module")
-async def queue(ts_env, pool):
-    name = f"detention-{uuid.uuid4().hex[:8]}"
-    async with running_worker(ts_env.client, pool, name):
-        yield name
-
-
-@pytest.fixture
-async def start(ts_env, pool, queue):
-    async with case_starter(ts_env.client, pool, queue) as start:
-        yield start
 
 
 CONVICTIONS = [{"country": "PL", "offence": "Robbery", "category": "robbery", "conviction_date": "2010-05-06"}]

@@ -18,19 +18,6 @@ from casework.settings import ProcessSettings
 from tests.support import Case, case_starter, days, describe_raw, eventually, running_worker
 
 
-@pytest.fixture(scope="module")
-async def queue(ts_env, pool):
-    name = f"dormancy-{uuid.uuid4().hex[:8]}"
-    async with running_worker(ts_env.client, pool, name):
-        yield name
-
-
-@pytest.fixture
-async def start(ts_env, pool, queue):
-    async with case_starter(ts_env.client, pool, queue) as start:
-        yield start
-
-
 UPDATED_CERTIFICATE = {
     "request_purpose": DISCLOSABLE_PURPOSE,
     "convictions": [{"country": "PL", "offence": "Robbery", "category": "robbery", "conviction_date": "2010-05-06"}],

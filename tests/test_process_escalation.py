@@ -3,31 +3,16 @@ caseworker and is marked overdue, with a bounded number of reminders (process.md
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
-import pytest
 
 from casework.case import Stage
 from casework.settings import ProcessSettings
 from casework.tasks import SENIOR_CASEWORKER
-from tests.support import case_starter, days, running_worker
+from tests.support import days
 
 SETTINGS = ProcessSettings()
 SLACK = timedelta(minutes=1)  # real time passing on the server's clock while activities run
-
-
-@pytest.fixture(scope="module")
-async def queue(ts_env, pool):
-    name = f"escalation-{uuid.uuid4().hex[:8]}"
-    async with running_worker(ts_env.client, pool, name, SETTINGS):
-        yield name
-
-
-@pytest.fixture
-async def start(ts_env, pool, queue):
-    async with case_starter(ts_env.client, pool, queue) as start:
-        yield start
 
 
 async def test_missed_deadline_escalates_reminds_a_bounded_number_of_times_and_clears_when_done_R10(start, ts_env):

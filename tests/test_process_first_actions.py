@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 
-import pytest
 
 from casework import rules
 from casework.case import Stage
 from casework.tasks import ICE, NBTC, SENIOR_CASEWORKER
 from casework.referral import DISCLOSABLE_PURPOSE
-from tests.support import case_starter, running_worker, through_stage_c
-
-
-@pytest.fixture(scope="module")
-async def queue(ts_env, pool):
-    name = f"first-actions-{uuid.uuid4().hex[:8]}"
-    async with running_worker(ts_env.client, pool, name):
-        yield name
-
-
-@pytest.fixture
-async def start(ts_env, pool, queue):
-    async with case_starter(ts_env.client, pool, queue) as start:
-        yield start
+from tests.support import through_stage_c
 
 
 MOST_SERIOUS_CERTIFICATE = {

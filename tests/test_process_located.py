@@ -3,27 +3,13 @@ prosecutions and the recorded decision to pursue."""
 
 from __future__ import annotations
 
-import uuid
 
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
 from casework.case import Stage, TaskCompletion
-from tests.support import PURSUIT_FACTORS, Case, case_starter, running_worker, through_stage_c
+from tests.support import PURSUIT_FACTORS, Case, through_stage_c
 from workflows.case import CaseWorkflow
-
-
-@pytest.fixture(scope="module")
-async def queue(ts_env, pool):
-    name = f"located-{uuid.uuid4().hex[:8]}"
-    async with running_worker(ts_env.client, pool, name):
-        yield name
-
-
-@pytest.fixture
-async def start(ts_env, pool, queue):
-    async with case_starter(ts_env.client, pool, queue) as start:
-        yield start
 
 
 async def located_case(start) -> Case:

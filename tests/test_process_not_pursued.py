@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 
 import pytest
 
 from casework import rules
 from casework.case import Stage
 from casework.tasks import DIRECTOR
-from tests.support import PURSUIT_FACTORS, case_starter, running_worker, through_stage_c, to_consideration
-
-
-@pytest.fixture(scope="module")
-async def queue(ts_env, pool):
-    name = f"not-pursued-{uuid.uuid4().hex[:8]}"
-    async with running_worker(ts_env.client, pool, name):
-        yield name
-
-
-@pytest.fixture
-async def start(ts_env, pool, queue):
-    async with case_starter(ts_env.client, pool, queue) as start:
-        yield start
+from tests.support import PURSUIT_FACTORS, through_stage_c, to_consideration
 
 
 NOT_PURSUED_REASON = "Article 8: long residence, British children"

@@ -3,26 +3,11 @@ for them, and a repeated event ID is applied once."""
 
 from __future__ import annotations
 
-import uuid
 
-import pytest
 
 from casework import rules
 from casework.case import Stage
-from tests.support import case_starter, days, eventually, running_worker, to_consideration
-
-
-@pytest.fixture(scope="module")
-async def queue(ts_env, pool):
-    name = f"signals-{uuid.uuid4().hex[:8]}"
-    async with running_worker(ts_env.client, pool, name):
-        yield name
-
-
-@pytest.fixture
-async def start(ts_env, pool, queue):
-    async with case_starter(ts_env.client, pool, queue) as start:
-        yield start
+from tests.support import days, eventually, to_consideration
 
 
 async def test_left_uk_before_the_nbtc_task_opens_closes_the_case_once_R10_R11(start):
