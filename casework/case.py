@@ -15,7 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from casework.referral import WhereaboutsStatus
 
 Actor = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9._@:-]{2,64}$")]
-EventId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+# No control characters: an event ID is recorded in the CID (PostgreSQL refuses NUL), and a
+# signal whose ID fails this is dropped by the worker instead of wedging its case.
+EventId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 WORKFLOW_ID_PREFIX = "acro-case-"
 

@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -29,8 +30,23 @@ from pydantic import (
 #: The purpose wording that makes an ACRO certificate usable for immigration (R02).
 DISCLOSABLE_PURPOSE = "Request for administrative purpose immigration/deportation"
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+def _no_control_characters(text: str) -> str:
+    """Control characters are refused at the door: PostgreSQL cannot store NUL at all (the
+    whole submission would fail later, as a database error), and the rest are never data."""
+    bad = next((ch for ch in text if (ord(ch) < 32 and ch not in "\t\n\r") or ord(ch) == 127), None)
+    if bad is not None:
+        raise ValueError(f"contains the control character U+{ord(bad):04X}")
+    return text
+
+
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(_no_control_characters)
+]
+LongText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), AfterValidator(_no_control_characters)
+]
 # Patterns accept lower case: pydantic checks ``pattern`` before ``to_upper`` applies.
 CountryCode = Annotated[
     str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{2}$")
@@ -95,7 +111,7 @@ class WhereaboutsStatus(StrEnum):
 
 class IdentityDocument(Strict):
     kind: Literal["passport", "national_id", "other"]
-    number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+    number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40), AfterValidator(_no_control_characters)]
     issuing_country: CountryCode
 
     _country = field_validator("issuing_country")(_check_country)
@@ -108,7 +124,7 @@ class Conviction(Strict):
     offence: Text
     #: A coarse offence category ("homicide", "sexual", "violence", ...): it decides
     #: "most serious" (R12) through configuration, never the free-text offence.
-    category: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=60)]
+    category: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=60), AfterValidator(_no_control_characters)]
     conviction_date: date
     sentence: Text | None = None
 
@@ -130,13 +146,13 @@ class Certificate(Strict):
 class Officer(Strict):
     name: Text
     force: Text | None = None
-    email: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+    email: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[^@\s]+@[^@\s]+$"), AfterValidator(_no_control_characters)] | None = None
     phone: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9 +()-]{6,20}$")] | None = None
 
 
 class Address(Strict):
     lines: list[Text] = Field(min_length=1, max_length=6)
-    postcode: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, max_length=10)] | None = None
+    postcode: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, max_length=10), AfterValidator(_no_control_characters)] | None = None
 
 
 class Whereabouts(Strict):

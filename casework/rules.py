@@ -62,17 +62,19 @@ SHORT_WINDOW = timedelta(days=10)
 
 
 def response_window(
-    custody: WhereaboutsStatus, release_date: date | None, served_at: datetime
+    custody: WhereaboutsStatus, release_date: date | None, served_at: datetime,
+    *, long: timedelta = LONG_WINDOW, short: timedelta = SHORT_WINDOW,
 ) -> timedelta:
     """R42/R43: 20 days when serving a sentence that ends after the 20-day window, else 10.
 
     Days are calendar days counted from service; "sufficient time" means the release
-    date falls after the last day of the 20-day window.
+    date falls after the last day of the 20-day window. ``long``/``short`` come from
+    ProcessSettings (the guidance's 20 and 10 unless configured, e.g. shorter in tests).
     """
     if custody is WhereaboutsStatus.IN_PRISON and release_date is not None:
-        if release_date > (served_at + LONG_WINDOW).date():
-            return LONG_WINDOW
-    return SHORT_WINDOW
+        if release_date > (served_at + long).date():
+            return long
+    return short
 
 
 def must_request_ice_detention(

@@ -23,7 +23,7 @@ EEA_2016 = frozenset(
     " IS LI NO CH".split()
 )
 
-DEFAULT_DEADLINES_DAYS: dict[str, int] = {
+DEFAULT_DEADLINES_DAYS: dict[str, float] = {
     "await_certificate": 90,
     "nbtc_check": 5,
     "exclusion_consideration": 20,
@@ -43,12 +43,20 @@ DEFAULT_DEADLINES_DAYS: dict[str, int] = {
 }
 
 
+class ResponseWindowDays(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    long: float = Field(default=20, gt=0)  # R42
+    short: float = Field(default=10, gt=0)  # R43
+
+
 class ProcessSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    deadline_days: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_DEADLINES_DAYS))
+    #: Days per task kind; fractional days are allowed (a test may use a few seconds).
+    deadline_days: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_DEADLINES_DAYS))
     #: After a missed deadline, a reminder (another escalation) every so often, at most this many.
-    reminder_interval_days: int = Field(default=7, ge=1)
+    reminder_interval_days: float = Field(default=7, gt=0)
     max_escalations: int = Field(default=3, ge=1, le=20)
     most_serious_categories: frozenset[str] = frozenset(
         {"homicide", "sexual", "terrorism", "kidnapping", "trafficking", "firearms"}
@@ -56,9 +64,18 @@ class ProcessSettings(BaseModel):
     eea_countries: frozenset[str] = EEA_2016
     #: A dormant case continues as new after this many history events (R16).
     dormant_history_limit: int = Field(default=2000, ge=100)
+    #: R42/R43: the Stage 1 response windows, in days (the rules' defaults: 20 and 10).
+    response_window_days: ResponseWindowDays = Field(default_factory=lambda: ResponseWindowDays())
+    #: Start-to-close timeout of every activity after the case has loaded these settings:
+    #: an activity lost with its worker (SIGKILL) is retried after this long.
+    activity_timeout_seconds: float = Field(default=30, ge=1, le=600)
 
     def deadline(self, kind: str) -> timedelta:
         return timedelta(days=self.deadline_days.get(kind, 10))
+
+    def response_windows(self) -> tuple[timedelta, timedelta]:
+        """(long, short): R42's window for a prison sentence with time left, R43's otherwise."""
+        return timedelta(days=self.response_window_days.long), timedelta(days=self.response_window_days.short)
 
 
 def load_process_settings(path: str | os.PathLike[str] | None = None) -> ProcessSettings:

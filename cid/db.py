@@ -20,8 +20,20 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
-async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
-    pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=_init_connection)
+async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10, role: str | None = None) -> asyncpg.Pool:
+    """A pool whose connections speak jsonb as Python objects.
+
+    ``role``: every connection runs as this database role (the worker's
+    ``casework_worker``, migration 0003), set when the connection is made. It is passed as a
+    startup setting, so the pool's reset between uses (RESET ALL) keeps it.
+    A connection broken by a database restart is dropped and replaced on its next use
+    (the activity that met it fails and retries); idle ones are recycled after a minute.
+    """
+    settings = {"role": role} if role else None
+    pool = await asyncpg.create_pool(
+        dsn, min_size=min_size, max_size=max_size, init=_init_connection, server_settings=settings,
+        max_inactive_connection_lifetime=60,
+    )
     assert pool is not None
     return pool
 

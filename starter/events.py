@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import io
 import json
 from dataclasses import dataclass, field
 from datetime import date
@@ -93,6 +94,10 @@ def make_event(
         raise ValueError(f"kind '{kind}' is not one of {', '.join(KINDS)}")
     if not (case or "").strip():
         raise ValueError("case_id is empty")
+    if not case.strip().isprintable():
+        raise ValueError("case_id contains a control or separator character")
+    if not (event_id or "").strip().isprintable():
+        raise ValueError("event_id contains a control or separator character")
     try:
         case_id = case_id_from(case)
         checked_event = TypeAdapter(EventId).validate_python(event_id or "")
@@ -143,9 +148,11 @@ def _read_certificate(path: Path) -> "Certificate":
     if path.stat().st_size > MAX_CERTIFICATE_BYTES:
         raise ValueError(f"{path}: larger than {MAX_CERTIFICATE_BYTES // 1000} kB; refused unread")
     try:
-        return parse_certificate(json.loads(path.read_bytes()), date.today())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ValueError(f"{path}: not JSON ({err})") from None
+        document = json.loads(path.read_bytes())
+    except (ValueError, RecursionError) as err:  # bad JSON or encoding, huge integers, deep nesting
+        raise ValueError(f"{path}: not JSON ({str(err)[:200]})") from None
+    try:
+        return parse_certificate(document, date.today())
     except ValidationError as err:
         raise ValueError(f"{path}: " + "; ".join(describe(err))) from None
 
@@ -160,18 +167,31 @@ def read_csv(path: Path, default_actor: str | None) -> tuple[list[EventRow], lis
         text = path.read_text(encoding="utf-8-sig")  # a spreadsheet's byte-order mark is not a column name
     except UnicodeDecodeError as err:
         return [], [f"{path}: not UTF-8 text ({err})"]
-    reader = csv.DictReader(text.splitlines())
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    # newline="": a quoted field may hold a line break; lines are counted as the file has them.
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip() for h in (reader.fieldnames or [])]
+    except csv.Error as err:  # e.g. a field longer than the csv module's limit
+        return [], [f"{path}:1: {err}"]
     reader.fieldnames = header
     problems = [f"{path}:1: missing column '{c}'" for c in CSV_REQUIRED if c not in header]
+    problems += [f"{path}:1: column '{c}' appears more than once" for c in sorted({c for c in header if header.count(c) > 1})]
     problems += [f"{path}:1: unknown column '{c}' (columns: {', '.join(CSV_REQUIRED + CSV_OPTIONAL)})"
                  for c in header if c not in CSV_REQUIRED + CSV_OPTIONAL]
     if problems:
         return [], problems
     rows: list[EventRow] = []
     seen: dict[tuple[str, str], int] = {}
-    for record in reader:
-        line = reader.line_num
+    records = iter(reader)
+    while True:
+        line = reader.line_num + 1  # where the record starts (a quoted field may span lines)
+        try:
+            record = next(records)
+        except StopIteration:
+            break
+        except csv.Error as err:  # the rest of the file cannot be read reliably
+            problems.append(f"{path}:{line}: {err}")
+            break
         if None in record:
             problems.append(f"{path}:{line}: more fields than the header has")
             continue

@@ -9,6 +9,7 @@ after the stages.
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import datetime, timedelta
 from typing import Any, Awaitable, Callable
 
@@ -39,7 +40,8 @@ with workflow.unsafe.imports_passed_through():
     from casework.settings import ProcessSettings
     from casework.tasks import CASE_OWNER, SENIOR_CASEWORKER, TASK_KINDS, OutcomeRefused, validate_outcome
 
-ACTIVITY_TIMEOUT = timedelta(seconds=30)
+#: An update's details larger than this (as JSON) are refused by the validator, unread.
+MAX_DETAILS_BYTES = 16_000
 #: workflow.patched IDs, one per change made under live cases (docs/changing-workflows.md).
 PATCH_SEARCH_ATTRIBUTES = "search-attributes-v1"
 # A database outage must not fail a case: activities retry, backing off to a minute, forever.
@@ -61,7 +63,8 @@ class CaseWorkflow:
 
     @workflow.run
     async def run(self, input: CaseInput) -> str:
-        self.settings = await self._act("load_settings", None, result_type=ProcessSettings)
+        # No I/O behind it: a short timeout, so one lost with its worker is soon retried.
+        self.settings = await self._act("load_settings", None, result_type=ProcessSettings, timeout=timedelta(seconds=5))
         if input.state is None:
             self._count(metrics.CASES_STARTED)
         while self.s.stage is not Stage.CLOSED:
@@ -235,12 +238,13 @@ class CaseWorkflow:
     async def _serve_notice(self) -> None:
         """R41-R43: serve the notice; wait 10 or 20 days, or until representations arrive."""
         served = workflow.now()
-        window = rules.response_window(self.s.whereabouts, self.s.release_date, served)
+        long, short = self.settings.response_windows()
+        window = rules.response_window(self.s.whereabouts, self.s.release_date, served, long=long, short=short)
         self.s.notice_served_at = served
         self.s.respond_by = served + window
         await self._message("stage1-notice", "subject", rules.notice_for(self.s.eea), {
             "served_at": served.isoformat(), "respond_by": self.s.respond_by.isoformat(),
-            "window_days": window.days,
+            "window_days": _days(window),
         })
         self._waiting("representations on the Stage 1 notice (R42/R43)", self.s.respond_by, code="representations")
         try:
@@ -255,7 +259,7 @@ class CaseWorkflow:
             how = "no representations"
         # Recorded at the business time the window ended, not when the worker got to it.
         await self._audit("stage1-window-ended", "response window ended",
-                          {"result": how, "window_days": window.days},
+                          {"result": how, "window_days": _days(window)},
                           at=self.s.representations_at or self.s.respond_by)
 
     # ---------------------------------------------------------------- Stage F (not pursued)
@@ -356,6 +360,11 @@ class CaseWorkflow:
             raise ValueError(f"case {self.s.case_id} has no open task {cmd.task_key}")
         if cmd.task_key in self._completing:
             raise ValueError(f"task {cmd.task_key} is being completed already")
+        encoded = json.dumps(cmd.details, default=str)
+        if len(encoded) > MAX_DETAILS_BYTES:  # refused unread: a task's details are a few short fields
+            raise ValueError(f"details are {len(encoded)} bytes; at most {MAX_DETAILS_BYTES} bytes are accepted")
+        if _has_nul(cmd.details):  # PostgreSQL cannot store it: the completion would retry forever
+            raise ValueError("details contain a NUL character (\\u0000), which cannot be recorded")
         try:
             validate_outcome(task.kind, cmd.outcome, cmd.details)
         except OutcomeRefused as refused:
@@ -544,6 +553,9 @@ class CaseWorkflow:
         """
         if not workflow.patched(PATCH_SEARCH_ATTRIBUTES):
             return
+        self._upsert_search_attributes()
+
+    def _upsert_search_attributes(self) -> None:
         overdue = any(t.overdue for t in self.s.open_tasks.values() if t.kind != "overdue_review")
         values = (self.s.stage.value, self.s.team, self.s.case_owner, self._wait_code, self._wait_until, overdue)
         if values == self._published:
@@ -559,9 +571,26 @@ class CaseWorkflow:
             put(search.WAITING_ON, code), put(search.NEXT_DEADLINE, until), search.OVERDUE.value_set(overdue),
         ])
 
-    async def _act(self, name: str, arg: Any, *, result_type: type | None = None) -> Any:
+    async def _act(self, name: str, arg: Any, *, result_type: type | None = None, timeout: timedelta | None = None) -> Any:
         args = [] if arg is None else [arg]
+        # The timeout is configuration (30 s unless set): a lost activity is retried after it.
         return await workflow.execute_activity(
-            name, args=args, result_type=result_type, start_to_close_timeout=ACTIVITY_TIMEOUT,
+            name, args=args, result_type=result_type,
+            start_to_close_timeout=timeout or timedelta(seconds=self.settings.activity_timeout_seconds),
             retry_policy=ACTIVITY_RETRY, summary=name.replace("_", " "),
         )
+
+
+def _days(window: timedelta) -> int | float:
+    """A window in days as records show it: whole days as an int (fractions only in tests)."""
+    return window.days if window == timedelta(days=window.days) else window / timedelta(days=1)
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
