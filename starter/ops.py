@@ -1,1 +1,324 @@
-"""(being written)"""
+"""``casework stuck``: the cases that need an operator, and why each one is stuck.
+
+Two sources that should agree, read side by side:
+
+* Temporal's visibility (eventually consistent): running cases with ``Overdue = true``,
+  with ``TemporalReportedProblems`` (workflow tasks failing), or whose ``NextDeadline``
+  has passed without the case acting on it (no worker is taking its tasks);
+* the CID (the record): open cases with an overdue or past-due open task, and recently
+  closed cases, to find any whose workflow still runs.
+
+Every case either source names is looked up in the other, and the reasons are said in
+words: "task nbtc_check overdue since …", "workflow task failing (…)", "CID says closed
+but workflow running", "CID overdue but Temporal does not know", … It is a report, so
+it exits 0 even when cases are stuck; 5 when Temporal or the CID cannot be reached.
+Nothing personal is read or printed: IDs, stages, teams, task kinds and times only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from starter.cli import app
+from starter.exits import CliError, Exit
+from starter.output import console, print_json, table, when
+
+if TYPE_CHECKING:
+    import asyncpg
+    from temporalio.client import Client
+
+WORKFLOW_TYPE = "AcroCase"
+RUNNING = f'WorkflowType = "{WORKFLOW_TYPE}" AND ExecutionStatus = "Running"'
+RPC_TIMEOUT = timedelta(seconds=10)
+#: Cases named only by the CID are described one by one; this many at a time.
+DESCRIBE_CONCURRENCY = 16
+
+
+def rfc3339(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def visibility_queries(now: datetime) -> dict[str, str]:
+    """The visibility queries ``stuck`` runs (the README's saved queries, for running cases)."""
+    return {
+        "overdue": f"{RUNNING} AND Overdue = true",
+        "problems": f"{RUNNING} AND TemporalReportedProblems IS NOT NULL",
+        "deadline_passed": f'{RUNNING} AND NextDeadline < "{rfc3339(now)}"',
+    }
+
+
+# ---------------------------------------------------------------------------- what each side says
+
+
+@dataclass
+class TemporalSide:
+    """A case as Temporal has it: the workflow's status and its search attributes."""
+
+    status: str  # RUNNING, COMPLETED, TERMINATED, ... or NOT_FOUND
+    stage: str | None = None
+    team: str | None = None
+    waiting_on: str | None = None
+    next_deadline: datetime | None = None
+    overdue: bool | None = None
+    problems: list[str] = field(default_factory=list)
+    found_by: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CidTask:
+    key: str
+    kind: str
+    team: str
+    due_at: datetime
+    overdue: bool
+
+
+@dataclass
+class CidSide:
+    """A case as the CID has it."""
+
+    stage: str
+    status: str  # open, dormant, closed
+    team: str | None
+    overdue: bool
+    open_tasks: list[CidTask]
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    text: str
+
+
+@dataclass
+class StuckCase:
+    case_id: str
+    temporal: TemporalSide | None
+    cid: CidSide | None
+    reasons: list[Reason]
+    since: datetime | None
+
+    def as_json(self) -> dict[str, Any]:
+        t, c = self.temporal, self.cid
+        return {
+            "case_id": self.case_id,
+            "stage": (c.stage if c else None) or (t.stage if t else None),
+            "team": (c.team if c else None) or (t.team if t else None),
+            "cid_status": c.status if c else None,
+            "workflow_status": t.status if t else None,
+            "waiting_on": t.waiting_on if t else None,
+            "next_deadline": t.next_deadline if t else None,
+            "stuck_since": self.since,
+            "reasons": [asdict(r) for r in self.reasons],
+            "temporal": asdict(t) if t else None,
+            "cid": asdict(c) if c else None,
+        }
+
+
+# ---------------------------------------------------------------------------- the diagnosis (pure)
+
+
+def _late(task: CidTask, now: datetime) -> bool:
+    return task.overdue or task.due_at < now
+
+
+def diagnose(temporal: TemporalSide | None, cid: CidSide | None, now: datetime) -> list[Reason]:
+    """Why a case is stuck, from what Temporal and the CID each say; empty when it is not."""
+    reasons: list[Reason] = []
+    running = temporal is not None and temporal.status == "RUNNING"
+    if temporal is not None and temporal.problems:
+        reasons.append(Reason("workflow_task_failing", "workflow task failing (TemporalReportedProblems: "
+                                                        f"{', '.join(temporal.problems)}): see its history in the Web UI"))
+    late = [t for t in (cid.open_tasks if cid else []) if _late(t, now)]
+    for task in sorted(late, key=lambda t: t.due_at):
+        if task.overdue and task.due_at > now:  # only a hand edit (or a clock gone wrong) does this
+            reasons.append(Reason("task_overdue", f"task {task.kind} marked overdue although due "
+                                                  f"{when(task.due_at)} UTC ({task.team})"))
+        elif task.overdue:
+            reasons.append(Reason("task_overdue", f"task {task.kind} overdue since {when(task.due_at)} UTC ({task.team})"))
+        else:
+            reasons.append(Reason("task_past_due", f"task {task.kind} past due since {when(task.due_at)} UTC "
+                                                   "and not escalated: is a worker running for the case?"))
+    if running and temporal.next_deadline is not None and temporal.next_deadline < now:
+        reasons.append(Reason("deadline_not_acted_on",
+                              f"deadline ({temporal.waiting_on or 'next step'}) passed at {when(temporal.next_deadline)} UTC "
+                              "and the case has not acted on it: is a worker polling its task queue?"))
+    if cid is None:
+        if running:
+            reasons.append(Reason("no_cid_case", "workflow running but the CID has no case row"))
+        return reasons
+    if running and cid.status == "closed":
+        reasons.append(Reason("cid_closed_workflow_running", "CID says closed but workflow running"))
+    if cid.status != "closed" and not running:
+        status = "not in Temporal" if temporal is None or temporal.status == "NOT_FOUND" else temporal.status.lower()
+        reasons.append(Reason("workflow_not_running", f"CID says {cid.status} but the workflow is {status}"))
+    cid_overdue = cid.status != "closed" and (cid.overdue or bool(late))
+    temporal_overdue = running and bool(temporal.overdue or (temporal.next_deadline and temporal.next_deadline < now))
+    if cid_overdue and running and not temporal_overdue:
+        reasons.append(Reason("cid_overdue_temporal_unaware",
+                              "CID overdue but Temporal does not know (Overdue not set: visibility still catching up, "
+                              "or a case started before its search attributes existed)"))
+    if running and temporal.overdue and cid.status != "closed" and not late:
+        reasons.append(Reason("temporal_overdue_cid_unaware", "Temporal says overdue but the CID has no overdue task"))
+    return reasons
+
+
+def stuck_since(temporal: TemporalSide | None, cid: CidSide | None, now: datetime) -> datetime | None:
+    moments = [t.due_at for t in (cid.open_tasks if cid else []) if _late(t, now)]
+    if temporal is not None and temporal.next_deadline is not None and temporal.next_deadline < now:
+        moments.append(temporal.next_deadline)
+    return min(moments) if moments else None
+
+
+# ---------------------------------------------------------------------------- reading both sides
+
+
+def _temporal_side(status: str, attributes: Any, found_by: list[str] | None = None) -> TemporalSide:
+    from temporalio.common import SearchAttributeKey
+
+    from casework import search
+
+    problems = SearchAttributeKey.for_keyword_list("TemporalReportedProblems")
+    return TemporalSide(
+        status=status,
+        stage=attributes.get(search.CASE_STAGE),
+        team=attributes.get(search.TEAM),
+        waiting_on=attributes.get(search.WAITING_ON),
+        next_deadline=attributes.get(search.NEXT_DEADLINE),
+        overdue=attributes.get(search.OVERDUE),
+        problems=list(attributes.get(problems) or []),
+        found_by=found_by or [],
+    )
+
+
+async def from_visibility(client: "Client", now: datetime, limit: int) -> dict[str, TemporalSide]:
+    """Running cases found by each visibility query, with the queries that found them."""
+    found: dict[str, TemporalSide] = {}
+    for name, query in visibility_queries(now).items():
+        async for execution in client.list_workflows(query, limit=limit, rpc_timeout=RPC_TIMEOUT):
+            side = found.get(execution.id)
+            if side is None:
+                side = found[execution.id] = _temporal_side("RUNNING", execution.typed_search_attributes)
+            side.found_by.append(name)
+    return found
+
+
+async def running_among(client: "Client", case_ids: list[str], limit: int) -> dict[str, TemporalSide]:
+    """Which of these cases (closed in the CID) still have a running workflow."""
+    found: dict[str, TemporalSide] = {}
+    ids = [i for i in case_ids if '"' not in i and "\\" not in i]
+    for start in range(0, len(ids), 100):  # keep each query short
+        listed = ", ".join(f'"{i}"' for i in ids[start:start + 100])
+        query = f"{RUNNING} AND WorkflowId IN ({listed})"
+        async for execution in client.list_workflows(query, limit=limit, rpc_timeout=RPC_TIMEOUT):
+            found[execution.id] = _temporal_side("RUNNING", execution.typed_search_attributes, ["cid_closed"])
+    return found
+
+
+async def describe(client: "Client", case_id: str) -> TemporalSide:
+    from temporalio.service import RPCError, RPCStatusCode
+
+    try:
+        description = await client.get_workflow_handle(case_id).describe(rpc_timeout=RPC_TIMEOUT)
+    except RPCError as err:
+        if err.status is RPCStatusCode.NOT_FOUND:
+            return TemporalSide(status="NOT_FOUND")
+        raise
+    status = description.status.name if description.status is not None else "UNKNOWN"
+    return _temporal_side(status, description.typed_search_attributes)
+
+
+_CID_RECENTLY_CLOSED = "SELECT id FROM cases WHERE status = 'closed' ORDER BY closed_at DESC NULLS LAST, id LIMIT $1"
+_CID_LATE = """
+    SELECT c.id FROM cases c
+    WHERE c.status <> 'closed' AND (c.overdue OR EXISTS (
+        SELECT 1 FROM tasks t WHERE t.case_id = c.id AND t.status = 'open' AND (t.overdue OR t.due_at < $1)))
+    ORDER BY c.id LIMIT $2
+"""
+
+
+async def from_cid(conn: "asyncpg.Connection", case_ids: list[str]) -> dict[str, CidSide]:
+    rows = await conn.fetch("SELECT id, stage, status, team, overdue FROM cases WHERE id = ANY($1::text[])", case_ids)
+    tasks = await conn.fetch(
+        "SELECT case_id, task_key, kind, team, due_at, overdue FROM tasks"
+        " WHERE case_id = ANY($1::text[]) AND status = 'open' ORDER BY due_at, id",
+        case_ids,
+    )
+    found = {r["id"]: CidSide(r["stage"], r["status"], r["team"], r["overdue"], []) for r in rows}
+    for t in tasks:
+        found[t["case_id"]].open_tasks.append(CidTask(t["task_key"], t["kind"], t["team"], t["due_at"], t["overdue"]))
+    return found
+
+
+async def find_stuck(client: "Client", pool: "asyncpg.Pool", now: datetime, limit: int) -> list[StuckCase]:
+    temporal = await from_visibility(client, now, limit)
+    async with pool.acquire() as conn:
+        cid_late = [r["id"] for r in await conn.fetch(_CID_LATE, now, limit)]
+        closed = [r["id"] for r in await conn.fetch(_CID_RECENTLY_CLOSED, limit)]
+        for case_id, side in (await running_among(client, closed, limit)).items():
+            temporal.setdefault(case_id, side)
+        named_by_cid_only = [case_id for case_id in cid_late if case_id not in temporal]
+        gate = asyncio.Semaphore(DESCRIBE_CONCURRENCY)
+
+        async def described(case_id: str) -> TemporalSide:
+            async with gate:
+                return await describe(client, case_id)
+
+        for case_id, side in zip(named_by_cid_only, await asyncio.gather(*map(described, named_by_cid_only))):
+            temporal[case_id] = side
+        cid = await from_cid(conn, sorted(temporal))
+    stuck = []
+    for case_id, side in temporal.items():
+        reasons = diagnose(side, cid.get(case_id), now)
+        if reasons:
+            stuck.append(StuckCase(case_id, side, cid.get(case_id), reasons, stuck_since(side, cid.get(case_id), now)))
+    far_future = datetime.max.replace(tzinfo=timezone.utc)
+    return sorted(stuck, key=lambda s: (s.since or far_future, s.case_id))
+
+
+# ---------------------------------------------------------------------------- the command
+
+
+@app.command()
+def stuck(
+    limit: int = typer.Option(500, "--limit", help="At most this many cases from each source (1-10000)."),
+    json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """List stuck cases: overdue, failing, or Temporal and the CID disagreeing; why each one is.
+
+    A report: exits 0 even when cases are stuck (5 when Temporal or the CID cannot be reached).
+    """
+    if not 1 <= limit <= 10_000:
+        raise CliError("--limit is from 1 to 10000", Exit.BAD_INPUT)
+    now = datetime.now(timezone.utc)
+    namespace, found = asyncio.run(_stuck(now, limit))
+    if json_out:
+        print_json({"checked_at": now, "namespace": namespace, "total": len(found),
+                    "cases": [s.as_json() for s in found]})
+        return
+    if not found:
+        console.print(f"No stuck cases in namespace {namespace} (checked {when(now)} UTC).")
+        return
+    rows = [s.as_json() for s in found]
+    console.print(table(
+        f"Stuck cases in namespace {namespace} (checked {when(now)} UTC), longest stuck first",
+        ["Case", "Stage", "Team", "Waiting on", "Stuck since (UTC)", "Why"],
+        ([r["case_id"], r["stage"], r["team"], r["waiting_on"], when(r["stuck_since"]),
+          "\n".join(reason["text"] for reason in r["reasons"])] for r in rows),
+    ))
+    console.print(f"{len(found)} stuck case(s). Details: casework show CASE --purpose ...; history: the Web UI.")
+
+
+async def _stuck(now: datetime, limit: int) -> tuple[str, list[StuckCase]]:
+    from starter import context
+    from starter.failures import translated
+
+    with translated():
+        async with context.services() as (client, pool):
+            assert client is not None
+            return client.namespace, await find_stuck(client, pool, now, limit)

@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 from datetime import timedelta
+from typing import Any
 
 import asyncpg
 from temporalio.client import Client
@@ -28,8 +29,9 @@ SHUTDOWN_GRACE = timedelta(seconds=int(os.environ.get("CASEWORK_SHUTDOWN_GRACE_S
 
 
 def build_worker(
-    client: Client, pool: asyncpg.Pool, task_queue: str, settings: ProcessSettings | None = None
+    client: Client, pool: asyncpg.Pool, task_queue: str, settings: ProcessSettings | None = None, **options: Any
 ) -> Worker:
+    """``options`` go to ``Worker`` as they are (the benchmark sizes the workflow cache)."""
     activities = CaseActivities(pool, settings or ProcessSettings())
     return Worker(
         client,
@@ -37,6 +39,7 @@ def build_worker(
         workflows=[CaseWorkflow],
         activities=activities.all(),
         graceful_shutdown_timeout=SHUTDOWN_GRACE,
+        **options,
     )
 
 
@@ -58,7 +61,9 @@ async def serve(
     await migrate_dsn(database_url)
     runtime = prometheus_runtime(metrics_address) if metrics_address else None
     client = await connect(temporal, runtime=runtime)
-    pool = await create_pool(database_url)
+    # CASEWORK_DB_ROLE (docker-compose: casework_worker, migration 0003): activities run as a
+    # role that may append to the audit log but never change or delete it.
+    pool = await create_pool(database_url, role=os.environ.get("CASEWORK_DB_ROLE") or None)
     stop = stop or _stop_on_signals()
     health = None
     try:
@@ -92,6 +97,7 @@ def main() -> None:
     if not database_url:
         print("casework-worker: DATABASE_URL is not set (postgresql://user@host:port/db)", file=sys.stderr)
         raise SystemExit(2)
+    code = 0
     try:
         asyncio.run(serve(
             database_url,
@@ -100,7 +106,15 @@ def main() -> None:
         ))
     except (OSError, asyncpg.PostgresError, RuntimeError) as err:
         print(f"casework-worker: cannot start: {err}", file=sys.stderr)
-        raise SystemExit(5) from None
+        code = 5
+    # Everything is stopped and closed by now. The SDK's native threads can still call
+    # into Python while the interpreter finalizes, which aborts the process (SIGABRT or
+    # SIGSEGV, temporalio/sdk-python#300; seen here after a shutdown that cancelled an
+    # activity): flush, then leave without finalizing, so SIGTERM always ends in 0.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,25 @@
+#!/bin/sh
+# Make the secrets docker-compose.yml expects, once (docs/operations.md):
+#   deploy/secrets/codec-keys.json  the payload key, made by `casework codec-key`
+#   deploy/secrets/codec-token      the codec server's token
+# An existing file is kept: a new key would leave every sealed history unreadable.
+# CASEWORK and PYTHON name the commands to use (default: casework and python3 on PATH).
+set -eu
+cd "$(dirname "$0")"
+CASEWORK=${CASEWORK:-casework}
+PYTHON=${PYTHON:-python3}
+umask 077
+mkdir -p secrets
+if [ ! -s secrets/codec-keys.json ]; then
+  key="$("$CASEWORK" codec-key --id "${KEY_ID:-k1}")"
+  # ID:BASE64 (the CASEWORK_CODEC_KEYS form) -> the key file form {"keys": [{"id", "key"}]}.
+  printf '%s' "$key" | "$PYTHON" -c 'import json, sys
+key_id, key = sys.stdin.read().strip().split(":", 1)
+print(json.dumps({"keys": [{"id": key_id, "key": key}]}))' > secrets/codec-keys.json.new
+  mv secrets/codec-keys.json.new secrets/codec-keys.json
+  echo "made deploy/secrets/codec-keys.json (key ${KEY_ID:-k1})"
+fi
+if [ ! -s secrets/codec-token ]; then
+  "$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(32))' > secrets/codec-token
+  echo "made deploy/secrets/codec-token"
+fi

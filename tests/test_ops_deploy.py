@@ -1,0 +1,136 @@
+"""What a deployment is configured with matches what the code reads.
+
+docker-compose.yml's ``CASEWORK_*`` and ``TEMPORAL_*`` names are the ones the code
+reads; ``deploy/make-secrets.sh`` makes the secret files compose mounts, in the formats
+the code loads; ``TemporalSettings`` takes Temporal Cloud's API key or an mTLS client
+certificate from the standard ``TEMPORAL_TLS_*`` environment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from temporalio.service import TLSConfig
+
+from casework.codec import load_key_file
+from casework.temporal import TemporalSettings, TlsSettingsError
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = ["casework", "codec_server", "worker", "starter", "cid"]
+#: Our images: the worker and the codec server run this project's code.
+OURS = {"worker", "codec-server"}
+
+
+def _compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def _source_text() -> str:
+    return "\n".join(p.read_text() for folder in SOURCES for p in (ROOT / folder).rglob("*.py"))
+
+
+def test_compose_casework_variables_are_read_by_the_code() -> None:
+    source = _source_text()
+    compose = _compose()
+    for name in OURS:
+        service = compose["services"][name]
+        command = " ".join(service.get("command", []))
+        named = set(service.get("environment", {})) | set(re.findall(r"\b(CASEWORK_[A-Z_]+)=", command))
+        for variable in sorted(v for v in named if v.startswith("CASEWORK_")):
+            assert f'"{variable}"' in source, f"{name}: {variable} is read by no code"
+        for variable in sorted(v for v in named if v.startswith("TEMPORAL_")):
+            field = variable.removeprefix("TEMPORAL_").lower()
+            assert field in TemporalSettings.model_fields, f"{name}: {variable} is not a TemporalSettings field"
+
+
+def test_codec_server_command_exports_its_token_from_the_secret(tmp_path: Path) -> None:
+    """The codec server's shell line, run as compose would ($$ is compose's escaped $),
+    hands the secret file's token to the program as CASEWORK_CODEC_TOKEN."""
+    command = _compose()["services"]["codec-server"]["command"]
+    assert command[:2] == ["sh", "-c"]
+    token_file = tmp_path / "codec_token"
+    token_file.write_text("a-token-of-some-length\n")
+    line = (command[2].replace("$$", "$").replace("/run/secrets/codec_token", str(token_file))
+            .replace("exec casework codec-server", "exec env #"))
+    out = subprocess.run(["sh", "-c", line], capture_output=True, text=True, check=True).stdout
+    assert "CASEWORK_CODEC_TOKEN=a-token-of-some-length" in out.splitlines()
+
+
+def test_make_secrets_makes_files_the_code_loads_and_keeps_them(tmp_path: Path) -> None:
+    script = tmp_path / "make-secrets.sh"
+    shutil.copy(ROOT / "deploy" / "make-secrets.sh", script)
+    env = dict(os.environ, CASEWORK=str(Path(sys.executable).parent / "casework"), PYTHON=sys.executable)
+    subprocess.run(["sh", str(script)], env=env, check=True, capture_output=True)
+    keys, token = tmp_path / "secrets" / "codec-keys.json", tmp_path / "secrets" / "codec-token"
+    keyring = load_key_file(keys)
+    assert keyring.ids == ["k1"]
+    assert len(token.read_text().strip()) >= 32
+    for path in (keys, token):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    before = keys.read_text(), token.read_text()
+    subprocess.run(["sh", str(script)], env=env, check=True, capture_output=True)
+    assert (keys.read_text(), token.read_text()) == before, "a second run must never replace a key"
+    # The compose file mounts exactly these files.
+    secrets = _compose()["secrets"]
+    assert {s["file"] for s in secrets.values()} == {"./deploy/secrets/codec-keys.json", "./deploy/secrets/codec-token"}
+
+
+def _settings(monkeypatch: pytest.MonkeyPatch, **env: str) -> TemporalSettings:
+    for name in list(os.environ):
+        if name.startswith("TEMPORAL_"):
+            monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return TemporalSettings()
+
+
+def test_temporal_settings_plain_api_key_and_mtls(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Local: plain. Temporal Cloud with an API key: TLS with the system roots. mTLS: the
+    client certificate and key (and a private CA, and a server name) from TEMPORAL_TLS_*."""
+    assert _settings(monkeypatch).tls_config() is False
+    assert _settings(monkeypatch, TEMPORAL_TLS="true").tls_config() is True
+    cloud = _settings(monkeypatch, TEMPORAL_ADDRESS="casework.a1b2c.tmprl.cloud:7233",
+                      TEMPORAL_NAMESPACE="casework.a1b2c", TEMPORAL_API_KEY="secret-key")
+    assert cloud.tls_config() is True and cloud.api_key == "secret-key"
+
+    cert, key, ca = tmp_path / "client.pem", tmp_path / "client.key", tmp_path / "ca.pem"
+    cert.write_bytes(b"-----BEGIN CERTIFICATE-----\nclient\n")
+    key.write_bytes(b"-----BEGIN PRIVATE KEY-----\nkey\n")
+    ca.write_bytes(b"-----BEGIN CERTIFICATE-----\nca\n")
+    mtls = _settings(monkeypatch, TEMPORAL_TLS_CLIENT_CERT_PATH=str(cert), TEMPORAL_TLS_CLIENT_KEY_PATH=str(key),
+                     TEMPORAL_TLS_SERVER_CA_CERT_PATH=str(ca), TEMPORAL_TLS_SERVER_NAME="temporal.internal")
+    config = mtls.tls_config()
+    assert isinstance(config, TLSConfig)
+    assert config.client_cert == cert.read_bytes() and config.client_private_key == key.read_bytes()
+    assert config.server_root_ca_cert == ca.read_bytes() and config.domain == "temporal.internal"
+
+    half = _settings(monkeypatch, TEMPORAL_TLS_CLIENT_CERT_PATH=str(cert))
+    with pytest.raises(TlsSettingsError, match="set both or neither"):
+        half.tls_config()
+
+
+async def test_worker_refuses_a_half_configured_mtls_in_one_line(database_url: str, tmp_path: Path) -> None:
+    """A certificate without its key: the worker says so in one line and exits 5, no traceback."""
+    cert = tmp_path / "client.pem"
+    cert.write_text("x")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TEMPORAL_")}
+    env.update(TEMPORAL_TLS_CLIENT_CERT_PATH=str(cert), DATABASE_URL=database_url,
+               CASEWORK_METRICS_ADDRESS="", CASEWORK_HEALTH_ADDRESS="")
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "casework-worker"), env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(process.communicate(), 30)
+    text = err.decode()
+    assert process.returncode == 5, text
+    assert "Traceback" not in text
+    assert "TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH go together" in text
