@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import Progress
-from rich.table import Table
 
-from starter import context
 from starter.cli import app, err_console
 from starter.exits import CliError, Exit
-from starter.intake import SubmitResult, Submitted, submit_referral
-from starter.referral_files import read_referrals
+
+if TYPE_CHECKING:
+    from starter.intake import SubmitResult
+
+# Temporal, the CID and the referral model are imported when a command runs, not when
+# the command line starts (``casework submit --help`` needs none of them).
 
 console = Console(highlight=False)
 
@@ -27,6 +28,10 @@ def submit(
     json_out: bool = typer.Option(False, "--json", help="Print the results as JSON."),
 ) -> None:
     """Submit ACRO referrals. Bad files are refused field by field and nothing is started."""
+    from starter import context
+    from starter.intake import Submitted
+    from starter.referral_files import read_referrals
+
     who = context.actor(actor)
     read = read_referrals(sources, date.today())
     if read.problems:
@@ -40,6 +45,11 @@ def submit(
 
 
 async def _submit_all(referrals: list, who: str, show_progress: bool) -> list[SubmitResult]:
+    from rich.progress import Progress
+
+    from starter import context
+    from starter.intake import submit_referral
+
     async with context.services() as (client, pool):
         assert client is not None
         task_queue = context.temporal_settings().task_queue
@@ -57,6 +67,10 @@ async def _submit_all(referrals: list, who: str, show_progress: bool) -> list[Su
 
 
 def _report(results: list[SubmitResult], json_out: bool) -> None:
+    from rich.table import Table
+
+    from starter.intake import Submitted
+
     if json_out:
         import json
 

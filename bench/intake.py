@@ -1,0 +1,164 @@
+"""Intake: N referrals submitted and run through Stage A to their first wait (the NBTC
+check open in the CID inbox, R10), against N bare workflows of as many sequential
+activities as a real case runs to that wait."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass, field
+
+from rich.progress import Progress
+from temporalio.api.enums.v1 import EventType
+
+from bench.cpu import CpuSpent
+from bench.bare import BARE_WORKFLOW, BareActivities, bare_worker
+from bench.drive import bounded
+from bench.referrals import reference, referral
+from bench.stack import Stack
+from casework.case import case_id_for
+from starter.intake import Submitted, submit_referral
+from worker.service import build_worker
+from workflows.case import CaseWorkflow
+
+#: As many starts in flight at once as ``casework submit`` has (starter/submit.py).
+CONCURRENCY = 16
+FIRST_WAIT = "nbtc_check"
+
+
+@dataclass
+class IntakeResult:
+    cases: int
+    activities_to_first_wait: int
+    seconds: float
+    bare_seconds: float
+    cpu: CpuSpent = field(default_factory=CpuSpent)
+    bare_cpu: CpuSpent = field(default_factory=CpuSpent)
+    #: The bare workflows again, their client and worker with our converter (pydantic +
+    #: the encryption codec): how much of the gap is payload encryption (docs/privacy.md).
+    bare_codec_seconds: float = 0.0
+    bare_codec_cpu: CpuSpent = field(default_factory=CpuSpent)
+
+    @property
+    def rate(self) -> float:
+        return self.cases / self.seconds
+
+    @property
+    def bare_rate(self) -> float:
+        return self.cases / self.bare_seconds
+
+    @property
+    def ratio(self) -> float:
+        return self.rate / self.bare_rate
+
+    @property
+    def bare_codec_rate(self) -> float:
+        return self.cases / self.bare_codec_seconds if self.bare_codec_seconds else 0.0
+
+    @property
+    def ratio_to_bare_codec(self) -> float:
+        return self.rate / self.bare_codec_rate if self.bare_codec_seconds else 0.0
+
+
+async def count_open(stack: Stack, prefix: str, kind: str) -> int:
+    return await stack.pool.fetchval(
+        "SELECT count(*) FROM tasks WHERE kind = $1 AND case_id LIKE $2", kind, case_id_for(prefix) + "%"
+    )
+
+
+async def wait_open(stack: Stack, prefix: str, kind: str, total: int, progress: Progress | None = None,
+                    bar=None, timeout: float = 3600) -> None:  # noqa: ANN001
+    """Poll the CID until ``total`` cases under ``prefix`` have a task of ``kind``."""
+    end = time.monotonic() + timeout
+    while (done := await count_open(stack, prefix, kind)) < total:
+        if progress is not None:
+            progress.update(bar, completed=done)
+        if time.monotonic() > end:
+            raise TimeoutError(f"only {done} of {total} cases opened {kind}")
+        await asyncio.sleep(0.1)
+    if progress is not None:
+        progress.update(bar, completed=total)
+
+
+async def activities_to_first_wait(stack: Stack) -> int:
+    """Run one real case to its first wait and count the activities its history scheduled."""
+    queue = stack.queue("probe")
+    prefix = f"BP{stack.run_id}".upper()
+    async with build_worker(stack.client, stack.pool, queue):
+        result = await submit_referral(stack.client, stack.pool, referral(reference(prefix, 0), 0),
+                                       actor="bench.intake", task_queue=queue)
+        assert result.status is Submitted.STARTED, result
+        handle = stack.client.get_workflow_handle(result.case_id)
+        await wait_open(stack, prefix, FIRST_WAIT, 1, timeout=60)
+        # The CID row comes from the activity; wait for the workflow to take the task as open.
+        while not any(t.kind == FIRST_WAIT for t in (await handle.query(CaseWorkflow.view)).open_tasks):
+            await asyncio.sleep(0.05)
+        history = await handle.fetch_history()
+        await handle.terminate(reason="benchmark probe")
+    return sum(1 for e in history.events if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
+
+
+async def real_intake(
+    stack: Stack, n: int, progress: Progress, *, prefix: str | None = None, queue: str | None = None, worker: bool = True
+) -> float:
+    """Seconds from the first submit to the last NBTC check opened (its audit row's clock
+    time). ``worker=False``: the caller runs the worker on ``queue``."""
+    queue = queue or stack.queue("intake")
+    prefix = prefix or f"BI{stack.run_id}".upper()
+    referrals = [referral(reference(prefix, i), i) for i in range(n)]  # read before the clock starts
+    bar = progress.add_task(f"Intake: {n} cases to their first wait", total=n)
+    async with build_worker(stack.client, stack.pool, queue) if worker else contextlib.nullcontext():
+        started = time.time()
+
+        async def submit(ref):  # noqa: ANN001, ANN202
+            result = await submit_referral(stack.client, stack.pool, ref, actor="bench.intake", task_queue=queue)
+            assert result.status is Submitted.STARTED, result
+
+        submitting = asyncio.create_task(bounded(CONCURRENCY, [lambda r=r: submit(r) for r in referrals]))
+        await wait_open(stack, prefix, FIRST_WAIT, n, progress, bar)
+        await submitting
+        last = await stack.pool.fetchval(
+            "SELECT max(recorded_at) FROM audit_log WHERE case_id LIKE $1 AND event_key = $2",
+            case_id_for(prefix) + "%", f"task-{FIRST_WAIT}-1-opened",
+        )
+    return last.timestamp() - started
+
+
+async def bare_intake(stack: Stack, n: int, steps: int, progress: Progress, *, codec: bool = False) -> float:
+    client = stack.bare_codec_client if codec else stack.bare_client
+    label = "bare-codec" if codec else "bare"
+    queue = stack.queue(f"{label}-intake")
+    activities = BareActivities()
+    activities.expect(n)
+    bar = progress.add_task(f"Intake: {n} {label} workflows of {steps} activities", total=n)
+    async with bare_worker(client, queue, activities):
+        started = time.monotonic()
+
+        async def start(i: int) -> None:
+            await client.start_workflow(BARE_WORKFLOW, steps, id=f"{label}-intake-{stack.run_id}-{i}", task_queue=queue)
+
+        submitting = asyncio.create_task(bounded(CONCURRENCY, [lambda i=i: start(i) for i in range(n)]))
+        while not activities.all_done.is_set():
+            progress.update(bar, completed=len(activities.finished))
+            try:
+                await asyncio.wait_for(activities.all_done.wait(), 0.1)
+            except asyncio.TimeoutError:
+                pass
+        elapsed = time.monotonic() - started
+        progress.update(bar, completed=n)
+        await submitting
+    return elapsed
+
+
+async def measure(stack: Stack, n: int, progress: Progress) -> IntakeResult:
+    steps = await activities_to_first_wait(stack)
+    before = CpuSpent.now()
+    bare = await bare_intake(stack, n, steps, progress)
+    middle = CpuSpent.now()
+    real = await real_intake(stack, n, progress)
+    after = CpuSpent.now()
+    bare_codec = await bare_intake(stack, n, steps, progress, codec=True)
+    return IntakeResult(cases=n, activities_to_first_wait=steps, seconds=real, bare_seconds=bare,
+                        cpu=after.since(middle), bare_cpu=middle.since(before),
+                        bare_codec_seconds=bare_codec, bare_codec_cpu=CpuSpent.now().since(after))

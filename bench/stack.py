@@ -1,0 +1,87 @@
+"""What every phase runs on: one dev server in memory, one CID, clients, throwaway keys.
+
+The dev server is started the way the tests start it (explicit binary, our converter,
+our search attributes); the CID is ``DATABASE_URL`` or an embedded PostgreSQL in a
+temporary folder. A second client on the same server has Temporal's default converter:
+the bare baseline pays for none of our codec.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import secrets
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import AsyncIterator
+
+import asyncpg
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from casework import search
+from casework.binaries import temporal_cli
+from casework.codec import KEYS_ENV, CodecKey, KeyRing
+from casework.temporal import data_converter
+from cid.db import create_pool, migrate_dsn
+
+
+@dataclass
+class Stack:
+    env: WorkflowEnvironment
+    client: Client  # our converter (pydantic + encryption)
+    bare_client: Client  # Temporal's default converter
+    bare_codec_client: Client  # our converter, for bare workflows: the cost of encryption alone
+    pool: asyncpg.Pool
+    database_url: str
+    database: str  # "DATABASE_URL" or "embedded"
+    run_id: str  # makes references and task queues unique to this run
+    work_dir: Path
+
+    @property
+    def temporal_address(self) -> str:
+        return self.client.service_client.config.target_host
+
+    def queue(self, name: str) -> str:
+        return f"bench-{name}-{self.run_id}"
+
+
+def throwaway_keys() -> None:
+    """A payload key for this run only (the server is in memory: nothing outlives it),
+    exported so that the ``casework submit`` subprocess seals with the same key."""
+    if not os.environ.get(KEYS_ENV):
+        os.environ[KEYS_ENV] = KeyRing([CodecKey.generate(f"bench-{secrets.token_hex(4)}")], "bench").to_env()
+
+
+@contextlib.asynccontextmanager
+async def stack() -> AsyncIterator[Stack]:
+    throwaway_keys()
+    work_dir = Path(tempfile.mkdtemp(prefix="casework-bench-"))
+    # Removed at exit, after the embedded PostgreSQL stops (atexit runs last-registered first).
+    atexit.register(shutil.rmtree, work_dir, True)
+    url = os.environ.get("DATABASE_URL")
+    database = "DATABASE_URL" if url else "embedded"
+    if not url:
+        from cid.embedded import start_embedded
+
+        url = start_embedded(work_dir / "pgdata")
+    await migrate_dsn(url)
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_cli(),
+        data_converter=data_converter(),
+        search_attributes=search.ALL,
+    )
+    try:
+        # The worker service's pool (worker/service.py uses create_pool's defaults).
+        pool = await create_pool(url)
+        try:
+            bare = Client(env.client.service_client, namespace=env.client.namespace)
+            bare_codec = Client(env.client.service_client, namespace=env.client.namespace, data_converter=data_converter())
+            yield Stack(env, env.client, bare, bare_codec, pool, url, database, secrets.token_hex(3), work_dir)
+        finally:
+            await pool.close()
+    finally:
+        await env.shutdown()
