@@ -96,16 +96,9 @@ def _internal_error(err: Exception) -> int:
 
 
 def _leave(code: int) -> None:
-    """Exit without interpreter finalization: the Temporal SDK's native threads can call
-    into Python while it finalizes and abort the process (temporalio/sdk-python#300),
-    which would turn a clean exit status into a crash."""
-    import logging
-    import os
+    from casework.process import exit_without_finalizing
 
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    exit_without_finalizing(code)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from typing import Any, AsyncIterator
 import asyncpg
 import pytest
 
-from tests.support import running_worker
+from tests.support import running_worker, until
 
 CASEWORK = str(Path(sys.executable).parent / "casework")
 ACTOR = "cw.jones"
@@ -94,15 +94,7 @@ class Casework:
 
 
 async def wait_until(probe: Any, timeout: float, what: str) -> Any:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while True:
-        value = await probe()
-        if value:
-            return value
-        if loop.time() > end:
-            raise AssertionError(f"timed out: {what}")
-        await asyncio.sleep(0.1)
+    return await until(probe, what, timeout)
 
 
 def cli_environment(database_url: str, temporal_address: str, task_queue: str, data_dir: Path) -> dict[str, str]:

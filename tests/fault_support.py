@@ -46,23 +46,13 @@ from casework.case import (
 from casework.codec import KEYS_ENV, keyring_from_environment
 from casework.settings import ProcessSettings
 from casework.temporal import data_converter
+from tests.support import until  # noqa: F401 - re-exported for the fault tests
 
 WORKER = str(Path(sys.executable).parent / "casework-worker")
 WORKER_ROLE = "casework_worker"
 READY_LINE = "worker polling task queue"
 
 
-async def until(probe: Callable[[], Awaitable[Any]], what: str, timeout: float = 60.0, every: float = 0.1) -> Any:
-    """Poll ``probe`` until it returns something truthy; fail naming ``what`` after ``timeout``."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while True:
-        value = await probe()
-        if value:
-            return value
-        if loop.time() > end:
-            raise AssertionError(f"timed out after {timeout:.0f} s: {what}")
-        await asyncio.sleep(every)
 
 
 def free_port() -> int:

@@ -194,6 +194,19 @@ async def to_consideration(case: Case, *, detention: str = "not_detained", **sta
     await case.wait_for(lambda v: v.notice_served_at is not None and "representations" in (v.waiting_on or ""))
 
 
+async def until(probe: Callable[[], Awaitable[Any]], what: str, timeout: float = 60.0, every: float = 0.1) -> Any:
+    """Poll ``probe`` until it returns something truthy; fail naming ``what`` after ``timeout``."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while True:
+        value = await probe()
+        if value:
+            return value
+        if loop.time() > end:
+            raise AssertionError(f"timed out after {timeout:.0f} s: {what}")
+        await asyncio.sleep(every)
+
+
 async def eventually(case: Case, sql: str, *args: Any, timeout: float = 15.0) -> None:
     """Poll the CID until ``sql`` (the case ID is $1) returns true: for effects of signals,
     which the query cannot show."""

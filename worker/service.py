@@ -16,6 +16,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.case_activities import CaseActivities
+from casework.process import exit_without_finalizing
 from casework.settings import ProcessSettings, load_process_settings
 from casework.temporal import TemporalSettings, connect
 from cid.db import create_pool, migrate_dsn
@@ -107,14 +108,8 @@ def main() -> None:
     except (OSError, asyncpg.PostgresError, RuntimeError) as err:
         print(f"casework-worker: cannot start: {err}", file=sys.stderr)
         code = 5
-    # Everything is stopped and closed by now. The SDK's native threads can still call
-    # into Python while the interpreter finalizes, which aborts the process (SIGABRT or
-    # SIGSEGV, temporalio/sdk-python#300; seen here after a shutdown that cancelled an
-    # activity): flush, then leave without finalizing, so SIGTERM always ends in 0.
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    # Everything is stopped and closed by now: SIGTERM must always end in 0.
+    exit_without_finalizing(code)
 
 
 if __name__ == "__main__":
