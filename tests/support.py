@@ -30,6 +30,19 @@ from workflows.case import CaseWorkflow
 CASEWORKER = "cw.jones"
 
 
+def json_paths(value: Any, prefix: tuple = ()) -> list[tuple]:
+    """Every path into a JSON-like document (keys and list indexes), the root included:
+    where the property tests mutate a valid document."""
+    found = [prefix]
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            found += json_paths(inner, prefix + (key,))
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            found += json_paths(inner, prefix + (index,))
+    return found
+
+
 def unique_ref() -> str:
     return f"T{uuid.uuid4().hex[:10].upper()}"
 

@@ -45,6 +45,7 @@ from starter.tasks_cmd import parse_details
 from tests.cli_support import Casework, cli_environment, cw  # noqa: F401 - cw is a fixture
 from tests.fault_support import check_invariants
 from tests.support import (
+    json_paths,
     CASEWORKER,
     Case,
     case_starter,
@@ -298,21 +299,10 @@ def test_task_table_refusals_name_the_task_and_field(kind: str, outcome: str, de
 # ----------------------------------------------------------------- certificate files
 
 
-def _paths(value: Any, prefix: tuple = ()) -> list[tuple]:
-    found = [prefix]
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            found += _paths(inner, prefix + (key,))
-    elif isinstance(value, list):
-        for index, inner in enumerate(value):
-            found += _paths(inner, prefix + (index,))
-    return found
-
-
 @st.composite
 def mutated_certificates(draw: st.DrawFn) -> dict[str, Any]:
     data = copy.deepcopy(good_certificate())
-    paths = [p for p in _paths(data) if p]
+    paths = [p for p in json_paths(data) if p]
     for _ in range(draw(st.integers(1, 3))):
         path = draw(st.sampled_from(paths))
         parent: Any = data

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from casework.referral import Referral, WhereaboutsStatus, parse_referral
 from starter.referral_files import read_referrals
-from tests.support import referral_data
+from tests.support import json_paths, referral_data
 
 TODAY = date(2024, 6, 1)
 TOMORROW = (TODAY + timedelta(days=1)).isoformat()
@@ -226,17 +226,6 @@ def test_any_bytes_are_read_or_refused(raw: bytes) -> None:
     _check_result(path, result)
 
 
-def _paths(value: Any, prefix: tuple = ()) -> list[tuple]:
-    found = [prefix]
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            found += _paths(inner, prefix + (key,))
-    elif isinstance(value, list):
-        for index, inner in enumerate(value):
-            found += _paths(inner, prefix + (index,))
-    return found
-
-
 @st.composite
 def mutated_referrals(draw: st.DrawFn) -> tuple[dict[str, Any], str]:
     data = referral_data(
@@ -245,7 +234,7 @@ def mutated_referrals(draw: st.DrawFn) -> tuple[dict[str, Any], str]:
         whereabouts={"status": "in_prison", "release_date": "2030-01-01"},
     )
     data = copy.deepcopy(data)
-    paths = [p for p in _paths(data) if p]
+    paths = [p for p in json_paths(data) if p]
     for _ in range(draw(st.integers(1, 3))):
         path = draw(st.sampled_from(paths))
         parent = data
