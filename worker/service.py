@@ -21,6 +21,7 @@ from casework.settings import ProcessSettings, load_process_settings
 from casework.temporal import TemporalSettings, connect
 from cid.db import create_pool, migrate_dsn
 from worker.health import start_health_server
+from worker.shared_code import share_workflow_code
 from worker.telemetry import prometheus_runtime
 from workflows.case import CaseWorkflow
 
@@ -34,6 +35,7 @@ def build_worker(
 ) -> Worker:
     """``options`` go to ``Worker`` as they are (the benchmark sizes the workflow cache)."""
     activities = CaseActivities(pool, settings or ProcessSettings())
+    share_workflow_code()
     return Worker(
         client,
         task_queue=task_queue,

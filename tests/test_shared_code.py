@@ -1,0 +1,72 @@
+"""The sandbox still isolates each workflow run, while the workflow module's bytecode is
+unmarshalled once per worker (worker/shared_code.py; figures in docs/performance.md)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import time
+from pathlib import Path
+from types import ModuleType
+
+import workflows
+from tests.support import Case, referral, running_worker
+from worker import shared_code
+from worker.shared_code import SharedCodeFinder, share_workflow_code
+
+
+def _load(finder: SharedCodeFinder, name: str, path: list[str] | None) -> ModuleType:
+    """A fresh module object for ``name``, as the sandbox makes one for each run."""
+    spec = finder.find_spec(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_runs_get_fresh_modules_and_classes_but_one_code():
+    finder = SharedCodeFinder(frozenset({"workflows"}))
+    first = _load(finder, "workflows.case", list(workflows.__path__))
+    second = _load(finder, "workflows.case", list(workflows.__path__))
+    # Isolation as the sandbox means it: separate globals and classes for every run...
+    assert first is not second and first.__dict__ is not second.__dict__
+    assert first.CaseWorkflow is not second.CaseWorkflow
+    # ...built from the same immutable code, read once.
+    assert first.CaseWorkflow.run.__code__ is second.CaseWorkflow.run.__code__
+
+
+def test_only_the_named_packages_are_handled():
+    finder = SharedCodeFinder(frozenset({"workflows"}))
+    assert finder.find_spec("casework.rules", None) is None
+    assert finder.find_spec("json", None) is None
+
+
+def test_a_changed_file_is_read_again(tmp_path: Path):
+    package = tmp_path / "flows_under_test"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    module_file = package / "step.py"
+    module_file.write_text("def answer():\n    return 1\n")
+    finder = SharedCodeFinder(frozenset({"flows_under_test"}))
+    assert _load(finder, "flows_under_test.step", [str(package)]).answer() == 1
+    module_file.write_text("def answer():\n    return 2  # changed\n")
+    later = time.time() + 5  # a distinct mtime even on a coarse clock
+    os.utime(module_file, (later, later))
+    assert _load(finder, "flows_under_test.step", [str(package)]).answer() == 2
+
+
+def test_installing_twice_adds_one_finder():
+    share_workflow_code()
+    share_workflow_code()
+    assert sum(isinstance(f, SharedCodeFinder) for f in sys.meta_path) == 1
+
+
+async def test_the_sandboxed_case_workflow_loads_through_the_shared_code(dev_env, pool, task_queue):
+    """A real worker's sandbox imports workflows/case.py through the finder (build_worker installs it)."""
+    shared_code._CODE.clear()
+    async with running_worker(dev_env.client, pool, task_queue):
+        case = await Case.start(dev_env.client, pool, task_queue, referral())
+        await case.task("nbtc_check")
+    loaded = {Path(path).name for path, _, _ in shared_code._CODE}
+    assert "case.py" in loaded
