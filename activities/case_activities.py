@@ -1,4 +1,8 @@
-"""The case workflow's activities: each one unit of work on the CID, in one transaction.
+"""The case workflow's activities: each one unit of work on the CID, committed at once.
+
+A unit that is one statement runs on the pool as it is; a change and its audit entry
+are one statement (``case_record.write_audited``); anything more is one transaction.
+Round trips to the database are most of an activity's cost (bench: docs/performance.md).
 
 Every activity is idempotent by a domain key (case + step + sequence) with a unique
 constraint, never by the activity ID, which restarts after continue-as-new. Each also
@@ -36,26 +40,30 @@ class CaseActivities:
         """
         async with self.pool.acquire() as conn, conn.transaction():
             referral = await intake.take_referral(conn, cmd.case_id, cmd.at)
-            if referral is not None:  # None: a repeat of this activity; the rows exist
-                certificate = referral.certificate
-                disclosable = rules.is_disclosable(certificate)  # R02
-                most_serious = self._most_serious(certificate)
-                eea = rules.is_eea(referral.nationalities, self.settings.eea_countries)
-                await intake.insert_case(
-                    conn, cmd.case_id, referral, eea=eea, disclosable=disclosable,
-                    most_serious=most_serious, stage="A-intake", at=cmd.at,
+            if referral is None:  # a repeat of this activity: the rows exist; read the facts back
+                facts = await intake.referral_facts(conn, cmd.case_id)
+                return r.ReferralFacts(
+                    disclosable=facts["disclosable"], eea=facts["eea"], most_serious=facts["most_serious"],
+                    whereabouts=facts["whereabouts"]["status"], release_date=facts["whereabouts"].get("release_date"),
                 )
-                await intake.insert_certificate(
-                    conn, cmd.case_id, 1, certificate, disclosable=disclosable, most_serious=most_serious, at=cmd.at
-                )
-                await case_record.audit(
-                    conn, cmd.case_id, "referral-received", cmd.actor, "referral received", cmd.at,
-                    {"disclosable": disclosable, "eea": eea, "rule": "R01"},
-                )
-            facts = await intake.referral_facts(conn, cmd.case_id)
+            certificate = referral.certificate
+            disclosable = rules.is_disclosable(certificate)  # R02
+            most_serious = self._most_serious(certificate)
+            eea = rules.is_eea(referral.nationalities, self.settings.eea_countries)
+            await intake.insert_case(
+                conn, cmd.case_id, referral, eea=eea, disclosable=disclosable,
+                most_serious=most_serious, stage="A-intake", at=cmd.at,
+            )
+            await intake.insert_certificate(
+                conn, cmd.case_id, 1, certificate, disclosable=disclosable, most_serious=most_serious, at=cmd.at
+            )
+            await case_record.audit(
+                conn, cmd.case_id, "referral-received", cmd.actor, "referral received", cmd.at,
+                {"disclosable": disclosable, "eea": eea, "rule": "R01"},
+            )
             return r.ReferralFacts(
-                disclosable=facts["disclosable"], eea=facts["eea"], most_serious=facts["most_serious"],
-                whereabouts=facts["whereabouts"]["status"], release_date=facts["whereabouts"].get("release_date"),
+                disclosable=disclosable, eea=eea, most_serious=most_serious,
+                whereabouts=referral.whereabouts.status, release_date=referral.whereabouts.release_date,
             )
 
     @activity.defn
@@ -120,11 +128,10 @@ class CaseActivities:
     async def restricted_step(self, cmd: r.RestrictedStep) -> None:
         """R05/R15/R53: withheld sections of the guidance. We record that the step was
         reached and do nothing else: the content is not ours to invent."""
-        async with self.pool.acquire() as conn, conn.transaction():
-            await case_record.audit(
-                conn, cmd.case_id, f"restricted-{cmd.rule}", r.SYSTEM_ACTOR,
-                "restricted step reached", cmd.at, {"rule": cmd.rule},
-            )
+        await case_record.audit(
+            self.pool, cmd.case_id, f"restricted-{cmd.rule}", r.SYSTEM_ACTOR,
+            "restricted step reached", cmd.at, {"rule": cmd.rule},
+        )
 
     @activity.defn
     async def route_case(self, cmd: r.RouteCase) -> str:
@@ -142,15 +149,15 @@ class CaseActivities:
 
     @activity.defn
     async def open_task(self, cmd: r.OpenTask) -> int:
-        async with self.pool.acquire() as conn, conn.transaction():
-            task_id = await inbox.open_task(
-                conn, cmd.case_id, cmd.key, cmd.kind, cmd.title, cmd.team, cmd.due_at, cmd.at, cmd.escalates
-            )
-            await case_record.audit(
-                conn, cmd.case_id, f"task-{cmd.key}-opened", r.SYSTEM_ACTOR, "task opened", cmd.at,
-                {"task": cmd.key, "kind": cmd.kind, "team": cmd.team, "due_at": cmd.due_at.isoformat()},
-            )
-            return task_id
+        task_id = await case_record.write_audited(
+            self.pool, inbox.OPEN_TASK,
+            [cmd.case_id, cmd.key, cmd.kind, cmd.title, cmd.team, cmd.due_at, cmd.at, cmd.escalates],
+            cmd.case_id, f"task-{cmd.key}-opened", r.SYSTEM_ACTOR, "task opened", cmd.at,
+            {"task": cmd.key, "kind": cmd.kind, "team": cmd.team, "due_at": cmd.due_at.isoformat()},
+            returning=True,
+        )
+        # None: a repeat of this activity, and the task (with its audit entry) exists.
+        return int(task_id) if task_id is not None else await inbox.task_id_of(self.pool, cmd.case_id, cmd.key)
 
     @activity.defn
     async def complete_task(self, cmd: r.CompleteTask) -> None:
@@ -177,36 +184,31 @@ class CaseActivities:
 
     @activity.defn
     async def send_message(self, cmd: r.SendMessage) -> None:
-        async with self.pool.acquire() as conn, conn.transaction():
-            await case_record.send_message(conn, cmd.case_id, cmd.key, cmd.recipient, cmd.form, cmd.body, cmd.at)
-            await case_record.audit(
-                conn, cmd.case_id, f"message-{cmd.key}", r.SYSTEM_ACTOR, "message sent", cmd.at,
-                {"recipient": cmd.recipient, "form": cmd.form},
-            )
+        await case_record.write_audited(
+            self.pool, case_record.SEND_MESSAGE, [cmd.case_id, cmd.key, cmd.recipient, cmd.form, cmd.body, cmd.at],
+            cmd.case_id, f"message-{cmd.key}", r.SYSTEM_ACTOR, "message sent", cmd.at,
+            {"recipient": cmd.recipient, "form": cmd.form},
+        )
 
     @activity.defn
     async def set_stage(self, cmd: r.SetStage) -> None:
-        async with self.pool.acquire() as conn, conn.transaction():
-            await case_record.update_case(
-                conn, cmd.case_id, cmd.at, stage=cmd.stage.value, status=cmd.status, outcome=cmd.outcome,
-                case_owner=cmd.case_owner, detention_power=cmd.detention_power, custody=cmd.custody,
-                disclosable=cmd.disclosable,
-            )
-            await case_record.audit(
-                conn, cmd.case_id, f"stage-{cmd.seq}", r.SYSTEM_ACTOR,
-                "stage entered", cmd.at,
-                {k: v for k, v in {"stage": cmd.stage.value, "outcome": cmd.outcome, "status": cmd.status}.items() if v},
-            )
+        update, args = case_record.case_update(
+            cmd.case_id, cmd.at, stage=cmd.stage.value, status=cmd.status, outcome=cmd.outcome,
+            case_owner=cmd.case_owner, detention_power=cmd.detention_power, custody=cmd.custody,
+            disclosable=cmd.disclosable,
+        )
+        await case_record.write_audited(
+            self.pool, update, args, cmd.case_id, f"stage-{cmd.seq}", r.SYSTEM_ACTOR, "stage entered", cmd.at,
+            {k: v for k, v in {"stage": cmd.stage.value, "outcome": cmd.outcome, "status": cmd.status}.items() if v},
+        )
 
     @activity.defn
     async def add_note(self, cmd: r.AddNote) -> None:
-        async with self.pool.acquire() as conn, conn.transaction():
-            await case_record.add_note(conn, cmd.case_id, cmd.key, cmd.text, cmd.at)
+        await case_record.add_note(self.pool, cmd.case_id, cmd.key, cmd.text, cmd.at)
 
     @activity.defn
     async def record_event(self, cmd: r.AuditEvent) -> None:
-        async with self.pool.acquire() as conn, conn.transaction():
-            await case_record.audit(conn, cmd.case_id, cmd.event_key, cmd.actor, cmd.action, cmd.at, cmd.detail)
+        await case_record.audit(self.pool, cmd.case_id, cmd.event_key, cmd.actor, cmd.action, cmd.at, cmd.detail)
 
     @activity.defn
     async def close_case(self, cmd: r.CloseCase) -> None:

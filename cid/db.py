@@ -20,19 +20,26 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Release a connection without asyncpg's reset query (advisory unlock, CLOSE ALL,
+    UNLISTEN, RESET ALL): nothing here leaves session state behind - no SET, LISTEN,
+    cursors or session-level advisory locks (the subject lock is transaction-scoped) - and
+    asyncpg still rolls back an open transaction itself. One round trip per activity."""
+
+
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10, role: str | None = None) -> asyncpg.Pool:
     """A pool whose connections speak jsonb as Python objects.
 
     ``role``: every connection runs as this database role (the worker's
-    ``casework_worker``, migration 0003), set when the connection is made. It is passed as a
-    startup setting, so the pool's reset between uses (RESET ALL) keeps it.
+    ``casework_worker``, migration 0003), set when the connection is made, as a startup
+    setting.
     A connection broken by a database restart is dropped and replaced on its next use
     (the activity that met it fails and retries); idle ones are recycled after a minute.
     """
     settings = {"role": role} if role else None
     pool = await asyncpg.create_pool(
         dsn, min_size=min_size, max_size=max_size, init=_init_connection, server_settings=settings,
-        max_inactive_connection_lifetime=60,
+        max_inactive_connection_lifetime=60, reset=_keep_session,
     )
     assert pool is not None
     return pool

@@ -8,6 +8,13 @@ from typing import Any
 import asyncpg
 
 
+#: Parameters: case, key, kind, title, team, due, created, escalates. Nothing on a repeat.
+OPEN_TASK = (
+    "INSERT INTO tasks (case_id, task_key, kind, title, team, due_at, created_at, escalates)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (case_id, task_key) DO NOTHING RETURNING id"
+)
+
+
 async def open_task(
     conn: asyncpg.Connection,
     case_id: str,
@@ -20,16 +27,12 @@ async def open_task(
     escalates: str | None = None,
 ) -> int:
     """Create the task once; a repeat returns the same task's ID."""
-    task_id = await conn.fetchval(
-        "INSERT INTO tasks (case_id, task_key, kind, title, team, due_at, created_at, escalates)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (case_id, task_key) DO NOTHING RETURNING id",
-        case_id, key, kind, title, team, due_at, at, escalates,
-    )
-    if task_id is None:
-        task_id = await conn.fetchval(
-            "SELECT id FROM tasks WHERE case_id = $1 AND task_key = $2", case_id, key
-        )
-    return int(task_id)
+    task_id = await conn.fetchval(OPEN_TASK, case_id, key, kind, title, team, due_at, at, escalates)
+    return int(task_id) if task_id is not None else await task_id_of(conn, case_id, key)
+
+
+async def task_id_of(conn: asyncpg.Connection | asyncpg.Pool, case_id: str, key: str) -> int:
+    return int(await conn.fetchval("SELECT id FROM tasks WHERE case_id = $1 AND task_key = $2", case_id, key))
 
 
 async def complete_task(

@@ -48,33 +48,34 @@ async def submit_certificate(
     return int(certificate_id)
 
 
+# Taking a held payload is one statement: the row is locked as it is read (the subquery's
+# FOR UPDATE), and its payload returned as it was while the row is cleared. A repeat finds
+# it cleared (None) and keeps the first taken_at; no row at all means nothing was held.
+
+
 async def take_referral(conn: asyncpg.Connection, case_id: str, at: datetime) -> Referral | None:
     """The held referral, once: its payload is cleared as the case takes it (None after)."""
     row = await conn.fetchrow(
-        "SELECT payload FROM intake_referrals WHERE case_id = $1 FOR UPDATE", case_id
+        "UPDATE intake_referrals i SET payload = NULL, taken_at = COALESCE(i.taken_at, $2)"
+        " FROM (SELECT case_id, payload FROM intake_referrals WHERE case_id = $1 FOR UPDATE) held"
+        " WHERE i.case_id = held.case_id RETURNING held.payload",
+        case_id, at,
     )
     if row is None:
         raise LookupError(f"no referral was submitted for {case_id}")
-    if row["payload"] is None:
-        return None
-    await conn.execute(
-        "UPDATE intake_referrals SET payload = NULL, taken_at = $2 WHERE case_id = $1", case_id, at
-    )
-    return Referral.model_validate(row["payload"])
+    return None if row["payload"] is None else Referral.model_validate(row["payload"])
 
 
 async def take_certificate(conn: asyncpg.Connection, case_id: str, certificate_id: int, at: datetime) -> Certificate | None:
     row = await conn.fetchrow(
-        "SELECT payload FROM intake_certificates WHERE case_id = $1 AND id = $2 FOR UPDATE", case_id, certificate_id
+        "UPDATE intake_certificates i SET payload = NULL, taken_at = COALESCE(i.taken_at, $3)"
+        " FROM (SELECT id, payload FROM intake_certificates WHERE case_id = $1 AND id = $2 FOR UPDATE) held"
+        " WHERE i.id = held.id RETURNING held.payload",
+        case_id, certificate_id, at,
     )
     if row is None:
         raise LookupError(f"no certificate {certificate_id} was handed in for {case_id}")
-    if row["payload"] is None:
-        return None
-    await conn.execute(
-        "UPDATE intake_certificates SET payload = NULL, taken_at = $2 WHERE id = $1", certificate_id, at
-    )
-    return Certificate.model_validate(row["payload"])
+    return None if row["payload"] is None else Certificate.model_validate(row["payload"])
 
 
 async def insert_case(
@@ -158,20 +159,17 @@ async def destroy_certificate(conn: asyncpg.Connection, case_id: str, seq: int, 
     return done is not None
 
 
-async def _referral(conn: asyncpg.Connection, case_id: str) -> asyncpg.Record:
-    row = await conn.fetchrow("SELECT * FROM referrals WHERE case_id = $1", case_id)
-    if row is None:
-        raise LookupError(f"no referral recorded for {case_id}")
-    return row
-
-
 async def match_or_create_subject(conn: asyncpg.Connection, case_id: str) -> int:
     """R04: the subject named by the referral, created only if no existing one matches."""
-    existing = await conn.fetchval("SELECT subject_id FROM cases WHERE id = $1", case_id)
-    if existing is not None:
-        return int(existing)
     await conn.execute("SELECT pg_advisory_xact_lock($1)", SUBJECT_LOCK)
-    row = await _referral(conn, case_id)
+    row = await conn.fetchrow(
+        "SELECT c.subject_id AS matched, r.* FROM cases c JOIN referrals r ON r.case_id = c.id WHERE c.id = $1",
+        case_id,
+    )
+    if row is None:
+        raise LookupError(f"no referral recorded for {case_id}")
+    if row["matched"] is not None:  # a repeat of this step
+        return int(row["matched"])
     keys = subject_match_keys(
         Identity(
             name=row["name"],
@@ -193,12 +191,10 @@ async def match_or_create_subject(conn: asyncpg.Connection, case_id: str) -> int
             " VALUES ($1, $2, $3, $4, $5) RETURNING id",
             row["name"], row["aliases"], row["date_of_birth"], row["nationalities"], row["pnc_id"],
         )
-    for key in keys:
-        await conn.execute(
-            "INSERT INTO subject_identifiers (match_key, subject_id) VALUES ($1, $2)"
-            " ON CONFLICT (match_key) DO NOTHING",
-            key, subject_id,
-        )
+    await conn.executemany(
+        "INSERT INTO subject_identifiers (match_key, subject_id) VALUES ($1, $2) ON CONFLICT (match_key) DO NOTHING",
+        [(key, subject_id) for key in keys],
+    )
     await conn.execute("UPDATE cases SET subject_id = $2 WHERE id = $1", case_id, subject_id)
     return int(subject_id)
 
@@ -212,14 +208,13 @@ async def record_convictions(conn: asyncpg.Connection, case_id: str, subject_id:
     )
     if content is None:
         raise LookupError(f"{case_id} has no disclosable certificate to register")
-    for seq, conviction in enumerate(content, start=1):
-        await conn.execute(
-            "INSERT INTO convictions (case_id, subject_id, seq, country, offence, category,"
-            " conviction_date, sentence) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-            " ON CONFLICT (case_id, seq) DO NOTHING",
-            case_id, subject_id, seq, conviction["country"], conviction["offence"],
-            conviction["category"], _date(conviction["conviction_date"]), conviction.get("sentence"),
-        )
+    await conn.executemany(
+        "INSERT INTO convictions (case_id, subject_id, seq, country, offence, category,"
+        " conviction_date, sentence) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        " ON CONFLICT (case_id, seq) DO NOTHING",
+        [(case_id, subject_id, seq, c["country"], c["offence"], c["category"], _date(c["conviction_date"]), c.get("sentence"))
+         for seq, c in enumerate(content, start=1)],
+    )
     return len(content)
 
 
