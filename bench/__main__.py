@@ -39,7 +39,8 @@ console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
 
 @app.command()
 def main(
-    intake: int = typer.Option(500, help="Referrals for the intake phase (and as many bare workflows)."),
+    intake: int = typer.Option(500, help="Referrals for the intake phase (and as many bare workflows), per round."),
+    intake_rounds: int = typer.Option(2, help="Palindromic rounds of intake: bare, ours, bare-codec, then the reverse."),
     bulk: int = typer.Option(1000, help="Referral files for 'casework submit' (and as many bare starts)."),
     bulk_rounds: int = typer.Option(3, help="Alternating rounds of each; the medians are compared."),
     replays: int = typer.Option(100, help="Replays of the longest path's history (and of the bare one)."),
@@ -66,7 +67,7 @@ def main(
             console.print("matplotlib is not installed (pip install -e '.[bench]'), or pass --no-png")
             raise typer.Exit(2) from None
     settings = {k: v for k, v in locals().items() if k in (
-        "intake", "bulk", "bulk_rounds", "replays", "dormant", "driven", "drive_all", "woken", "wake_rate", "bare_dormant")}
+        "intake", "intake_rounds", "bulk", "bulk_rounds", "replays", "dormant", "driven", "drive_all", "woken", "wake_rate", "bare_dormant")}
     settings.update(phases=phases, bytecode_cache=str(PYCACHE))
     stem = name or datetime.now().strftime("bench-%Y%m%d-%H%M%S")
     asyncio.run(_run(phases, settings, out, stem, png))
@@ -88,7 +89,7 @@ async def _run(phases: list[str], settings: dict[str, Any], out: Path, stem: str
             for phase in phases:
                 load[f"{phase} start"] = list(os.getloadavg())
                 if phase == "intake":
-                    results["intake"] = await intake.measure(s, settings["intake"], progress)
+                    results["intake"] = await intake.measure(s, settings["intake"], progress, rounds=settings["intake_rounds"])
                 elif phase == "bulk":
                     results["bulk"] = await bulk_submit.measure(s, settings["bulk"], progress, settings["bulk_rounds"])
                 elif phase == "replay":

@@ -22,6 +22,7 @@ import asyncpg
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from bench import cpu
 from casework import search
 from casework.binaries import temporal_cli
 from casework.codec import KEYS_ENV, CodecKey, KeyRing
@@ -68,6 +69,7 @@ async def stack() -> AsyncIterator[Stack]:
         from cid.embedded import start_embedded
 
         url = start_embedded(work_dir / "pgdata")
+        cpu.database_pid = int((work_dir / "pgdata" / "postmaster.pid").read_text().split()[0])
     await migrate_dsn(url)
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
