@@ -64,7 +64,7 @@ def main(
         try:
             import matplotlib  # noqa: F401
         except ImportError:
-            console.print("matplotlib is not installed (pip install -e '.[bench]'), or pass --no-png")
+            console.print("matplotlib is not installed (pip install -e '.[bench]'), or pass --no-png", markup=False)
             raise typer.Exit(2) from None
     settings = {k: v for k, v in locals().items() if k in (
         "intake", "intake_rounds", "bulk", "bulk_rounds", "replays", "dormant", "driven", "drive_all", "woken", "wake_rate", "bare_dormant")}

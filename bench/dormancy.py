@@ -33,15 +33,15 @@ from bench.intake import CONCURRENCY, real_intake
 from bench.referrals import reference
 from bench.stack import Stack
 from casework.case import CaseInput, CaseState, Stage, case_id_for
-from worker.service import build_worker
+from worker.service import DEFAULT_CACHE, build_worker
 from workflows.case import CaseWorkflow
 
 DORMANT_WAIT = "person_located"  # the WaitingOn search attribute of a dormant case
 
 
 CHECKOUT = Path(__file__).resolve().parent.parent  # where ``bench`` is importable from
-#: The worker's default cache (temporalio's, unchanged by worker/service.py).
-PRODUCTION_CACHE = 1000
+#: The worker service's cache unless CASEWORK_MAX_CACHED_WORKFLOWS says otherwise.
+PRODUCTION_CACHE = DEFAULT_CACHE
 
 
 @dataclass

@@ -118,6 +118,16 @@ def test_temporal_settings_plain_api_key_and_mtls(monkeypatch: pytest.MonkeyPatc
         half.tls_config()
 
 
+async def _run_worker(env: dict[str, str]) -> tuple[int | None, str]:
+    """Run ``casework-worker`` (expected to stop at once); its status and what it wrote to stderr."""
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "casework-worker"), env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(process.communicate(), 30)
+    return process.returncode, err.decode()
+
+
 async def test_worker_refuses_a_half_configured_mtls_in_one_line(database_url: str, tmp_path: Path) -> None:
     """A certificate without its key: the worker says so in one line and exits 5, no traceback."""
     cert = tmp_path / "client.pem"
@@ -125,12 +135,24 @@ async def test_worker_refuses_a_half_configured_mtls_in_one_line(database_url: s
     env = {k: v for k, v in os.environ.items() if not k.startswith("TEMPORAL_")}
     env.update(TEMPORAL_TLS_CLIENT_CERT_PATH=str(cert), DATABASE_URL=database_url,
                CASEWORK_METRICS_ADDRESS="", CASEWORK_HEALTH_ADDRESS="")
-    process = await asyncio.create_subprocess_exec(
-        str(Path(sys.executable).parent / "casework-worker"), env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
-    _, err = await asyncio.wait_for(process.communicate(), 30)
-    text = err.decode()
-    assert process.returncode == 5, text
+    returncode, text = await _run_worker(env)
+    assert returncode == 5, text
     assert "Traceback" not in text
     assert "TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH go together" in text
+
+
+@pytest.mark.parametrize("value", ["lots", "-1", "2.5"])
+async def test_worker_refuses_a_bad_cache_size_in_one_line(value: str) -> None:
+    """CASEWORK_MAX_CACHED_WORKFLOWS must be a whole number: named in one line, exit 2."""
+    env = dict(os.environ, DATABASE_URL="postgresql://unused@127.0.0.1:1/none", CASEWORK_MAX_CACHED_WORKFLOWS=value)
+    returncode, text = await _run_worker(env)
+    assert returncode == 2, text
+    assert "Traceback" not in text and text.count("\n") == 1
+    assert f"CASEWORK_MAX_CACHED_WORKFLOWS must be a whole number of workflows, 0 or more, not '{value}'" in text
+
+
+def test_cache_size_default_and_value() -> None:
+    from worker.service import DEFAULT_CACHE, cache_size
+
+    assert cache_size(None) == cache_size("") == DEFAULT_CACHE
+    assert cache_size("250") == 250 and cache_size("0") == 0

@@ -27,6 +27,12 @@ from workflows.case import CaseWorkflow
 
 log = logging.getLogger("casework.worker")
 
+#: Workflows a worker keeps in memory between tasks (temporalio's default). A dormant case
+#: costs ~140 KB while cached; one evicted is replayed when it next wakes, in tens of
+#: milliseconds (docs/performance.md): size this to the cases active at once, not all cases.
+CACHE_ENV = "CASEWORK_MAX_CACHED_WORKFLOWS"
+DEFAULT_CACHE = 1000
+
 SHUTDOWN_GRACE = timedelta(seconds=int(os.environ.get("CASEWORK_SHUTDOWN_GRACE_SECONDS", "20")))
 
 
@@ -54,6 +60,7 @@ async def serve(
     *,
     metrics_address: str | None = None,
     health_address: str | None = None,
+    max_cached_workflows: int = DEFAULT_CACHE,
 ) -> None:
     """Run until ``stop`` is set (or SIGTERM/SIGINT when none is given).
 
@@ -73,7 +80,8 @@ async def serve(
         if health_address:
             host, _, port = health_address.rpartition(":")
             health = await start_health_server(client, pool, host or "0.0.0.0", int(port))
-        worker = build_worker(client, pool, temporal.task_queue, load_process_settings())
+        worker = build_worker(client, pool, temporal.task_queue, load_process_settings(),
+                              max_cached_workflows=max_cached_workflows)
         async with worker:
             log.info("worker polling task queue %s on %s", temporal.task_queue, temporal.address)
             if ready is not None:
@@ -94,18 +102,37 @@ def _stop_on_signals() -> asyncio.Event:
     return stop
 
 
+def cache_size(text: str | None) -> int:
+    """``CASEWORK_MAX_CACHED_WORKFLOWS``: a whole number, 0 or more (unset or empty: the default)."""
+    if not text:
+        return DEFAULT_CACHE
+    try:
+        size = int(text)
+    except ValueError:
+        size = -1
+    if size < 0:
+        raise ValueError(f"{CACHE_ENV} must be a whole number of workflows, 0 or more, not '{text}'")
+    return size
+
+
 def main() -> None:
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     database_url = os.environ.get("DATABASE_URL")
     if not database_url:
         print("casework-worker: DATABASE_URL is not set (postgresql://user@host:port/db)", file=sys.stderr)
         raise SystemExit(2)
+    try:
+        cache = cache_size(os.environ.get(CACHE_ENV))
+    except ValueError as err:
+        print(f"casework-worker: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
     code = 0
     try:
         asyncio.run(serve(
             database_url,
             metrics_address=os.environ.get("CASEWORK_METRICS_ADDRESS", "0.0.0.0:9464") or None,
             health_address=os.environ.get("CASEWORK_HEALTH_ADDRESS", "0.0.0.0:8000") or None,
+            max_cached_workflows=cache,
         ))
     except (OSError, asyncpg.PostgresError, RuntimeError) as err:
         print(f"casework-worker: cannot start: {err}", file=sys.stderr)
