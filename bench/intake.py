@@ -163,24 +163,21 @@ async def bare_intake(stack: Stack, n: int, steps: int, progress: Progress, *, c
 
 async def measure(stack: Stack, n: int, progress: Progress, *, rounds: int = 2) -> IntakeResult:
     steps = await activities_to_first_wait(stack)
-    result = IntakeResult(cases=n, activities_to_first_wait=steps, seconds=0.0, bare_seconds=0.0, rounds=rounds)
     kinds = ["bare", "ours", "bare-codec"]
+    seconds = dict.fromkeys(kinds, 0.0)
+    cpu = {kind: CpuSpent() for kind in kinds}
     for round_ in range(rounds):
         for kind in kinds if round_ % 2 == 0 else reversed(kinds):
             before = CpuSpent.now()
             if kind == "ours":
-                seconds = await real_intake(stack, n, progress, prefix=f"BI{stack.run_id}R{round_}".upper(),
+                elapsed = await real_intake(stack, n, progress, prefix=f"BI{stack.run_id}R{round_}".upper(),
                                             queue=stack.queue(f"intake-{round_}"))
             else:
-                seconds = await bare_intake(stack, n, steps, progress, codec=kind == "bare-codec", round_=round_)
-            spent = CpuSpent.now().since(before)
-            if kind == "ours":
-                result.seconds += seconds
-                result.cpu = result.cpu.plus(spent)
-            elif kind == "bare":
-                result.bare_seconds += seconds
-                result.bare_cpu = result.bare_cpu.plus(spent)
-            else:
-                result.bare_codec_seconds += seconds
-                result.bare_codec_cpu = result.bare_codec_cpu.plus(spent)
-    return result
+                elapsed = await bare_intake(stack, n, steps, progress, codec=kind == "bare-codec", round_=round_)
+            seconds[kind] += elapsed
+            cpu[kind] = cpu[kind].plus(CpuSpent.now().since(before))
+    return IntakeResult(
+        cases=n, activities_to_first_wait=steps, rounds=rounds,
+        seconds=seconds["ours"], cpu=cpu["ours"], bare_seconds=seconds["bare"], bare_cpu=cpu["bare"],
+        bare_codec_seconds=seconds["bare-codec"], bare_codec_cpu=cpu["bare-codec"],
+    )

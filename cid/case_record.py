@@ -12,13 +12,13 @@ from typing import Any
 
 import asyncpg
 
+from cid.db import Executor
+
 
 _AUDIT_INSERT = (
     "INSERT INTO audit_log (case_id, event_key, actor, action, detail, occurred_at)"
     " VALUES ({}, {}, {}, {}, {}, {}) ON CONFLICT (case_id, event_key) DO NOTHING"
 )
-#: ``conn`` may be a pool where a single statement needs no transaction of its own.
-Executor = asyncpg.Connection | asyncpg.Pool
 
 
 async def audit(

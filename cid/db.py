@@ -13,6 +13,8 @@ from importlib import resources
 import asyncpg
 
 MIGRATION_LOCK = 0x0AC70C1D  # any constant shared by every process that migrates
+#: Where one statement is run: a connection, or the pool when it needs no transaction of its own.
+Executor = asyncpg.Connection | asyncpg.Pool
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:

@@ -7,6 +7,8 @@ from typing import Any
 
 import asyncpg
 
+from cid.db import Executor
+
 
 #: Parameters: case, key, kind, title, team, due, created, escalates. Nothing on a repeat.
 OPEN_TASK = (
@@ -31,7 +33,7 @@ async def open_task(
     return int(task_id) if task_id is not None else await task_id_of(conn, case_id, key)
 
 
-async def task_id_of(conn: asyncpg.Connection | asyncpg.Pool, case_id: str, key: str) -> int:
+async def task_id_of(conn: Executor, case_id: str, key: str) -> int:
     return int(await conn.fetchval("SELECT id FROM tasks WHERE case_id = $1 AND task_key = $2", case_id, key))
 
 
