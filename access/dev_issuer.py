@@ -10,7 +10,7 @@ It serves what the API's verifier (``access.tokens``) and its clients need, no m
 - ``GET``/``POST /authorize``: a sign-in page that lists the named people of the identities
   file; choosing one redirects with a single-use code, and ``iss`` (RFC 9207).
 
-Access tokens are RFC 9068 JWTs (``typ: at+jwt``), RS256, ``aud`` the API's audience;
+Access tokens are RFC 9068 JWTs (``typ: at+jwt``), RS256 (or ES256), ``aud`` the API's audience;
 a client-credentials token's ``sub`` is the client's ID (section 2.2), which is how the
 verifier tells a system from a person. ``casework login`` uses the loopback redirect of
 RFC 8252 (``access.login``): a public client, any loopback port.
@@ -50,7 +50,7 @@ from typing import Any, Iterator
 from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit
 
 import jwt
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -136,15 +136,20 @@ def load_identities(path: str | Path) -> Identities:
 @dataclass
 class _Key:
     kid: str
-    private: rsa.RSAPrivateKey
+    alg: str
+    private: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
     def public_jwk(self) -> dict[str, Any]:
-        jwk = jwt.algorithms.RSAAlgorithm.to_jwk(self.private.public_key(), as_dict=True)
-        return {**jwk, "kid": self.kid, "use": "sig", "alg": "RS256"}
+        algorithm = jwt.algorithms.RSAAlgorithm if self.alg == "RS256" else jwt.algorithms.ECAlgorithm
+        jwk = algorithm.to_jwk(self.private.public_key(), as_dict=True)
+        return {**jwk, "kid": self.kid, "use": "sig", "alg": self.alg}
 
 
-def _new_key() -> _Key:
-    return _Key(f"dev-{uuid.uuid4().hex[:12]}", rsa.generate_private_key(public_exponent=65537, key_size=2048))
+def _new_key(alg: str) -> _Key:
+    """A key made now, never stored: a restart of the issuer is a key rotation."""
+    private = (rsa.generate_private_key(public_exponent=65537, key_size=2048) if alg == "RS256"
+               else ec.generate_private_key(ec.SECP256R1()))
+    return _Key(f"dev-{uuid.uuid4().hex[:12]}", alg, private)
 
 
 # ------------------------------------------------------------------ the issuer
@@ -208,12 +213,16 @@ def _redirect_matches(registered: str, given: str, public: bool) -> bool:
 class DevIssuer:
     """The issuer's state (keys, pending codes) and its Starlette application."""
 
-    def __init__(self, issuer: str, identities: Identities, *, audience: str = "casework-api", token_seconds: int = 600):
+    def __init__(self, issuer: str, identities: Identities, *, audience: str = "casework-api", token_seconds: int = 600,
+                 algorithm: str = "RS256"):
+        if algorithm not in ("RS256", "ES256"):
+            raise DevIssuerRefused(f"the development issuer signs with RS256 or ES256, not {algorithm!r}")
+        self.algorithm = algorithm
         self.issuer = issuer.rstrip("/")
         self.identities = identities
         self.audience = audience
         self.token_seconds = token_seconds
-        self._keys = [_new_key()]
+        self._keys = [_new_key(algorithm)]
         self._codes: dict[str, _Code] = {}
         #: How often the JWKS was served (tests check that a verifier refetches only once).
         self.jwks_requests = 0
@@ -236,7 +245,7 @@ class DevIssuer:
         """A new signing key with a new kid; the previous one stays in the JWKS (tokens it
         signed stay valid until they expire); older ones go."""
         with self._lock:
-            self._keys = [self._keys[-1], _new_key()]
+            self._keys = [self._keys[-1], _new_key(self.algorithm)]
             return self._keys[-1].kid
 
     def jwks(self) -> dict[str, Any]:
@@ -244,7 +253,7 @@ class DevIssuer:
 
     def sign(self, claims: dict[str, Any], typ: str = "at+jwt") -> str:
         key = self._keys[-1]
-        return jwt.encode(claims, key.private, algorithm="RS256", headers={"kid": key.kid, "typ": typ})
+        return jwt.encode(claims, key.private, algorithm=key.alg, headers={"kid": key.kid, "typ": typ})
 
     def access_token(self, sub: str, client: Client, scopes: list[str], roles: tuple[str, ...], teams: tuple[str, ...]) -> str:
         now = int(time.time())
@@ -262,7 +271,7 @@ class DevIssuer:
             "issuer": i, "authorization_endpoint": f"{i}/authorize", "token_endpoint": f"{i}/token",
             "jwks_uri": f"{i}/jwks", "response_types_supported": ["code"],
             "grant_types_supported": ["authorization_code", "client_credentials"],
-            "subject_types_supported": ["public"], "id_token_signing_alg_values_supported": ["RS256"],
+            "subject_types_supported": ["public"], "id_token_signing_alg_values_supported": [self.algorithm],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
             "code_challenge_methods_supported": ["S256"],
             "scopes_supported": sorted(PERSON_SCOPES | {s for c in self.identities.clients.values() for s in c.scopes}),
@@ -430,7 +439,7 @@ class Running:
 
 @contextmanager
 def running(identities: Identities, *, host: str = "127.0.0.1", port: int = 0, audience: str = "casework-api",
-            token_seconds: int = 600, environ: dict[str, str] | None = None) -> Iterator[Running]:
+            token_seconds: int = 600, algorithm: str = "RS256", environ: dict[str, str] | None = None) -> Iterator[Running]:
     """Serve the issuer over real HTTP on a loopback port (0: any free one) in a thread,
     for as long as the ``with`` block lasts. Tests and `casework up` use this."""
     import uvicorn
@@ -443,7 +452,7 @@ def running(identities: Identities, *, host: str = "127.0.0.1", port: int = 0, a
     except DevIssuerRefused:
         sock.close()
         raise
-    issuer = DevIssuer(url, identities, audience=audience, token_seconds=token_seconds)
+    issuer = DevIssuer(url, identities, audience=audience, token_seconds=token_seconds, algorithm=algorithm)
     server = uvicorn.Server(uvicorn.Config(issuer.app, log_level="warning", lifespan="off", access_log=False))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="dev-issuer", daemon=True)
     thread.start()

@@ -12,7 +12,9 @@ name. PyJWT does the cryptography and the claim checks (``PyJWKClient`` the JWKS
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 import urllib.request
 from datetime import datetime, timezone
 from typing import Any
@@ -95,6 +97,15 @@ def _key_fits(alg: str, key: Any) -> bool:
     return False
 
 
+def _bearer(authorization: str | None) -> str:
+    if not authorization or not authorization.strip():
+        raise TokenRefused("missing", "no bearer token: send 'Authorization: Bearer <token>'")
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise TokenRefused("missing", "the Authorization header is not 'Bearer <token>'")
+    return token.strip()
+
+
 class TokenVerifier:
     """Verifies bearer tokens for one issuer and audience. Thread-safe; one per process:
     it holds the JWKS cache (``PyJWKClient``)."""
@@ -102,25 +113,43 @@ class TokenVerifier:
     def __init__(self, settings: AccessSettings):
         self.settings = settings
         self._jwks: jwt.PyJWKClient | None = None
+        self._lock = threading.Lock()
 
     def _client(self) -> jwt.PyJWKClient:
-        if self._jwks is None:
+        with self._lock:
+            if self._jwks is not None:
+                return self._jwks
             s = self.settings
             url = s.jwks_url or discover_jwks_url(s.issuer, s.http_timeout_seconds)
             self._jwks = jwt.PyJWKClient(
                 url, cache_keys=False, cache_jwk_set=True, lifespan=s.jwks_lifespan_seconds,
                 timeout=s.http_timeout_seconds, cooldown_duration=s.jwks_cooldown_seconds,
             )
-        return self._jwks
+            return self._jwks
 
     def verify_header(self, authorization: str | None) -> Principal:
         """The value of an ``Authorization`` header (RFC 6750 section 2.1)."""
-        if not authorization or not authorization.strip():
-            raise TokenRefused("missing", "no bearer token: send 'Authorization: Bearer <token>'")
-        scheme, _, token = authorization.strip().partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise TokenRefused("missing", "the Authorization header is not 'Bearer <token>'")
-        return self.verify(token.strip())
+        return self.verify(_bearer(authorization))
+
+    async def verify_header_async(self, authorization: str | None) -> Principal:
+        """As ``verify_header``, for an event loop: verified inline when the key is in the
+        cached JWKS (the usual case), in a thread when the JWKS must be fetched."""
+        token = _bearer(authorization)
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.DecodeError:
+            kid = None
+        if isinstance(kid, str) and self._cached_key(kid) is not None:
+            return self.verify(token)
+        return await asyncio.to_thread(self.verify, token)
+
+    def _cached_key(self, kid: str) -> Any | None:
+        client = self._jwks
+        cache = client.jwk_set_cache if client is not None else None
+        jwk_set = cache.get() if cache is not None else None
+        if jwk_set is None:
+            return None
+        return next((k.key for k in jwk_set.keys if k.key_id == kid and k.public_key_use in ("sig", None)), None)
 
     def verify(self, token: str) -> Principal:
         s = self.settings

@@ -423,3 +423,29 @@ def test_identities_file_refuses_a_user_who_is_also_a_client(tmp_path: Path) -> 
     bad.write_text('[users.acro]\nroles = ["director"]\n[clients.acro]\nsecret = "s"\nscopes = ["feed:read"]\n')
     with pytest.raises(DevIssuerRefused, match="both a user and a client"):
         load_identities(bad)
+
+
+# ------------------------------------------------------------------ ES256, and the API's event loop
+
+
+def test_es256_issuer_tokens_verify_and_the_allow_list_can_narrow() -> None:
+    with running(load_identities(IDENTITIES), algorithm="ES256", environ=LOCAL) as served:
+        token = client_token(served, "nbtc-system", "dev-nbtc-secret")
+        assert jwt.get_unverified_header(token)["alg"] == "ES256"
+        assert TokenVerifier(settings_for(served)).verify(token).roles == {"nbtc"}
+        err = refused(TokenVerifier(settings_for(served, algorithms="RS256")), token)
+        assert err.code == "algorithm" and "'ES256'" in err.reason
+
+
+async def test_async_verification_fetches_in_a_thread_then_verifies_inline(issuer: Running) -> None:
+    verifier = TokenVerifier(settings_for(issuer))
+    header = "Bearer " + client_token(issuer, "acro", "dev-acro-secret")
+    first = await verifier.verify_header_async(header)  # discovery + JWKS fetched off the loop
+    kid = jwt.get_unverified_header(header.split()[1])["kid"]
+    assert verifier._cached_key(kid) is not None
+    assert (await verifier.verify_header_async(header)) == first
+    with pytest.raises(TokenRefused) as caught:
+        await verifier.verify_header_async("Bearer " + issuer.issuer.sign(claims(issuer, aud="x")))
+    assert caught.value.code == "audience"
+    with pytest.raises(TokenRefused):
+        await verifier.verify_header_async(None)
