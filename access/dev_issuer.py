@@ -24,9 +24,9 @@ rotation. What matters for security is the verifier, and that is PyJWT.
 Why it cannot run in production (``check_local_stack``): it binds only to a loopback
 address, refuses an issuer URL whose host is not loopback (so its tokens name an issuer
 no production API trusts), refuses inside Kubernetes, and refuses unless the environment
-carries the local-stack marker ``CASEWORK_STACK=local``, which `casework up` sets and no
-deployment file does. Anyone who reaches its port can be anyone in the identities file:
-that is why it must never be reachable from another machine.
+carries the local-stack marker ``CASEWORK_STACK=local``, which the local stack (`casework
+up`) is to set and no deployment file sets. Anyone who reaches its port can be anyone in
+the identities file: that is why it must never be reachable from another machine.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ import hmac
 import html
 import ipaddress
 import secrets
+import signal
 import socket
 import sys
 import threading
@@ -441,7 +442,7 @@ class Running:
 def running(identities: Identities, *, host: str = "127.0.0.1", port: int = 0, audience: str = "casework-api",
             token_seconds: int = 600, algorithm: str = "RS256", environ: dict[str, str] | None = None) -> Iterator[Running]:
     """Serve the issuer over real HTTP on a loopback port (0: any free one) in a thread,
-    for as long as the ``with`` block lasts. Tests and `casework up` use this."""
+    for as long as the ``with`` block lasts (the tests; `casework up` may too)."""
     import uvicorn
 
     sock = loopback_socket(host, port)
@@ -484,6 +485,8 @@ def main(argv: list[str] | None = None) -> int:
         identities = load_identities(args.identities)
         with running(identities, host=args.host, port=args.port, audience=args.audience,
                      token_seconds=defaults.token_seconds) as served:
+            # SIGTERM (docker stop, `casework up` ending) stops the server as Ctrl-C does.
+            signal.signal(signal.SIGTERM, lambda *_: setattr(served._server, "should_exit", True))
             print(f"development issuer at {served.url} (CASEWORK_OIDC_ISSUER={served.url}); "
                   f"{len(identities.users)} people, {len(identities.clients)} clients; Ctrl-C stops it", flush=True)
             while served._server.started and not served._server.should_exit:

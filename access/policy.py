@@ -44,6 +44,7 @@ class Action(str, Enum):
     LIST_CASES = "list_cases"
     SEE_CASE = "see_case"
     READ_PERSONAL_DATA = "read_personal_data"
+    SEE_TASK = "see_task"
     COMPLETE_TASK = "complete_task"
     CLAIM_TASK = "claim_task"
     UNCLAIM_TASK = "unclaim_task"
@@ -88,6 +89,7 @@ SCOPES: dict[Action, str] = {
     Action.SEND_REPRESENTATIONS: "events:representations",
     Action.LIST_CASES: "cases:read",
     Action.SEE_CASE: "cases:read",
+    Action.SEE_TASK: "cases:read",
     Action.READ_FEED: "feed:read",
     Action.ACKNOWLEDGE_FEED: "feed:read",
 }
@@ -275,6 +277,18 @@ def _may_work(principal: Principal, task: TaskRef, verb: str) -> Decision:
     return _refuse(f"{verb} {task.kind}: only {who}")
 
 
+def _see_task(principal: Principal, task: TaskRef) -> Decision:
+    """A task (no personal data) is seen by whoever sees its case, and by whoever it is
+    for: its team, its owner or assignee, a senior caseworker once it is overdue."""
+    if case_scope(principal).admits(task.case):
+        return _allow(f"see_task: on a case you may see")
+    if not principal.is_system and (_belongs(principal, task) or task.assignee == principal.subject):
+        return _allow(f"see_task: {_team_phrase(task)}, or its assignee")
+    if Role.SENIOR_CASEWORKER in roles_of(principal) and task.overdue and _is_casework_kind(task.kind):
+        return _allow("see_task: a senior caseworker, for an overdue task")
+    return _refuse("see_task: those who see its case, its team, its owner or assignee, or a senior caseworker once it is overdue")
+
+
 def _complete(principal: Principal, task: TaskRef) -> Decision:
     return _may_work(principal, task, "complete")
 
@@ -407,6 +421,10 @@ def decide(principal: Principal, action: Action, resource: Resource = None) -> D
         if not isinstance(resource, PersonalDataRead):
             raise TypeError("read_personal_data needs a PersonalDataRead")
         return _personal_data(principal, resource)
+    if action is Action.SEE_TASK:
+        if not isinstance(resource, TaskRef):
+            raise TypeError("see_task needs a TaskRef")
+        return _see_task(principal, resource)
     if action in (Action.COMPLETE_TASK, Action.CLAIM_TASK, Action.UNCLAIM_TASK):
         if not isinstance(resource, TaskRef):
             raise TypeError(f"{action.value} needs a TaskRef")

@@ -55,6 +55,7 @@ COLUMNS: list[tuple[str, Action, Resource]] = [
     ("list cases", Action.LIST_CASES, None),
     ("see case", Action.SEE_CASE, CASE),
     *[(f"PD: {p.value}", Action.READ_PERSONAL_DATA, PersonalDataRead(CASE, p)) for p in Purpose],
+    ("see task", Action.SEE_TASK, task(_CASEWORK_TASK)),
     ("claim", Action.CLAIM_TASK, task(_CASEWORK_TASK)),
     ("unclaim another's", Action.UNCLAIM_TASK, task(_CASEWORK_TASK, assignee="caseworker-2")),
     ("assign to teammate", Action.ASSIGN_TASK, Assignment(task(_CASEWORK_TASK), _TEAMMATE)),

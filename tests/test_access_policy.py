@@ -24,20 +24,20 @@ ROOT = Path(__file__).resolve().parent.parent
 MAIN_HEADINGS = [
     "submit referral", "located", "left UK", "certificate", "representations", "list cases", "see case",
     "PD: intake", "PD: locating", "PD: detention", "PD: deportation", "PD: public_security",
-    "claim", "unclaim another's", "assign to teammate", "read audit",
+    "see task", "claim", "unclaim another's", "assign to teammate", "read audit",
 ]
-MAIN = {  # sub loc left cert reps | list see | PD intake locate detain deport pubsec | claim unclaim assign | audit
-    Role.CC_WORKFLOW:       "Y..Y. YY Y.... ... .",
-    Role.CASEWORKER:        ".Y..Y YY ..YY. Y.Y .",
-    Role.SENIOR_CASEWORKER: ".Y..Y YY ..YYY .YY .",
-    Role.NBTC:              "..Y.. YY .Y... ... .",
-    Role.ICE:               ".Y... YY .YY.. ... .",
-    Role.PNC_BUREAU:        ".Y... .. ..... ... .",
-    Role.DIRECTOR:          "..... YY ...Y. ... .",
-    Role.ACRO:              "Y..Y. YY ..... ... .",
-    Role.REMOVALS_CASEWORK: "..... .. ..... ... .",
-    Role.OPERATOR:          "..... YY ..... ... .",
-    Role.AUDITOR:           "..... YY ..... ... Y",
+MAIN = {  # sub loc left cert reps | list see | PD intake locate detain deport pubsec | see-task claim unclaim assign | audit
+    Role.CC_WORKFLOW:       "Y..Y. YY Y.... Y... .",
+    Role.CASEWORKER:        ".Y..Y YY ..YY. YY.Y .",
+    Role.SENIOR_CASEWORKER: ".Y..Y YY ..YYY Y.YY .",
+    Role.NBTC:              "..Y.. YY .Y... Y... .",
+    Role.ICE:               ".Y... YY .YY.. Y... .",
+    Role.PNC_BUREAU:        ".Y... .. ..... .... .",
+    Role.DIRECTOR:          "..... YY ...Y. Y... .",
+    Role.ACRO:              "Y..Y. YY ..... Y... .",
+    Role.REMOVALS_CASEWORK: "..... .. ..... .... .",
+    Role.OPERATOR:          "..... YY ..... Y... .",
+    Role.AUDITOR:           "..... YY ..... Y... Y",
 }
 
 TASK_KINDS_ORDER = [
@@ -277,6 +277,17 @@ def test_assign_only_to_a_member_of_the_tasks_team_who_may_do_it() -> None:
     other_nbtc = Member("nbtc.gus", frozenset({"nbtc"}), frozenset({"NBTC"}))
     assert decide(finn, Action.ASSIGN_TASK, Assignment(nbtc_task, other_nbtc)).allowed
     assert not decide(ERIN, Action.ASSIGN_TASK, Assignment(nbtc_task, other_nbtc)).allowed  # not casework
+
+
+def test_tasks_are_seen_by_those_they_are_for() -> None:
+    task = TaskRef(EEA_CASE, "police_contact-1", "police_contact", "CC EEA Team")
+    assert decide(BEN, Action.SEE_TASK, task).allowed
+    assert not decide(CARA, Action.SEE_TASK, task).allowed
+    assigned = TaskRef(EEA_CASE, "police_contact-1", "police_contact", "CC EEA Team", assignee="cw.cara")
+    assert decide(CARA, Action.SEE_TASK, assigned).allowed
+    nbtc = person("nbtc.finn", Role.NBTC, "NBTC")
+    assert decide(nbtc, Action.SEE_TASK, TaskRef(EEA_CASE, "nbtc_check-1", "nbtc_check", "NBTC")).allowed
+    assert not decide(nbtc, Action.SEE_TASK, task).allowed
 
 
 def test_await_certificate_is_completed_by_an_event_not_by_anyone() -> None:

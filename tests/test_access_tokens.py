@@ -449,3 +449,27 @@ async def test_async_verification_fetches_in_a_thread_then_verifies_inline(issue
     assert caught.value.code == "audience"
     with pytest.raises(TokenRefused):
         await verifier.verify_header_async(None)
+
+
+def test_dev_issuer_command_serves_on_loopback_and_stops_on_sigterm() -> None:
+    """The console script as the local stack runs it: a port, a real token, a clean stop."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    env = os.environ | LOCAL
+    proc = subprocess.Popen([sys.executable, "-m", "access.dev_issuer", "--port", "0", "--identities", str(IDENTITIES)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()  # type: ignore[union-attr]
+        url = line.split("development issuer at ", 1)[1].split()[0]
+        assert urlsplit(url).hostname == "127.0.0.1"
+        token = httpx.post(f"{url}/token", data={"grant_type": "client_credentials"}, auth=("acro", "dev-acro-secret")).json()["access_token"]
+        assert TokenVerifier(AccessSettings(issuer=url)).verify(token).subject == "acro"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
