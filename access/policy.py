@@ -245,7 +245,8 @@ def _team_phrase(task: TaskRef) -> str:
 def _belongs(principal: Principal | Member, task: TaskRef) -> bool:
     """A member of the task's team, or its owner (an allocated owner's tasks carry the
     owner's staff ID as their team)."""
-    return task.team in principal.teams or task.team == principal.subject
+    owners_task = TASK_KINDS[task.kind].team == CASE_OWNER
+    return task.team in principal.teams or (owners_task and task.team == principal.subject)
 
 
 def _may_work(principal: Principal, task: TaskRef, verb: str) -> Decision:

@@ -226,6 +226,12 @@ def test_owner_tasks_belong_to_the_owner_once_allocated() -> None:
     assert not decide(BEN, Action.COMPLETE_TASK, task).allowed
 
 
+def test_a_subject_named_like_a_team_is_not_its_member() -> None:
+    """Only a case owner's tasks carry a person's staff ID as their team."""
+    impostor = person("NBTC", Role.NBTC)  # no NBTC group
+    assert not decide(impostor, Action.COMPLETE_TASK, role_table.task("nbtc_check")).allowed
+
+
 def test_claimed_task_belongs_to_its_assignee() -> None:
     task = TaskRef(EEA_CASE, "police_contact-1", "police_contact", "CC EEA Team", assignee="cw.dora")
     teammate_claimed = decide(BEN, Action.COMPLETE_TASK, task)
