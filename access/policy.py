@@ -282,7 +282,7 @@ def _see_task(principal: Principal, task: TaskRef) -> Decision:
     """A task (no personal data) is seen by whoever sees its case, and by whoever it is
     for: its team, its owner or assignee, a senior caseworker once it is overdue."""
     if case_scope(principal).admits(task.case):
-        return _allow(f"see_task: on a case you may see")
+        return _allow("see_task: on a case you may see")
     if not principal.is_system and (_belongs(principal, task) or task.assignee == principal.subject):
         return _allow(f"see_task: {_team_phrase(task)}, or its assignee")
     if Role.SENIOR_CASEWORKER in roles_of(principal) and task.overdue and _is_casework_kind(task.kind):
@@ -351,7 +351,7 @@ def _personal_data(principal: Principal, read: PersonalDataRead) -> Decision:
     purpose = read.purpose
     who = ", ".join(sorted(r.value for r, ps in PURPOSES.items() if purpose in ps))
     if principal.is_system:
-        return _refuse(f"R60: personal data is read by people for a recorded purpose, not by a system's credentials")
+        return _refuse("R60: personal data is read by people for a recorded purpose, not by a system's credentials")
     roles = roles_of(principal)
     if not any(purpose in PURPOSES.get(r, frozenset()) for r in roles):
         return _refuse(f"R60: personal data for {purpose.value}: only {who}")
@@ -361,7 +361,7 @@ def _personal_data(principal: Principal, read: PersonalDataRead) -> Decision:
         # submission asks for a decision (R50).
         if DIRECTOR in case.task_teams:
             return _allow(f"R60: the Director, for {purpose.value}, on a case submitted to them")
-        return _refuse(f"R60: the Director reads personal data only on a case submitted to them (R50)")
+        return _refuse("R60: the Director reads personal data only on a case submitted to them (R50)")
     scope = CaseScope(all_cases=True) if roles & {Role.CC_WORKFLOW, Role.SENIOR_CASEWORKER} else case_scope(principal)
     if not scope.admits(case):
         return _refuse(f"R60: {case.case_id} is not one of your cases; {who} read personal data for {purpose.value} on their own cases")

@@ -1,4 +1,5 @@
-"""The one place the access package reads its environment (``CASEWORK_OIDC_*``).
+"""The one place the access package reads its environment: ``CASEWORK_OIDC_*`` (the
+verifier), ``CASEWORK_DEV_ISSUER_*`` and the ``CASEWORK_STACK`` marker (the dev issuer).
 
 Which issuer and audience tokens must name, how long a cached JWKS lives, and which
 claims carry a principal's subject, roles, teams and scopes. Claim names may be dotted
