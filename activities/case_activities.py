@@ -48,7 +48,9 @@ class CaseActivities:
                 )
             certificate = referral.certificate
             disclosable = rules.is_disclosable(certificate)  # R02
-            most_serious = self._most_serious(certificate)
+            # R03/R61: nothing is derived from a certificate that is to be destroyed; in the
+            # result (history) as in the CID, so it holds on replay too.
+            most_serious = disclosable and self._most_serious(certificate)
             eea = rules.is_eea(referral.nationalities, self.settings.eea_countries)
             await intake.insert_case(
                 conn, cmd.case_id, referral, eea=eea, disclosable=disclosable,
@@ -73,7 +75,7 @@ class CaseActivities:
             certificate = await intake.take_certificate(conn, cmd.case_id, cmd.certificate_id, cmd.at)
             if certificate is not None:
                 disclosable = rules.is_disclosable(certificate)  # R02
-                most_serious = self._most_serious(certificate)
+                most_serious = disclosable and self._most_serious(certificate)  # R03/R61, as above
                 await intake.insert_certificate(
                     conn, cmd.case_id, cmd.seq, certificate, disclosable=disclosable, most_serious=most_serious, at=cmd.at
                 )

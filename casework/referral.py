@@ -7,7 +7,10 @@ Validation happens in two layers:
 * intake checks that need the outside world (today's date for "not in the
   future", the ISO country list) run only when a validation context with
   ``today`` is given - that is, in :func:`parse_referral`, at the door. The
-  workflow must never read the wall clock, so it never passes that context.
+  workflow must never read the wall clock, so it never passes that context;
+* checks that refuse what cannot be true (a conviction before the date of birth, "in
+  prison" with no release date) run at the door too, with that context: a referral or
+  message held or recorded before they existed must still be taken and replayed as it was.
 """
 
 from __future__ import annotations
@@ -155,15 +158,25 @@ class Address(Strict):
     postcode: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, max_length=10), AfterValidator(_no_control_characters)] | None = None
 
 
+def check_release_date(custody: WhereaboutsStatus, release_date: date | None, field: str = "status") -> None:
+    """R42: someone serving a prison sentence has an expected release date; without one the
+    20-day response window could never be shown to apply, and 10 days would follow silently."""
+    if custody is WhereaboutsStatus.IN_PRISON and release_date is None:
+        raise ValueError(f"release_date is required when {field} is 'in_prison' (R42: the expected "
+                         "release date decides the 20- or 10-day response window)")
+
+
 class Whereabouts(Strict):
     status: WhereaboutsStatus = WhereaboutsStatus.UNKNOWN
     #: Expected release date when serving a prison sentence (R42).
     release_date: date | None = None
 
     @model_validator(mode="after")
-    def _release_date_only_in_prison(self) -> "Whereabouts":
+    def _release_date_only_in_prison(self, info: ValidationInfo) -> "Whereabouts":
         if self.release_date is not None and self.status is not WhereaboutsStatus.IN_PRISON:
             raise ValueError("release_date is given only when status is 'in_prison'")
+        if _intake(info):
+            check_release_date(self.status, self.release_date)
         return self
 
 
@@ -185,6 +198,19 @@ class Referral(Strict):
     whereabouts: Whereabouts = Field(default_factory=Whereabouts)
 
     _dob = field_validator("date_of_birth")(_check_not_future)
+
+    @field_validator("certificate")
+    @classmethod
+    def _convicted_after_birth(cls, certificate: Certificate, info: ValidationInfo) -> Certificate:
+        born = info.data.get("date_of_birth")
+        if _intake(info) and born is not None:
+            for n, conviction in enumerate(certificate.convictions):
+                if conviction.conviction_date < born:
+                    raise ValueError(
+                        f"convictions.{n}.conviction_date: {conviction.conviction_date.isoformat()} is before "
+                        f"the date of birth ({born.isoformat()})"
+                    )
+        return certificate
 
     @field_validator("nationalities")
     @classmethod

@@ -125,6 +125,9 @@ def make_event(
                 row.release_date = date.fromisoformat(released)
             except ValueError:
                 raise ValueError(f"release_date '{released}' is not a date (YYYY-MM-DD)") from None
+        from casework.referral import WhereaboutsStatus, check_release_date
+
+        check_release_date(WhereaboutsStatus(row.custody), row.release_date, field="custody")
     elif custody or released:
         raise ValueError("custody and release_date belong to 'located' events only")
     certificate_file = (certificate_file or "").strip() or None
@@ -224,6 +227,7 @@ async def apply_event(client: "Client", pool: "asyncpg.Pool", row: EventRow) -> 
     from starter import views
     from starter.failures import classify
 
+    note = ""
     try:
         async with pool.acquire() as conn:
             status = await views.case_status(conn, row.case_id)
@@ -237,7 +241,11 @@ async def apply_event(client: "Client", pool: "asyncpg.Pool", row: EventRow) -> 
         if row.kind == "certificate":
             from starter.intake import hand_in_certificate  # imports the workflow: only when needed
 
+            from casework.rules import non_disclosable_reason
+
             assert row.certificate is not None
+            judged = non_disclosable_reason(row.certificate)  # R02/R03: said before the case destroys it
+            note = f"judged non-disclosable – {judged}" if judged else ""
             await hand_in_certificate(client, pool, row.case_id, row.certificate, event_id=row.event_id, actor=row.actor)
         else:
             signal = {
@@ -257,7 +265,7 @@ async def apply_event(client: "Client", pool: "asyncpg.Pool", row: EventRow) -> 
             return _done(row, Result.CLOSED)
         row.error = known
         return _done(row, Result.FAILED, str(known))
-    return _done(row, Result.APPLIED)
+    return _done(row, Result.APPLIED, note)
 
 
 def _done(row: EventRow, result: Result, note: str = "") -> EventRow:
