@@ -162,8 +162,7 @@ def check_release_date(custody: WhereaboutsStatus, release_date: date | None, fi
     """R42: someone serving a prison sentence has an expected release date; without one the
     20-day response window could never be shown to apply, and 10 days would follow silently."""
     if custody is WhereaboutsStatus.IN_PRISON and release_date is None:
-        raise ValueError(f"release_date is required when {field} is 'in_prison' (R42: the expected "
-                         "release date decides the 20- or 10-day response window)")
+        raise ValueError(f"release_date is required when {field} is 'in_prison' (R42: it decides the response window)")
 
 
 class Whereabouts(Strict):

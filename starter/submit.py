@@ -36,7 +36,7 @@ def submit(
     read = read_referrals(sources, date.today())
     if read.problems:
         for line in read.problems:
-            err_console.print(line, markup=False)
+            err_console.print(line, markup=False, soft_wrap=True)  # one line per problem, however long
         raise CliError(f"{len(read.problems)} problem(s) found; nothing was submitted", Exit.BAD_INPUT)
     results = asyncio.run(_submit_all([r for _, r in read.referrals], who, show_progress=not json_out))
     _report(results, json_out)

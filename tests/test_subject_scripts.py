@@ -9,6 +9,7 @@ import random
 import uuid
 from datetime import date, timedelta
 
+from tests.cli_support import cw  # noqa: F401 - cw is a fixture
 from tests.support import Case
 
 #: Sixteen letters of each script: a run's token is written in the script it tests, so that
@@ -84,3 +85,38 @@ async def test_R04_document_numbers_in_a_non_latin_script(start):
     first, other, again = await registered(cases)
     assert first != other, "two passports that differ only in their Cyrillic letters share a subject"
     assert first == again, "the same passport (case and spacing aside) is the same person"
+
+
+async def test_R04_subject_check_lists_subjects_merged_by_the_old_fold_without_personal_data(cw, pool):
+    """A deployed CID may already hold merges made by the old, Latin-only fold: two people
+    whose Cyrillic names folded to nothing, one date of birth, one subject under the key
+    ``name-dob::<date>`` (as it wrote them). ``casework subject-check`` names that subject
+    and its cases, and no one's name."""
+    dob = date.fromisoformat(a_date_of_birth())
+    names = [f"Иван Петров {token('cyrillic')}", f"Сергей Смирнов {token('cyrillic')}"]
+    subject = await pool.fetchval(
+        "INSERT INTO subjects (name, date_of_birth, nationalities) VALUES ($1, $2, '{UA}') RETURNING id", names[0], dob)
+    await pool.execute("INSERT INTO subject_identifiers (match_key, subject_id) VALUES ($1, $2)"
+                       " ON CONFLICT (match_key) DO UPDATE SET subject_id = $2", f"name-dob::{dob.isoformat()}", subject)
+    case_ids = []
+    for name in names:
+        reference = f"T{uuid.uuid4().hex[:10].upper()}"
+        case_id = f"acro-case-{reference}"
+        await pool.execute(
+            "INSERT INTO cases (id, acro_reference, subject_id, stage, eea, opened_at, updated_at)"
+            " VALUES ($1, $2, $3, 'B-first-actions', false, now(), now())", case_id, reference, subject)
+        await pool.execute(
+            "INSERT INTO referrals (case_id, name, date_of_birth, nationalities, whereabouts, received_at)"
+            " VALUES ($1, $2, $3, '{UA}', '{\"status\": \"unknown\"}', now())", case_id, name, dob)
+        case_ids.append(case_id)
+
+    as_json, text = await cw.each(("subject-check", "--json"), ("subject-check",))
+    assert as_json.code == 0 and text.code == 0, f"{as_json}\n{text}"
+    [found] = [s for s in as_json.json()["subjects"] if s["subject_id"] == subject]
+    assert found["case_ids"] == sorted(case_ids)
+    assert any("empty or too-short folded name" in r for r in found["reasons"])
+    assert any("share no match key" in r for r in found["reasons"])
+    assert all(case_id in text.out for case_id in case_ids)
+    for name in names:
+        for part in name.split():
+            assert part not in as_json.out + text.out
