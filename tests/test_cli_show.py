@@ -45,5 +45,24 @@ async def test_show_and_cases_print_the_release_date_and_stage1_times_and_each_s
         assert "case updated" in [e["action"] for e in timeline]  # the owner allocated, shown as what it was
         lines = [line for line in text.out.splitlines() if "stage entered" in line and "stage=C-located" in line]
         assert len(lines) == 1, text.out
+        # The record itself says so: the allocation is "case updated", naming what changed.
+        logged = await case.rows("SELECT action, detail FROM audit_log WHERE case_id = $1 AND event_key LIKE 'stage-%'"
+                                 " AND detail->>'stage' = 'C-located' ORDER BY id")
+        assert [(a["action"], a["detail"].get("updated")) for a in logged] == [
+            ("stage entered", None), ("case updated", ["case_owner"])]
     finally:
         await case.handle.terminate(reason="test finished")
+
+
+def test_an_audit_log_written_before_the_fix_shows_each_stage_once() -> None:
+    """Audit logs are append-only: entries older code wrote twice for one stage are shown once."""
+    from starter.views import one_entry_per_stage
+
+    log = [{"action": "stage entered", "detail": {"stage": "C-located"}},
+           {"action": "task opened", "detail": {}},
+           {"action": "stage entered", "detail": {"stage": "C-located"}},  # the owner allocated
+           {"action": "stage entered", "detail": {"stage": "D-detention"}},
+           {"action": "stage entered", "detail": {"stage": "C-located"}}]  # a real return is kept
+    assert [(e["action"], e["detail"].get("stage")) for e in one_entry_per_stage(log)] == [
+        ("stage entered", "C-located"), ("task opened", None), ("case updated", None),
+        ("stage entered", "D-detention"), ("stage entered", "C-located")]
