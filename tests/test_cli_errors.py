@@ -103,6 +103,7 @@ async def test_unreachable_temporal_is_unavailable(cw: Casework, dev_env, pool, 
     (dict(custody="on_holiday"), "custody 'on_holiday'"),
     (dict(release_date="2030-01-01"), "only with custody in_prison"),
     (dict(custody="in_prison", release_date="31/01/2030"), "not a date"),
+    (dict(custody="in_prison"), "release_date is required when custody is 'in_prison' \\(R42"),  # defect 5
     (dict(kind="left-uk", custody="detained"), "belong to 'located' events only"),
     (dict(kind="certificate"), "needs its certificate file"),
     (dict(kind="certificate", certificate_file="none.json"), "no such file"),
