@@ -373,6 +373,8 @@ def _one(kind: str, case: str, event_id: Optional[str], actor: Optional[str], js
             console.print(f"{done.case_id}: event {done.event_id} already applied ({done.note}); nothing changed.", markup=False)
         else:
             console.print(f"{done.case_id}: {what} (event {done.event_id}) applied.", markup=False)
+            if done.note:  # R02/R03: a certificate judged non-disclosable, and why
+                console.print(f"{done.case_id}: certificate {done.note}", markup=False, soft_wrap=True)
 
 
 _CASE = typer.Argument(..., metavar="CASE", help="Case ID or ACRO reference.")

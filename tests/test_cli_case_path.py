@@ -70,7 +70,14 @@ async def test_case_from_referral_to_closure_with_casework_commands(cw: Casework
     r61 = await cw("complete", pursuit, "--outcome", "pursue", "--actor", "co.smith", *factors)
     assert r61.code == 4, str(r61)
     assert r61.one_error_line().startswith("casework: R30/R61: refused – 'pursue'")
-    # ... which ACRO sends, and the pursuit decision is taken on it.
+    # ... not one for criminal proceedings (R61), which the command says it judged so (R02) ...
+    police = tmp_path / "police-certificate.json"
+    police.write_text(json.dumps(dict(data["certificate"], request_purpose="Request for criminal proceedings")))
+    judged = await cw.ok("event", "certificate", case_id, "--event-id", "police-cert-1", "--actor", "acro.system",
+                         "--file", str(police))
+    assert (f'{case_id}: certificate judged non-disclosable – R02/R61: request purpose "Request for criminal '
+            'proceedings"') in judged.out, str(judged)
+    # ... but one for immigration purposes, which ACRO sends, and the pursuit decision is taken on it.
     certificate = tmp_path / "certificate.json"
     certificate.write_text(json.dumps(data["certificate"]))
     await cw.ok("event", "certificate", case_id, "--event-id", "acro-cert-2", "--actor", "acro.system",
