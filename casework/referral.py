@@ -201,14 +201,9 @@ class Referral(Strict):
     @field_validator("certificate")
     @classmethod
     def _convicted_after_birth(cls, certificate: Certificate, info: ValidationInfo) -> Certificate:
-        born = info.data.get("date_of_birth")
-        if _intake(info) and born is not None:
-            for n, conviction in enumerate(certificate.convictions):
-                if conviction.conviction_date < born:
-                    raise ValueError(
-                        f"convictions.{n}.conviction_date: {conviction.conviction_date.isoformat()} is before "
-                        f"the date of birth ({born.isoformat()})"
-                    )
+        problem = conviction_before_birth(certificate, info.data.get("date_of_birth")) if _intake(info) else None
+        if problem:
+            raise ValueError(problem)
         return certificate
 
     @field_validator("nationalities")
@@ -222,6 +217,15 @@ class Referral(Strict):
         if len(set(codes)) != len(codes):
             raise ValueError("a nationality is listed twice")
         return codes
+
+
+def conviction_before_birth(certificate: Certificate, born: date | None) -> str | None:
+    """A conviction dated before the person was born, named by its field; None when there is none."""
+    for n, conviction in enumerate(certificate.convictions if born is not None else []):
+        if conviction.conviction_date < born:  # type: ignore[operator]
+            return (f"convictions.{n}.conviction_date: {conviction.conviction_date.isoformat()} is before "
+                    f"the date of birth ({born.isoformat()})")  # type: ignore[union-attr]
+    return None
 
 
 def parse_referral(data: Any, today: date) -> Referral:

@@ -238,6 +238,15 @@ async def apply_event(client: "Client", pool: "asyncpg.Pool", row: EventRow) -> 
             earlier = await views.event_recorded(conn, row.case_id, row.kind, row.event_id)
             if earlier is not None:
                 return _done(row, Result.ALREADY, f"{earlier['action']} by {earlier['actor']}")
+            if row.kind == "certificate":  # what cannot be true, against the referral's date of birth
+                from casework.referral import conviction_before_birth
+
+                assert row.certificate is not None
+                born = await conn.fetchval("SELECT date_of_birth FROM referrals WHERE case_id = $1", row.case_id)
+                problem = conviction_before_birth(row.certificate, born)
+                if problem:
+                    row.error = CliError(f"certificate for {row.case_id}: {problem}; nothing was sent", Exit.BAD_INPUT)
+                    return _done(row, Result.FAILED, str(row.error))
         if row.kind == "certificate":
             from starter.intake import hand_in_certificate  # imports the workflow: only when needed
 
