@@ -48,7 +48,9 @@ class CaseActivities:
                 )
             certificate = referral.certificate
             disclosable = rules.is_disclosable(certificate)  # R02
-            most_serious = self._most_serious(certificate)
+            # R03/R61: nothing is derived from a certificate that is to be destroyed; in the
+            # result (history) as in the CID, so it holds on replay too.
+            most_serious = disclosable and self._most_serious(certificate)
             eea = rules.is_eea(referral.nationalities, self.settings.eea_countries)
             await intake.insert_case(
                 conn, cmd.case_id, referral, eea=eea, disclosable=disclosable,
@@ -73,7 +75,7 @@ class CaseActivities:
             certificate = await intake.take_certificate(conn, cmd.case_id, cmd.certificate_id, cmd.at)
             if certificate is not None:
                 disclosable = rules.is_disclosable(certificate)  # R02
-                most_serious = self._most_serious(certificate)
+                most_serious = disclosable and self._most_serious(certificate)  # R03/R61, as above
                 await intake.insert_certificate(
                     conn, cmd.case_id, cmd.seq, certificate, disclosable=disclosable, most_serious=most_serious, at=cmd.at
                 )
@@ -192,14 +194,16 @@ class CaseActivities:
 
     @activity.defn
     async def set_stage(self, cmd: r.SetStage) -> None:
-        update, args = case_record.case_update(
-            cmd.case_id, cmd.at, stage=cmd.stage.value, status=cmd.status, outcome=cmd.outcome,
-            case_owner=cmd.case_owner, detention_power=cmd.detention_power, custody=cmd.custody,
-            disclosable=cmd.disclosable,
-        )
-        await case_record.write_audited(
-            self.pool, update, args, cmd.case_id, f"stage-{cmd.seq}", r.SYSTEM_ACTOR, "stage entered", cmd.at,
+        """The case's stage and fields. The workflow sends this on entering a stage and also
+        for a change within one (owner, detention power, custody, ...): the audit log says
+        "stage entered" only when the stage changes, else "case updated" naming the fields."""
+        changed = {"status": cmd.status, "outcome": cmd.outcome, "case_owner": cmd.case_owner,
+                   "detention_power": cmd.detention_power, "custody": cmd.custody, "disclosable": cmd.disclosable}
+        update, args = case_record.case_update(cmd.case_id, cmd.at, stage=cmd.stage.value, **changed)
+        await case_record.write_stage_audited(
+            self.pool, update, args, cmd.case_id, cmd.stage.value, f"stage-{cmd.seq}", r.SYSTEM_ACTOR, cmd.at,
             {k: v for k, v in {"stage": cmd.stage.value, "outcome": cmd.outcome, "status": cmd.status}.items() if v},
+            sorted(k for k, v in changed.items() if v is not None and k != "status"),
         )
 
     @activity.defn

@@ -10,9 +10,9 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, model_validator
 
-from casework.referral import WhereaboutsStatus
+from casework.referral import WhereaboutsStatus, check_release_date
 
 Actor = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9._@:-]{2,64}$")]
 # No control characters: an event ID is recorded in the CID (PostgreSQL refuses NUL), and a
@@ -20,6 +20,8 @@ Actor = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za
 EventId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 WORKFLOW_ID_PREFIX = "acro-case-"
+#: The validation context of a message as a person or system hands it in (not as the workflow decodes it).
+AT_THE_DOOR = {"at_the_door": True}
 
 
 def case_id_for(acro_reference: str) -> str:
@@ -123,6 +125,14 @@ class PersonLocated(Event):
 
     custody: WhereaboutsStatus = WhereaboutsStatus.CONFIRMED_ADDRESS
     release_date: date | None = None
+
+    @model_validator(mode="after")
+    def _in_prison_has_a_release_date(self, info: ValidationInfo) -> "PersonLocated":
+        # At the door only (validated with ``AT_THE_DOOR``): decoded in the workflow, a
+        # message taken before this rule existed must replay as it ran.
+        if isinstance(info.context, dict) and info.context.get("at_the_door"):
+            check_release_date(self.custody, self.release_date, field="custody")
+        return self
 
 
 class LeftUk(Event):

@@ -7,7 +7,10 @@ Validation happens in two layers:
 * intake checks that need the outside world (today's date for "not in the
   future", the ISO country list) run only when a validation context with
   ``today`` is given - that is, in :func:`parse_referral`, at the door. The
-  workflow must never read the wall clock, so it never passes that context.
+  workflow must never read the wall clock, so it never passes that context;
+* checks that refuse what cannot be true (a conviction before the date of birth, "in
+  prison" with no release date) run at the door too, with that context: a referral or
+  message held or recorded before they existed must still be taken and replayed as it was.
 """
 
 from __future__ import annotations
@@ -155,15 +158,24 @@ class Address(Strict):
     postcode: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, max_length=10), AfterValidator(_no_control_characters)] | None = None
 
 
+def check_release_date(custody: WhereaboutsStatus, release_date: date | None, field: str = "status") -> None:
+    """R42: someone serving a prison sentence has an expected release date; without one the
+    20-day response window could never be shown to apply, and 10 days would follow silently."""
+    if custody is WhereaboutsStatus.IN_PRISON and release_date is None:
+        raise ValueError(f"release_date is required when {field} is 'in_prison' (R42: it decides the response window)")
+
+
 class Whereabouts(Strict):
     status: WhereaboutsStatus = WhereaboutsStatus.UNKNOWN
     #: Expected release date when serving a prison sentence (R42).
     release_date: date | None = None
 
     @model_validator(mode="after")
-    def _release_date_only_in_prison(self) -> "Whereabouts":
+    def _release_date_only_in_prison(self, info: ValidationInfo) -> "Whereabouts":
         if self.release_date is not None and self.status is not WhereaboutsStatus.IN_PRISON:
             raise ValueError("release_date is given only when status is 'in_prison'")
+        if _intake(info):
+            check_release_date(self.status, self.release_date)
         return self
 
 
@@ -186,6 +198,14 @@ class Referral(Strict):
 
     _dob = field_validator("date_of_birth")(_check_not_future)
 
+    @field_validator("certificate")
+    @classmethod
+    def _convicted_after_birth(cls, certificate: Certificate, info: ValidationInfo) -> Certificate:
+        problem = conviction_before_birth(certificate, info.data.get("date_of_birth")) if _intake(info) else None
+        if problem:
+            raise ValueError(problem)
+        return certificate
+
     @field_validator("nationalities")
     @classmethod
     def _foreign_national(cls, codes: list[str], info: ValidationInfo) -> list[str]:
@@ -197,6 +217,15 @@ class Referral(Strict):
         if len(set(codes)) != len(codes):
             raise ValueError("a nationality is listed twice")
         return codes
+
+
+def conviction_before_birth(certificate: Certificate, born: date | None) -> str | None:
+    """A conviction dated before the person was born, named by its field; None when there is none."""
+    for n, conviction in enumerate(certificate.convictions if born is not None else []):
+        if conviction.conviction_date < born:  # type: ignore[operator]
+            return (f"convictions.{n}.conviction_date: {conviction.conviction_date.isoformat()} is before "
+                    f"the date of birth ({born.isoformat()})")  # type: ignore[union-attr]
+    return None
 
 
 def parse_referral(data: Any, today: date) -> Referral:

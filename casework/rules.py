@@ -30,16 +30,35 @@ POWER_NON_EEA = "paragraph 2, Schedule 3, Immigration Act 1971"
 
 
 def _normalise_purpose(text: str) -> str:
-    return " ".join(text.casefold().split())
+    """R02: the purpose wording as compared: compatibility forms unified (NFKC, so a
+    full-width "／" is "/"), case folded, runs of whitespace one space, no space either
+    side of "/", and trailing punctuation (. , ; : !) and spaces dropped."""
+    text = " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    text = re.sub(r"\s*/\s*", "/", text)
+    return text.rstrip(" .,;:!")
 
 
 def is_disclosable(certificate: Certificate) -> bool:
     """R02: usable when requested for immigration/deportation, or when the offences are on the PNC.
 
+    The wording matches when it differs from ``DISCLOSABLE_PURPOSE`` only in case,
+    whitespace, spacing around the "/" or trailing punctuation (see ``_normalise_purpose``);
+    any other difference - a missing slash, a word more or less - does not match.
     R61: a certificate requested for criminal proceedings is not usable for deportation.
     """
-    purpose_ok = _normalise_purpose(certificate.request_purpose) == _normalise_purpose(DISCLOSABLE_PURPOSE)
-    return purpose_ok or certificate.offences_on_pnc
+    return non_disclosable_reason(certificate) is None
+
+
+def non_disclosable_reason(certificate: Certificate) -> str | None:
+    """R02/R61: why a certificate is not disclosable, in words for the person handing it
+    in; None when it is disclosable. Pure: ``submit`` says it before anything is destroyed."""
+    if certificate.offences_on_pnc:
+        return None
+    if _normalise_purpose(certificate.request_purpose) == _normalise_purpose(DISCLOSABLE_PURPOSE):
+        return None
+    given = certificate.request_purpose if len(certificate.request_purpose) <= 80 else certificate.request_purpose[:77] + "..."
+    return (f"R02/R61: request purpose \"{given}\" is not \"{DISCLOSABLE_PURPOSE}\" and the offences are not "
+            "on the PNC; R03: it will be destroyed and a certificate for immigration purposes requested from ACRO")
 
 
 def is_eea(nationalities: Iterable[str], eea_countries: frozenset[str]) -> bool:
@@ -102,10 +121,61 @@ def may_detain(convictions_disclosable: bool) -> bool:
 # --- Subject matching (R04: no duplicate subjects) -----------------------------------
 
 
+#: R04: a folded name with fewer letters and digits than this is no key (one letter is an initial).
+MIN_NAME_FOLD = 2
+#: R04: a document number with fewer letters and digits than this is no key (real ones have 6 or more).
+MIN_DOCUMENT_FOLD = 4
+#: Latin letters whose accent or stroke is not a combining mark, so decomposing leaves them whole.
+_LATIN_BASE = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ħ": "h", "ı": "i", "ŧ": "t", "ƀ": "b",
+                             "æ": "ae", "œ": "oe", "þ": "th", "ð": "d", "ŀ": "l"})
+
+
+#: Scripts whose combining marks are accents or optional vowel signs, not parts of letters.
+_MARKS_OPTIONAL = ("LATIN", "GREEK", "ARABIC", "HEBREW")
+_TATWEEL = "\u0640"
+
+
 def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    letters = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return re.sub(r"[^a-z0-9]+", " ", letters.casefold()).strip()
+    """R04: a name or document number as it is compared, in any script.
+
+    * NFKC, then case folded (compatibility forms such as full-width letters unified;
+      "ß" is "ss", a final sigma is a sigma);
+    * letters (L*) and digits (N*) of every script are kept; a decimal digit of any
+      script is its ASCII digit (a number is the same number however it is written);
+    * accents are folded on Latin and Greek letters ("José" is "jose", "Γιώργος" is
+      "γιωργοσ"), and the optional vowel marks of Arabic and Hebrew dropped (with the
+      Arabic tatweel, a stretching stroke); the marks of other scripts are kept, because
+      there they are part of the letter (a Devanagari vowel sign, the Cyrillic "й");
+    * format characters (zero-width joiners) vanish; anything else - spaces,
+      punctuation, symbols - separates words.
+    No transliteration: "Иван Петров" and "Ivan Petrov" fold differently and are
+    different keys; a PNC ID or an identity document links such referrals.
+    """
+    decomposed = unicodedata.normalize("NFD", unicodedata.normalize("NFKC", text).casefold())
+    kept: list[str] = []
+    marks_kept = False  # whether a mark here belongs to a letter whose marks are kept
+    for ch in decomposed:
+        category = unicodedata.category(ch)
+        if category.startswith("M"):
+            if marks_kept:
+                kept.append(ch)
+            continue
+        script = unicodedata.name(ch, "")
+        marks_kept = category[0] in "LN" and not script.startswith(_MARKS_OPTIONAL)
+        if ch == _TATWEEL or category == "Cf":
+            continue
+        if category == "Nd":
+            kept.append(str(unicodedata.decimal(ch)))
+        elif category[0] in "LN":
+            kept.append(ch.translate(_LATIN_BASE) if script.startswith("LATIN") else ch)
+        else:
+            kept.append(" ")
+    return " ".join(unicodedata.normalize("NFC", "".join(kept)).split())
+
+
+def _significant(folded: str) -> int:
+    """How many letters and digits a fold has (spaces and marks not counted)."""
+    return sum(1 for ch in folded if unicodedata.category(ch)[0] in "LN")
 
 
 @dataclass(frozen=True)
@@ -132,19 +202,34 @@ def subject_match_keys(identity: Identity) -> list[str]:
 
     Two referrals name the same person when they share any key:
     * ``pnc:<PNC ID>`` - the police identity, when the referral has one;
-    * ``doc:<country>:<kind>:<number>`` - each identity document;
-    * ``name-dob:<folded name>:<date of birth>`` - name (accents, case and punctuation
-      folded) with date of birth, only when the date of birth is known.
+    * ``doc:<country>:<kind>:<number>`` - each identity document whose folded number has
+      at least ``MIN_DOCUMENT_FOLD`` letters and digits;
+    * ``name-dob:<folded name>:<date of birth>`` - name folded by ``_fold`` (any script)
+      with date of birth, only when the date of birth is known and the folded name has
+      at least ``MIN_NAME_FOLD`` letters and digits.
+    A key is never made from an empty or too-short fold: it would join different people.
     A referral with none of these cannot be matched safely and gets a subject of its own.
     """
     keys: list[str] = []
     if identity.pnc_id:
         keys.append(f"pnc:{identity.pnc_id.upper()}")
     for country, kind, number in identity.documents:
-        keys.append(f"doc:{country}:{kind}:{_fold(number).replace(' ', '')}")
-    if identity.date_of_birth is not None:
-        keys.append(f"name-dob:{_fold(identity.name)}:{identity.date_of_birth.isoformat()}")
+        folded = _fold(number).replace(" ", "")
+        if _significant(folded) >= MIN_DOCUMENT_FOLD:
+            keys.append(f"doc:{country}:{kind}:{folded}")
+    name = _fold(identity.name)
+    if identity.date_of_birth is not None and _significant(name) >= MIN_NAME_FOLD:
+        keys.append(f"name-dob:{name}:{identity.date_of_birth.isoformat()}")
     return keys
+
+
+def is_weak_name_key(key: str) -> bool:
+    """A stored ``name-dob`` key whose folded name is empty or too short: made by the old
+    Latin-only fold from a name in another script, it matched on date of birth alone."""
+    if not key.startswith("name-dob:"):
+        return False
+    name = key.removeprefix("name-dob:").rpartition(":")[0]
+    return _significant(name) < MIN_NAME_FOLD
 
 
 # --- Routing (R06) ---------------------------------------------------------------------

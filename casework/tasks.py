@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, ValidationInfo, field_validator
 
 StaffId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9._-]{2,40}$")]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
@@ -72,6 +72,17 @@ class DeportDecision(Details):
 class Enforced(Details):
     departed_on: date
 
+    @field_validator("departed_on")
+    @classmethod
+    def _not_in_the_future(cls, value: date, info: ValidationInfo) -> date:
+        # R46: a deportation is recorded once it has happened. "Today" is the case's
+        # business date (workflow.now()), given by validate_outcome.
+        today = info.context.get("today") if isinstance(info.context, dict) else None
+        if today is not None and value > today:
+            raise ValueError(f"{value.isoformat()} is in the future (today is {today.isoformat()}): "
+                             "record a deportation once it has been enforced")
+        return value
+
 
 @dataclass(frozen=True)
 class TaskKind:
@@ -80,12 +91,14 @@ class TaskKind:
     team: str
     outcomes: dict[str, type[Details]]
     rules: tuple[str, ...] = ()
-    #: Outcomes a case may only take when its convictions are disclosable (R30).
-    needs_disclosable: frozenset[str] = field(default_factory=frozenset)
+    #: R30/R61: outcomes a case may only take when its convictions are disclosable and
+    #: available - each is, or leads to, a deportation decision or a detention - with
+    #: what it is, for the refusal. See ``convictions_refusal`` and the README.
+    needs_disclosable: dict[str, str] = field(default_factory=dict)
 
 
-def _kind(name: str, title: str, team: str, outcomes: dict[str, type[Details]], *rules: str, needs_disclosable: frozenset[str] = frozenset()) -> TaskKind:
-    return TaskKind(name, title, team, outcomes, rules, needs_disclosable)
+def _kind(name: str, title: str, team: str, outcomes: dict[str, type[Details]], *rules: str, needs_disclosable: dict[str, str] | None = None) -> TaskKind:
+    return TaskKind(name, title, team, outcomes, rules, needs_disclosable or {})
 
 
 TASK_KINDS: dict[str, TaskKind] = {
@@ -112,15 +125,19 @@ TASK_KINDS: dict[str, TaskKind] = {
               {"convicted": WithReason, "acquitted": WithReason, "discontinued": WithReason}, "R27"),
         _kind("detention_decision", "Consider detention", CASE_OWNER,
               {"detain": NoDetails, "unsuitable": WithReason, "not_detained": WithReason},
-              "R22", "R26", "R30", "R31", "R32", "R33", needs_disclosable=frozenset({"detain"})),
+              "R22", "R26", "R30", "R31", "R32", "R33",
+              needs_disclosable={"detain": "detains the person"}),
         _kind("pursuit_decision", "Decide whether to pursue deportation", CASE_OWNER,
-              {"pursue": PursuitDecision, "not_pursue": PursuitDecision}, "R28"),
+              {"pursue": PursuitDecision, "not_pursue": PursuitDecision}, "R28",
+              needs_disclosable={"pursue": "decides to pursue deportation (a Stage 1 notice follows)"}),
         _kind("consideration_decision", "Deportation consideration decision", CASE_OWNER,
-              {"deport": DeportDecision, "not_pursue": WithReason}, "R44", "R45", "R47"),
+              {"deport": DeportDecision, "not_pursue": WithReason}, "R44", "R45", "R47",
+              needs_disclosable={"deport": "is a decision to deport (and may ask ICE to detain, R45)"}),
         _kind("deportation_enforcement", "Enforce deportation", CASE_OWNER,
               {"enforced": Enforced}, "R46"),
         _kind("director_decision", "Submission: deportation not appropriate", DIRECTOR,
-              {"agree": WithReason, "disagree": WithReason}, "R50", "R51"),
+              {"agree": WithReason, "disagree": WithReason}, "R50", "R51",
+              needs_disclosable={"disagree": "sends the case back to the deportation decision (Stage E)"}),
         _kind("removals_consideration", "Consider referral to Removals Casework", CASE_OWNER,
               {"referred_to_removals": WithReason, "resides_lawfully": WithReason}, "R51"),
         _kind("overdue_review", "Review an overdue case", SENIOR_CASEWORKER,
@@ -133,8 +150,28 @@ class OutcomeRefused(ValueError):
     """An outcome that is not legal now; the message says why."""
 
 
-def validate_outcome(kind: str, outcome: str, details: dict[str, Any]) -> Details:
-    """Check an outcome and its details against the task table (no process state)."""
+def convictions_refusal(kind: str, outcome: str) -> str | None:
+    """R30/R61: why ``outcome`` is refused while the convictions are not disclosable or not
+    available to the deciding officer; None when the outcome does not need them."""
+    spec = TASK_KINDS.get(kind)
+    what = spec.needs_disclosable.get(outcome) if spec else None
+    if what is None:
+        return None
+    return (
+        f"R30/R61: refused – '{outcome}' {what}, but the overseas convictions are not disclosable for "
+        "immigration purposes or not available to the deciding officer, and no detention or deportation "
+        "decision may rest on them (never detain on non-disclosable information). The case waits for a "
+        "usable ACRO certificate, already requested from ACRO: hand it in with 'casework event certificate', "
+        "then complete this task"
+    )
+
+
+def validate_outcome(kind: str, outcome: str, details: dict[str, Any], *, today: date) -> Details:
+    """Check an outcome and its details against the task table (no process state).
+
+    ``today`` is the case's business date (``workflow.now()``): a date recorded as
+    past, such as a departure, may not be after it.
+    """
     spec = TASK_KINDS.get(kind)
     if spec is None:
         raise OutcomeRefused(f"unknown task kind '{kind}'")
@@ -143,7 +180,7 @@ def validate_outcome(kind: str, outcome: str, details: dict[str, Any]) -> Detail
         legal = ", ".join(sorted(spec.outcomes)) or "none (it is completed by an event)"
         raise OutcomeRefused(f"'{outcome}' is not an outcome of {kind}; legal outcomes: {legal}")
     try:
-        return model.model_validate(details)
+        return model.model_validate(details, context={"today": today})
     except ValidationError as err:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'details'}: {e['msg']}" for e in err.errors()

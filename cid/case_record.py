@@ -65,6 +65,28 @@ async def write_audited(
     return await conn.fetchval(sql, *args, case_id, event_key, actor, action, detail or {}, at)
 
 
+async def write_stage_audited(
+    conn: Executor, statement: str, args: Sequence[Any], case_id: str, stage: str, event_key: str,
+    actor: str, at: datetime, detail: dict[str, Any], updated: list[str],
+) -> None:
+    """A case update (``statement``, from ``case_update``) and its audit entry, one statement:
+    "stage entered" when the case's stage was another before it, else "case updated" (with
+    the names of the fields set). Both CTEs read the row as it was before the update; a
+    repeat finds its audit entry already there and writes nothing new."""
+    n = len(args)
+    p = [f"${n + i}" for i in range(1, 8)]  # case, key, actor, stage, detail, updated detail, at
+    sql = (
+        f"WITH before AS (SELECT (SELECT stage FROM cases WHERE id = {p[0]}) AS stage),"
+        f" write AS ({statement})"
+        " INSERT INTO audit_log (case_id, event_key, actor, action, detail, occurred_at)"
+        f" SELECT {p[0]}, {p[1]}, {p[2]},"
+        f" CASE WHEN before.stage IS DISTINCT FROM {p[3]}::text THEN 'stage entered' ELSE 'case updated' END,"
+        f" CASE WHEN before.stage IS DISTINCT FROM {p[3]}::text THEN {p[4]}::jsonb ELSE {p[5]}::jsonb END, {p[6]}"
+        " FROM before ON CONFLICT (case_id, event_key) DO NOTHING"
+    )
+    await conn.execute(sql, *args, case_id, event_key, actor, stage, detail, {**detail, "updated": updated}, at)
+
+
 async def add_note(conn: Executor, case_id: str, key: str, text: str, at: datetime) -> None:
     await conn.execute(
         "INSERT INTO notes (case_id, note_key, text, occurred_at) VALUES ($1, $2, $3, $4)"

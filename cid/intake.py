@@ -147,12 +147,14 @@ async def certificate_facts(conn: asyncpg.Connection, case_id: str, seq: int) ->
 
 
 async def destroy_certificate(conn: asyncpg.Connection, case_id: str, seq: int, at: datetime) -> bool:
-    """R03: the certificate's content is gone; the row remains to show it existed and when.
+    """R03: the certificate's content is gone, and all that was derived from it (its issue
+    date, its "most serious" mark); the row remains to show it existed and when it came.
 
     Its intake copy was cleared when the case took it, and Temporal history never held it.
     """
     done = await conn.fetchval(
-        "UPDATE certificates SET content = NULL, request_purpose = NULL, destroyed_at = $3"
+        "UPDATE certificates SET content = NULL, request_purpose = NULL, issued_on = NULL,"
+        " most_serious = false, destroyed_at = $3"
         " WHERE case_id = $1 AND seq = $2 AND destroyed_at IS NULL RETURNING id",
         case_id, seq, at,
     )

@@ -45,7 +45,8 @@ def cases(
     rows = [
         {"case_id": r["id"], "acro_reference": r["acro_reference"], "stage": r["stage"], "status": r["status"],
          "team": r["team"], "case_owner": r["case_owner"], "overdue": r["overdue"], "next_due": r["next_due"],
-         "outcome": r["outcome"], "opened_at": r["opened_at"]}
+         "outcome": r["outcome"], "opened_at": r["opened_at"],
+         "notice_served_at": r["notice_served_at"], "respond_by": r["respond_by"]}
         for r in found.rows
     ]
     pages = max(1, -(-found.total // page_size))
@@ -57,9 +58,10 @@ def cases(
         return
     console.print(table(
         "Cases (newest first)",
-        ["Case", "ACRO ref", "Stage", "Status", "Team", "Owner", "Overdue", "Next due (UTC)", "Outcome"],
+        ["Case", "ACRO ref", "Stage", "Status", "Team", "Owner", "Overdue", "Next due (UTC)",
+         "Stage 1 served (UTC)", "Respond by (UTC)", "Outcome"],
         ([r["case_id"], r["acro_reference"], r["stage"], r["status"], r["team"], r["case_owner"], yes(r["overdue"]),
-          when(r["next_due"]), r["outcome"]] for r in rows),
+          when(r["next_due"]), when(r["notice_served_at"]), when(r["respond_by"]), r["outcome"]] for r in rows),
         ids=3,
     ))
     console.print(f"Page {page} of {pages} · {found.total} case(s)")
@@ -185,8 +187,15 @@ def _render(shown: dict[str, Any]) -> None:
         f" · overdue {yes(c['overdue']) or 'no'}",
         markup=False,
     )
+    if shown.get("release_date"):
+        console.print(f"Expected release date: {_iso_when(shown['release_date'])} (R42)", markup=False)
     if c["detention_power"]:
         console.print(f"Detention power: {c['detention_power']} (R31/R32)", markup=False)
+    notice = shown.get("stage1_notice") or {}
+    if notice.get("served_at"):
+        days = f" ({notice['window_days']} days)" if notice.get("window_days") else ""
+        console.print(f"Stage 1 notice served {_iso_when(notice['served_at'])} UTC · respond by "
+                      f"{_iso_when(notice['respond_by'])} UTC{days} (R41-R43)", markup=False)
     waiting = shown["waiting"]
     if waiting.get("text"):
         console.print(f"Waiting on: {waiting['text']}", markup=False)
@@ -260,6 +269,8 @@ def _short(value: Any) -> str:
 def _iso_when(value: Any) -> str:
     from datetime import datetime
 
+    from datetime import date
+
     if isinstance(value, str):
-        value = datetime.fromisoformat(value)
+        value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
     return when(value)

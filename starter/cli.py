@@ -37,7 +37,7 @@ COMMAND_MODULES = ("cases", "events", "ops", "privacy", "submit", "tasks_cmd", "
 #: command added since - imports every module, as before.
 MODULE_OF = {
     "cases": "cases", "show": "cases", "event": "events", "stuck": "ops", "codec-server": "privacy",
-    "codec-key": "privacy", "retention": "privacy", "submit": "submit", "tasks": "tasks_cmd",
+    "codec-key": "privacy", "retention": "privacy", "submit": "submit", "tasks": "tasks_cmd", "subject-check": "ops",
     "complete": "tasks_cmd", "up": "up",
 }
 

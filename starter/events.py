@@ -125,6 +125,9 @@ def make_event(
                 row.release_date = date.fromisoformat(released)
             except ValueError:
                 raise ValueError(f"release_date '{released}' is not a date (YYYY-MM-DD)") from None
+        from casework.referral import WhereaboutsStatus, check_release_date
+
+        check_release_date(WhereaboutsStatus(row.custody), row.release_date, field="custody")
     elif custody or released:
         raise ValueError("custody and release_date belong to 'located' events only")
     certificate_file = (certificate_file or "").strip() or None
@@ -224,6 +227,7 @@ async def apply_event(client: "Client", pool: "asyncpg.Pool", row: EventRow) -> 
     from starter import views
     from starter.failures import classify
 
+    note = ""
     try:
         async with pool.acquire() as conn:
             status = await views.case_status(conn, row.case_id)
@@ -234,10 +238,23 @@ async def apply_event(client: "Client", pool: "asyncpg.Pool", row: EventRow) -> 
             earlier = await views.event_recorded(conn, row.case_id, row.kind, row.event_id)
             if earlier is not None:
                 return _done(row, Result.ALREADY, f"{earlier['action']} by {earlier['actor']}")
+            if row.kind == "certificate":  # what cannot be true, against the referral's date of birth
+                from casework.referral import conviction_before_birth
+
+                assert row.certificate is not None
+                born = await conn.fetchval("SELECT date_of_birth FROM referrals WHERE case_id = $1", row.case_id)
+                problem = conviction_before_birth(row.certificate, born)
+                if problem:
+                    row.error = CliError(f"certificate for {row.case_id}: {problem}; nothing was sent", Exit.BAD_INPUT)
+                    return _done(row, Result.FAILED, str(row.error))
         if row.kind == "certificate":
             from starter.intake import hand_in_certificate  # imports the workflow: only when needed
 
+            from casework.rules import non_disclosable_reason
+
             assert row.certificate is not None
+            judged = non_disclosable_reason(row.certificate)  # R02/R03: said before the case destroys it
+            note = f"judged non-disclosable – {judged}" if judged else ""
             await hand_in_certificate(client, pool, row.case_id, row.certificate, event_id=row.event_id, actor=row.actor)
         else:
             signal = {
@@ -257,7 +274,7 @@ async def apply_event(client: "Client", pool: "asyncpg.Pool", row: EventRow) -> 
             return _done(row, Result.CLOSED)
         row.error = known
         return _done(row, Result.FAILED, str(known))
-    return _done(row, Result.APPLIED)
+    return _done(row, Result.APPLIED, note)
 
 
 def _done(row: EventRow, result: Result, note: str = "") -> EventRow:
@@ -365,6 +382,8 @@ def _one(kind: str, case: str, event_id: Optional[str], actor: Optional[str], js
             console.print(f"{done.case_id}: event {done.event_id} already applied ({done.note}); nothing changed.", markup=False)
         else:
             console.print(f"{done.case_id}: {what} (event {done.event_id}) applied.", markup=False)
+            if done.note:  # R02/R03: a certificate judged non-disclosable, and why
+                console.print(f"{done.case_id}: certificate {done.note}", markup=False, soft_wrap=True)
 
 
 _CASE = typer.Argument(..., metavar="CASE", help="Case ID or ACRO reference.")

@@ -15,6 +15,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from casework.case import CaseInput, CertificateReceived, case_id_for
 from casework.referral import Certificate, Referral
+from casework.rules import non_disclosable_reason
 from cid import intake
 from workflows.case import CaseWorkflow
 
@@ -30,6 +31,10 @@ class SubmitResult:
     case_id: str
     status: Submitted
     reason: str = ""
+    #: R02/R03: why the referral's certificate (certificate 1) was judged non-disclosable,
+    #: when it was: the case destroys it and asks ACRO again. Said by the pure rule, before
+    #: the case is started, so the person submitting hears it before anything is destroyed.
+    non_disclosable: str | None = None
 
 
 def fingerprint(model: Referral | Certificate) -> str:
@@ -46,6 +51,7 @@ async def submit_referral(
     between finds the held referral and starts the case, so nothing is half-done.
     """
     case_id = case_id_for(referral.acro_reference)
+    judged = non_disclosable_reason(referral.certificate)
     async with pool.acquire() as conn:
         held = await intake.submit_referral(conn, case_id, referral, fingerprint(referral), actor)
     if held == "conflict":
@@ -63,7 +69,7 @@ async def submit_referral(
         )
     except WorkflowAlreadyStartedError:
         return SubmitResult(case_id, Submitted.EXISTS)
-    return SubmitResult(case_id, Submitted.STARTED)
+    return SubmitResult(case_id, Submitted.STARTED, non_disclosable=judged)
 
 
 async def hand_in_certificate(

@@ -322,3 +322,42 @@ async def _stuck(now: datetime, limit: int) -> tuple[str, list[StuckCase]]:
         async with context.services() as (client, pool):
             assert client is not None
             return client.namespace, await find_stuck(client, pool, now, limit)
+
+
+# ---------------------------------------------------------------------------- subject matching (R04)
+
+
+@app.command(name="subject-check")
+def subject_check(json_out: bool = typer.Option(False, "--json", help="Print the report as JSON.")) -> None:
+    """List subjects that may join different people (R04): matched by a name-and-date-of-birth
+    key whose folded name is empty or too short, or keyed differently by today's fold.
+
+    A report of subject and case IDs only (no personal data); exits 0 whatever it finds.
+    """
+    found = asyncio.run(_subject_check())
+    if json_out:
+        print_json({"total": len(found), "subjects": [asdict(s) for s in found]})
+        return
+    if not found:
+        console.print("No suspect subjects: every subject's cases are keyed as today's matching keys them (R04).")
+        return
+    console.print(table(
+        "Subjects to review (R04): check each one's cases are one person (casework show CASE --purpose ...)",
+        ["Subject", "Cases", "Why"],
+        ([s.subject_id, "\n".join(s.case_ids), "\n".join(s.reasons)] for s in found),
+    ))
+    console.print(f"{len(found)} subject(s) to review.")
+
+
+async def _subject_check() -> list[Any]:
+    from cid.subject_check import suspect_subjects
+    from starter import context
+    from starter.failures import translated
+
+    with translated():
+        pool = await context.open_pool()
+        try:
+            async with pool.acquire() as conn:
+                return await suspect_subjects(conn)
+        finally:
+            await pool.close()

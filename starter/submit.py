@@ -36,7 +36,7 @@ def submit(
     read = read_referrals(sources, date.today())
     if read.problems:
         for line in read.problems:
-            err_console.print(line, markup=False)
+            err_console.print(line, markup=False, soft_wrap=True)  # one line per problem, however long
         raise CliError(f"{len(read.problems)} problem(s) found; nothing was submitted", Exit.BAD_INPUT)
     results = asyncio.run(_submit_all([r for _, r in read.referrals], who, show_progress=not json_out))
     _report(results, json_out)
@@ -74,7 +74,11 @@ def _report(results: list[SubmitResult], json_out: bool) -> None:
     if json_out:
         import json
 
-        print(json.dumps([{"case_id": r.case_id, "status": r.status.value, "reason": r.reason} for r in results], indent=1))
+        print(json.dumps([
+            {"case_id": r.case_id, "status": r.status.value, "reason": r.reason,
+             "non_disclosable": [{"certificate": 1, "reason": r.non_disclosable}] if r.non_disclosable else []}
+            for r in results
+        ], indent=1))
         return
     table = Table(title="Referrals")
     table.add_column("Case")
@@ -85,3 +89,9 @@ def _report(results: list[SubmitResult], json_out: bool) -> None:
     console.print(table)
     counts = {s: sum(1 for r in results if r.status is s) for s in Submitted}
     console.print(", ".join(f"{n} {s.value}" for s, n in counts.items()))
+    # R02/R03: each non-disclosable certificate and why, one line each (the case notes it,
+    # destroys it and asks ACRO again).
+    for r in results:
+        if r.non_disclosable:
+            console.print(f"{r.case_id}: certificate 1 judged non-disclosable – {r.non_disclosable}",
+                          markup=False, soft_wrap=True)

@@ -48,6 +48,14 @@ def stage_filter(text: str | None) -> str | None:
 
 # ---------------------------------------------------------------------------- cases
 
+#: R41-R43: when the Stage 1 notice was served and when the response window ends, as the
+#: case recorded them with the notice (business times, the workflow's clock).
+STAGE1_NOTICE = (
+    "SELECT (m.body->>'served_at')::timestamptz AS served_at, (m.body->>'respond_by')::timestamptz AS respond_by,"
+    " m.body->>'window_days' AS window_days"
+    " FROM outbound_messages m WHERE m.case_id = {case} AND m.message_key = 'stage1-notice'"
+)
+
 
 @dataclass(frozen=True)
 class CasePage:
@@ -70,17 +78,16 @@ async def list_cases(
         " WHERE t.case_id = c.id AND t.status = 'open') n ON true"
     )
     # R42/R43: while the Stage 1 response window runs there is no task; its end is what is next.
-    window_end = (
-        "(SELECT (m.body->>'respond_by')::timestamptz FROM outbound_messages m"
-        " WHERE m.case_id = c.id AND m.message_key = 'stage1-notice')"
-    )
+    window_end = "s1.respond_by"
+    stage1 = f"LEFT JOIN LATERAL ({STAGE1_NOTICE.format(case='c.id')}) s1 ON true"
     args = (stage, team, owner, overdue)
     total = await conn.fetchval(f"SELECT count(*) FROM cases c {next_due} WHERE {where}", *args)
     rows = await conn.fetch(
         f"SELECT c.id, c.acro_reference, c.stage, c.status, c.team, c.case_owner, c.outcome,"
         f" c.opened_at, CASE WHEN c.status = 'closed' THEN NULL ELSE coalesce(n.next_due, {window_end}) END AS next_due,"
-        f" (c.overdue OR coalesce(n.next_due < now(), false)) AS overdue"
-        f" FROM cases c {next_due} WHERE {where}"
+        f" (c.overdue OR coalesce(n.next_due < now(), false)) AS overdue,"
+        f" s1.served_at AS notice_served_at, s1.respond_by"
+        f" FROM cases c {next_due} {stage1} WHERE {where}"
         f" ORDER BY c.opened_at DESC, c.id LIMIT $5 OFFSET $6",
         *args, page_size, (page - 1) * page_size,
     )
@@ -129,6 +136,7 @@ async def case_file(conn: asyncpg.Connection, case_id: str, actor: str, purpose:
     timeline = await conn.fetch(
         "SELECT occurred_at, actor, action, detail FROM audit_log WHERE case_id = $1 ORDER BY occurred_at, id", case_id
     )
+    stage1 = await conn.fetchrow(STAGE1_NOTICE.format(case="$1"), case_id)
     return {
         "case": dict(case),
         "read_audit_event": personal["audit_event"],
@@ -138,8 +146,40 @@ async def case_file(conn: asyncpg.Connection, case_id: str, actor: str, purpose:
         "open_tasks": [dict(r) for r in tasks],
         "messages": [dict(r) for r in messages],
         "notes": [dict(r) for r in notes],
-        "timeline": [dict(r) for r in timeline],
+        "stage1_notice": dict(stage1) if stage1 else None,
+        "release_date": _release_date(dict(case), referral),
+        "timeline": one_entry_per_stage([dict(r) for r in timeline]),
     }
+
+
+def _release_date(case: dict[str, Any], referral: dict[str, Any] | None) -> Any:
+    """R42: the expected release date: the case's own when the CID records one (a later
+    "located" in prison), else the referral's."""
+    if case.get("release_date") is not None:
+        return case["release_date"]
+    return ((referral or {}).get("whereabouts") or {}).get("release_date")
+
+
+def one_entry_per_stage(timeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The audit log as the timeline shows it: one "stage entered" per stage entered.
+
+    The workflow also records later changes to the case in a stage (the owner allocated,
+    the detention power, convictions unavailable, an outcome) through the same step, which
+    the log calls "stage entered" again with the same stage: shown here as "case updated".
+    """
+    shown, stage = [], None
+    for entry in timeline:
+        detail = entry.get("detail") or {}
+        if entry["action"] == "stage entered":
+            if detail.get("stage") == stage:
+                entry = {**entry, "action": "case updated",
+                         "detail": {k: v for k, v in detail.items() if k != "stage"}}
+            else:
+                stage = detail.get("stage")
+        elif entry["action"] == "case closed":
+            stage = "closed"
+        shown.append(entry)
+    return shown
 
 
 # ---------------------------------------------------------------------------- tasks

@@ -1,10 +1,11 @@
 """One case from referral to closure, driven only with ``casework`` commands.
 
 The deported path of a person whose whereabouts are unknown: NBTC, ICE, located, case
-owner, offending history not available (so R30 refuses detention), not detained,
-pursue (R28), Stage 1 notice and representations ending the window early (R43), the
-decision to deport with an ICE detention request (R45), enforcement and closure (R46).
-Along the way, the refusals a caseworker meets come back as one line and status 4.
+owner, offending history not available (so R30 refuses detention, and R30/R61 the
+decision to pursue until ACRO sends a usable certificate), not detained, pursue (R28),
+Stage 1 notice and representations ending the window early (R43), the decision to
+deport with an ICE detention request (R45), enforcement and closure (R46). Along the
+way, the refusals a caseworker meets come back as one line and status 4.
 """
 
 from __future__ import annotations
@@ -59,13 +60,31 @@ async def test_case_from_referral_to_closure_with_casework_commands(cw: Casework
     detention = await cw.task_id(case_id, "detention_decision")
     r30 = await cw("complete", detention, "--outcome", "detain", "--actor", "co.smith")
     assert r30.code == 4, str(r30)
-    assert r30.one_error_line().startswith("casework: R30: refused")
+    assert r30.one_error_line().startswith("casework: R30/R61: refused")
     await cw.ok("complete", detention, "--outcome", "not_detained", "--detail", "reason=managed in the community",
                 "--actor", "co.smith")
     pursuit = await cw.task_ref(case_id, "pursuit_decision")
-    await cw.ok("complete", pursuit, "--outcome", "pursue", "--actor", "co.smith",
-                "--detail", "foreign_convictions=robbery (PL, 2010)", "--detail", "uk_convictions=none",
-                "--detail", "outstanding_law_enforcement=none known")
+    factors = ("--detail", "foreign_convictions=robbery (PL, 2010)", "--detail", "uk_convictions=none",
+               "--detail", "outstanding_law_enforcement=none known")
+    # R30/R61: nor is deportation pursued on them; the case waits for a usable certificate ...
+    r61 = await cw("complete", pursuit, "--outcome", "pursue", "--actor", "co.smith", *factors)
+    assert r61.code == 4, str(r61)
+    assert r61.one_error_line().startswith("casework: R30/R61: refused – 'pursue'")
+    # ... not one for criminal proceedings (R61), which the command says it judged so (R02) ...
+    police = tmp_path / "police-certificate.json"
+    police.write_text(json.dumps(dict(data["certificate"], request_purpose="Request for criminal proceedings")))
+    judged = await cw.ok("event", "certificate", case_id, "--event-id", "police-cert-1", "--actor", "acro.system",
+                         "--file", str(police))
+    assert (f'{case_id}: certificate judged non-disclosable – R02/R61: request purpose "Request for criminal '
+            'proceedings"') in judged.out, str(judged)
+    # ... but one for immigration purposes, which ACRO sends, and the pursuit decision is taken on it.
+    certificate = tmp_path / "certificate.json"
+    certificate.write_text(json.dumps(data["certificate"]))
+    await cw.ok("event", "certificate", case_id, "--event-id", "acro-cert-2", "--actor", "acro.system",
+                "--file", str(certificate))
+    await wait_until(lambda: pool.fetchval("SELECT disclosable FROM cases WHERE id = $1", case_id), 30,
+                     "the certificate to make the convictions available")
+    await cw.ok("complete", pursuit, "--outcome", "pursue", "--actor", "co.smith", *factors)
 
     # Stage E: the notice is served; the case waits on representations (10 days: R43) ...
     await wait_until(lambda: pool.fetchval(

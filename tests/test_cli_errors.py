@@ -55,6 +55,25 @@ async def test_bad_input_is_refused_before_anything_is_sent(cw: Casework):
         assert "who is acting?" in ran.one_error_line()
 
 
+async def test_a_later_certificate_convicting_before_birth_is_refused_naming_the_field(cw: Casework, dev_env, pool,
+                                                                                      task_queue, tmp_path):
+    """Input that cannot be true (issue 12, defect 5): a certificate handed in later is checked
+    against the referral's date of birth, and nothing is sent."""
+    import json
+
+    case = await Case.start(dev_env.client, pool, task_queue, referral(date_of_birth="1980-02-03"))
+    await case.task("nbtc_check")
+    bad = tmp_path / "certificate.json"
+    bad.write_text(json.dumps(dict(case.referral.certificate.model_dump(mode="json"), convictions=[
+        {"country": "PL", "offence": "Theft", "category": "theft", "conviction_date": "1979-12-31"}])))
+    ran = await cw("event", "certificate", case.id, "--event-id", "cert-born-later", "--file", str(bad))
+    assert ran.code == Exit.BAD_INPUT, str(ran)
+    assert ran.one_error_line() == (f"casework: certificate for {case.id}: convictions.0.conviction_date: 1979-12-31 "
+                                    "is before the date of birth (1980-02-03); nothing was sent")
+    assert await pool.fetchval("SELECT count(*) FROM intake_certificates WHERE case_id = $1", case.id) == 0
+    await case.handle.terminate(reason="test finished")
+
+
 async def test_unreachable_database_is_unavailable(cw: Casework):
     runs = await cw.each(
         ("cases",), ("show", "acro-case-X", "--purpose", "review"), ("complete", "1", "--outcome", "in_uk"),
@@ -103,6 +122,7 @@ async def test_unreachable_temporal_is_unavailable(cw: Casework, dev_env, pool, 
     (dict(custody="on_holiday"), "custody 'on_holiday'"),
     (dict(release_date="2030-01-01"), "only with custody in_prison"),
     (dict(custody="in_prison", release_date="31/01/2030"), "not a date"),
+    (dict(custody="in_prison"), "release_date is required when custody is 'in_prison' \\(R42"),  # defect 5
     (dict(kind="left-uk", custody="detained"), "belong to 'located' events only"),
     (dict(kind="certificate"), "needs its certificate file"),
     (dict(kind="certificate", certificate_file="none.json"), "no such file"),

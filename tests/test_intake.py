@@ -162,7 +162,7 @@ async def test_R06_routing_from_team_routes(dev_env, pool, task_queue):
     ]
     examples = [  # (nationalities, whereabouts, first task, team)
         (["DE"], {"status": "in_prison", "release_date": "2030-06-01"}, "allocate_case_owner", "CC FNO Prison Team"),
-        (["US"], {"status": "in_prison"}, "allocate_case_owner", "CC FNO Prison Team"),
+        (["US"], {"status": "in_prison", "release_date": "2027-03-01"}, "allocate_case_owner", "CC FNO Prison Team"),
         (["CH"], {"status": "unknown"}, "nbtc_check", "CC EEA Team"),
         (["NG", "IE"], {"status": "confirmed_address"}, "allocate_case_owner", "CC EEA Team"),  # dual: EEA
         (["BR"], {"status": "detained"}, "allocate_case_owner", "CC Non-EEA Team"),

@@ -146,3 +146,26 @@ async def test_deportation_enforced_informs_relevant_departments_and_closes_R44_
     audit = await case.rows("SELECT actor, action FROM audit_log WHERE case_id = $1 ORDER BY id")
     assert [(a["actor"], a["action"]) for a in audit][-1] == ("system:case-workflow", "case closed")
     assert ("co.smith", "task completed") in [(a["actor"], a["action"]) for a in audit]
+
+
+async def test_a_deportation_departed_on_in_the_future_is_refused_naming_the_field_R46(start):
+    """Input that cannot be true (issue 12, defect 5): a deportation recorded as enforced on a
+    date after the case's business date. Refused before anything is written; a past date is taken."""
+    from temporalio.client import WorkflowUpdateFailedError
+
+    from casework.case import TaskCompletion
+    from workflows.case import CaseWorkflow
+
+    case = await start(whereabouts={"status": "confirmed_address"})
+    await to_consideration(case)
+    await case.representations()
+    await case.complete("consideration_decision", "deport", address_known=True, in_country_right_of_appeal=False)
+    key = await case.task("deportation_enforcement")
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await case.handle.execute_update(CaseWorkflow.complete_task, TaskCompletion(
+            task_key=key, outcome="enforced", actor="co.smith", details={"departed_on": "2999-01-01"}))
+    reason = refused.value.cause.message  # type: ignore[attr-defined]
+    assert reason.startswith("deportation_enforcement enforced: departed_on: ") and "2999-01-01 is in the future" in reason
+    assert [t["status"] for t in await case.tasks() if t["task_key"] == key] == ["open"]
+    await case.complete("deportation_enforcement", "enforced", departed_on="2024-03-01")
+    assert await case.handle.result() == rules.OUTCOME_DEPORTED

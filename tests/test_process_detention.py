@@ -49,7 +49,7 @@ async def test_detention_refused_without_disclosable_convictions_until_a_usable_
     before = await snapshot(case)
 
     reason = await refusal(case, key, "detain")
-    assert reason.startswith("R30: refused")
+    assert reason.startswith("R30/R61: refused")
     assert "never detain on non-disclosable information" in reason
     assert await snapshot(case) == before  # nothing written: task open, no audit row, no power
     assert [t.key for t in (await case.view()).open_tasks] == [key]
@@ -57,7 +57,7 @@ async def test_detention_refused_without_disclosable_convictions_until_a_usable_
     # R61: a certificate the police asked for criminal proceedings does not make it disclosable.
     await case.certificate(POLICE_CERTIFICATE, actor="acro.system")
     await eventually(case, "SELECT destroyed_at IS NOT NULL FROM certificates WHERE case_id = $1 AND seq = 2")
-    assert (await refusal(case, key, "detain")).startswith("R30: refused")
+    assert (await refusal(case, key, "detain")).startswith("R30/R61: refused")
 
     await case.certificate(IMMIGRATION_CERTIFICATE, actor="acro.system")
     await eventually(case, "SELECT disclosable FROM cases WHERE id = $1")
@@ -112,3 +112,99 @@ async def test_update_validator_refuses_unknown_task_done_task_and_illegal_outco
     assert await snapshot(case) == before
     assert (await case.case_row())["case_owner"] == "co.smith"
     assert (await case.view()).stage is Stage.LOCATED
+
+
+# --- R30/R61: no deportation decision on convictions that are not available (issue 12, defect 2)
+
+
+def assert_refused_citing_the_rules(reason: str, outcome: str) -> None:
+    assert reason.startswith(f"R30/R61: refused – '{outcome}' "), reason
+    assert "not disclosable for immigration purposes or not available" in reason
+    assert "waits for a usable ACRO certificate" in reason and "casework event certificate" in reason
+
+
+async def test_pursue_refused_without_disclosable_convictions_until_a_usable_certificate_R28_R30_R61(start):
+    """The decision to pursue (R28) leads to the Stage 1 notice and the decision to deport:
+    refused while the convictions are not available; the case waits, and once a disclosable
+    certificate arrives it is accepted and the notice is served."""
+    case = await start(nationalities=["NG"], whereabouts={"status": "confirmed_address"})
+    await through_stage_c(case, history="not_available")
+    await case.complete("detention_decision", "not_detained", reason="managed in the community")
+    key = await case.task("pursuit_decision")
+    before = await snapshot(case)
+
+    assert_refused_citing_the_rules(await refusal(case, key, "pursue", **PURSUIT_FACTORS), "pursue")
+    assert await snapshot(case) == before  # nothing written, no notice served
+    assert (await case.view()).notice_served_at is None
+    assert ("ACRO", "ACRO certificate request") in await case.messages()  # what the case waits for was asked
+
+    await case.certificate(POLICE_CERTIFICATE)  # R61: still not usable
+    await eventually(case, "SELECT destroyed_at IS NOT NULL FROM certificates WHERE case_id = $1 AND seq = 2")
+    assert_refused_citing_the_rules(await refusal(case, key, "pursue", **PURSUIT_FACTORS), "pursue")
+
+    await case.certificate(IMMIGRATION_CERTIFICATE)
+    await eventually(case, "SELECT disclosable FROM cases WHERE id = $1")
+    await case.complete("pursuit_decision", "pursue", actor="co.smith", **PURSUIT_FACTORS)
+    await case.wait_for(lambda v: v.notice_served_at is not None)
+    await case.representations()
+    await case.complete("consideration_decision", "deport", actor="co.smith", address_known=True,
+                        in_country_right_of_appeal=False)
+    await case.task("deportation_enforcement")
+    assert ("ICE", "ICE detention request") in await case.messages()  # R45, now on usable convictions
+
+
+async def test_director_disagreeing_refused_without_disclosable_convictions_until_a_usable_certificate_R30_R51_R61(start):
+    """"Disagree" sends the case back to the decision to deport (R51, Stage E): refused while
+    the convictions are not available; not pursuing stays possible. Accepted once a usable
+    certificate is held, and the decision to deport then is too."""
+    case = await start(nationalities=["NG"], whereabouts={"status": "confirmed_address"})
+    await through_stage_c(case, history="not_available")
+    await case.complete("detention_decision", "not_detained", reason="managed in the community")
+    await case.complete("pursuit_decision", "not_pursue", **PURSUIT_FACTORS)  # not a deportation decision
+    key = await case.task("director_decision")
+    before = await snapshot(case)
+
+    assert_refused_citing_the_rules(await refusal(case, key, "disagree", reason="deport"), "disagree")
+    assert await snapshot(case) == before
+    assert (await case.view()).stage is Stage.NOT_PURSUED
+
+    await case.certificate(IMMIGRATION_CERTIFICATE)
+    await eventually(case, "SELECT disclosable FROM cases WHERE id = $1")
+    await case.complete("director_decision", "disagree", actor="director.cc", reason="deportation is conducive")
+    await case.wait_for(lambda v: v.stage is Stage.CONSIDERATION and v.notice_served_at is not None)
+    await case.representations()
+    await case.complete("consideration_decision", "deport", actor="co.smith", address_known=False,
+                        in_country_right_of_appeal=False)
+    await case.task("deportation_enforcement")
+
+
+@pytest.mark.parametrize(("kind", "outcome", "details"), [
+    ("detention_decision", "detain", {}),
+    ("pursuit_decision", "pursue", PURSUIT_FACTORS),
+    ("consideration_decision", "deport", {"address_known": True, "in_country_right_of_appeal": False}),
+    ("director_decision", "disagree", {"reason": "deport"}),
+])
+def test_every_step_to_a_deportation_decision_or_detention_needs_disclosable_convictions_R30_R61(kind, outcome, details):
+    """The validator as the worker runs it, on a case whose convictions are not available.
+
+    A new case can no longer reach the decision to deport so (pursuing is refused first),
+    but a live case that accepted "pursue" before this rule was enforced can: it waits too.
+    """
+    from datetime import UTC, date, datetime
+
+    from casework.case import CaseState, OpenTask
+
+    key = f"{kind}-1"
+    for disclosable in (False, True):
+        workflow = object.__new__(CaseWorkflow)
+        workflow.s = CaseState(case_id="acro-case-T1", convictions_disclosable=disclosable, open_tasks={
+            key: OpenTask(key=key, kind=kind, team="t", due_at=datetime(2030, 1, 1, tzinfo=UTC))})
+        workflow._completing = set()
+        workflow._today = lambda: date(2030, 1, 1)
+        command = TaskCompletion(task_key=key, outcome=outcome, actor="co.smith", details=details)
+        if disclosable:
+            workflow._validate_completion(command)  # accepted
+        else:
+            with pytest.raises(ValueError) as refused:
+                workflow._validate_completion(command)
+            assert_refused_citing_the_rules(str(refused.value), outcome)

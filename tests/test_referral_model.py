@@ -138,6 +138,8 @@ def test_R01_unknown_fields_refused() -> None:
 )
 def test_R01_future_dates_refused_only_at_intake(path: tuple, refused: str) -> None:
     data = minimal()
+    if path == ("date_of_birth",):  # no one is convicted before being born (defect 5)
+        data["certificate"]["convictions"][0]["conviction_date"] = TODAY.isoformat()
     target = data
     for key in path[:-1]:
         target = target[key]
@@ -285,3 +287,41 @@ def test_a_list_file_labels_each_item_and_duplicates_are_refused() -> None:
         result = read_referrals([str(path)], TODAY)
     assert f"{path}[1]: date_of_birth: Value error, {TOMORROW} is in the future" in result.problems
     assert any("16/123456A appears more than once" in p for p in result.problems)
+
+
+# --- Input that cannot be true (issue 12, defect 5) --------------------------------------------
+
+
+def problems_of(data: dict[str, Any]) -> list[str]:
+    _, result = _read(json.dumps(data).encode())
+    return result.problems
+
+
+def test_R01_a_conviction_before_the_date_of_birth_is_refused_naming_the_field() -> None:
+    data = minimal() | {"date_of_birth": "2016-01-01"}  # the conviction is of 2015-01-02
+    assert fields_refused(data) == {"certificate"}
+    [line] = problems_of(data)
+    assert "certificate: " in line and "convictions.0.conviction_date: 2015-01-02 is before the date of birth (2016-01-01)" in line
+    assert fields_refused(minimal() | {"date_of_birth": "2015-01-02"}) == set()  # the same day is possible
+    assert fields_refused(minimal()) == set()  # no date of birth: nothing to compare
+
+
+def test_R42_in_prison_without_a_release_date_is_refused_naming_the_field() -> None:
+    data = minimal() | {"whereabouts": {"status": "in_prison"}}
+    assert fields_refused(data) == {"whereabouts"}
+    [line] = problems_of(data)
+    assert "whereabouts: " in line and "release_date is required when status is 'in_prison'" in line
+    assert fields_refused(minimal() | {"whereabouts": {"status": "in_prison", "release_date": "2026-01-01"}}) == set()
+    assert fields_refused(minimal() | {"whereabouts": {"status": "detained"}}) == set()
+
+
+def test_R42_person_located_in_prison_needs_a_release_date_at_the_door() -> None:
+    from casework.case import AT_THE_DOOR, PersonLocated
+
+    message = {"event_id": "e1", "actor": "police.custody", "custody": "in_prison"}
+    with pytest.raises(ValidationError) as refused:
+        PersonLocated.model_validate(message, context=AT_THE_DOOR)
+    assert "release_date is required when custody is 'in_prison'" in str(refused.value)
+    PersonLocated.model_validate(message | {"release_date": "2030-01-01"}, context=AT_THE_DOOR)
+    # Decoded by the workflow (no context), a message taken before the rule replays as it ran.
+    assert PersonLocated.model_validate(message).release_date is None

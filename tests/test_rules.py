@@ -198,12 +198,12 @@ def test_R04_same_name_other_dob_differs() -> None:
 
 def test_R04_keys_strongest_first() -> None:
     identity = Identity(
-        "José Núñez", DOB, pnc_id="12/345678a", documents=(("ES", "passport", "ab 12-345"), ("FR", "national_id", "X9")),
+        "José Núñez", DOB, pnc_id="12/345678a", documents=(("ES", "passport", "ab 12-345"), ("FR", "national_id", "X9 87")),
     )
     assert subject_match_keys(identity) == [
         "pnc:12/345678A",
         "doc:ES:passport:ab12345",
-        "doc:FR:national_id:x9",
+        "doc:FR:national_id:x987",
         "name-dob:jose nunez:1975-06-07",
     ]
 
@@ -262,3 +262,160 @@ def test_R03_note_and_R04_event_wording() -> None:
     assert rules.ACRO_REFERRAL_EVENT == "CC - ACRO Referral"
     assert rules.OUTCOME_LEFT_UK == "ACRO overseas conviction – left UK before deport action"
     assert rules.OUTCOME_LIABLE_TO_DEPORT == "ACRO: liable to deport – PNC updated 'wanted/missing'"
+
+
+# --- R02 / R61: the purpose wording, matched robustly (issue 12, defect 6) -----------------
+
+
+@pytest.mark.parametrize(
+    "purpose",
+    [
+        "Request for administrative purpose immigration / deportation",
+        "Request for administrative purpose immigration /deportation",
+        "Request for administrative purpose Immigration/Deportation.",
+        "request for administrative purpose immigration/deportation;",
+        "REQUEST FOR ADMINISTRATIVE PURPOSE IMMIGRATION / DEPORTATION .",
+        "Request for administrative purpose immigration／deportation",  # full-width solidus (NFKC)
+        "Request for administrative purpose immigration/deportation!  ",
+    ],
+)
+def test_R02_disclosable_wording_ignores_spacing_and_punctuation_around_the_slash_and_at_the_end(purpose: str) -> None:
+    assert rules.is_disclosable(certificate(purpose)) is True
+    assert rules.non_disclosable_reason(certificate(purpose)) is None
+
+
+@pytest.mark.parametrize(
+    "purpose",
+    [
+        "Request for administrative purpose immigration - deportation",  # another separator
+        "Request for administrative purpose immigration",
+        ".Request for administrative purpose immigration/deportation",  # leading punctuation is a change
+        "Request for criminal proceedings.",
+    ],
+)
+def test_R02_R61_other_wordings_stay_non_disclosable_and_say_why(purpose: str) -> None:
+    assert rules.is_disclosable(certificate(purpose)) is False
+    reason = rules.non_disclosable_reason(certificate(purpose))
+    assert reason is not None and reason.startswith("R02/R61: request purpose")
+    assert purpose.strip()[:40] in reason and DISCLOSABLE_PURPOSE in reason and "R03" in reason
+
+
+def test_R02_offences_on_pnc_need_no_reason() -> None:
+    assert rules.non_disclosable_reason(certificate(CRIMINAL_PROCEEDINGS, on_pnc=True)) is None
+
+
+# --- R04: names and documents in every script (issue 12, defect 1) ---------------------------
+
+#: One person per script, and another person of that script, as a referral might give them.
+SCRIPTS = {
+    "cyrillic": ("Иван Петров", "Сергей Смирнов"),
+    "arabic": ("محمد علي", "أحمد حسن"),
+    "greek": ("Γιώργος Παπαδόπουλος", "Νίκος Οικονόμου"),
+    "han": ("王伟", "李娜"),
+    "devanagari": ("राम शर्मा", "सीता वर्मा"),
+    "hebrew": ("דוד כהן", "משה לוי"),
+    "latin": ("Jan Kowalski", "Piotr Nowak"),
+}
+
+
+@pytest.mark.parametrize("script", sorted(SCRIPTS))
+def test_R04_different_people_of_one_script_and_dob_never_share_a_key(script: str) -> None:
+    one, other = SCRIPTS[script]
+    a, b = subject_match_keys(Identity(one, DOB)), subject_match_keys(Identity(other, DOB))
+    assert a and b, "a name in any script gives a name-dob key"
+    assert not set(a) & set(b)
+
+
+def test_R04_no_two_scripts_share_a_key() -> None:
+    keys = [k for pair in SCRIPTS.values() for name in pair for k in subject_match_keys(Identity(name, DOB))]
+    assert len(keys) == len(set(keys)) == 2 * len(SCRIPTS)
+
+
+@pytest.mark.parametrize("script", sorted(SCRIPTS))
+def test_R04_the_same_person_written_the_same_way_still_matches(script: str) -> None:
+    name = SCRIPTS[script][0]
+    assert subject_match_keys(Identity(name, DOB)) == subject_match_keys(Identity(f"  {name} ", DOB))
+    assert subject_match_keys(Identity(name, DOB)) == subject_match_keys(Identity(name.upper(), DOB))
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("ИВАН ПЕТРОВ", "иван петров"),  # case, in Cyrillic
+        ("ΓΙΏΡΓΟΣ ΠΑΠΑΔΌΠΟΥΛΟΣ", "Γιωργος Παπαδοπουλος"),  # Greek accents and final sigma
+        ("مُحَمَّد عَلِي", "محمد علي"),  # Arabic vowel marks are optional
+        ("محـمد علي", "محمد علي"),  # the tatweel stretches a word, it is not a letter
+        ("Łukasz Żółć", "lukasz zolc"),  # Latin letters with a stroke fold to their base letter
+        ("ＪＡＮ　ＫＯＷＡＬＳＫＩ", "Jan Kowalski"),  # full-width forms (NFKC)
+    ],
+)
+def test_R04_folding_within_a_script_matches(a: str, b: str) -> None:
+    assert subject_match_keys(Identity(a, DOB)) == subject_match_keys(Identity(b, DOB))
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Иван Петров", "Ivan Petrov"),  # no transliteration: different keys (a PNC ID or document links them)
+        ("Йоган", "Иоган"),  # the Cyrillic short i is its own letter, not an accented one
+        ("राम", "रम"),  # a Devanagari vowel sign is part of the name
+        ("王伟", "王"),
+    ],
+)
+def test_R04_different_spellings_across_or_within_scripts_do_not_match(a: str, b: str) -> None:
+    assert subject_match_keys(Identity(a, DOB)) != subject_match_keys(Identity(b, DOB))
+
+
+@pytest.mark.parametrize("name", ["", "   ", "-- ' --", "李", "X", "٭٭٭", "\u200d\u200d"])
+def test_R04_no_key_from_an_empty_or_too_short_name(name: str) -> None:
+    assert subject_match_keys(Identity(name, DOB)) == []
+
+
+def test_R04_names_in_other_scripts_without_dob_are_no_key() -> None:
+    for one, other in SCRIPTS.values():
+        assert subject_match_keys(Identity(one)) == subject_match_keys(Identity(other)) == []
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("АВ 123456", "ав123456", True),  # Cyrillic document number: case and spacing folded
+        ("АВ 123456", "АГ 123456", False),  # another letter, another document
+        ("АВ 123456", "AB 123456", False),  # Cyrillic АВ is not Latin AB (no transliteration)
+        ("١٢٣٤٥٦٧", "1234567", True),  # Arabic-Indic digits are the same number
+        ("ア123456", "イ123456", False),
+    ],
+)
+def test_R04_document_numbers_in_other_scripts(a: str, b: str, same: bool) -> None:
+    ka = subject_match_keys(Identity("x", documents=(("RU", "passport", a),)))
+    kb = subject_match_keys(Identity("x", documents=(("RU", "passport", b),)))
+    assert len(ka) == len(kb) == 1
+    assert (ka == kb) is same
+
+
+@pytest.mark.parametrize("number", ["", "---", "АБ", "12 3", "٭٭٭٭٭"])
+def test_R04_no_key_from_an_empty_or_too_short_document_number(number: str) -> None:
+    assert subject_match_keys(Identity("x", documents=(("RU", "passport", number),))) == []
+
+
+def test_R04_weak_name_keys_are_recognised() -> None:
+    assert rules.is_weak_name_key("name-dob::1975-06-07")  # what the old fold made of "Иван Петров"
+    assert rules.is_weak_name_key("name-dob:x:1975-06-07")
+    assert not rules.is_weak_name_key("name-dob:иван петров:1975-06-07")
+    assert not rules.is_weak_name_key("doc:RU:passport:")
+
+
+def test_R04_subject_check_finds_merged_and_rekeyed_subjects() -> None:
+    from cid.subject_check import REKEYED, SPLIT, WEAK_KEY, diagnose
+
+    ivan = subject_match_keys(Identity("Иван Петров", DOB))
+    sergei = subject_match_keys(Identity("Сергей Смирнов", DOB))
+    # Two people merged by the old key: both reasons.
+    assert diagnose({"name-dob::1975-06-07"}, {"c1": ivan, "c2": sergei}) == [WEAK_KEY, SPLIT, REKEYED]
+    # One person, keyed as today: nothing to say.
+    assert diagnose(set(ivan), {"c1": ivan, "c2": ivan}) == []
+    # Keyed by the old fold ("Łukasz" lost its first letter): a new referral would not find it.
+    lukasz = subject_match_keys(Identity("Łukasz Nowak", DOB))
+    assert diagnose({"name-dob:ukasz nowak:1975-06-07"}, {"c1": lukasz}) == [REKEYED]
+    # Linked through a third case that shares a key with each: one group.
+    assert diagnose(set(ivan) | {"pnc:1/2A"}, {"c1": ivan, "c2": ["pnc:1/2A"], "c3": ivan + ["pnc:1/2A"]}) == []

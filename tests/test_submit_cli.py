@@ -20,6 +20,7 @@ import pytest
 from temporalio.service import RPCError, RPCStatusCode
 
 from casework.case import case_id_for
+from casework.referral import DISCLOSABLE_PURPOSE
 from tests.support import Case, referral, referral_data, running_worker
 from tests.test_intake import stop_running
 
@@ -92,6 +93,9 @@ def bad_referrals() -> dict[str, tuple[Any, list[str]]]:
         "no-convictions.json": (no_convictions, ["certificate.convictions"]),
         "malformed.json": ('{"acro_reference": "16/1A", "name": ', ["not JSON"]),
         "extra-field.json": (referral_data(favourite_colour="blue"), ["favourite_colour"]),
+        # Issue 12, defect 5: what cannot be true (the conviction in referral_data is of 2010-05-06).
+        "convicted-before-birth.json": (referral_data(date_of_birth="2011-01-01"), ["certificate"]),
+        "in-prison-no-release.json": (referral_data(whereabouts={"status": "in_prison"}), ["whereabouts"]),
     }
 
 
@@ -166,3 +170,36 @@ async def test_R01_folder_with_one_bad_file_starts_nothing(dev_env, pool, cli_en
     assert run.err.splitlines()[0] == f"{folder / '9-bad.json'}: reason_for_request: Input should be 'victim', 'witness' or 'arrest'"
     for data in good:
         await nothing_started(dev_env, pool, data["acro_reference"])
+
+
+async def test_R02_R03_submit_says_which_certificates_are_non_disclosable_and_why(dev_env, pool, cli_env, task_queue, tmp_path):
+    """Issue 12, defect 6: the purpose wording is matched robustly (spacing around the slash,
+    a full stop), and submit names each certificate judged non-disclosable, with the reason,
+    before its case destroys it (R03)."""
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    spaced = referral_data(certificate=dict(referral_data()["certificate"],
+                                            request_purpose="Request for administrative purpose Immigration / Deportation."))
+    police = referral_data(certificate=dict(referral_data()["certificate"], request_purpose="Request for criminal proceedings"))
+    write(folder, "spaced.json", spaced)
+    write(folder, "police.json", police)
+    spaced_id, police_id = case_id_for(spaced["acro_reference"]), case_id_for(police["acro_reference"])
+    async with running_worker(dev_env.client, pool, task_queue):
+        run = await casework(cli_env, "submit", str(folder))
+        assert run.code == 0, run
+        assert (f'{police_id}: certificate 1 judged non-disclosable – R02/R61: request purpose "Request for criminal '
+                f'proceedings" is not "{DISCLOSABLE_PURPOSE}" and the offences are not on the PNC; R03: it will be '
+                "destroyed and a certificate for immigration purposes requested from ACRO") in run.out
+        assert f"{spaced_id}: certificate 1 judged non-disclosable" not in run.out
+        # The spaced wording is disclosable: registered, at the NBTC check; the other waits.
+        spaced_case = Case(dev_env.client, pool, dev_env.client.get_workflow_handle(spaced_id), referral(**spaced))
+        police_case = Case(dev_env.client, pool, dev_env.client.get_workflow_handle(police_id), referral(**police))
+        await spaced_case.task("nbtc_check")
+        await police_case.task("await_certificate")
+        assert (await spaced_case.case_row())["disclosable"] is True
+
+        as_json = await casework(cli_env, "submit", "--json", str(folder / "police.json"))
+        assert as_json.code == 0, as_json
+        await stop_running(dev_env.client, task_queue)
+    [again] = json.loads(as_json.out)
+    assert again["status"] == "already exists" and again["non_disclosable"] == []  # judged once, when started

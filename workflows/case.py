@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Awaitable, Callable
 
 from temporalio import workflow
@@ -38,7 +38,7 @@ with workflow.unsafe.imports_passed_through():
     from casework.referral import WhereaboutsStatus
     from casework import metrics, search
     from casework.settings import ProcessSettings
-    from casework.tasks import CASE_OWNER, SENIOR_CASEWORKER, TASK_KINDS, OutcomeRefused, validate_outcome
+    from casework.tasks import CASE_OWNER, SENIOR_CASEWORKER, TASK_KINDS, OutcomeRefused, convictions_refusal, validate_outcome
 
 #: An update's details larger than this (as JSON) are refused by the validator, unread.
 MAX_DETAILS_BYTES = 16_000
@@ -339,7 +339,9 @@ class CaseWorkflow:
     async def complete_task(self, cmd: TaskCompletion) -> TaskCompleted:
         self._completing.add(cmd.task_key)
         task = self.s.open_tasks[cmd.task_key]
-        details = validate_outcome(task.kind, cmd.outcome, cmd.details).model_dump(mode="json")
+        # Dates were checked against the business date by the validator; not again here, so an
+        # update accepted before that check existed replays as it ran (validators never replay).
+        details = validate_outcome(task.kind, cmd.outcome, cmd.details, today=date.max).model_dump(mode="json")
         try:
             await self._act("complete_task", r.CompleteTask(
                 case_id=self.s.case_id, at=workflow.now(), key=cmd.task_key, outcome=cmd.outcome,
@@ -366,14 +368,15 @@ class CaseWorkflow:
         if _has_nul(cmd.details):  # PostgreSQL cannot store it: the completion would retry forever
             raise ValueError("details contain a NUL character (\\u0000), which cannot be recorded")
         try:
-            validate_outcome(task.kind, cmd.outcome, cmd.details)
+            validate_outcome(task.kind, cmd.outcome, cmd.details, today=self._today())
         except OutcomeRefused as refused:
             raise ValueError(str(refused)) from None
         if cmd.outcome in TASK_KINDS[task.kind].needs_disclosable and not rules.may_detain(self.s.convictions_disclosable):
-            raise ValueError(
-                "R30: refused – the overseas convictions are not disclosable for immigration purposes "
-                "or not available to the deciding officer; never detain on non-disclosable information"
-            )
+            raise ValueError(convictions_refusal(task.kind, cmd.outcome))
+
+    def _today(self) -> date:
+        """The case's business date (a method, so the validator's property test can give one)."""
+        return workflow.now().date()
 
     @workflow.query(name="view")
     def view(self) -> CaseView:
