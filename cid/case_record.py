@@ -38,6 +38,21 @@ async def audit(
     return row is not None
 
 
+async def audit_detail(conn: Executor, case_id: str, event_key: str) -> dict[str, Any] | None:
+    """The detail of the audit entry recorded under (case, event key), if any."""
+    return await conn.fetchval("SELECT detail FROM audit_log WHERE case_id = $1 AND event_key = $2", case_id, event_key)
+
+
+async def legacy_event_seen(conn: Executor, case_id: str, event_id: str, action: str) -> bool:
+    """Whether a release before messages-v2 recorded this event (keyed by its ID alone, or a
+    certificate by its sequence number) under ``action``."""
+    return bool(await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM audit_log WHERE case_id = $1 AND action = $3"
+        " AND (event_key = 'event-' || $2 OR (event_key LIKE 'certificate-%' AND detail->>'event_id' = $2)))",
+        case_id, event_id, action,
+    ))
+
+
 async def write_audited(
     conn: Executor,
     statement: str,
@@ -94,9 +109,9 @@ async def send_message(
 _CASE_FIELDS = ("status", "outcome", "case_owner", "detention_power", "custody", "disclosable", "team")
 
 
-def case_update(case_id: str, at: datetime, **fields: Any) -> tuple[str, list[Any]]:
+def case_update(case_id: str, at: datetime, *, clear_outcome: bool = False, **fields: Any) -> tuple[str, list[Any]]:
     """The UPDATE that sets the named columns (None leaves a column as it is), and its arguments."""
-    sets = ["updated_at = $2"]
+    sets = ["updated_at = $2"] + (["outcome = NULL"] if clear_outcome else [])
     args: list[Any] = [case_id, at]
     for name, value in fields.items():
         if name not in _CASE_FIELDS and name != "stage":
