@@ -1,7 +1,11 @@
 """The client side of the case workflow: delivering a message and completing a task.
 
-A case refuses updates for the moment it takes to continue as new (``ContinuingAsNew``);
-the sender is then asked to send again, and these functions do so, briefly backing off.
+A case refuses updates for the moment it takes to continue as new (``ContinuingAsNew``),
+and the server admits only a few updates in flight per case at once (RESOURCE_EXHAUSTED,
+10 by default) and aborts those not yet accepted when a run ends (UNAVAILABLE): the
+sender is then to send again, and these functions do so, backing off. Sending again is
+safe: a message is applied once by its kind and event ID, and an update that was not
+accepted did nothing.
 Everything that talks to a case goes through here, by method reference, never by name.
 """
 
@@ -12,6 +16,7 @@ from datetime import timedelta
 
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
 
 from casework.case import (
     CertificateReceived, Event, EventDelivery, EventReceipt, EventResult, LeftUk, PersonLocated,
@@ -29,6 +34,9 @@ SIGNALS = {
 
 #: How long a sender keeps retrying while a case continues as new (it takes milliseconds).
 BUSY_RETRY_FOR = timedelta(seconds=30)
+
+
+_SEND_AGAIN = (RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.UNAVAILABLE)
 
 
 def _busy(err: WorkflowUpdateFailedError) -> bool:
@@ -64,6 +72,11 @@ async def complete_task(client: Client, case_id: str, completion: TaskCompletion
         CaseWorkflow.complete_task, completion))
 
 
+async def retrying(send):  # type: ignore[no-untyped-def]
+    """Call ``send`` (an update) again while the case is busy, for up to BUSY_RETRY_FOR."""
+    return await _retrying(send)
+
+
 async def _retrying(send):  # type: ignore[no-untyped-def]
     loop = asyncio.get_running_loop()
     give_up = loop.time() + BUSY_RETRY_FOR.total_seconds()
@@ -73,6 +86,10 @@ async def _retrying(send):  # type: ignore[no-untyped-def]
             return await send()
         except WorkflowUpdateFailedError as err:
             if not _busy(err) or loop.time() > give_up:
+                raise
+        except RPCError as err:
+            # Too many in flight, or aborted unaccepted as the run continued as new: not applied.
+            if err.status not in _SEND_AGAIN or loop.time() > give_up:
                 raise
         await asyncio.sleep(pause)
         pause = min(pause * 2, 1.0)
