@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncpg
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from casework import records as r
 from casework import rules
@@ -72,7 +73,10 @@ class CaseActivities:
     async def record_certificate(self, cmd: r.RecordCertificate) -> r.CertificateFacts:
         """A certificate handed in after intake becomes certificate ``seq`` of the case."""
         async with self.pool.acquire() as conn, conn.transaction():
-            certificate = await intake.take_certificate(conn, cmd.case_id, cmd.certificate_id, cmd.at)
+            try:
+                certificate = await intake.take_certificate(conn, cmd.case_id, cmd.certificate_id, cmd.at)
+            except LookupError as err:  # no retry can make it right: refused, and the case goes on
+                raise ApplicationError(str(err), type=r.MESSAGE_REFUSED, non_retryable=True) from None
             if certificate is not None:
                 disclosable = rules.is_disclosable(certificate)  # R02
                 most_serious = disclosable and self._most_serious(certificate)  # R03/R61, as above
@@ -196,14 +200,18 @@ class CaseActivities:
     async def set_stage(self, cmd: r.SetStage) -> None:
         """The case's stage and fields. The workflow sends this on entering a stage and also
         for a change within one (owner, detention power, custody, ...): the audit log says
-        "stage entered" only when the stage changes, else "case updated" naming the fields."""
+        "stage entered" only when the stage changes, else what changed (``cmd.action``, or
+        "case updated") naming the fields."""
         changed = {"status": cmd.status, "outcome": cmd.outcome, "case_owner": cmd.case_owner,
                    "detention_power": cmd.detention_power, "custody": cmd.custody, "disclosable": cmd.disclosable}
-        update, args = case_record.case_update(cmd.case_id, cmd.at, stage=cmd.stage.value, **changed)
+        update, args = case_record.case_update(
+            cmd.case_id, cmd.at, stage=cmd.stage.value, clear_outcome=cmd.clear_outcome, **changed)
+        detail = {"stage": cmd.stage.value, "outcome": cmd.outcome, "status": cmd.status, "custody": cmd.custody}
         await case_record.write_stage_audited(
             self.pool, update, args, cmd.case_id, cmd.stage.value, f"stage-{cmd.seq}", r.SYSTEM_ACTOR, cmd.at,
-            {k: v for k, v in {"stage": cmd.stage.value, "outcome": cmd.outcome, "status": cmd.status}.items() if v},
-            sorted(k for k, v in changed.items() if v is not None and k != "status"),
+            {k: v for k, v in detail.items() if v},
+            sorted(k for k, v in changed.items() if v is not None and k != "status") + (["outcome"] if cmd.clear_outcome else []),
+            within=cmd.action if cmd.action != r.STAGE_ENTERED else "case updated",
         )
 
     @activity.defn
@@ -213,6 +221,21 @@ class CaseActivities:
     @activity.defn
     async def record_event(self, cmd: r.AuditEvent) -> None:
         await case_record.audit(self.pool, cmd.case_id, cmd.event_key, cmd.actor, cmd.action, cmd.at, cmd.detail)
+
+    @activity.defn
+    async def record_message(self, cmd: r.RecordMessage) -> r.MessageStatus:
+        """A message's audit entry, once per (kind, event ID): a repeat with other content is a conflict."""
+        detail = {**cmd.detail, "content_sha256": cmd.content_hash, "delivery": cmd.delivery}
+        if cmd.legacy_action and await case_record.legacy_event_seen(
+            self.pool, cmd.case_id, cmd.detail["event_id"], cmd.legacy_action
+        ):
+            return r.MessageStatus.REPEAT
+        if await case_record.audit(self.pool, cmd.case_id, cmd.event_key, cmd.actor, cmd.action, cmd.at, detail):
+            return r.MessageStatus.NEW
+        earlier = await case_record.audit_detail(self.pool, cmd.case_id, cmd.event_key) or {}
+        if earlier.get("content_sha256") != cmd.content_hash:
+            return r.MessageStatus.CONFLICT
+        return r.MessageStatus.NEW if earlier.get("delivery") == cmd.delivery else r.MessageStatus.REPEAT
 
     @activity.defn
     async def close_case(self, cmd: r.CloseCase) -> None:
@@ -227,5 +250,5 @@ class CaseActivities:
             self.load_settings, self.record_referral, self.record_certificate, self.apply_non_disclosable,
             self.register_case, self.restricted_step, self.route_case, self.open_task, self.complete_task,
             self.escalate_task, self.send_message, self.set_stage, self.add_note, self.record_event,
-            self.close_case,
+            self.record_message, self.close_case,
         ]

@@ -6,6 +6,8 @@ The state holds no names, dates of birth or conviction texts: those live in the 
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -56,6 +58,8 @@ class OpenTask(Model):
     due_at: datetime
     overdue: bool = False
     escalations: int = 0
+    #: When the next escalation or reminder falls due (carried across continue-as-new).
+    next_deadline: datetime | None = None
 
 
 class TaskResult(Model):
@@ -67,8 +71,22 @@ class TaskResult(Model):
     at: datetime
 
 
+class DoneTask(Model):
+    """A task settled recently: enough to tell a late completion who settled it and when."""
+
+    key: str
+    outcome: str
+    actor: str
+    at: datetime
+
+
 class CaseState(Model):
-    """Everything a case carries across continue-as-new."""
+    """Everything a case carries across continue-as-new.
+
+    Bounded (docs/design.md, "Messages"): results hold the current stage visit's tasks
+    only, ``recent_events`` and ``recent_done`` are windows of fixed size, and the inbox
+    carries only messages not yet applied. The CID keeps the full record.
+    """
 
     case_id: str
     stage: Stage = Stage.INTAKE
@@ -94,10 +112,33 @@ class CaseState(Model):
     task_seq: dict[str, int] = Field(default_factory=dict)
     open_tasks: dict[str, OpenTask] = Field(default_factory=dict)
     results: dict[str, TaskResult] = Field(default_factory=dict)
+    #: Event IDs of runs before messages-v2 (IDs of every kind in one list); no longer grows.
     seen_events: list[str] = Field(default_factory=list)
     runs: int = 1
     transitions: int = 0
     dormant_periods: int = 0
+    # --- messages-v2 (workflow.patched): messages queued, applied by the main line ---------
+    #: Messages received and not yet applied, in arrival order (only signals are carried).
+    inbox: list["Inbound"] = Field(default_factory=list)
+    #: (kind:event ID) -> content hash of the most recent messages applied (a bounded window;
+    #: older repeats are recognised by the CID's audit log).
+    recent_events: dict[str, str] = Field(default_factory=dict)
+    recent_done: list[DoneTask] = Field(default_factory=list)
+    messages_applied: int = 0
+    #: What the current stage visit has done: a stage re-entered after continue-as-new
+    #: resumes its open task instead of repeating what it did (cleared on each stage entry).
+    visit_tasks: dict[str, str] = Field(default_factory=dict)
+    visit_steps: list[str] = Field(default_factory=list)
+    #: Who sent the message that set each fact: a task it settles is credited to them (R30 audit).
+    located_by: str | None = None
+    left_uk_by: str | None = None
+    certificate_by: str | None = None
+    #: The task that recorded the latest decision not to pursue (R50's submission points to it).
+    not_pursue_task: str | None = None
+    #: None in runs before messages-v2: the window ended with the notice's stage visit.
+    window_ended: bool | None = None
+    #: A case owner confirmed, in Stage C-F, that the person has left the UK (R11).
+    left_uk_confirmed: bool = False
 
 
 class CaseInput(Model):
@@ -149,6 +190,108 @@ class RepresentationsReceived(Event):
     """R43: representations against the Stage 1 notice."""
 
 
+class EventKind(StrEnum):
+    """The kinds of message other systems send a case; the CLI and API name them so."""
+
+    LOCATED = "located"
+    LEFT_UK = "left-uk"
+    CERTIFICATE = "certificate"
+    REPRESENTATIONS = "representations"
+
+
+EVENT_KINDS: dict[type[Event], EventKind] = {
+    PersonLocated: EventKind.LOCATED,
+    LeftUk: EventKind.LEFT_UK,
+    CertificateReceived: EventKind.CERTIFICATE,
+    RepresentationsReceived: EventKind.REPRESENTATIONS,
+}
+
+
+def kind_of(event: Event) -> EventKind:
+    return EVENT_KINDS[type(event)]
+
+
+def event_key(kind: EventKind, event_id: str) -> str:
+    """What identifies one message: its kind and the sender's event ID (never the ID alone)."""
+    return f"{kind.value}:{event_id}"
+
+
+def audit_key(kind: EventKind, event_id: str) -> str:
+    """The audit log's key for a message (messages-v2; before it: ``event-<ID>`` of any kind)."""
+    return f"event-{event_key(kind, event_id)}"
+
+
+def content_hash(event: Event) -> str:
+    """A repeat must carry the same content as the first delivery: compared by this hash."""
+    body = json.dumps(event.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(body.encode()).hexdigest()[:32]
+
+
+class OneEvent(Model):
+    """One message in one of four shapes: exactly one field is set."""
+
+    located: PersonLocated | None = None
+    left_uk: LeftUk | None = None
+    certificate: CertificateReceived | None = None
+    representations: RepresentationsReceived | None = None
+
+    def events(self) -> list[Event]:
+        return [e for e in (self.located, self.left_uk, self.certificate, self.representations) if e is not None]
+
+    @property
+    def event(self) -> Event:
+        found = self.events()
+        assert len(found) == 1, "exactly one event"
+        return found[0]
+
+
+_SHAPE_FIELD = {
+    EventKind.LOCATED: "located", EventKind.LEFT_UK: "left_uk",
+    EventKind.CERTIFICATE: "certificate", EventKind.REPRESENTATIONS: "representations",
+}
+
+
+class EventDelivery(OneEvent):
+    """The ``deliver_event`` update: one message whose sender waits for what the case did."""
+
+    @classmethod
+    def of(cls, event: Event) -> "EventDelivery":
+        return cls(**{_SHAPE_FIELD[kind_of(event)]: event})
+
+
+class Inbound(OneEvent):
+    """A message or a task completion waiting for the main line to apply it, in order.
+
+    ``ticket`` names the update whose sender waits for the answer; such items never cross
+    continue-as-new (the case answers them first), so only signals' messages are carried.
+    """
+
+    completion: "TaskCompletion | None" = None
+    ticket: int | None = None
+
+    @classmethod
+    def of(cls, event: Event, ticket: int | None = None) -> "Inbound":
+        return cls(ticket=ticket, **{_SHAPE_FIELD[kind_of(event)]: event})
+
+
+class EventResult(StrEnum):
+    APPLIED = "applied"
+    ALREADY_APPLIED = "already applied"
+    REFUSED = "refused"
+    #: Only by the client, for a case of an older release: signalled, no answer to be had.
+    SENT = "sent"
+
+
+class EventReceipt(Model):
+    """What the case did with a message, as the case itself says."""
+
+    kind: EventKind
+    event_id: str
+    result: EventResult
+    detail: str
+    stage: Stage
+
+
 # --- Updates -----------------------------------------------------------------------
 
 
@@ -180,3 +323,7 @@ class CaseView(Model):
     respond_by: datetime | None
     overdue: bool
     runs: int
+
+
+Inbound.model_rebuild()
+CaseState.model_rebuild()

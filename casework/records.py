@@ -8,6 +8,7 @@ in the CID are the case's times (simulated in tests), not the worker's wall cloc
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,6 +17,8 @@ from casework.case import Stage
 from casework.referral import WhereaboutsStatus
 
 SYSTEM_ACTOR = "system:case-workflow"
+#: The audit log's word for a transition (``SetStage`` within a stage says what changed instead).
+STAGE_ENTERED = "stage entered"
 
 
 class Record(BaseModel):
@@ -108,6 +111,10 @@ class SendMessage(Record):
 class SetStage(Record):
     stage: Stage
     seq: int
+    #: The audit entry's action: a transition is "stage entered"; a change within a stage is not.
+    action: str = STAGE_ENTERED
+    #: Clear the case's outcome (a dormant case open again is no longer "liable to deport").
+    clear_outcome: bool = False
     status: str | None = None
     outcome: str | None = None
     case_owner: str | None = None
@@ -126,6 +133,32 @@ class AuditEvent(Record):
     actor: str
     action: str
     detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class RecordMessage(Record):
+    """A message from another system, recorded once per (kind, event ID) with its content hash."""
+
+    event_key: str
+    actor: str
+    action: str
+    content_hash: str
+    #: The case's count of messages it has applied: a retry of this activity carries the
+    #: same number, so it is told "new" again, not mistaken for a repeat of the message.
+    delivery: int
+    #: The event ID is among those a run before messages-v2 saw (of any kind): the CID says
+    #: whether it was this kind.
+    legacy_action: str | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class MessageStatus(StrEnum):
+    NEW = "new"
+    REPEAT = "repeat"
+    CONFLICT = "conflict"
+
+
+#: The type of a non-retryable activity failure: a message that no retry can make right.
+MESSAGE_REFUSED = "MessageRefused"
 
 
 class CloseCase(Record):

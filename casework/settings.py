@@ -39,6 +39,7 @@ DEFAULT_DEADLINES_DAYS: dict[str, float] = {
     "deportation_enforcement": 90,
     "director_decision": 20,
     "removals_consideration": 20,
+    "left_uk_review": 10,
     "overdue_review": 5,
 }
 

@@ -111,7 +111,7 @@ TASK_KINDS: dict[str, TaskKind] = {
         _kind("exclusion_consideration", "Consider exclusion decision / exclusion order", SENIOR_CASEWORKER,
               {"exclusion_order_sought": WithReason, "exclusion_decision_made": WithReason, "no_exclusion": WithReason}, "R12"),
         _kind("ice_tasking", "ICE tasking: locate the person", ICE,
-              {"located": IceLocated, "unable_to_locate": WithReason}, "R14", "R16"),
+              {"located": IceLocated, "unable_to_locate": WithReason, "left_uk": NoDetails}, "R14", "R16", "R11"),
         _kind("allocate_case_owner", "Allocate a CC case owner", CASE_OWNER,
               {"allocated": Allocated}, "R20"),
         _kind("offending_history_check", "Check the full offending history is on the PNC or a usable ACRO certificate is held", CASE_OWNER,
@@ -140,6 +140,8 @@ TASK_KINDS: dict[str, TaskKind] = {
               needs_disclosable={"disagree": "sends the case back to the deportation decision (Stage E)"}),
         _kind("removals_consideration", "Consider referral to Removals Casework", CASE_OWNER,
               {"referred_to_removals": WithReason, "resides_lawfully": WithReason}, "R51"),
+        _kind("left_uk_review", "Reported to have left the UK: close under R11, or go on", CASE_OWNER,
+              {"left_uk": WithReason, "not_left": WithReason}, "R11", "R12"),
         _kind("overdue_review", "Review an overdue case", SENIOR_CASEWORKER,
               {"reviewed": WithReason}),
     ]

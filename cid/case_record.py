@@ -38,6 +38,21 @@ async def audit(
     return row is not None
 
 
+async def audit_detail(conn: Executor, case_id: str, event_key: str) -> dict[str, Any] | None:
+    """The detail of the audit entry recorded under (case, event key), if any."""
+    return await conn.fetchval("SELECT detail FROM audit_log WHERE case_id = $1 AND event_key = $2", case_id, event_key)
+
+
+async def legacy_event_seen(conn: Executor, case_id: str, event_id: str, action: str) -> bool:
+    """Whether a release before messages-v2 recorded this event (keyed by its ID alone, or a
+    certificate by its sequence number) under ``action``."""
+    return bool(await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM audit_log WHERE case_id = $1 AND action = $3"
+        " AND (event_key = 'event-' || $2 OR (event_key LIKE 'certificate-%' AND detail->>'event_id' = $2)))",
+        case_id, event_id, action,
+    ))
+
+
 async def write_audited(
     conn: Executor,
     statement: str,
@@ -67,24 +82,24 @@ async def write_audited(
 
 async def write_stage_audited(
     conn: Executor, statement: str, args: Sequence[Any], case_id: str, stage: str, event_key: str,
-    actor: str, at: datetime, detail: dict[str, Any], updated: list[str],
+    actor: str, at: datetime, detail: dict[str, Any], updated: list[str], *, within: str = "case updated",
 ) -> None:
     """A case update (``statement``, from ``case_update``) and its audit entry, one statement:
     "stage entered" when the case's stage was another before it, else "case updated" (with
-    the names of the fields set). Both CTEs read the row as it was before the update; a
+    the names of the fields set; ``within`` names it better where the caller can). Both CTEs read the row as it was before the update; a
     repeat finds its audit entry already there and writes nothing new."""
     n = len(args)
-    p = [f"${n + i}" for i in range(1, 8)]  # case, key, actor, stage, detail, updated detail, at
+    p = [f"${n + i}" for i in range(1, 9)]  # case, key, actor, stage, detail, updated detail, at, within
     sql = (
         f"WITH before AS (SELECT (SELECT stage FROM cases WHERE id = {p[0]}) AS stage),"
         f" write AS ({statement})"
         " INSERT INTO audit_log (case_id, event_key, actor, action, detail, occurred_at)"
         f" SELECT {p[0]}, {p[1]}, {p[2]},"
-        f" CASE WHEN before.stage IS DISTINCT FROM {p[3]}::text THEN 'stage entered' ELSE 'case updated' END,"
+        f" CASE WHEN before.stage IS DISTINCT FROM {p[3]}::text THEN 'stage entered' ELSE {p[7]}::text END,"
         f" CASE WHEN before.stage IS DISTINCT FROM {p[3]}::text THEN {p[4]}::jsonb ELSE {p[5]}::jsonb END, {p[6]}"
         " FROM before ON CONFLICT (case_id, event_key) DO NOTHING"
     )
-    await conn.execute(sql, *args, case_id, event_key, actor, stage, detail, {**detail, "updated": updated}, at)
+    await conn.execute(sql, *args, case_id, event_key, actor, stage, detail, {**detail, "updated": updated}, at, within)
 
 
 async def add_note(conn: Executor, case_id: str, key: str, text: str, at: datetime) -> None:
@@ -116,9 +131,9 @@ async def send_message(
 _CASE_FIELDS = ("status", "outcome", "case_owner", "detention_power", "custody", "disclosable", "team")
 
 
-def case_update(case_id: str, at: datetime, **fields: Any) -> tuple[str, list[Any]]:
+def case_update(case_id: str, at: datetime, *, clear_outcome: bool = False, **fields: Any) -> tuple[str, list[Any]]:
     """The UPDATE that sets the named columns (None leaves a column as it is), and its arguments."""
-    sets = ["updated_at = $2"]
+    sets = ["updated_at = $2"] + (["outcome = NULL"] if clear_outcome else [])
     args: list[Any] = [case_id, at]
     for name, value in fields.items():
         if name not in _CASE_FIELDS and name != "stage":

@@ -34,17 +34,21 @@ async def submit_referral(
 
 async def submit_certificate(
     conn: asyncpg.Connection, case_id: str, event_id: str, certificate: Certificate, payload_sha256: str, actor: str
-) -> int:
-    """Hold a certificate handed in for a case; the same event ID returns the same ID."""
+) -> int | None:
+    """Hold a certificate handed in for a case; the same event ID returns the same ID, or
+    None when that event ID came before with a different certificate (nothing is changed)."""
     certificate_id = await conn.fetchval(
         "INSERT INTO intake_certificates (case_id, event_id, payload, payload_sha256, submitted_by)"
         " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (case_id, event_id) DO NOTHING RETURNING id",
         case_id, event_id, certificate.model_dump(mode="json"), payload_sha256, actor,
     )
     if certificate_id is None:
-        certificate_id = await conn.fetchval(
-            "SELECT id FROM intake_certificates WHERE case_id = $1 AND event_id = $2", case_id, event_id
+        earlier = await conn.fetchrow(
+            "SELECT id, payload_sha256 FROM intake_certificates WHERE case_id = $1 AND event_id = $2", case_id, event_id
         )
+        if earlier["payload_sha256"] != payload_sha256:
+            return None
+        certificate_id = earlier["id"]
     return int(certificate_id)
 
 

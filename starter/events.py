@@ -1,10 +1,11 @@
 """``casework event``: messages from other systems and people, one at a time or a CSV batch.
 
-located / left-uk / representations are signals to the case; a certificate is held in
-the CID and handed to the case by reference (personal data never enters Temporal
-history). Each carries an event ID, so a repeat is harmless: the workflow ignores an ID
-it has seen, and the command says "already applied" when the case's audit log shows it.
-A batch is checked whole before anything is sent.
+Each event goes to its case as the ``deliver_event`` update, and what the command says is
+the case's own answer: applied (and what it did), already applied (an identical repeat of
+the same kind and event ID), or refused (a repeat with other content, an unknown
+certificate). A certificate is held in the CID and handed to the case by reference
+(personal data never enters Temporal history). A batch is checked whole before anything
+is sent.
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ class Result(StrEnum):
     NOT_FOUND = "case not found"
     CLOSED = "case closed"
     FAILED = "failed"
+    REFUSED = "refused"  # by the case: a repeat with other content, an unknown certificate
+    SENT = "sent"  # to a case of an older release, which gives no answer
 
 
 @dataclass
@@ -72,6 +75,8 @@ class EventRow:
     certificate: "Certificate | None" = None
     result: Result | None = None
     note: str = ""
+    #: R02/R03: why a certificate was judged non-disclosable, said before the case destroys it.
+    judged: str = ""
     error: CliError | None = field(default=None, repr=False)
 
 
@@ -222,23 +227,19 @@ def read_csv(path: Path, default_actor: str | None) -> tuple[list[EventRow], lis
 
 
 async def apply_event(client: "Client", pool: "asyncpg.Pool", row: EventRow) -> EventRow:
-    """Send one checked event to its case and set ``row.result``; never raises for one row."""
-    from casework.case import LeftUk, PersonLocated, RepresentationsReceived
+    """Send one checked event to its case and set ``row.result`` from the case's own answer;
+    never raises for one row."""
+    from casework.case import CertificateReceived, EventResult, LeftUk, PersonLocated, RepresentationsReceived
     from starter import views
     from starter.failures import classify
+    from workflows.client import deliver_event
 
     note = ""
     try:
         async with pool.acquire() as conn:
             status = await views.case_status(conn, row.case_id)
-            if status is None:
-                return _done(row, Result.NOT_FOUND)
-            if status == "closed":
-                return _done(row, Result.CLOSED)
-            earlier = await views.event_recorded(conn, row.case_id, row.kind, row.event_id)
-            if earlier is not None:
-                return _done(row, Result.ALREADY, f"{earlier['action']} by {earlier['actor']}")
-            if row.kind == "certificate":  # what cannot be true, against the referral's date of birth
+            if row.kind == "certificate" and status not in (None, "closed"):
+                # What cannot be true, against the referral's date of birth.
                 from casework.referral import conviction_before_birth
 
                 assert row.certificate is not None
@@ -247,34 +248,45 @@ async def apply_event(client: "Client", pool: "asyncpg.Pool", row: EventRow) -> 
                 if problem:
                     row.error = CliError(f"certificate for {row.case_id}: {problem}; nothing was sent", Exit.BAD_INPUT)
                     return _done(row, Result.FAILED, str(row.error))
+        if status is None:
+            return _done(row, Result.NOT_FOUND)
+        if status == "closed":
+            return _done(row, Result.CLOSED)
         if row.kind == "certificate":
-            from starter.intake import hand_in_certificate  # imports the workflow: only when needed
+            from starter.intake import hold_certificate  # imports the workflow: only when needed
 
             from casework.rules import non_disclosable_reason
 
             assert row.certificate is not None
             judged = non_disclosable_reason(row.certificate)  # R02/R03: said before the case destroys it
             note = f"judged non-disclosable – {judged}" if judged else ""
-            await hand_in_certificate(client, pool, row.case_id, row.certificate, event_id=row.event_id, actor=row.actor)
+            certificate_id = await hold_certificate(pool, row.case_id, row.certificate, event_id=row.event_id, actor=row.actor)
+            if certificate_id is None:
+                return _done(row, Result.REFUSED, f"certificate event {row.event_id} was handed in before with "
+                                                  "a different certificate: refused; use a new event ID")
+            event = CertificateReceived(event_id=row.event_id, actor=row.actor, certificate_id=certificate_id)
         else:
-            signal = {
+            event = {
                 "located": lambda: PersonLocated(event_id=row.event_id, actor=row.actor,
                                                  custody=row.custody, release_date=row.release_date),
                 "left-uk": lambda: LeftUk(event_id=row.event_id, actor=row.actor),
                 "representations": lambda: RepresentationsReceived(event_id=row.event_id, actor=row.actor),
             }[row.kind]()
-            await client.get_workflow_handle(row.case_id).signal(KINDS[row.kind][0], signal)
+        receipt = await deliver_event(client, row.case_id, event)
     except Exception as err:  # one row's failure is that row's result, not the batch's end
         known = classify(err, case_id=row.case_id)
         if known is None:
             raise
         if known.code is Exit.NOT_FOUND:
             return _done(row, Result.NOT_FOUND)
-        if known.code is Exit.REFUSED:
+        if known.code is Exit.REFUSED and "closed" in str(known):
             return _done(row, Result.CLOSED)
         row.error = known
         return _done(row, Result.FAILED, str(known))
-    return _done(row, Result.APPLIED, note)
+    result = {EventResult.APPLIED: Result.APPLIED, EventResult.ALREADY_APPLIED: Result.ALREADY,
+              EventResult.REFUSED: Result.REFUSED, EventResult.SENT: Result.SENT}[receipt.result]
+    row.judged = note
+    return _done(row, result, receipt.detail)
 
 
 def _done(row: EventRow, result: Result, note: str = "") -> EventRow:
@@ -351,7 +363,7 @@ def event(
         console.print(", ".join(f"{n} {r.value}" for r, n in counts.items()))
         if counts[Result.ALREADY] == len(done):
             console.print("Every event had been applied before: nothing changed.")
-    if counts[Result.NOT_FOUND] or counts[Result.CLOSED] or counts[Result.FAILED]:
+    if counts[Result.NOT_FOUND] or counts[Result.CLOSED] or counts[Result.FAILED] or counts[Result.REFUSED]:
         raise typer.Exit(Exit.FAILED)
 
 
@@ -376,14 +388,16 @@ def _one(kind: str, case: str, event_id: Optional[str], actor: Optional[str], js
     if done.result is Result.FAILED:
         assert done.error is not None
         raise done.error
+    if done.result is Result.REFUSED:
+        raise CliError(f"{done.case_id}: {done.note}", Exit.REFUSED)
     if not json_out:
         what = KINDS[kind][1]
         if done.result is Result.ALREADY:
-            console.print(f"{done.case_id}: event {done.event_id} already applied ({done.note}); nothing changed.", markup=False)
+            console.print(f"{done.case_id}: event {done.event_id} already applied; nothing changed.", markup=False)
         else:
-            console.print(f"{done.case_id}: {what} (event {done.event_id}) applied.", markup=False)
-            if done.note:  # R02/R03: a certificate judged non-disclosable, and why
-                console.print(f"{done.case_id}: certificate {done.note}", markup=False, soft_wrap=True)
+            console.print(f"{done.case_id}: {what} (event {done.event_id}) applied: {done.note}.", markup=False)
+            if done.judged:  # R02/R03: a certificate judged non-disclosable, and why
+                console.print(f"{done.case_id}: certificate {done.judged}", markup=False, soft_wrap=True)
 
 
 _CASE = typer.Argument(..., metavar="CASE", help="Case ID or ACRO reference.")

@@ -72,12 +72,22 @@ async def submit_referral(
     return SubmitResult(case_id, Submitted.STARTED, non_disclosable=judged)
 
 
+async def hold_certificate(
+    pool: asyncpg.Pool, case_id: str, certificate: Certificate, *, event_id: str, actor: str
+) -> int | None:
+    """R03 -> R04: hold a new ACRO certificate for its case; the same event ID with the same
+    certificate gives the same ID, with another certificate None (a conflicting repeat)."""
+    async with pool.acquire() as conn:
+        return await intake.submit_certificate(conn, case_id, event_id, certificate, fingerprint(certificate), actor)
+
+
 async def hand_in_certificate(
     client: Client, pool: asyncpg.Pool, case_id: str, certificate: Certificate, *, event_id: str, actor: str
 ) -> int:
-    """R03 -> R04: hold a new ACRO certificate and tell its case (a repeat is harmless)."""
-    async with pool.acquire() as conn:
-        certificate_id = await intake.submit_certificate(conn, case_id, event_id, certificate, fingerprint(certificate), actor)
+    """Hold a certificate and signal its case (fire and forget; ``casework event`` waits for the answer)."""
+    certificate_id = await hold_certificate(pool, case_id, certificate, event_id=event_id, actor=actor)
+    if certificate_id is None:
+        raise ValueError(f"certificate event {event_id} was handed in before with a different certificate")
     handle: WorkflowHandle = client.get_workflow_handle(case_id)
     await handle.signal(CaseWorkflow.certificate_received, CertificateReceived(event_id=event_id, actor=actor, certificate_id=certificate_id))
     return certificate_id

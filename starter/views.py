@@ -222,20 +222,3 @@ async def find_task(conn: asyncpg.Connection, ref: str) -> asyncpg.Record:
     if row is None:
         raise CliError(f"no task {ref}", Exit.NOT_FOUND)
     return row
-
-
-# ---------------------------------------------------------------------------- events
-
-
-async def event_recorded(conn: asyncpg.Connection, case_id: str, kind: str, event_id: str) -> asyncpg.Record | None:
-    """The audit row showing the case has already taken this event, if it has."""
-    if kind == "certificate":
-        return await conn.fetchrow(
-            "SELECT action, actor, occurred_at FROM audit_log WHERE case_id = $1"
-            " AND action = 'certificate received' AND detail->>'event_id' = $2",
-            case_id, event_id,
-        )
-    return await conn.fetchrow(
-        "SELECT action, actor, occurred_at FROM audit_log WHERE case_id = $1 AND event_key = $2",
-        case_id, f"event-{event_id}",
-    )

@@ -15,6 +15,7 @@ from temporalio.worker import Worker
 
 from casework.case import (
     CaseView,
+    EventReceipt,
     LeftUk,
     PersonLocated,
     RepresentationsReceived,
@@ -24,6 +25,7 @@ from casework.case import (
 from casework.referral import DISCLOSABLE_PURPOSE, Certificate, Referral
 from casework.settings import ProcessSettings
 from starter.intake import Submitted, hand_in_certificate, submit_referral
+from workflows.client import deliver_event
 from worker.service import build_worker
 from workflows.case import CaseWorkflow
 
@@ -140,6 +142,10 @@ class Case:
             self.client, self.pool, self.id, Certificate.model_validate(certificate),
             event_id=event_id or uuid.uuid4().hex, actor=actor,
         )
+
+    async def deliver(self, event: Any) -> EventReceipt:
+        """Send a message as the CLI and API do, and get the case's own answer."""
+        return await deliver_event(self.client, self.id, event)
 
     async def representations(self, actor: str = CASEWORKER, event_id: str | None = None) -> None:
         await self.handle.signal(

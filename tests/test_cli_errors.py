@@ -8,6 +8,8 @@ quick to table.
 
 from __future__ import annotations
 
+from casework.case import EventKind, audit_key
+
 from pathlib import Path
 
 import pytest
@@ -105,7 +107,8 @@ async def test_unreachable_temporal_is_unavailable(cw: Casework, dev_env, pool, 
     # Nothing was sent while Temporal was away: the task is still open and the event unrecorded.
     assert await pool.fetchval("SELECT status FROM tasks WHERE id = $1", task_id) == "open"
     assert await pool.fetchval(
-        "SELECT count(*) FROM audit_log WHERE case_id = $1 AND event_key = 'event-e-offline'", case.id
+        "SELECT count(*) FROM audit_log WHERE case_id = $1 AND event_key = $2", case.id,
+        audit_key(EventKind.LOCATED, "e-offline")
     ) == 0
 
 

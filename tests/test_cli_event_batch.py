@@ -7,6 +7,8 @@ file again changes nothing and says so; a malformed file sends nothing at all.
 
 from __future__ import annotations
 
+from casework.case import EventKind, audit_key
+
 import asyncio
 import csv
 import uuid
@@ -42,7 +44,7 @@ async def start_cases(client, pool, task_queue: str, n: int) -> list[str]:  # no
 async def located_rows(pool, case_ids: list[str], event_ids: list[str]) -> int:  # noqa: ANN001
     return await pool.fetchval(
         "SELECT count(*) FROM audit_log WHERE case_id = ANY($1::text[]) AND event_key = ANY($2::text[])",
-        case_ids, [f"event-{e}" for e in event_ids],
+        case_ids, [audit_key(EventKind.LOCATED, e) for e in event_ids],
     )
 
 
@@ -94,7 +96,8 @@ async def test_batch_of_200_events_is_applied_once_and_a_rerun_changes_nothing(c
 
     second = await cw.ok("event", "--from-csv", str(good), "--json")
     report = second.json()
-    assert report["counts"] == {"applied": 0, "already applied": 200, "case not found": 0, "case closed": 0, "failed": 0}
+    assert report["counts"] == {"applied": 0, "already applied": 200, "case not found": 0, "case closed": 0, "failed": 0,
+                                "refused": 0, "sent": 0}
     assert {r["result"] for r in report["results"]} == {"already applied"}
     again = await cw.ok("event", "--from-csv", str(good))
     assert "Every event had been applied before: nothing changed." in again.out
@@ -130,10 +133,10 @@ async def test_batch_reports_unknown_and_closed_cases_row_by_row(cw: Casework, d
     lines = {line.split("│")[1].strip(): line for line in ran.out.splitlines() if line.count("│") > 3}
     assert "case not found" in lines["3"] and "case closed" in lines["4"] and "applied" in lines["2"], ran.out
     await wait_until(lambda: pool.fetchval(
-        "SELECT actor FROM audit_log WHERE case_id = $1 AND event_key = 'event-nbtc-9'", open_case
+        "SELECT actor FROM audit_log WHERE case_id = $1 AND event_key = $2", open_case, audit_key(EventKind.LEFT_UK, "nbtc-9")
     ), 30, "the left-UK event to be recorded")
     assert await pool.fetchval(
-        "SELECT actor FROM audit_log WHERE case_id = $1 AND event_key = 'event-nbtc-9'", open_case
+        "SELECT actor FROM audit_log WHERE case_id = $1 AND event_key = $2", open_case, audit_key(EventKind.LEFT_UK, "nbtc-9")
     ) == "nbtc.batch"  # the row had no actor: --actor stood in
 
 

@@ -9,7 +9,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from casework import rules
 from casework.case import Stage, TaskCompletion
 from casework.referral import DISCLOSABLE_PURPOSE, Certificate
-from tests.support import PURSUIT_FACTORS, Case, eventually, through_stage_c
+from tests.support import CASEWORKER, PURSUIT_FACTORS, Case, eventually, through_stage_c
 from workflows.case import CaseWorkflow
 
 
@@ -108,7 +108,9 @@ async def test_update_validator_refuses_unknown_task_done_task_and_illegal_outco
     await case.complete("allocate_case_owner", "allocated", case_owner="co.smith")
     await case.task("offending_history_check")
     before = await snapshot(case)
-    assert await refusal(case, allocation, "allocated", case_owner="co.other") == f"task {allocation} is already done"
+    reason = await refusal(case, allocation, "allocated", case_owner="co.other")
+    assert reason.startswith(f"task {allocation} is already done: completed by {CASEWORKER} at ")
+    assert reason.endswith(" UTC (allocated)")
     assert await snapshot(case) == before
     assert (await case.case_row())["case_owner"] == "co.smith"
     assert (await case.view()).stage is Stage.LOCATED

@@ -12,7 +12,7 @@ import pytest
 from temporalio.client import Client, WorkflowHandle
 
 from casework import rules
-from casework.case import CaseInput, CaseState, Stage
+from casework.case import CaseInput, CaseState, EventKind, Stage, event_key
 from casework.referral import DISCLOSABLE_PURPOSE
 from casework.settings import ProcessSettings
 from tests.support import Case, case_starter, days, describe_raw, eventually, running_worker
@@ -70,7 +70,9 @@ async def test_unable_to_locate_sleeps_two_years_then_located_continues_R16_R20_
     state = await carried_state(ts_env.client, case.handle)
     assert (state.stage, state.marker_added, state.runs, state.dormant_periods) == (Stage.DORMANT, True, 2, 1)
     assert state.task_seq == {"nbtc_check": 1, "ice_tasking": 1}
-    assert {r.kind: r.outcome for r in state.results.values()} == {"nbtc_check": "in_uk", "ice_tasking": "unable_to_locate"}
+    # The results are not carried (the CID has them): only who settled what, recently.
+    assert state.results == {}
+    assert [(d.key, d.outcome) for d in state.recent_done] == [("nbtc_check-1", "in_uk"), ("ice_tasking-1", "unable_to_locate")]
 
     before = await ts_env.get_current_time()
     await ts_env.sleep(days(730))
@@ -124,7 +126,7 @@ async def test_long_dormancy_with_wake_ups_and_escalations_keeps_its_state_acros
         assert [t.key for t in view.open_tasks] == [review]  # the SCW review opened in run 1 is still open
         state = await carried_state(ts_env.client, case.handle)
         assert state.marker_added and state.dormant_periods == 1
-        assert "early-message" in state.seen_events
+        assert event_key(EventKind.REPRESENTATIONS, "early-message") in state.recent_events
         # Every wake-up became the next certificate, none lost or doubled across runs.
         await eventually(case, "SELECT count(*) = $2 FROM certificates WHERE case_id = $1", wake_ups + 1)
         seqs = [r["seq"] for r in await case.rows("SELECT seq FROM certificates WHERE case_id = $1 ORDER BY seq")]

@@ -15,7 +15,7 @@ from typing import Any, Awaitable, Callable
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from casework import records as r
@@ -25,7 +25,13 @@ with workflow.unsafe.imports_passed_through():
         CaseState,
         CaseView,
         CertificateReceived,
+        DoneTask,
         Event,
+        EventDelivery,
+        EventKind,
+        EventReceipt,
+        EventResult,
+        Inbound,
         LeftUk,
         OpenTask,
         PersonLocated,
@@ -34,6 +40,10 @@ with workflow.unsafe.imports_passed_through():
         TaskCompleted,
         TaskCompletion,
         TaskResult,
+        audit_key,
+        content_hash,
+        event_key,
+        kind_of,
     )
     from casework.referral import WhereaboutsStatus
     from casework import metrics, search
@@ -44,8 +54,32 @@ with workflow.unsafe.imports_passed_through():
 MAX_DETAILS_BYTES = 16_000
 #: workflow.patched IDs, one per change made under live cases (docs/changing-workflows.md).
 PATCH_SEARCH_ATTRIBUTES = "search-attributes-v1"
+#: Messages are queued by their handlers and applied by the main line, in order; a case
+#: continues as new in any long wait; left-UK per stage; custody and outcome kept true.
+PATCH_MESSAGES = "messages-v2"
 # A database outage must not fail a case: activities retry, backing off to a minute, forever.
-ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
+# A message that no retry can make right (an unknown certificate) fails at once instead.
+ACTIVITY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1),
+    non_retryable_error_types=[r.MESSAGE_REFUSED],
+)
+#: Bounds of the state a case carries (docs/design.md, "Messages").
+RECENT_EVENTS = 256
+RECENT_DONE = 20
+#: A run continues as new this many events before the history limit, so that applying the
+#: message in hand and answering the updates in flight stays inside the limit.
+HISTORY_MARGIN = 150
+#: Signals that arrive faster than they are applied wait in the inbox; at continue-as-new
+#: at most this many are carried (the rest are applied first).
+MAX_CARRIED = 200
+#: Refused when a case is about to continue as new: the sender retries (workflows/client.py).
+CONTINUING_AS_NEW = "ContinuingAsNew"
+#: Refused by a run from before messages-v2: the sender signals instead.
+UNSUPPORTED = "Unsupported"
+
+
+class _LeftUkConfirmed(Exception):
+    """Raised out of a wait when the case owner confirms the person has left the UK (R11)."""
 
 #: What a task waits for besides an update: an event that resolves it, as (outcome, actor).
 Resolver = Callable[[], "tuple[str, str] | None"]
@@ -60,16 +94,37 @@ class CaseWorkflow:
         self.settings = ProcessSettings()
         self._submitted_by = input.submitted_by
         self._completing: set[str] = set()
+        # messages-v2: answers for updates whose senders wait, by ticket (never carried).
+        self._tickets = 0
+        self._receipts: dict[int, EventReceipt] = {}
+        self._continuing = False
+        self._visit_counts: dict[str, int] = {}
+        self._v2_memo: bool | None = None
+
+    @property
+    def _v2(self) -> bool:
+        """Whether this run takes this round's behaviour (messages-v2); runs started before it replay as they ran."""
+        if self._v2_memo is None:
+            self._v2_memo = workflow.patched(PATCH_MESSAGES)
+        return self._v2_memo
 
     @workflow.run
     async def run(self, input: CaseInput) -> str:
+        if input.state is not None and workflow.info().continued_run_id is None:
+            # Only continue-as-new may carry a state: a crafted one could claim, say, disclosable
+            # convictions (R30). Refused before anything is recorded.
+            raise ApplicationError("a new case cannot carry a state: only continue-as-new may", non_retryable=True)
+        self._v2  # decided at the start of every run, before anything else is recorded
         # No I/O behind it: a short timeout, so one lost with its worker is soon retried.
         self.settings = await self._act("load_settings", None, result_type=ProcessSettings, timeout=timedelta(seconds=5))
         if input.state is None:
             self._count(metrics.CASES_STARTED)
         while self.s.stage is not Stage.CLOSED:
             before = self.s.stage
-            after = await self._stages[before](self)
+            try:
+                after = await self._stages[before](self)
+            except _LeftUkConfirmed:
+                after = await self.left_uk()
             await self._enter(after)
             # R16: a case may sleep for years; it continues as new on entering dormancy and
             # whenever its history grows large, carrying its state, so history stays bounded.
@@ -78,9 +133,9 @@ class CaseWorkflow:
                 or workflow.info().is_continue_as_new_suggested()
                 or workflow.info().get_current_history_length() > self.settings.dormant_history_limit
             ):
-                await workflow.wait_condition(workflow.all_handlers_finished)
-                self.s.runs += 1
-                workflow.continue_as_new(CaseInput(state=self.s))
+                await self._continue_as_new()
+        if self._v2:
+            await self._answer_closed()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.s.outcome or ""
 
@@ -135,16 +190,19 @@ class CaseWorkflow:
         # R14: refer to ICE through ICE Tasking and the Detention Gatekeeper.
         await self._message("ice-tasking", "ICE", "ICE tasking referral", {"purpose": "locate and detain"})
         await self._restricted("R15")
-        ice = await self._task("ice_tasking", resolved_by=self._located)
+        # R11 holds while ICE looks too: the person left before any deport action.
+        ice = await self._task("ice_tasking", resolved_by=self._located_or_left if self._v2 else self._located)
         if ice.outcome == "located":
             self._mark_located(ice.details.get("detained", False))
             return Stage.LOCATED
+        if ice.outcome == "left_uk":
+            return await self.left_uk()
         return Stage.DORMANT  # R16
 
     async def left_uk(self) -> Stage:
         """R11/R12: close with the left-UK outcome; most serious offences -> exclusion (SCW)."""
         self.s.outcome = rules.OUTCOME_LEFT_UK
-        await self._set_stage(outcome=self.s.outcome)
+        await self._set_stage(step="left-uk-outcome", action="case updated", outcome=self.s.outcome)
         if self.s.most_serious:
             await self._task("exclusion_consideration")
         return Stage.CLOSED
@@ -152,6 +210,12 @@ class CaseWorkflow:
     async def dormant(self) -> Stage:
         """R16: closed until the person is located, however long that takes."""
         self._waiting("a 'person located' message (R16)", code="person_located")
+        if self._v2:
+            # R11 holds while dormant: a person who has left is closed, not kept "wanted/missing".
+            await self._wait(lambda: self.s.located or self.s.left_uk)
+            if self.s.located:
+                return Stage.LOCATED
+            return await self.left_uk()
         # The configured history limit counts here too, not only at stage changes: many
         # wake-ups while dormant (messages, reminders) must not grow one run's history unbounded.
         await workflow.wait_condition(
@@ -167,7 +231,7 @@ class CaseWorkflow:
         if self.s.case_owner is None:
             allocation = await self._task("allocate_case_owner")  # R20
             self.s.case_owner = allocation.details["case_owner"]
-            await self._set_stage(case_owner=self.s.case_owner)
+            await self._set_stage(step="allocated", action="case owner allocated", case_owner=self.s.case_owner)
         if self.s.marker_added:  # R21: only a marker we added is removed
             await self._message("icd5080", "PNC Bureau", "ICD5080", {"marker": "wanted/missing", "action": "remove"})
             self.s.marker_added = False
@@ -175,7 +239,7 @@ class CaseWorkflow:
         if history.outcome == "not_available":
             # R30: not available to the deciding officer until a disclosable certificate comes.
             self.s.convictions_disclosable = False
-            await self._set_stage(disclosable=False)
+            await self._set_stage(step="not-available", action="convictions not available (R30)", disclosable=False)
             await self._message("acro-request-r23", "ACRO", "ACRO certificate request",
                                 {"purpose": rules.DISCLOSABLE_PURPOSE})
         elif rules.needs_further_acro_check(history.details.get("evidence_left_and_offended", False)):
@@ -204,9 +268,13 @@ class CaseWorkflow:
         if decision.outcome == "detain":  # R30 was enforced by the update's validator
             power = rules.detention_power(self.s.eea)  # R31/R32
             self.s.whereabouts = WhereaboutsStatus.DETAINED
-            await self._set_stage(detention_power=power, custody="detained")
+            await self._set_stage(step="custody", action="detained", detention_power=power, custody="detained")
         elif decision.outcome == "unsuitable":  # R33
-            await self._set_stage(custody="managed non-detained")
+            await self._set_stage(step="custody", action="custody changed", custody="managed non-detained")
+        elif self._v2:  # not detained: the header must not go on saying "detained"
+            if self.s.whereabouts is WhereaboutsStatus.DETAINED:
+                self.s.whereabouts = WhereaboutsStatus.CONFIRMED_ADDRESS
+            await self._set_stage(step="custody", action="custody changed", custody="not detained")
         pursuit = await self._task("pursuit_decision")  # R28: the three factors are its details
         return Stage.CONSIDERATION if pursuit.outcome == "pursue" else Stage.NOT_PURSUED
 
@@ -216,7 +284,7 @@ class CaseWorkflow:
         """R40-R47: Stage 1 notice, the response window, the decision, enforcement."""
         if not self.s.located:  # R40
             raise ApplicationError("R40: deportation consideration begins only once the person is located")
-        if self.s.notice_served_at is None:
+        if self.s.notice_served_at is None or self.s.window_ended is False:
             await self._serve_notice()
         decision = await self._task("consideration_decision")  # R44
         if decision.outcome == "not_pursue":
@@ -236,27 +304,41 @@ class CaseWorkflow:
         return Stage.CLOSED
 
     async def _serve_notice(self) -> None:
-        """R41-R43: serve the notice; wait 10 or 20 days, or until representations arrive."""
-        served = workflow.now()
-        long, short = self.settings.response_windows()
-        window = rules.response_window(self.s.whereabouts, self.s.release_date, served, long=long, short=short)
-        self.s.notice_served_at = served
-        self.s.respond_by = served + window
-        await self._message("stage1-notice", "subject", rules.notice_for(self.s.eea), {
-            "served_at": served.isoformat(), "respond_by": self.s.respond_by.isoformat(),
-            "window_days": _days(window),
-        })
+        """R41-R43: serve the notice; wait 10 or 20 days, or until representations arrive.
+
+        A run that continued as new inside the window resumes it: the notice is not served again.
+        """
+        if self.s.notice_served_at is None:
+            served = workflow.now()
+            long, short = self.settings.response_windows()
+            window = rules.response_window(self.s.whereabouts, self.s.release_date, served, long=long, short=short)
+            self.s.notice_served_at = served
+            self.s.respond_by = served + window
+            if self._v2:
+                self.s.window_ended = False
+            await self._message("stage1-notice", "subject", rules.notice_for(self.s.eea), {
+                "served_at": served.isoformat(), "respond_by": self.s.respond_by.isoformat(),
+                "window_days": _days(window),
+            })
+        assert self.s.respond_by is not None
+        window = self.s.respond_by - self.s.notice_served_at
         self._waiting("representations on the Stage 1 notice (R42/R43)", self.s.respond_by, code="representations")
-        try:
-            # The window runs from service (R43), not from when the notice was recorded.
-            await workflow.wait_condition(
-                lambda: self.s.representations_at is not None,
-                timeout=max(self.s.respond_by - workflow.now(), timedelta(seconds=1)),
-                timeout_summary=f"Stage 1 response window ({window.days} days)",
-            )
-            how = "representations received"
-        except asyncio.TimeoutError:
-            how = "no representations"
+        # The window runs from service (R43), not from when the notice was recorded.
+        if self._v2:
+            received = await self._wait(lambda: self.s.representations_at is not None, until=self.s.respond_by,
+                                        summary=f"Stage 1 response window ({window.days} days)")
+            how = "representations received" if received else "no representations"
+            self.s.window_ended = True
+        else:
+            try:
+                await workflow.wait_condition(
+                    lambda: self.s.representations_at is not None,
+                    timeout=max(self.s.respond_by - workflow.now(), timedelta(seconds=1)),
+                    timeout_summary=f"Stage 1 response window ({window.days} days)",
+                )
+                how = "representations received"
+            except asyncio.TimeoutError:
+                how = "no representations"
         # Recorded at the business time the window ended, not when the worker got to it.
         await self._audit("stage1-window-ended", "response window ended",
                           {"result": how, "window_days": _days(window)},
@@ -269,9 +351,12 @@ class CaseWorkflow:
         n = self.s.task_seq.get("director_decision", 0) + 1
         # R50: the submission points at the reasons, recorded with the latest decision not to pursue
         # (by reference: free text stays in tasks.outcome_details, which the retention purge clears).
-        decided = [t.key for t in self.s.results.values() if t.outcome == "not_pursue"][-1:]
+        if self._v2:
+            decided = [self.s.not_pursue_task] if self.s.not_pursue_task else []
+        else:
+            decided = [t.key for t in self.s.results.values() if t.outcome == "not_pursue"][-1:]
         await self._message(f"director-submission-{n}", "CC Director (SCS PB1)", "Submission: deportation not appropriate",
-                            {"reasons_recorded_with": decided[0]} if decided else {})
+                            {"reasons_recorded_with": decided[0]} if decided else {}, step="director-submission")
         director = await self._task("director_decision")  # R50
         if director.outcome == "disagree":
             return Stage.CONSIDERATION  # R51 (interpretation): back to Stage E
@@ -298,45 +383,66 @@ class CaseWorkflow:
     }
 
     # ================================================================= messages
+    #
+    # messages-v2: a handler only checks and queues (``_receive``); the main line applies
+    # the queue in order inside every wait (``_wait`` -> ``_apply``), so no message can
+    # block the case, two messages never interleave, and a sender waiting on an update
+    # gets what the case did. Runs started before messages-v2 keep the handlers' old
+    # bodies (``_legacy_*``) so that their histories replay as they ran.
 
     @workflow.signal(name="person_located")
     async def person_located(self, event: PersonLocated) -> None:
-        if await self._accept(event, "person located", {"custody": event.custody.value}):
-            self.s.whereabouts = event.custody
-            self.s.release_date = event.release_date
-            self._mark_located(event.custody is WhereaboutsStatus.DETAINED)
+        if self._v2:
+            return self._receive(event)
+        await self._legacy_located(event)
 
     @workflow.signal(name="left_uk")
     async def left_uk_signal(self, event: LeftUk) -> None:
+        if self._v2:
+            return self._receive(event)
         if await self._accept(event, "left the UK"):
             self.s.left_uk = True
+            self.s.left_uk_by = event.actor
 
     @workflow.signal(name="certificate_received")
     async def certificate_received(self, event: CertificateReceived) -> None:
-        if event.event_id in self.s.seen_events:
-            return
-        self.s.seen_events.append(event.event_id)
-        self._last_actor = event.actor
-        self.s.certificates_received += 1
-        seq = self.s.certificates_received
-        facts = await self._act("record_certificate", r.RecordCertificate(
-            case_id=self.s.case_id, at=workflow.now(), seq=seq, certificate_id=event.certificate_id,
-            actor=event.actor, event_id=event.event_id,
-        ), result_type=r.CertificateFacts)
-        if not facts.disclosable:  # R02/R03 again: never kept, never used
-            await self._act("apply_non_disclosable", r.DestroyCertificate(case_id=self.s.case_id, at=workflow.now(), seq=seq))
-            return
-        self.s.most_serious = self.s.most_serious or facts.most_serious
-        self.s.convictions_disclosable = True
+        if self._v2:
+            return self._receive(event)
+        await self._legacy_certificate(event)
 
     @workflow.signal(name="representations_received")
     async def representations_received(self, event: RepresentationsReceived) -> None:
+        if self._v2:
+            return self._receive(event)
         if await self._accept(event, "representations received"):
             if self.s.notice_served_at is not None and self.s.representations_at is None:
                 self.s.representations_at = workflow.now()
 
+    @workflow.update(name="deliver_event")
+    async def deliver_event(self, delivery: EventDelivery) -> EventReceipt:
+        """A message whose sender waits for the case's own answer: applied, already applied, or refused (why)."""
+        if not self._v2:  # a run from before this update existed: apply as its signal would
+            raise ApplicationError("this case is from an older release: send the message as a signal",
+                                   type=UNSUPPORTED, non_retryable=True)
+        ticket = self._ticket()
+        self.s.inbox.append(Inbound.of(delivery.event, ticket=ticket))
+        return await self._receipt(ticket)
+
+    @deliver_event.validator
+    def _validate_delivery(self, delivery: EventDelivery) -> None:
+        if len(delivery.events()) != 1:
+            raise ValueError("a delivery carries exactly one event")
+        self._refuse_when_busy()
+
     @workflow.update(name="complete_task")
     async def complete_task(self, cmd: TaskCompletion) -> TaskCompleted:
+        if self._v2:
+            ticket = self._ticket()
+            self.s.inbox.append(Inbound(completion=cmd, ticket=ticket))
+            receipt = await self._receipt(ticket)
+            if receipt.result is EventResult.REFUSED:  # the loser of a race is told who won
+                raise ApplicationError(receipt.detail, type="TaskNotCompleted", non_retryable=True)
+            return TaskCompleted(task_key=cmd.task_key, outcome=cmd.outcome, stage=self.s.stage)
         self._completing.add(cmd.task_key)
         task = self.s.open_tasks[cmd.task_key]
         # Dates were checked against the business date by the validator; not again here, so an
@@ -355,28 +461,247 @@ class CaseWorkflow:
     @complete_task.validator
     def _validate_completion(self, cmd: TaskCompletion) -> None:
         """Refuse before anything is written: unknown or finished task, illegal outcome, R30."""
-        if cmd.task_key in self.s.results:
-            raise ValueError(f"task {cmd.task_key} is already done")
+        done = self._done_task(cmd.task_key)
+        if done is not None:
+            raise ValueError(f"task {cmd.task_key} is already done: {done}")
         task = self.s.open_tasks.get(cmd.task_key)
         if task is None:
             raise ValueError(f"case {self.s.case_id} has no open task {cmd.task_key}")
-        if cmd.task_key in self._completing:
+        if cmd.task_key in self._completing or any(
+            i.completion is not None and i.completion.task_key == cmd.task_key for i in self.s.inbox
+        ):
             raise ValueError(f"task {cmd.task_key} is being completed already")
+        self._refuse_when_busy()
         encoded = json.dumps(cmd.details, default=str)
         if len(encoded) > MAX_DETAILS_BYTES:  # refused unread: a task's details are a few short fields
             raise ValueError(f"details are {len(encoded)} bytes; at most {MAX_DETAILS_BYTES} bytes are accepted")
         if _has_nul(cmd.details):  # PostgreSQL cannot store it: the completion would retry forever
             raise ValueError("details contain a NUL character (\\u0000), which cannot be recorded")
+        refusal = self._refusal(task, cmd)
+        if refusal is not None:
+            raise ValueError(refusal)
+
+    def _refusal(self, task: OpenTask, cmd: TaskCompletion) -> str | None:
+        """Why this outcome may not be recorded now (None: it may): the task table, then R30."""
         try:
             validate_outcome(task.kind, cmd.outcome, cmd.details, today=self._today())
         except OutcomeRefused as refused:
-            raise ValueError(str(refused)) from None
+            return str(refused)
         if cmd.outcome in TASK_KINDS[task.kind].needs_disclosable and not rules.may_detain(self.s.convictions_disclosable):
-            raise ValueError(convictions_refusal(task.kind, cmd.outcome))
+            return convictions_refusal(task.kind, cmd.outcome)
+        return None
 
     def _today(self) -> date:
         """The case's business date (a method, so the validator's property test can give one)."""
         return workflow.now().date()
+
+    def _refuse_when_busy(self) -> None:
+        if self._continuing:  # the sender retries against the next run (workflows/client.py)
+            raise ApplicationError("the case is continuing as new; send again", type=CONTINUING_AS_NEW)
+
+    def _done_task(self, key: str) -> str | None:
+        """Who settled task ``key`` and how, when it was settled recently."""
+        for done in reversed(self.s.recent_done):
+            if done.key == key:
+                return f"completed by {done.actor} at {done.at:%Y-%m-%d %H:%M} UTC ({done.outcome})"
+        if key in self.s.results:  # runs before messages-v2 kept every result
+            t = self.s.results[key]
+            return f"completed by {t.actor} at {t.at:%Y-%m-%d %H:%M} UTC ({t.outcome})"
+        return None
+
+    # ---------------------------------------------------------------- the queue (v2)
+
+    def _ticket(self) -> int:
+        self._tickets += 1
+        return self._tickets
+
+    async def _receipt(self, ticket: int) -> EventReceipt:
+        await workflow.wait_condition(lambda: ticket in self._receipts)
+        return self._receipts.pop(ticket)
+
+    def _receive(self, event: Event) -> None:
+        """A signal: queue it unless it is an exact repeat of one applied or queued already."""
+        key = event_key(kind_of(event), event.event_id)
+        digest = content_hash(event)
+        if self.s.recent_events.get(key) == digest:
+            return
+        if any(i.ticket is None and i.completion is None and event_key(kind_of(i.event), i.event.event_id) == key
+               and content_hash(i.event) == digest for i in self.s.inbox):
+            return
+        self.s.inbox.append(Inbound.of(event))
+
+    async def _apply_next(self) -> None:
+        """Apply the oldest queued message or completion, and answer its sender if one waits."""
+        item = self.s.inbox.pop(0)
+        if item.completion is not None:
+            result, detail = await self._apply_completion(item.completion)
+            receipt = EventReceipt(kind=EventKind.LOCATED, event_id="", result=result, detail=detail, stage=self.s.stage)
+        else:
+            event = item.event
+            result, detail = await self._apply_event(event)
+            receipt = EventReceipt(kind=kind_of(event), event_id=event.event_id, result=result, detail=detail,
+                                   stage=self.s.stage)
+            self._count(metrics.MESSAGES, kind=receipt.kind.value, result=result.value)
+        if item.ticket is not None:
+            self._receipts[item.ticket] = receipt
+
+    async def _apply_completion(self, cmd: TaskCompletion) -> tuple[EventResult, str]:
+        done = self._done_task(cmd.task_key)
+        if done is not None:
+            return EventResult.REFUSED, f"task {cmd.task_key} was already {done}; your outcome was not recorded"
+        task = self.s.open_tasks.get(cmd.task_key)
+        if task is None:
+            return EventResult.REFUSED, f"case {self.s.case_id} has no open task {cmd.task_key}"
+        refusal = self._refusal(task, cmd)  # the case may have changed since the validator ran
+        if refusal is not None:
+            return EventResult.REFUSED, refusal
+        details = validate_outcome(task.kind, cmd.outcome, cmd.details, today=date.max).model_dump(mode="json")
+        await self._act("complete_task", r.CompleteTask(
+            case_id=self.s.case_id, at=workflow.now(), key=cmd.task_key, outcome=cmd.outcome,
+            details=details, actor=cmd.actor,
+        ))
+        self._finish_task(task, cmd.outcome, details, cmd.actor)
+        if task.kind == "left_uk_review" and cmd.outcome == "left_uk":
+            self.s.left_uk_confirmed = True  # R11: the stage in hand gives way to closure
+        return EventResult.APPLIED, f"task {cmd.task_key} completed: {cmd.outcome}"
+
+    async def _apply_event(self, event: Event) -> tuple[EventResult, str]:
+        kind = kind_of(event)
+        key = event_key(kind, event.event_id)
+        digest = content_hash(event)
+        known = self.s.recent_events.get(key)
+        if known is not None:
+            if known == digest:
+                return EventResult.ALREADY_APPLIED, f"{kind.value} event {event.event_id} was applied before; nothing changed"
+            return EventResult.REFUSED, _CONFLICT.format(kind=kind.value, id=event.event_id)
+        self.s.messages_applied += 1
+        status = await self._act("record_message", r.RecordMessage(
+            case_id=self.s.case_id, at=workflow.now(), event_key=audit_key(kind, event.event_id), actor=event.actor,
+            action=_RECEIVED[kind], content_hash=digest, delivery=self.s.messages_applied,
+            legacy_action=_LEGACY_ACTION[kind] if event.event_id in self.s.seen_events else None,
+            detail={"event_id": event.event_id, "kind": kind.value, **_detail_of(event)},
+        ), result_type=r.MessageStatus)
+        if status is r.MessageStatus.CONFLICT:
+            return EventResult.REFUSED, _CONFLICT.format(kind=kind.value, id=event.event_id)
+        self._remember(key, digest)
+        if status is r.MessageStatus.REPEAT:  # applied in an earlier run, past the window
+            return EventResult.ALREADY_APPLIED, f"{kind.value} event {event.event_id} was applied before; nothing changed"
+        if self.s.stage is Stage.CLOSED:
+            return EventResult.REFUSED, "the case is closed; the message is recorded and changes nothing"
+        if isinstance(event, PersonLocated):
+            return EventResult.APPLIED, await self._apply_located(event)
+        if isinstance(event, LeftUk):
+            return EventResult.APPLIED, await self._apply_left_uk(event)
+        if isinstance(event, CertificateReceived):
+            return await self._apply_certificate(event)
+        assert isinstance(event, RepresentationsReceived)
+        if self.s.notice_served_at is not None and self.s.representations_at is None:
+            self.s.representations_at = workflow.now()
+            return EventResult.APPLIED, "representations recorded; the Stage 1 response window ends (R43)"
+        return EventResult.APPLIED, "representations recorded; no Stage 1 response window is open (R43)"
+
+    def _remember(self, key: str, digest: str) -> None:
+        self.s.recent_events[key] = digest
+        while len(self.s.recent_events) > RECENT_EVENTS:  # oldest first: dicts keep insertion order
+            del self.s.recent_events[next(iter(self.s.recent_events))]
+
+    async def _apply_located(self, event: PersonLocated) -> str:
+        was_located = self.s.located
+        self.s.whereabouts = event.custody
+        self.s.release_date = event.release_date
+        self.s.located_by = event.actor
+        self._mark_located(event.custody is WhereaboutsStatus.DETAINED)
+        await self._set_stage(action="whereabouts recorded", custody=event.custody.value)
+        if was_located:
+            return f"whereabouts updated: {event.custody.value}"
+        return f"person located ({event.custody.value}); the case goes on to the case owner (R20)"
+
+    async def _apply_left_uk(self, event: LeftUk) -> str:
+        """R11 per stage (README, "Left the UK"): before the case owner's stages it settles the
+        NBTC or ICE task, or ends dormancy, and the case closes (R11/R12); from Stage C on the
+        person has been located and action is under way, so the case owner is asked to decide."""
+        self.s.left_uk = True
+        self.s.left_uk_by = event.actor
+        if self.s.stage in (Stage.INTAKE, Stage.AWAITING_CERTIFICATE, Stage.REGISTRATION):
+            return "recorded; the case closes at the NBTC check (R10/R11) once it is registered"
+        if self.s.stage in (Stage.FIRST_ACTIONS, Stage.DORMANT):
+            return "the case closes: left the UK before deport action (R11)"
+        if any(t.kind == "left_uk_review" for t in self.s.open_tasks.values()):
+            return "recorded; the case owner's review of an earlier report is open"
+        key = await self._side_task("left_uk_review")
+        return f"recorded; the case owner decides whether the case closes under R11 (task {key})"
+
+    async def _apply_certificate(self, event: CertificateReceived) -> tuple[EventResult, str]:
+        self.s.certificates_received += 1
+        seq = self.s.certificates_received
+        try:
+            facts = await self._act("record_certificate", r.RecordCertificate(
+                case_id=self.s.case_id, at=workflow.now(), seq=seq, certificate_id=event.certificate_id,
+                actor=event.actor, event_id=event.event_id,
+            ), result_type=r.CertificateFacts)
+        except ActivityError as err:  # e.g. an unknown certificate: refused, recorded, the case goes on
+            self.s.certificates_received -= 1
+            reason = str(err.cause) if err.cause is not None else str(err)
+            await self._audit(f"event-refused-certificate:{event.event_id}", "message refused",
+                              {"kind": "certificate", "event_id": event.event_id, "reason": reason})
+            return EventResult.REFUSED, reason
+        if not facts.disclosable:  # R02/R03 again: never kept, never used
+            await self._act("apply_non_disclosable", r.DestroyCertificate(case_id=self.s.case_id, at=workflow.now(), seq=seq))
+            return EventResult.APPLIED, "certificate not disclosable for immigration purposes: destroyed, ACRO asked again (R03)"
+        self.s.most_serious = self.s.most_serious or facts.most_serious
+        self.s.convictions_disclosable = True
+        self.s.certificate_by = event.actor
+        return EventResult.APPLIED, "disclosable certificate taken into the case (R02)"
+
+    async def _side_task(self, kind: str) -> str:
+        """A task the case does not wait on in line (its completion is applied from the queue)."""
+        spec = TASK_KINDS[kind]
+        seq = self.s.task_seq[kind] = self.s.task_seq.get(kind, 0) + 1
+        key = f"{kind}-{seq}"
+        team = self._team_for(spec.team)
+        due_at = workflow.now() + self.settings.deadline(kind)
+        await self._act("open_task", r.OpenTask(
+            case_id=self.s.case_id, at=workflow.now(), key=key, kind=kind, title=spec.title, team=team, due_at=due_at,
+        ), result_type=int)
+        self.s.open_tasks[key] = OpenTask(key=key, kind=kind, team=team, due_at=due_at)
+        self._count(metrics.TASKS_OPENED, kind=kind)
+        return key
+
+    async def _answer_closed(self) -> None:
+        """The case has closed: what is still queued is answered (and recorded), not dropped."""
+        while self.s.inbox or not workflow.all_handlers_finished():
+            if self.s.inbox:
+                await self._apply_next()
+            else:
+                await workflow.wait_condition(lambda: bool(self.s.inbox) or workflow.all_handlers_finished())
+
+    async def _legacy_located(self, event: PersonLocated) -> None:
+        if await self._accept(event, "person located", {"custody": event.custody.value}):
+            self.s.whereabouts = event.custody
+            self.s.release_date = event.release_date
+            self.s.located_by = event.actor
+            self._mark_located(event.custody is WhereaboutsStatus.DETAINED)
+
+    async def _legacy_certificate(self, event: CertificateReceived) -> None:
+        if event.event_id in self.s.seen_events:
+            return
+        self.s.seen_events.append(event.event_id)
+        self._last_actor = event.actor
+        self.s.certificates_received += 1
+        seq = self.s.certificates_received
+        try:
+            facts = await self._act("record_certificate", r.RecordCertificate(
+                case_id=self.s.case_id, at=workflow.now(), seq=seq, certificate_id=event.certificate_id,
+                actor=event.actor, event_id=event.event_id,
+            ), result_type=r.CertificateFacts)
+        except ActivityError:  # an unknown certificate no longer wedges the case (it failed at once)
+            return
+        if not facts.disclosable:  # R02/R03 again: never kept, never used
+            await self._act("apply_non_disclosable", r.DestroyCertificate(case_id=self.s.case_id, at=workflow.now(), seq=seq))
+            return
+        self.s.most_serious = self.s.most_serious or facts.most_serious
+        self.s.convictions_disclosable = True
+        self.s.certificate_by = event.actor
 
     @workflow.query(name="view")
     def view(self) -> CaseView:
@@ -393,27 +718,42 @@ class CaseWorkflow:
     async def _task(self, kind: str, *, resolved_by: Resolver | None = None) -> TaskResult:
         """A human task: record it in the inbox, wait for its outcome or an event that
         resolves it; past the deadline escalate to a senior caseworker, mark the case
-        overdue and keep waiting, reminding a bounded number of times."""
+        overdue and keep waiting, reminding a bounded number of times.
+
+        messages-v2: the nth task of a kind in a stage visit is remembered, so a stage
+        re-entered after continue-as-new gets its result, or resumes waiting on it with its
+        deadline and escalations, instead of opening it again.
+        """
         spec = TASK_KINDS[kind]
-        seq = self.s.task_seq[kind] = self.s.task_seq.get(kind, 0) + 1
-        key = f"{kind}-{seq}"
-        team = (self.s.case_owner or self.s.team or "unallocated") if spec.team == CASE_OWNER else spec.team
-        due_at = workflow.now() + self.settings.deadline(kind)
-        await self._act("open_task", r.OpenTask(
-            case_id=self.s.case_id, at=workflow.now(), key=key, kind=kind, title=spec.title, team=team, due_at=due_at,
-        ), result_type=int)
-        task = OpenTask(key=key, kind=kind, team=team, due_at=due_at)
-        self.s.open_tasks[key] = task
-        self._count(metrics.TASKS_OPENED, kind=kind)
+        memo = f"{kind}#{self._visit_counts.setdefault(kind, 0) + 1}"
+        self._visit_counts[kind] += 1
+        key = self.s.visit_tasks.get(memo) if self._v2 else None
+        if key is not None and key in self.s.results:
+            return self.s.results[key]
+        if key is None or key not in self.s.open_tasks:
+            seq = self.s.task_seq[kind] = self.s.task_seq.get(kind, 0) + 1
+            key = f"{kind}-{seq}"
+            team = self._team_for(spec.team)
+            due_at = workflow.now() + self.settings.deadline(kind)
+            await self._act("open_task", r.OpenTask(
+                case_id=self.s.case_id, at=workflow.now(), key=key, kind=kind, title=spec.title, team=team, due_at=due_at,
+            ), result_type=int)
+            self.s.open_tasks[key] = OpenTask(key=key, kind=kind, team=team, due_at=due_at, next_deadline=due_at)
+            self._count(metrics.TASKS_OPENED, kind=kind)
+            if self._v2:
+                self.s.visit_tasks[memo] = key
+        task = self.s.open_tasks[key]
+        if self._v2:
+            return await self._await_task(task, resolved_by)
 
         def settled() -> bool:
             return key in self.s.results or (
                 key not in self._completing and resolved_by is not None and resolved_by() is not None
             )
 
-        deadline = due_at
+        deadline = task.due_at
         while not settled():
-            self._waiting(f"{spec.title} – {team}",
+            self._waiting(f"{spec.title} – {task.team}",
                           deadline if task.escalations < self.settings.max_escalations else None, code=kind)
             if task.escalations >= self.settings.max_escalations:
                 await workflow.wait_condition(settled)  # reminders are bounded; keep waiting
@@ -435,10 +775,94 @@ class CaseWorkflow:
         ))
         return self._finish_task(task, outcome, {}, actor)
 
+    async def _await_task(self, task: OpenTask, resolved_by: Resolver | None) -> TaskResult:
+        """messages-v2: wait for a completion or a settling message, applied one at a time in order."""
+        spec = TASK_KINDS[task.kind]
+        key = task.key
+
+        def settled() -> bool:
+            return key in self.s.results or (resolved_by is not None and resolved_by() is not None)
+
+        while not settled():
+            bounded = task.escalations >= self.settings.max_escalations
+            self._waiting(f"{spec.title} – {task.team}", None if bounded else task.next_deadline, code=task.kind)
+            if await self._wait(settled, until=None if bounded else task.next_deadline, summary=f"deadline: {task.kind}"):
+                break
+            await self._escalate(task)
+            task.next_deadline = workflow.now() + timedelta(days=self.settings.reminder_interval_days)
+        if key in self.s.results:
+            return self.s.results[key]
+        assert resolved_by is not None
+        outcome, actor = resolved_by()  # type: ignore[misc]
+        await self._act("complete_task", r.CompleteTask(
+            case_id=self.s.case_id, at=workflow.now(), key=key, outcome=outcome, actor=actor,
+        ))
+        return self._finish_task(task, outcome, {}, actor)
+
+    async def _wait(self, done: Callable[[], bool], *, until: datetime | None = None, summary: str | None = None) -> bool:
+        """messages-v2: every long wait of a case. Applies queued messages in order, continues
+        as new when the history grows long, and returns True when ``done()`` holds, False
+        when ``until`` passes first. The case owner's R11 confirmation ends any wait."""
+        while True:
+            if self.s.left_uk_confirmed:
+                self.s.left_uk_confirmed = False
+                raise _LeftUkConfirmed()
+            if done():
+                return True
+            if self.s.inbox:
+                await self._apply_next()
+                continue
+            if self._history_long():
+                await self._continue_as_new()
+            remaining = None if until is None else until - workflow.now()
+            if remaining is not None and remaining <= timedelta(0):
+                return False
+            try:
+                await workflow.wait_condition(
+                    lambda: done() or bool(self.s.inbox) or self._history_long(),
+                    timeout=None if remaining is None else max(remaining, timedelta(seconds=1)),
+                    timeout_summary=summary,
+                )
+            except asyncio.TimeoutError:
+                return done()
+
+    def _history_long(self) -> bool:
+        info = workflow.info()
+        limit = self.settings.dormant_history_limit
+        return info.is_continue_as_new_suggested() or (
+            info.get_current_history_length() > limit - min(HISTORY_MARGIN, limit // 5)
+        )
+
+    async def _continue_as_new(self) -> None:
+        """Carry the state into a new run: updates in flight are answered first, new ones are
+        refused (their senders retry), signals not yet applied are carried in order."""
+        if self._v2:
+            self._continuing = True
+            while not workflow.all_handlers_finished() or any(i.ticket is not None for i in self.s.inbox) \
+                    or len(self.s.inbox) > MAX_CARRIED:
+                if self.s.inbox and (any(i.ticket is not None for i in self.s.inbox) or len(self.s.inbox) > MAX_CARRIED):
+                    await self._apply_next()
+                else:
+                    await workflow.wait_condition(
+                        lambda: workflow.all_handlers_finished() or any(i.ticket is not None for i in self.s.inbox)
+                    )
+        else:
+            await workflow.wait_condition(workflow.all_handlers_finished)
+        self.s.runs += 1
+        workflow.continue_as_new(CaseInput(state=self.s))
+
+    def _team_for(self, team: str) -> str:
+        return (self.s.case_owner or self.s.team or "unallocated") if team == CASE_OWNER else team
+
     def _finish_task(self, task: OpenTask, outcome: str, details: dict[str, Any], actor: str) -> TaskResult:
         result = TaskResult(key=task.key, kind=task.kind, outcome=outcome, details=details, actor=actor, at=workflow.now())
         self.s.results[task.key] = result
         self.s.open_tasks.pop(task.key, None)
+        if self._v2_memo:
+            if outcome == "not_pursue":
+                self.s.not_pursue_task = task.key
+            self.s.recent_done.append(DoneTask(key=task.key, outcome=outcome, actor=actor, at=result.at))
+            del self.s.recent_done[:-RECENT_DONE]
         return result
 
     async def _escalate(self, task: OpenTask) -> None:
@@ -453,22 +877,30 @@ class CaseWorkflow:
         self.s.open_tasks[review_key] = OpenTask(key=review_key, kind="overdue_review", team=SENIOR_CASEWORKER, due_at=review_due)
         self._count(metrics.TASKS_ESCALATED, kind=task.kind)
 
-    # Resolvers: events from other systems that settle a task without an update.
+    # Resolvers: events from other systems that settle a task without an update, credited
+    # to the sender of the message that settled it.
 
     def _certificate_arrived(self) -> tuple[str, str] | None:
         if self.s.convictions_disclosable:
-            return ("disclosable_certificate_received", self._last_actor)
+            return ("disclosable_certificate_received", self.s.certificate_by or self._last_actor)
         return None
 
     def _left_or_located(self) -> tuple[str, str] | None:
         if self.s.located:
-            return ("in_uk", self._last_actor)
+            return ("in_uk", self.s.located_by or self._last_actor)
         if self.s.left_uk:
-            return ("left_uk", self._last_actor)
+            return ("left_uk", self.s.left_uk_by or self._last_actor)
         return None
 
     def _located(self) -> tuple[str, str] | None:
-        return ("located", self._last_actor) if self.s.located else None
+        return ("located", self.s.located_by or self._last_actor) if self.s.located else None
+
+    def _located_or_left(self) -> tuple[str, str] | None:
+        if self.s.located:
+            return ("located", self.s.located_by or self._last_actor)
+        if self.s.left_uk:
+            return ("left_uk", self.s.left_uk_by or self._last_actor)
+        return None
 
     def _mark_located(self, detained: bool) -> None:
         self.s.located = True
@@ -477,7 +909,7 @@ class CaseWorkflow:
             self.s.whereabouts = WhereaboutsStatus.DETAINED
 
     async def _accept(self, event: Event, action: str, detail: dict[str, Any] | None = None) -> bool:
-        """Record a message once (by event ID) in the audit log; False for a repeat."""
+        """Runs before messages-v2: record a message once (by event ID) in the audit log; False for a repeat."""
         if event.event_id in self.s.seen_events:
             return False
         self.s.seen_events.append(event.event_id)
@@ -495,6 +927,12 @@ class CaseWorkflow:
             return
         leaving = self.s.stage
         self.s.stage = stage
+        if self._v2:
+            # A new stage visit: what the last one did is in the CID; the state keeps none of it.
+            self.s.visit_tasks.clear()
+            self.s.visit_steps.clear()
+            self.s.results.clear()
+        self._visit_counts.clear()
         self._count(metrics.STAGE_TRANSITIONS, stage=stage.value)
         if stage is Stage.CLOSED:
             self.s.open_tasks.clear()
@@ -505,21 +943,40 @@ class CaseWorkflow:
             self.s.dormant_periods += 1
             self.s.outcome = rules.OUTCOME_LIABLE_TO_DEPORT
             await self._set_stage(status="dormant", outcome=self.s.outcome)
+        elif leaving is Stage.DORMANT:
+            self.s.outcome = None  # open again: no longer "liable to deport – wanted/missing"
+            await self._set_stage(status="open", clear_outcome=True)
         else:
-            await self._set_stage(status="open" if leaving is Stage.DORMANT else None)
+            await self._set_stage()
 
-    async def _set_stage(self, **fields: Any) -> None:
+    def _first_time(self, step: str | None) -> bool:
+        """messages-v2: True the first time ``step`` is reached in this stage visit (a stage
+        re-entered after continue-as-new skips what it did); always True for earlier runs."""
+        if step is None or not self._v2:
+            return True
+        if step in self.s.visit_steps:
+            return False
+        self.s.visit_steps.append(step)
+        return True
+
+    async def _set_stage(self, *, step: str | None = None, action: str = r.STAGE_ENTERED, **fields: Any) -> None:
+        if not self._first_time(step and f"stage:{step}"):
+            return
         self.s.transitions += 1
         await self._act("set_stage", r.SetStage(
-            case_id=self.s.case_id, at=workflow.now(), stage=self.s.stage, seq=self.s.transitions, **fields
+            case_id=self.s.case_id, at=workflow.now(), stage=self.s.stage, seq=self.s.transitions, action=action, **fields
         ))
 
-    async def _message(self, key: str, recipient: str, form: str, body: dict[str, Any]) -> None:
+    async def _message(self, key: str, recipient: str, form: str, body: dict[str, Any], *, step: str | None = None) -> None:
+        if not self._first_time(f"message:{step or key}"):
+            return
         await self._act("send_message", r.SendMessage(
             case_id=self.s.case_id, at=workflow.now(), key=key, recipient=recipient, form=form, body=body,
         ))
 
     async def _note(self, key: str, text: str) -> None:
+        if not self._first_time(f"note:{key}"):
+            return
         await self._act("add_note", r.AddNote(case_id=self.s.case_id, at=workflow.now(), key=key, text=text))
 
     async def _audit(self, key: str, action: str, detail: dict[str, Any], at: datetime | None = None) -> None:
@@ -529,6 +986,8 @@ class CaseWorkflow:
 
     async def _restricted(self, rule: str) -> None:
         """R05/R15/R53: a withheld section of the guidance; recorded as reached, nothing invented."""
+        if not self._first_time(f"restricted:{rule}"):
+            return
         await self._act("restricted_step", r.RestrictedStep(case_id=self.s.case_id, at=workflow.now(), rule=rule))
 
     def _waiting(self, what: str | None, until: datetime | None = None, code: str | None = None) -> None:
@@ -582,6 +1041,26 @@ class CaseWorkflow:
             start_to_close_timeout=timeout or timedelta(seconds=self.settings.activity_timeout_seconds),
             retry_policy=ACTIVITY_RETRY, summary=name.replace("_", " "),
         )
+
+
+#: How the audit log names each kind of message (one home: the CLI reads it from here).
+_RECEIVED = {
+    EventKind.LOCATED: "person located", EventKind.LEFT_UK: "left the UK",
+    EventKind.CERTIFICATE: "certificate event received", EventKind.REPRESENTATIONS: "representations received",
+}
+#: ... and how releases before messages-v2 named them (certificates by record_certificate).
+_LEGACY_ACTION = {**_RECEIVED, EventKind.CERTIFICATE: "certificate received"}
+_CONFLICT = ("{kind} event {id} was applied before with different content: refused; "
+             "send a new event ID for a new message")
+
+
+def _detail_of(event: Event) -> dict[str, Any]:
+    """What a message's audit entry says of it beside its ID (no personal data)."""
+    if isinstance(event, PersonLocated):
+        return {"custody": event.custody.value}
+    if isinstance(event, CertificateReceived):
+        return {"certificate_id": event.certificate_id}
+    return {}
 
 
 def _days(window: timedelta) -> int | float:
