@@ -496,6 +496,8 @@ class CaseWorkflow:
         return workflow.now().date()
 
     def _refuse_when_busy(self) -> None:
+        if self.s.stage is Stage.CLOSED:  # closing: what is queued is answered, nothing new is taken
+            raise ApplicationError(f"case {self.s.case_id} is closed", type="CaseClosed", non_retryable=True)
         if self._continuing:  # the sender retries against the next run (workflows/client.py)
             raise ApplicationError("the case is continuing as new; send again", type=CONTINUING_AS_NEW)
 
