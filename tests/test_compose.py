@@ -12,7 +12,7 @@ from casework.search import ALL as SEARCH_ATTRIBUTES, type_name
 
 ROOT = Path(__file__).resolve().parent.parent
 LONG_RUNNING = {"temporal-postgresql", "temporal", "temporal-ui", "cid-postgresql", "codec-server", "worker"}
-ONE_SHOT = {"temporal-schema", "temporal-register"}
+ONE_SHOT = {"temporal-schema", "temporal-register", "cid-migrate"}
 
 
 @pytest.fixture(scope="module")
@@ -47,9 +47,10 @@ def test_start_order(compose: dict) -> None:
     assert _depends(compose, "temporal")["temporal-schema"]["condition"] == "service_completed_successfully"
     assert _depends(compose, "temporal-register")["temporal"]["condition"] == "service_healthy"
     assert _depends(compose, "temporal-ui")["temporal"]["condition"] == "service_healthy"
+    assert _depends(compose, "cid-migrate")["cid-postgresql"]["condition"] == "service_healthy"
     worker = _depends(compose, "worker")
     assert worker["temporal-register"]["condition"] == "service_completed_successfully"
-    assert worker["cid-postgresql"]["condition"] == "service_healthy"
+    assert worker["cid-migrate"]["condition"] == "service_completed_successfully"
 
 
 def test_named_volumes_for_both_databases(compose: dict) -> None:
@@ -69,7 +70,7 @@ def test_ui_on_8080_and_worker_replicas(compose: dict) -> None:
     worker = compose["services"]["worker"]
     assert worker["deploy"]["replicas"] > 1
     assert worker["build"] == "." and (ROOT / "Dockerfile").is_file()
-    assert "DATABASE_URL" in worker["environment"] and "TEMPORAL_ADDRESS" in worker["environment"]
+    assert "CASEWORK_WORKER_DATABASE_URL" in worker["environment"] and "TEMPORAL_ADDRESS" in worker["environment"]
 
 
 def test_search_attributes_created_by_the_register_job() -> None:
@@ -83,3 +84,24 @@ def test_schema_job_uses_the_sql_tool_for_both_databases() -> None:
     assert "temporal-sql-tool" in script
     assert "temporal/versioned" not in script or "visibility" in script
     assert "update-schema" in script
+
+
+def test_the_worker_logs_in_as_its_own_role_and_never_holds_the_owners_login(compose: dict) -> None:
+    """Migration 0005: the owner migrates (cid-migrate); the worker has only casework_worker."""
+    services = compose["services"]
+    worker = services["worker"]
+    assert "DATABASE_URL" not in worker["environment"] and "CASEWORK_DB_ROLE" not in worker["environment"]
+    assert worker["environment"]["CASEWORK_WORKER_DATABASE_URL"].startswith("postgresql://casework_worker@")
+    assert "cid_owner_pgpass" not in worker["secrets"] and "cid_worker_pgpass" in worker["secrets"]
+    migrate = services["cid-migrate"]
+    assert migrate["environment"]["DATABASE_URL"].startswith("postgresql://casework_owner@")
+    assert "cid_owner_pgpass" in migrate["secrets"] and "cid_worker_pgpass" not in migrate["secrets"]
+    cid = services["cid-postgresql"]
+    assert "POSTGRES_PASSWORD" not in cid["environment"]  # from a secret file, not in the compose file
+    assert any(v.startswith("./deploy/cid-init.sh:/docker-entrypoint-initdb.d/") for v in cid["volumes"])
+    init = (ROOT / "deploy" / "cid-init.sh").read_text()
+    for login in ("casework_owner", "casework_worker", "casework_api"):
+        assert f"CREATE ROLE {login} LOGIN PASSWORD" in init
+    assert "SUPERUSER" not in init and "CREATEROLE" not in init and " IN ROLE" not in init
+    for service in services.values():  # no password written into the compose file itself
+        assert not re.search(r"postgresql://[^@/]*:[^@/]*@", str(service.get("environment", {})))

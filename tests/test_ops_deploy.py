@@ -81,7 +81,13 @@ def test_make_secrets_makes_files_the_code_loads_and_keeps_them(tmp_path: Path) 
     assert (keys.read_text(), token.read_text()) == before, "a second run must never replace a key"
     # The compose file mounts exactly these files.
     secrets = _compose()["secrets"]
-    assert {s["file"] for s in secrets.values()} == {"./deploy/secrets/codec-keys.json", "./deploy/secrets/codec-token"}
+    made = {f"./deploy/secrets/{path.name}" for path in (tmp_path / "secrets").iterdir()}
+    assert {s["file"] for s in secrets.values()} == made
+    for login in ("owner", "worker", "api"):
+        host, port, db, user, password = (tmp_path / "secrets" / f"cid-{login}.pgpass").read_text().strip().split(":")
+        assert (host, port, db, user) == ("cid-postgresql", "5432", "cid", f"casework_{login}") and len(password) >= 32
+    for path in (tmp_path / "secrets").iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
 
 
 def _settings(monkeypatch: pytest.MonkeyPatch, **env: str) -> TemporalSettings:

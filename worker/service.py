@@ -19,7 +19,8 @@ from activities.case_activities import CaseActivities
 from casework.process import exit_without_finalizing
 from casework.settings import ProcessSettings, load_process_settings
 from casework.temporal import TemporalSettings, connect
-from cid.db import create_pool, migrate_dsn
+from cid.db import WORKER_LOGIN, create_pool, migrate_dsn
+from worker.database import WORKER_DATABASE_URL_ENV, check_login, worker_database_url
 from worker.health import start_health_server
 from worker.shared_code import share_workflow_code
 from worker.telemetry import prometheus_runtime
@@ -53,7 +54,7 @@ def build_worker(
 
 
 async def serve(
-    database_url: str,
+    database_url: str | None,
     temporal: TemporalSettings | None = None,
     stop: asyncio.Event | None = None,
     ready: asyncio.Event | None = None,
@@ -64,16 +65,29 @@ async def serve(
 ) -> None:
     """Run until ``stop`` is set (or SIGTERM/SIGINT when none is given).
 
+    ``database_url``: the owner's login, which applies the migrations; None when another
+    job does (compose). Activities connect as the worker's own login
+    (:func:`worker_database_url`), which must be no more than that.
     ``metrics_address`` (host:port) serves Prometheus metrics; ``health_address`` serves
     ``/live`` and ``/ready``. Either may be None to serve nothing.
     """
     temporal = temporal or TemporalSettings()
-    await migrate_dsn(database_url)
+    if os.environ.get("CASEWORK_DB_ROLE"):
+        log.warning("CASEWORK_DB_ROLE is no longer read: the worker logs in as %s (%s)", WORKER_LOGIN, WORKER_DATABASE_URL_ENV)
+    if database_url:
+        await migrate_dsn(database_url)
+    pool = await create_pool(worker_database_url(database_url))
+    try:
+        await check_login(pool)
+    except BaseException:
+        await pool.close()
+        raise
     runtime = prometheus_runtime(metrics_address) if metrics_address else None
-    client = await connect(temporal, runtime=runtime)
-    # CASEWORK_DB_ROLE (docker-compose: casework_worker, migration 0003): activities run as a
-    # role that may append to the audit log but never change or delete it.
-    pool = await create_pool(database_url, role=os.environ.get("CASEWORK_DB_ROLE") or None)
+    try:
+        client = await connect(temporal, runtime=runtime)
+    except BaseException:
+        await pool.close()
+        raise
     stop = stop or _stop_on_signals()
     health = None
     try:
@@ -118,8 +132,9 @@ def cache_size(text: str | None) -> int:
 def main() -> None:
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     database_url = os.environ.get("DATABASE_URL")
-    if not database_url:
-        print("casework-worker: DATABASE_URL is not set (postgresql://user@host:port/db)", file=sys.stderr)
+    if not (database_url or os.environ.get(WORKER_DATABASE_URL_ENV)):
+        print(f"casework-worker: neither DATABASE_URL (the owner's login, to migrate) nor {WORKER_DATABASE_URL_ENV}"
+              " (the worker's own) is set: postgresql://user@host:port/db", file=sys.stderr)
         raise SystemExit(2)
     try:
         cache = cache_size(os.environ.get(CACHE_ENV))
