@@ -5,6 +5,7 @@
 #   deploy/secrets/cid-postgres-password          the CID server's bootstrap superuser
 #   deploy/secrets/cid-{owner,worker,api}.pgpass  one login each (PGPASSFILE format:
 #       cid-postgresql:5432:cid:casework_<login>:<random password>; deploy/cid-init.sh)
+#   deploy/secrets/tls/  the compose cluster's CA and mTLS certificates (deploy/make_certs.py)
 # An existing file is kept: a new key would leave every sealed history unreadable.
 # CASEWORK and PYTHON name the commands to use (default: casework and python3 on PATH).
 set -eu
@@ -37,3 +38,4 @@ for login in owner worker api; do
     echo "made deploy/secrets/cid-$login.pgpass"
   fi
 done
+"$PYTHON" "$(pwd)/make_certs.py" secrets/tls
