@@ -38,6 +38,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import os
 import re
 import secrets
@@ -75,6 +76,8 @@ REFUSAL = (
 LOCAL_KEY_FILE = "codec-keys.json"
 
 _KEY_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+log = logging.getLogger("casework.codec")
 
 
 class CodecKeysMissing(RuntimeError):
@@ -293,6 +296,8 @@ class EncryptionCodec(PayloadCodec):
                 return payload  # written before encryption was switched on (and so accepted)
             # Not raised: a decode error fails the whole workflow task, over and over, and
             # one forged signal would wedge the case. A refused payload is refused alone.
+            log.warning("refused a payload that is not encrypted (encoding '%s'): written by a client "
+                        "without the payload key (docs/privacy.md)", _shown(encoding or b""))
             return refused(payload)
         key_id = payload.metadata.get(KEY_ID_METADATA, b"").decode(errors="replace")
         cipher = self._ciphers.get(key_id)
@@ -306,6 +311,11 @@ class EncryptionCodec(PayloadCodec):
         except InvalidTag:
             raise UndecryptablePayload(f"payload sealed with key '{key_id}' fails authentication (altered, or another key of that ID)") from None
         return Payload.FromString(plain)
+
+
+def _shown(encoding: bytes) -> str:
+    """An encoding named by whoever sent the payload: short and printable only, for logs."""
+    return "".join(c for c in encoding.decode(errors="replace")[:40] if c.isprintable())
 
 
 def refused(payload: Payload) -> Payload:
@@ -331,8 +341,7 @@ class RefusedPayloadConverter(EncodingPayloadConverter):
         return None  # never used to write
 
     def from_payload(self, payload: Payload, type_hint: type | None = None) -> object:
-        # Written by whoever sent the payload: shown short and printable only.
-        encoding = "".join(c for c in payload.metadata.get("refused-encoding", b"").decode(errors="replace")[:40] if c.isprintable())
+        encoding = _shown(payload.metadata.get("refused-encoding", b""))
         raise ApplicationError(REFUSAL.format(encoding=encoding), type=REFUSAL_TYPE, non_retryable=True)
 
 

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
-from cid.db import API_LOGIN, WORKER_LOGIN, create_pool, login_as, login_problems, migrate_dsn
+from cid.db import WORKER_LOGIN, create_pool, login_as, login_problems, migrate_dsn
 from tests.fault_support import (
     LOGINS,
     audit_log_protection_problems,
@@ -100,40 +100,6 @@ async def test_the_worker_refuses_a_login_that_could_become_the_owner(pool) -> N
     async with pool.acquire() as conn:
         problems = await login_problems(conn)
     assert any("superuser" in p or "owns the CID's tables" in p for p in problems), problems
-
-
-async def test_least_grants_no_writes_to_routing_and_certificates_only_as_activities_need(pool) -> None:
-    """R06: routing is configuration (read only); certificates change only where R03
-    destroys them; the API writes nothing but intake and its R60 audit rows, and never
-    reads a held intake payload."""
-    def privileges(role: str, table: str) -> str:
-        return ("SELECT privilege_type FROM information_schema.role_table_grants"
-                f" WHERE grantee = '{role}' AND table_name = '{table}' ORDER BY 1")
-
-    async def table(role: str, name: str) -> list[str]:
-        return [r[0] for r in await pool.fetch(privileges(role, name))]
-
-    async def columns(role: str, name: str, privilege: str) -> set[str]:
-        return {r[0] for r in await pool.fetch(
-            "SELECT column_name FROM information_schema.column_privileges"
-            " WHERE grantee = $1 AND table_name = $2 AND privilege_type = $3", role, name, privilege)}
-
-    assert await table(WORKER_LOGIN, "team_routes") == ["SELECT"]
-    assert await table(API_LOGIN, "team_routes") == []
-    assert await table(WORKER_LOGIN, "certificates") == ["INSERT", "SELECT"]
-    assert await columns(WORKER_LOGIN, "certificates", "UPDATE") == {"content", "request_purpose", "destroyed_at"}
-    assert await table(WORKER_LOGIN, "audit_log") == ["INSERT"]
-    assert await columns(WORKER_LOGIN, "audit_log", "SELECT") == {"id", "case_id", "event_key"}  # not what it says
-    assert await table(WORKER_LOGIN, "intake_referrals") == ["SELECT"]  # takes, never submits
-    for name in ("cases", "tasks", "outbound_messages", "referrals", "subjects", "convictions", "certificates"):
-        assert await table(API_LOGIN, name) == ["SELECT"], name
-    assert await table(API_LOGIN, "intake_referrals") == ["INSERT"]
-    assert "payload" not in await columns(API_LOGIN, "intake_referrals", "SELECT")
-    assert "payload" not in await columns(API_LOGIN, "intake_certificates", "SELECT")
-    writes = await pool.fetch(
-        "SELECT DISTINCT grantee, table_name, privilege_type FROM information_schema.role_table_grants"
-        " WHERE grantee = ANY($1) AND privilege_type IN ('DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER')", list(LOGINS))
-    assert writes == [], writes
 
 
 async def test_a_pool_logged_in_as_the_worker_keeps_its_login_on_every_use(database_url: str) -> None:

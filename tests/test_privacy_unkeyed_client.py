@@ -45,12 +45,13 @@ def unkeyed(client: Client) -> Client:
     return Client(client.service_client, namespace=client.namespace, data_converter=pydantic_data_converter)
 
 
-async def test_a_client_without_the_key_cannot_start_a_case(ts_env, pool, queue) -> None:
+async def test_a_client_without_the_key_cannot_start_a_case(ts_env, pool, queue, caplog: pytest.LogCaptureFixture) -> None:
     ref = referral()
     case_id = case_id_for(ref.acro_reference)
     async with pool.acquire() as conn:  # a referral is held, as if submitted properly
         await intake.submit_referral(conn, case_id, ref, fingerprint(ref), "acro.referrals")
 
+    caplog.set_level(logging.WARNING, logger="casework.codec")
     forged = await unkeyed(ts_env.client).start_workflow(
         "AcroCase", CaseInput(acro_reference=ref.acro_reference, submitted_by=IMPOSTOR),
         id=case_id, task_queue=queue, id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
@@ -60,6 +61,8 @@ async def test_a_client_without_the_key_cannot_start_a_case(ts_env, pool, queue)
     cause = failed.value.cause
     assert isinstance(cause, ApplicationError) and cause.type == REFUSAL_TYPE
     assert "not encrypted" in cause.message and "only holders of the payload key" in cause.message
+    assert any(r.name == "casework.codec" and "refused a payload that is not encrypted (encoding 'json/plain')" in r.getMessage()
+               for r in caplog.records), "the worker's log says what it refused"
 
     assert await pool.fetchval("SELECT count(*) FROM cases WHERE id = $1", case_id) == 0
     assert await pool.fetchval("SELECT count(*) FROM audit_log WHERE case_id = $1", case_id) == 0
