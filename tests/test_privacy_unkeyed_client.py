@@ -27,14 +27,17 @@ from temporalio.client import Client, WorkflowFailureError, WorkflowUpdateFailed
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
+from temporalio.worker import Replayer
 
 from casework.case import CaseInput, PersonLocated, TaskCompletion, case_id_for
 from casework.codec import REFUSAL_TYPE, REFUSED_ENCODING, codec_from_environment
+from casework.temporal import data_converter
 from cid import intake
 from codec_server import start_codec_server
 from codec_server.app import CodecServerConfig
 from starter.intake import fingerprint
 from tests.support import referral
+from workflows.case import CaseWorkflow
 
 IMPOSTOR = "director.impostor"
 
@@ -95,6 +98,10 @@ async def test_a_signal_from_a_client_without_the_key_is_dropped_and_the_case_go
     row = await case.case_row()
     assert row["custody"] != "detained"  # the forged custody was never applied
     assert (await case.audit_actions())[:len(audit_before)] == audit_before
+    # The forged signal stays in history: a worker that replays the case (after a restart or
+    # an eviction) drops it again, the same way, and the case goes on.
+    history = await case.handle.fetch_history()
+    await Replayer(workflows=[CaseWorkflow], data_converter=data_converter()).replay_workflow(history)
 
 
 async def test_an_update_from_a_client_without_the_key_is_rejected_and_writes_nothing(ts_env, start) -> None:
