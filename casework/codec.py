@@ -293,7 +293,7 @@ class EncryptionCodec(PayloadCodec):
         encoding = payload.metadata.get("encoding")
         if encoding != ENCODING:
             if self.accept_plaintext or encoding == REFUSED_ENCODING:
-                return payload  # written before encryption was switched on (and so accepted)
+                return payload  # accepted (from before encryption), or refused already
             # Not raised: a decode error fails the whole workflow task, over and over, and
             # one forged signal would wedge the case. A refused payload is refused alone.
             log.warning("refused a payload that is not encrypted (encoding '%s'): written by a client "

@@ -224,3 +224,18 @@ async def test_codec_server_never_serves_open_and_takes_the_ui_origin(tmp_path: 
                 assert r.status == 400
     finally:
         await server.close()
+
+
+@pytest.mark.parametrize(("setting", "message"), [
+    ({"CASEWORK_CODEC_ACCEPT_PLAINTEXT": "maybe"}, "CASEWORK_CODEC_ACCEPT_PLAINTEXT must be 1 or 0, not 'maybe'"),
+    ({"CASEWORK_CODEC_KEYS": "k1:not-base64"}, "key 'k1' is not valid base64"),
+])
+def test_the_worker_refuses_a_codec_setting_that_cannot_work_in_one_line(tmp_path: Path, database_url: str, setting, message):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CASEWORK_CODEC")}
+    env.update(DATABASE_URL=database_url, CASEWORK_DATA_DIR=str(tmp_path), TEMPORAL_ADDRESS="127.0.0.1:1",
+               CASEWORK_CODEC_TEST_KEY="1", CASEWORK_METRICS_ADDRESS="", CASEWORK_HEALTH_ADDRESS="", **setting)
+    done = subprocess.run(
+        [sys.executable, "-m", "worker.service"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 5, done.stderr
+    assert "Traceback" not in done.stderr and f"casework-worker: cannot start: {message}" in done.stderr

@@ -16,6 +16,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.case_activities import CaseActivities
+from casework.codec import CodecKeyError
 from casework.process import exit_without_finalizing
 from casework.settings import ProcessSettings, load_process_settings
 from casework.temporal import TemporalSettings, connect
@@ -149,7 +150,7 @@ def main() -> None:
             health_address=os.environ.get("CASEWORK_HEALTH_ADDRESS", "0.0.0.0:8000") or None,
             max_cached_workflows=cache,
         ))
-    except (OSError, asyncpg.PostgresError, RuntimeError) as err:
+    except (OSError, asyncpg.PostgresError, RuntimeError, CodecKeyError) as err:  # one line, no traceback
         print(f"casework-worker: cannot start: {err}", file=sys.stderr)
         code = 5
     # Everything is stopped and closed by now: SIGTERM must always end in 0.
