@@ -540,7 +540,7 @@ async def audit_log_protection_problems(conn: asyncpg.Connection) -> list[str]:
         for privilege in ("UPDATE", "DELETE", "TRUNCATE"):
             if await conn.fetchval("SELECT has_table_privilege($1, 'audit_log', $2)", login, privilege):
                 problems.append(f"{login} may {privilege} the audit log")
-        if not await conn.fetchval("SELECT has_table_privilege($1, 'audit_log', 'INSERT')", login):
+        if login == WORKER_LOGIN and not await conn.fetchval("SELECT has_table_privilege($1, 'audit_log', 'INSERT')", login):
             problems.append(f"{login} may not INSERT into the audit log")
     triggers = {r["tgname"] for r in await conn.fetch(
         "SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_log'::regclass AND tgenabled <> 'D'")}

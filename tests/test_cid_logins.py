@@ -29,15 +29,14 @@ DENIED = asyncpg.InsufficientPrivilegeError
 #: "PRIV(columns)" where only some columns are granted. A table added by a migration
 #: fails the test below until its grants are decided there and written here.
 GRANTS: dict[str, dict[str, set[str]]] = {
-    "audit_log": {WORKER_LOGIN: {"INSERT", "SELECT(case_id,event_key,id)"},  # append only
-                  API_LOGIN: {"INSERT", "SELECT(case_id,event_key,id)"}},     # R60 read records
+    "audit_log": {WORKER_LOGIN: {"INSERT", "SELECT(case_id,event_key,id)"}, API_LOGIN: set()},  # append only
     "calendar_events": {WORKER_LOGIN: {"INSERT", "SELECT(case_id,event_type)"}, API_LOGIN: set()},
     "cases": {WORKER_LOGIN: {"INSERT", "SELECT", "UPDATE(case_owner,closed_at,custody,detention_power,disclosable,"
                              "most_serious,outcome,overdue,stage,status,subject_id,team,updated_at)"},
               API_LOGIN: {"SELECT"}},
     "certificates": {WORKER_LOGIN: {"INSERT", "SELECT", "UPDATE(content,destroyed_at,request_purpose)"},  # R03 only
-                     API_LOGIN: {"SELECT"}},
-    "convictions": {WORKER_LOGIN: {"INSERT", "SELECT(case_id,seq)"}, API_LOGIN: {"SELECT"}},
+                     API_LOGIN: set()},
+    "convictions": {WORKER_LOGIN: {"INSERT", "SELECT(case_id,seq)"}, API_LOGIN: set()},
     "intake_certificates": {WORKER_LOGIN: {"SELECT", "UPDATE(payload,taken_at)"},
                             API_LOGIN: {"INSERT", "SELECT(case_id,event_id,id,payload_sha256,submitted_at,submitted_by,taken_at)"}},
     "intake_referrals": {WORKER_LOGIN: {"SELECT", "UPDATE(payload,taken_at)"},
@@ -45,10 +44,10 @@ GRANTS: dict[str, dict[str, set[str]]] = {
     "notes": {WORKER_LOGIN: {"INSERT", "SELECT(case_id,note_key)"}, API_LOGIN: set()},
     "outbound_messages": {WORKER_LOGIN: {"INSERT", "SELECT(case_id,message_key)"}, API_LOGIN: {"SELECT"}},
     "paper_files": {WORKER_LOGIN: {"INSERT", "SELECT(case_id)"}, API_LOGIN: set()},
-    "referrals": {WORKER_LOGIN: {"INSERT", "SELECT"}, API_LOGIN: {"SELECT"}},
+    "referrals": {WORKER_LOGIN: {"INSERT", "SELECT"}, API_LOGIN: set()},  # personal data: not the API's (yet)
     "schema_migrations": {WORKER_LOGIN: {"SELECT"}, API_LOGIN: {"SELECT"}},
     "subject_identifiers": {WORKER_LOGIN: {"INSERT", "SELECT"}, API_LOGIN: set()},
-    "subjects": {WORKER_LOGIN: {"INSERT", "SELECT"}, API_LOGIN: {"SELECT"}},
+    "subjects": {WORKER_LOGIN: {"INSERT", "SELECT"}, API_LOGIN: set()},
     "tasks": {WORKER_LOGIN: {"INSERT", "SELECT", "UPDATE(completed_at,completed_by,outcome,outcome_details,overdue,status)"},
               API_LOGIN: {"SELECT"}},
     "team_routes": {WORKER_LOGIN: {"SELECT"}, API_LOGIN: set()},  # R06: configuration, read only
@@ -115,23 +114,29 @@ async def test_the_api_login_submits_to_the_intake_but_never_reads_a_held_payloa
     assert await pool.fetchval("SELECT payload_sha256 FROM intake_referrals WHERE case_id = $1", case_id) == fingerprint(ref)
 
 
-async def test_the_api_login_reads_the_read_model_and_personal_data_only_as_recorded_R60(start, database_url: str, pool) -> None:
+async def test_the_api_login_reads_the_read_model_but_no_personal_data_R60(start, database_url: str, pool) -> None:
+    """Until the audited read exists for it (a function that records the R60 row as it
+    reads), the API's login reads no personal data at all - and writes nothing in the
+    audit log, so it cannot record a read that did not happen either."""
     case = await start()
     await case.task("nbtc_check")  # registered: subject, convictions, certificate, tasks, messages
+    audit_before = await case.audit_actions()
     conn = await _login(database_url, API_LOGIN)
     try:
         assert (await conn.fetchrow("SELECT stage, team FROM cases WHERE id = $1", case.id))["team"]
         assert await conn.fetch("SELECT kind, status FROM tasks WHERE case_id = $1", case.id)
         assert await conn.fetch("SELECT recipient, form FROM outbound_messages WHERE case_id = $1", case.id)
-        data = await read_personal_data(conn, case.id, actor="cw.jones", purpose="deportation consideration")
-        assert data["referral"]["name"] == case.referral.name and data["convictions"]
-        with pytest.raises(DENIED):  # the audit log is written, not read back, by the API
-            await conn.fetch("SELECT actor, detail FROM audit_log WHERE case_id = $1", case.id)
+        with pytest.raises(DENIED):
+            await read_personal_data(conn, case.id, actor="cw.jones", purpose="deportation consideration")
+        for sql in ("SELECT name FROM referrals WHERE case_id = $1", "SELECT offence FROM convictions WHERE case_id = $1",
+                    "SELECT content FROM certificates WHERE case_id = $1",
+                    "SELECT s.name FROM subjects s JOIN cases c ON c.subject_id = s.id WHERE c.id = $1",
+                    "SELECT actor FROM audit_log WHERE case_id = $1"):
+            with pytest.raises(DENIED):
+                await conn.fetch(sql, case.id)
     finally:
         await conn.close()
-    [read] = await pool.fetch(
-        "SELECT actor, detail FROM audit_log WHERE case_id = $1 AND event_key = $2", case.id, data["audit_event"])
-    assert (read["actor"], read["detail"]["rule"]) == ("cw.jones", "R60")
+    assert await case.audit_actions() == audit_before  # the refused read recorded nothing
 
 
 async def test_the_worker_login_never_submits_routes_or_rewrites_a_case(database_url: str) -> None:

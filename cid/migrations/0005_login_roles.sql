@@ -98,8 +98,11 @@ GRANT SELECT ON team_routes TO casework_worker;
 GRANT USAGE ON SEQUENCE subjects_id_seq, certificates_id_seq, convictions_id_seq, calendar_events_id_seq,
     notes_id_seq, tasks_id_seq, outbound_messages_id_seq, audit_log_id_seq TO casework_worker;
 
--- The API (issue 15): reads the read model, hands referrals and certificates in, and
--- reads personal data only through cid/personal_data.py, which records each read (R60).
+-- The API (issue 15, built next): reads the read model and hands referrals and
+-- certificates in. Nothing else yet: no personal data, no audit log. Its R60 read is to
+-- come through an owner's SECURITY DEFINER function that returns the data and writes the
+-- audit row in one call (EXECUTE to casework_api only), so that the API's login cannot read
+-- personal data without the read being recorded (docs/operations.md, "Database roles").
 --   the read model: case list, task inbox, outbound message feeds.
 GRANT SELECT ON cases, tasks, outbound_messages TO casework_api;
 --   intake: submits; reads back what it needs to answer "already held" or "conflict",
@@ -109,7 +112,3 @@ GRANT INSERT, SELECT (acro_reference, case_id, payload_sha256, submitted_by, sub
 GRANT INSERT, SELECT (id, case_id, event_id, payload_sha256, submitted_by, submitted_at, taken_at)
     ON intake_certificates TO casework_api;
 GRANT USAGE ON SEQUENCE intake_certificates_id_seq TO casework_api;
---   R60: the personal-data read, and its audit row.
-GRANT SELECT ON referrals, subjects, convictions, certificates TO casework_api;
-GRANT INSERT, SELECT (id, case_id, event_key) ON audit_log TO casework_api;
-GRANT USAGE ON SEQUENCE audit_log_id_seq TO casework_api;
