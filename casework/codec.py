@@ -23,6 +23,14 @@ Keys, each with an ID (the first encrypts, every one decrypts - that is rotation
 
 With none of these, :func:`keyring_from_environment` refuses (``CodecKeysMissing``):
 nothing may write unencrypted history by accident. See docs/privacy.md.
+
+Decoding refuses what is not encrypted: AES-GCM authenticates, so once encryption is on
+only holders of a key can talk to a case. A payload without ``binary/encrypted`` (a
+client without the key, the ``temporal`` CLI or the Web UI sending a signal) is turned
+into a *refused* payload that no converter accepts (``RefusedPayloadConverter``): the
+workflow fails a start with it, drops a signal with it and rejects an update with it,
+each with a log line naming the cause. Histories recorded before encryption was switched
+on are read as they are only with ``CASEWORK_CODEC_ACCEPT_PLAINTEXT=1``.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import os
 import re
 import secrets
@@ -40,7 +49,8 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
-from temporalio.converter import PayloadCodec
+from temporalio.converter import EncodingPayloadConverter, PayloadCodec
+from temporalio.exceptions import ApplicationError
 
 ENCODING = b"binary/encrypted"
 KEY_ID_METADATA = "encryption-key-id"
@@ -52,9 +62,22 @@ KEY_FILE_ENV = "CASEWORK_CODEC_KEY_FILE"
 TEST_KEY_ENV = "CASEWORK_CODEC_TEST_KEY"
 TOKEN_ENV = "CASEWORK_CODEC_TOKEN"
 DATA_DIR_ENV = "CASEWORK_DATA_DIR"
+#: Read unencrypted payloads as they are (histories recorded before encryption was on).
+ACCEPT_PLAINTEXT_ENV = "CASEWORK_CODEC_ACCEPT_PLAINTEXT"
+#: What an unencrypted payload becomes on decode when plaintext is not accepted: its data
+#: is the whole original payload (kept for forensics: the codec server shows it so).
+REFUSED_ENCODING = b"binary/unencrypted-refused"
+REFUSAL_TYPE = "UnencryptedPayloadRefused"
+REFUSAL = (
+    "refused a payload that is not encrypted (encoding '{encoding}'): only holders of the "
+    "payload key may start, signal or update a case. Histories recorded before encryption "
+    f"was switched on: see {ACCEPT_PLAINTEXT_ENV} in docs/privacy.md"
+)
 LOCAL_KEY_FILE = "codec-keys.json"
 
 _KEY_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+log = logging.getLogger("casework.codec")
 
 
 class CodecKeysMissing(RuntimeError):
@@ -228,11 +251,27 @@ def ensure_local_keys(data_dir: str | os.PathLike[str]) -> None:
         os.environ[TOKEN_ENV] = token_path.read_text().strip()
 
 
-class EncryptionCodec(PayloadCodec):
-    """AES-256-GCM over whole payloads, sealed with the key ring's first key."""
+def accept_plaintext_from_environment(environ: Mapping[str, str] | None = None) -> bool:
+    """``CASEWORK_CODEC_ACCEPT_PLAINTEXT``: 1/true/yes, or off (the default)."""
+    environ = os.environ if environ is None else environ
+    value = environ.get(ACCEPT_PLAINTEXT_ENV, "").strip().lower()
+    if value in ("", "0", "false", "no"):
+        return False
+    if value in ("1", "true", "yes"):
+        return True
+    raise CodecKeyError(f"{ACCEPT_PLAINTEXT_ENV} must be 1 or 0, not '{value}'")
 
-    def __init__(self, keyring: KeyRing) -> None:
+
+class EncryptionCodec(PayloadCodec):
+    """AES-256-GCM over whole payloads, sealed with the key ring's first key.
+
+    ``accept_plaintext``: read unencrypted payloads as they are (None: from
+    ``CASEWORK_CODEC_ACCEPT_PLAINTEXT``); otherwise they decode to a refused payload.
+    """
+
+    def __init__(self, keyring: KeyRing, accept_plaintext: bool | None = None) -> None:
         self.keyring = keyring
+        self.accept_plaintext = accept_plaintext_from_environment() if accept_plaintext is None else accept_plaintext
         self._ciphers = {k.key_id: AESGCM(k.secret) for k in keyring.keys}
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
@@ -251,9 +290,15 @@ class EncryptionCodec(PayloadCodec):
         )
 
     def open(self, payload: Payload) -> Payload:
-        if payload.metadata.get("encoding") != ENCODING:
-            # Written before encryption was switched on: readable as it is.
-            return payload
+        encoding = payload.metadata.get("encoding")
+        if encoding != ENCODING:
+            if self.accept_plaintext or encoding == REFUSED_ENCODING:
+                return payload  # accepted (from before encryption), or refused already
+            # Not raised: a decode error fails the whole workflow task, over and over, and
+            # one forged signal would wedge the case. A refused payload is refused alone.
+            log.warning("refused a payload that is not encrypted (encoding '%s'): written by a client "
+                        "without the payload key (docs/privacy.md)", _shown(encoding or b""))
+            return refused(payload)
         key_id = payload.metadata.get(KEY_ID_METADATA, b"").decode(errors="replace")
         cipher = self._ciphers.get(key_id)
         if cipher is None:
@@ -268,6 +313,38 @@ class EncryptionCodec(PayloadCodec):
         return Payload.FromString(plain)
 
 
+def _shown(encoding: bytes) -> str:
+    """An encoding named by whoever sent the payload: short and printable only, for logs."""
+    return "".join(c for c in encoding.decode(errors="replace")[:40] if c.isprintable())
+
+
+def refused(payload: Payload) -> Payload:
+    """The refused form of an unencrypted payload: no converter but ours reads its
+    encoding, and ours raises (``RefusedPayloadConverter``)."""
+    encoding = payload.metadata.get("encoding", b"<none>")
+    return Payload(
+        metadata={"encoding": REFUSED_ENCODING, "refused-encoding": encoding},
+        data=payload.SerializeToString(),
+    )
+
+
+class RefusedPayloadConverter(EncodingPayloadConverter):
+    """Reads a refused payload by raising a non-retryable ``ApplicationError`` that names
+    the cause. In a workflow this fails a start (nothing runs, nothing is written), drops a
+    signal and rejects an update, each logged by the SDK with this message."""
+
+    @property
+    def encoding(self) -> str:
+        return REFUSED_ENCODING.decode()
+
+    def to_payload(self, value: object) -> Payload | None:
+        return None  # never used to write
+
+    def from_payload(self, payload: Payload, type_hint: type | None = None) -> object:
+        encoding = _shown(payload.metadata.get("refused-encoding", b""))
+        raise ApplicationError(REFUSAL.format(encoding=encoding), type=REFUSAL_TYPE, non_retryable=True)
+
+
 def sealed_key_id(payload: Payload) -> str | None:
     """The ID of the key that sealed ``payload``, or None when it is not encrypted."""
     if payload.metadata.get("encoding") != ENCODING:
@@ -276,7 +353,7 @@ def sealed_key_id(payload: Payload) -> str | None:
 
 
 def codec_from_environment(environ: Mapping[str, str] | None = None) -> EncryptionCodec:
-    return EncryptionCodec(keyring_from_environment(environ))  # type: ignore[arg-type]
+    return EncryptionCodec(keyring_from_environment(environ), accept_plaintext_from_environment(environ))  # type: ignore[arg-type]
 
 
 # Under the test flag, make the throwaway key as soon as this module is imported (the test

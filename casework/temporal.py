@@ -10,11 +10,11 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from temporalio.client import Client
 from temporalio.service import TLSConfig
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.contrib.pydantic import PydanticPayloadConverter, pydantic_data_converter
 from temporalio.runtime import Runtime
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 
-from casework.codec import EncryptionCodec, KeyRing, keyring_from_environment
+from casework.codec import EncryptionCodec, KeyRing, RefusedPayloadConverter, keyring_from_environment
 
 TASK_QUEUE = "acro-casework"
 
@@ -63,15 +63,25 @@ class TemporalSettings(BaseSettings):
         )
 
 
-def data_converter(keyring: KeyRing | None = None) -> DataConverter:
+class CaseworkPayloadConverter(PydanticPayloadConverter):
+    """Pydantic JSON, and the refusal of payloads that came unencrypted (casework.codec)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._set_converters(*self.converters.values(), RefusedPayloadConverter())
+
+
+def data_converter(keyring: KeyRing | None = None, *, accept_plaintext: bool | None = None) -> DataConverter:
     """Pydantic payloads sealed by the encryption codec, with the keys configured in the
     environment (or ``keyring``, for rotation and replay tools). Failure messages and
-    stack traces are sealed too: a database error may quote a value.
+    stack traces are sealed too: a database error may quote a value. Unencrypted payloads
+    are refused unless ``accept_plaintext`` (None: ``CASEWORK_CODEC_ACCEPT_PLAINTEXT``).
 
     Raises ``CodecKeysMissing`` when no key is configured (docs/privacy.md)."""
     return dataclasses.replace(
         pydantic_data_converter,
-        payload_codec=EncryptionCodec(keyring or keyring_from_environment()),
+        payload_converter_class=CaseworkPayloadConverter,
+        payload_codec=EncryptionCodec(keyring or keyring_from_environment(), accept_plaintext),
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )
 

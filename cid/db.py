@@ -1,18 +1,24 @@
-"""Connections to the CID and its migrations.
+"""Connections to the CID, its migrations, and who may connect as what.
 
 Migrations are plain SQL files in ``cid/migrations``, applied in file-name order, each in
 its own transaction, and recorded in ``schema_migrations``; an advisory lock lets several
-workers start at once without applying one twice.
+workers start at once without applying one twice. They run as the owner (the login of
+``DATABASE_URL``); the worker and the API log in as their own roles (migration 0005,
+docs/operations.md "Database roles").
 """
 
 from __future__ import annotations
 
 import json
 from importlib import resources
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
 MIGRATION_LOCK = 0x0AC70C1D  # any constant shared by every process that migrates
+#: The logins of migration 0005: members of no role, each with only its own grants.
+WORKER_LOGIN = "casework_worker"
+API_LOGIN = "casework_api"
 #: Where one statement is run: a connection, or the pool when it needs no transaction of its own.
 Executor = asyncpg.Connection | asyncpg.Pool
 
@@ -29,18 +35,14 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     asyncpg still rolls back an open transaction itself. One round trip per activity."""
 
 
-async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10, role: str | None = None) -> asyncpg.Pool:
+async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
     """A pool whose connections speak jsonb as Python objects.
 
-    ``role``: every connection runs as this database role (the worker's
-    ``casework_worker``, migration 0003), set when the connection is made, as a startup
-    setting.
     A connection broken by a database restart is dropped and replaced on its next use
     (the activity that met it fails and retries); idle ones are recycled after a minute.
     """
-    settings = {"role": role} if role else None
     pool = await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, init=_init_connection, server_settings=settings,
+        dsn, min_size=min_size, max_size=max_size, init=_init_connection,
         max_inactive_connection_lifetime=60, reset=_keep_session,
     )
     assert pool is not None
@@ -81,3 +83,69 @@ async def migrate_dsn(dsn: str) -> list[str]:
         return await migrate(conn)
     finally:
         await conn.close()
+
+
+def login_as(dsn: str, user: str) -> str:
+    """``dsn`` with another user and no password: for servers that authenticate by
+    ``trust`` or a client certificate (the local stack's embedded PostgreSQL, the tests)."""
+    parts = urlsplit(dsn)
+    host = parts.netloc.rpartition("@")[2]
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k not in ("user", "password")])
+    return urlunsplit(parts._replace(netloc=f"{user}@{host}", query=query))
+
+
+async def unapplied_migrations(conn: asyncpg.Connection) -> list[str]:
+    """The migrations not recorded yet (for a login that may not migrate: it checks)."""
+    try:
+        done = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
+    except asyncpg.UndefinedTableError:
+        done = set()
+    return [name for name, _ in migration_files() if name not in done]
+
+
+async def login_problems(conn: asyncpg.Connection) -> list[str]:
+    """Why this connection's login must not serve the worker or the API: it is a superuser,
+    has a role attribute beyond LOGIN, or may act as another role (``SET ROLE``) - the
+    owner of the audit log above all. Empty when it is a login of its own."""
+    row = await conn.fetchrow(
+        "SELECT current_user AS login, rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls,"
+        " (SELECT array_agg(g.rolname ORDER BY g.rolname) FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid"
+        "  WHERE m.member = r.oid) AS member_of,"
+        " (SELECT tableowner FROM pg_tables WHERE tablename = 'audit_log' AND schemaname = current_schema()) AS owner"
+        " FROM pg_roles r WHERE r.rolname = current_user"
+    )
+    login = row["login"]
+    problems = []
+    if row["rolsuper"]:
+        problems.append(f"database login '{login}' is a superuser")
+    attributes = [a for a in ("createrole", "createdb", "replication", "bypassrls") if row[f"rol{a}"]]
+    if attributes:
+        problems.append(f"database login '{login}' has {', '.join(a.upper() for a in attributes)}")
+    if row["owner"] == login:
+        problems.append(f"database login '{login}' owns the CID's tables")
+    if row["member_of"]:
+        problems.append(f"database login '{login}' is a member of {', '.join(row['member_of'])} (SET ROLE)")
+    return problems
+
+
+def main() -> None:
+    """``python -m cid.db``: apply the migrations as the owner (``DATABASE_URL``) - the
+    one-shot job of docker-compose.yml, before any worker starts."""
+    import asyncio
+    import os
+    import sys
+
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        print("cid.db: DATABASE_URL (the owner's login) is not set", file=sys.stderr)
+        raise SystemExit(2)
+    try:
+        applied = asyncio.run(migrate_dsn(url))
+    except (OSError, asyncpg.PostgresError) as err:
+        print(f"cid.db: cannot migrate: {type(err).__name__}: {err}", file=sys.stderr)
+        raise SystemExit(5) from None
+    print(f"cid.db: {len(applied)} migration(s) applied: {', '.join(applied)}" if applied else "cid.db: schema up to date")
+
+
+if __name__ == "__main__":
+    main()

@@ -2,6 +2,10 @@
 # Make the secrets docker-compose.yml expects, once (docs/operations.md):
 #   deploy/secrets/codec-keys.json  the payload key, made by `casework codec-key`
 #   deploy/secrets/codec-token      the codec server's token
+#   deploy/secrets/cid-postgres-password          the CID server's bootstrap superuser
+#   deploy/secrets/cid-{owner,worker,api}.pgpass  one login each (PGPASSFILE format:
+#       cid-postgresql:5432:cid:casework_<login>:<random password>; deploy/cid-init.sh)
+#   deploy/secrets/tls/  the compose cluster's CA and mTLS certificates (deploy/make_certs.py)
 # An existing file is kept: a new key would leave every sealed history unreadable.
 # CASEWORK and PYTHON name the commands to use (default: casework and python3 on PATH).
 set -eu
@@ -23,3 +27,15 @@ if [ ! -s secrets/codec-token ]; then
   "$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(32))' > secrets/codec-token
   echo "made deploy/secrets/codec-token"
 fi
+if [ ! -s secrets/cid-postgres-password ]; then
+  "$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(32))' > secrets/cid-postgres-password
+  echo "made deploy/secrets/cid-postgres-password"
+fi
+for login in owner worker api; do
+  if [ ! -s "secrets/cid-$login.pgpass" ]; then
+    "$PYTHON" -c 'import secrets, sys; print(f"cid-postgresql:5432:cid:casework_{sys.argv[1]}:{secrets.token_urlsafe(32)}")' \
+      "$login" > "secrets/cid-$login.pgpass"
+    echo "made deploy/secrets/cid-$login.pgpass"
+  fi
+done
+"$PYTHON" "$(pwd)/make_certs.py" secrets/tls

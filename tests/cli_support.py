@@ -116,9 +116,9 @@ def cli_environment(database_url: str, temporal_address: str, task_queue: str, d
 
 
 @pytest.fixture
-async def cw(dev_env, pool, database_url, task_queue, tmp_path) -> AsyncIterator[Casework]:  # noqa: ANN001
+async def cw(dev_env, pool, worker_pool, database_url, task_queue, tmp_path) -> AsyncIterator[Casework]:  # noqa: ANN001
     """The command line against the dev server and the test database, with a worker running."""
     address = dev_env.client.service_client.config.target_host
     env = cli_environment(database_url, address, task_queue, tmp_path / "casework-data")
-    async with running_worker(dev_env.client, pool, task_queue):
+    async with running_worker(dev_env.client, worker_pool, task_queue):  # as casework-worker logs in
         yield Casework(env, pool, tmp_path)

@@ -20,7 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 from casework import search
 from casework.binaries import temporal_cli, temporal_test_server
 from casework.temporal import data_converter
-from cid.db import create_pool, migrate_dsn
+from cid.db import WORKER_LOGIN, create_pool, login_as, migrate_dsn
 
 
 @pytest.fixture(scope="session")
@@ -40,6 +40,15 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
     pool = await create_pool(database_url, max_size=20)
     yield pool
     await pool.close()
+
+
+@pytest.fixture(scope="session")
+async def worker_pool(database_url: str, pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Pool]:
+    """The worker's own login (casework_worker, migration 0005), as ``casework-worker``
+    connects: the process tests' workers run their activities with only its grants."""
+    worker_pool = await create_pool(login_as(database_url, WORKER_LOGIN), max_size=10)
+    yield worker_pool
+    await worker_pool.close()
 
 
 @pytest.fixture(scope="session")
@@ -91,12 +100,13 @@ async def _record_histories(request: pytest.FixtureRequest) -> AsyncIterator[Non
 
 
 @pytest.fixture(scope="module")
-async def queue(ts_env: WorkflowEnvironment, pool: asyncpg.Pool, request: pytest.FixtureRequest) -> AsyncIterator[str]:
-    """A task queue with a case worker on the time-skipping server, one per test module."""
+async def queue(ts_env: WorkflowEnvironment, worker_pool: asyncpg.Pool, request: pytest.FixtureRequest) -> AsyncIterator[str]:
+    """A task queue with a case worker on the time-skipping server, one per test module,
+    logged in to the CID as the worker is (``worker_pool``)."""
     from tests.support import running_worker
 
     name = f"{request.module.__name__.rsplit('.', 1)[-1]}-{uuid.uuid4().hex[:8]}"
-    async with running_worker(ts_env.client, pool, name):
+    async with running_worker(ts_env.client, worker_pool, name):
         yield name
 
 

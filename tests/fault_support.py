@@ -46,11 +46,13 @@ from casework.case import (
 from casework.codec import KEYS_ENV, keyring_from_environment
 from casework.settings import ProcessSettings
 from casework.temporal import data_converter
+from cid.db import API_LOGIN, WORKER_LOGIN
 from tests.support import until  # noqa: F401 - re-exported for the fault tests
 
 WORKER = str(Path(sys.executable).parent / "casework-worker")
-WORKER_ROLE = "casework_worker"
 READY_LINE = "worker polling task queue"
+#: The logins of migration 0005 that must never change the audit log.
+LOGINS = (WORKER_LOGIN, API_LOGIN)
 
 
 
@@ -79,10 +81,10 @@ def seconds(n: float) -> float:
 
 def worker_environment(
     database_url: str, temporal_address: str, task_queue: str, *, config: Path | None = None,
-    role: str | None = WORKER_ROLE,
 ) -> dict[str, str]:
     """The environment a deployed worker has: our database, server, queue and payload keys;
-    no metrics or health server (several workers share the machine)."""
+    no metrics or health server (several workers share the machine). Its activities log
+    in as casework_worker (derived from DATABASE_URL: the test servers trust local logins)."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("TEMPORAL_", "CASEWORK_")) and k != "DATABASE_URL"}
     env.update(
@@ -96,8 +98,6 @@ def worker_environment(
         PYTHONUNBUFFERED="1",
     )
     env[KEYS_ENV] = keyring_from_environment().to_env()  # the test process's keys, to read its payloads
-    if role:
-        env["CASEWORK_DB_ROLE"] = role
     if config is not None:
         env["CASEWORK_PROCESS_CONFIG"] = str(config)
     return env
@@ -523,15 +523,25 @@ async def _connection(db: asyncpg.Pool | asyncpg.Connection) -> AsyncIterator[as
 
 
 async def audit_log_protection_problems(conn: asyncpg.Connection) -> list[str]:
+    """The audit log's two layers: the logins of the worker and the API (migration 0005)
+    may append to it and can become no one who may change it; the triggers refuse changes
+    to everyone else."""
     problems = []
-    if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", WORKER_ROLE):
-        return [f"role {WORKER_ROLE} does not exist"]
-    for privilege in ("UPDATE", "DELETE", "TRUNCATE"):
-        if await conn.fetchval("SELECT has_table_privilege($1, 'audit_log', $2)", WORKER_ROLE, privilege):
-            problems.append(f"{WORKER_ROLE} may {privilege} the audit log")
-    for privilege in ("INSERT", "SELECT"):
-        if not await conn.fetchval("SELECT has_table_privilege($1, 'audit_log', $2)", WORKER_ROLE, privilege):
-            problems.append(f"{WORKER_ROLE} may not {privilege} the audit log")
+    for login in LOGINS:
+        row = await conn.fetchrow(
+            "SELECT rolcanlogin, rolsuper, (SELECT count(*) FROM pg_auth_members m WHERE m.member = r.oid) AS parents"
+            " FROM pg_roles r WHERE rolname = $1", login)
+        if row is None:
+            problems.append(f"role {login} does not exist")
+            continue
+        if not row["rolcanlogin"] or row["rolsuper"] or row["parents"]:
+            problems.append(f"{login} is not a login of its own (login {row['rolcanlogin']}, superuser "
+                            f"{row['rolsuper']}, member of {row['parents']} role(s))")
+        for privilege in ("UPDATE", "DELETE", "TRUNCATE"):
+            if await conn.fetchval("SELECT has_table_privilege($1, 'audit_log', $2)", login, privilege):
+                problems.append(f"{login} may {privilege} the audit log")
+        if login == WORKER_LOGIN and not await conn.fetchval("SELECT has_table_privilege($1, 'audit_log', 'INSERT')", login):
+            problems.append(f"{login} may not INSERT into the audit log")
     triggers = {r["tgname"] for r in await conn.fetch(
         "SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_log'::regclass AND tgenabled <> 'D'")}
     for trigger in ("audit_log_no_change", "audit_log_no_truncate"):

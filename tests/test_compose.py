@@ -12,7 +12,7 @@ from casework.search import ALL as SEARCH_ATTRIBUTES, type_name
 
 ROOT = Path(__file__).resolve().parent.parent
 LONG_RUNNING = {"temporal-postgresql", "temporal", "temporal-ui", "cid-postgresql", "codec-server", "worker"}
-ONE_SHOT = {"temporal-schema", "temporal-register"}
+ONE_SHOT = {"temporal-schema", "temporal-register", "cid-migrate"}
 
 
 @pytest.fixture(scope="module")
@@ -47,9 +47,10 @@ def test_start_order(compose: dict) -> None:
     assert _depends(compose, "temporal")["temporal-schema"]["condition"] == "service_completed_successfully"
     assert _depends(compose, "temporal-register")["temporal"]["condition"] == "service_healthy"
     assert _depends(compose, "temporal-ui")["temporal"]["condition"] == "service_healthy"
+    assert _depends(compose, "cid-migrate")["cid-postgresql"]["condition"] == "service_healthy"
     worker = _depends(compose, "worker")
     assert worker["temporal-register"]["condition"] == "service_completed_successfully"
-    assert worker["cid-postgresql"]["condition"] == "service_healthy"
+    assert worker["cid-migrate"]["condition"] == "service_completed_successfully"
 
 
 def test_named_volumes_for_both_databases(compose: dict) -> None:
@@ -65,11 +66,11 @@ def test_named_volumes_for_both_databases(compose: dict) -> None:
 
 
 def test_ui_on_8080_and_worker_replicas(compose: dict) -> None:
-    assert "8080:8080" in compose["services"]["temporal-ui"]["ports"]
+    assert "127.0.0.1:8080:8080" in compose["services"]["temporal-ui"]["ports"]
     worker = compose["services"]["worker"]
     assert worker["deploy"]["replicas"] > 1
     assert worker["build"] == "." and (ROOT / "Dockerfile").is_file()
-    assert "DATABASE_URL" in worker["environment"] and "TEMPORAL_ADDRESS" in worker["environment"]
+    assert "CASEWORK_WORKER_DATABASE_URL" in worker["environment"] and "TEMPORAL_ADDRESS" in worker["environment"]
 
 
 def test_search_attributes_created_by_the_register_job() -> None:
@@ -83,3 +84,99 @@ def test_schema_job_uses_the_sql_tool_for_both_databases() -> None:
     assert "temporal-sql-tool" in script
     assert "temporal/versioned" not in script or "visibility" in script
     assert "update-schema" in script
+
+
+def test_the_worker_logs_in_as_its_own_role_and_never_holds_the_owners_login(compose: dict) -> None:
+    """Migration 0005: the owner migrates (cid-migrate); the worker has only casework_worker."""
+    services = compose["services"]
+    worker = services["worker"]
+    assert "DATABASE_URL" not in worker["environment"] and "CASEWORK_DB_ROLE" not in worker["environment"]
+    assert worker["environment"]["CASEWORK_WORKER_DATABASE_URL"].startswith("postgresql://casework_worker@")
+    assert "cid_owner_pgpass" not in worker["secrets"] and "cid_worker_pgpass" in worker["secrets"]
+    migrate = services["cid-migrate"]
+    assert migrate["environment"]["DATABASE_URL"].startswith("postgresql://casework_owner@")
+    assert "cid_owner_pgpass" in migrate["secrets"] and "cid_worker_pgpass" not in migrate["secrets"]
+    cid = services["cid-postgresql"]
+    assert "POSTGRES_PASSWORD" not in cid["environment"]  # from a secret file, not in the compose file
+    assert any(v.startswith("./deploy/cid-init.sh:/docker-entrypoint-initdb.d/") for v in cid["volumes"])
+    init = (ROOT / "deploy" / "cid-init.sh").read_text()
+    for login in ("casework_owner", "casework_worker", "casework_api"):
+        assert f"CREATE ROLE {login} LOGIN PASSWORD" in init
+    assert "SUPERUSER" not in init and "CREATEROLE" not in init and " IN ROLE" not in init
+    for service in services.values():  # no password written into the compose file itself
+        assert not re.search(r"postgresql://[^@/]*:[^@/]*@", str(service.get("environment", {})))
+
+
+def _published(service: dict) -> list[tuple[str, str]]:
+    """(host IP, container port) of each published port, short or long form."""
+    found = []
+    for port in service.get("ports", []):
+        if isinstance(port, dict):
+            found.append((str(port.get("host_ip", "")), str(port["target"])))
+        else:
+            parts = str(port).split(":")
+            found.append((parts[0] if len(parts) == 3 else "", parts[-1]))
+    return found
+
+
+def test_nothing_is_published_beyond_this_host(compose: dict) -> None:
+    """Issue 15: every published port is bound to loopback; the CID and Temporal's
+    database publish none at all."""
+    for name, service in compose["services"].items():
+        for host_ip, target in _published(service):
+            assert host_ip == "127.0.0.1", f"{name} publishes {target} on every interface"
+    for name in ("cid-postgresql", "temporal-postgresql", "worker"):
+        assert not compose["services"][name].get("ports"), name
+    assert {p for _, p in _published(compose["services"]["temporal"])} == {"7233"}
+
+
+def test_temporal_takes_mtls_clients_only(compose: dict) -> None:
+    """The frontend requires a client certificate from our CA; every service that talks
+    to Temporal presents its own (and checks the server's name against the CA)."""
+    env = compose["services"]["temporal"]["environment"]
+    assert env["TEMPORAL_TLS_REQUIRE_CLIENT_AUTH"] == "true"
+    for key in ("TEMPORAL_TLS_FRONTEND_CERT", "TEMPORAL_TLS_FRONTEND_KEY", "TEMPORAL_TLS_CLIENT1_CA_CERT",
+                "TEMPORAL_TLS_SERVER_CERT", "TEMPORAL_TLS_SERVER_KEY", "TEMPORAL_TLS_SERVER_CA_CERT"):
+        assert env[key].startswith("/run/secrets/tls_"), key
+    assert env["TEMPORAL_TLS_FRONTEND_DISABLE_HOST_VERIFICATION"] == "false"
+    health = compose["services"]["temporal"]["healthcheck"]["test"]
+    assert "--tls-cert-path" in health and "--tls-ca-path" in health
+
+    secrets = compose["secrets"]
+    clients = {"worker": "worker", "cid-migrate": "admin", "temporal-register": "admin"}
+    for name, identity in clients.items():
+        service = compose["services"][name]
+        env = service["environment"]
+        assert env["TEMPORAL_ADDRESS"] == "temporal:7233", name
+        assert env["TEMPORAL_TLS_CLIENT_CERT_PATH"] == f"/run/secrets/tls_{identity}_cert", name
+        assert env["TEMPORAL_TLS_CLIENT_KEY_PATH"] == f"/run/secrets/tls_{identity}_key", name
+        assert env["TEMPORAL_TLS_SERVER_CA_CERT_PATH"] == "/run/secrets/tls_ca" and env["TEMPORAL_TLS_SERVER_NAME"] == "temporal"
+        assert {"tls_ca", f"tls_{identity}_cert", f"tls_{identity}_key"} <= set(service["secrets"]), name
+        assert not {s for s in service["secrets"] if s.startswith("tls_") and s != "tls_ca"} - {f"tls_{identity}_cert", f"tls_{identity}_key"}, \
+            f"{name} holds another identity's key"
+    ui = compose["services"]["temporal-ui"]["environment"]
+    assert (ui["TEMPORAL_TLS_CERT"], ui["TEMPORAL_TLS_KEY"]) == ("/run/secrets/tls_ui_cert", "/run/secrets/tls_ui_key")
+    assert ui["TEMPORAL_TLS_ENABLE_HOST_VERIFICATION"] == "true" and ui["TEMPORAL_TLS_SERVER_NAME"] == "temporal"
+    for name, secret in secrets.items():
+        if name.startswith("tls_"):
+            assert secret["file"].startswith("./deploy/secrets/tls/") and not secret["file"].endswith("ca.key"), name
+    register = (ROOT / "deploy" / "temporal-register.sh").read_text()
+    assert "--tls-cert-path" in register and "--tls-server-name" in register
+
+
+def test_the_web_ui_logs_people_in_through_a_configurable_oidc_issuer(compose: dict) -> None:
+    """No anonymous UI: OIDC on, pointed at CASEWORK_OIDC_ISSUER, which compose requires
+    (``${VAR:?...}``: ``docker compose up`` refuses to start without it)."""
+    ui = compose["services"]["temporal-ui"]["environment"]
+    assert ui["TEMPORAL_AUTH_ENABLED"] == "true" and ui["TEMPORAL_AUTH_TYPE"] == "oidc"
+    for key, variable in [("TEMPORAL_AUTH_PROVIDER_URL", "CASEWORK_OIDC_ISSUER"), ("TEMPORAL_AUTH_ISSUER_URL", "CASEWORK_OIDC_ISSUER"),
+                          ("TEMPORAL_AUTH_CLIENT_ID", "CASEWORK_UI_OIDC_CLIENT_ID"),
+                          ("TEMPORAL_AUTH_CLIENT_SECRET", "CASEWORK_UI_OIDC_CLIENT_SECRET")]:
+        assert ui[key].startswith(f"${{{variable}:?"), key
+    assert ui["TEMPORAL_AUTH_CALLBACK_URL"].endswith("/auth/sso/callback")
+    assert "openid" in ui["TEMPORAL_AUTH_SCOPES"].split(",")
+
+
+def test_the_codec_server_wants_its_token(compose: dict) -> None:
+    codec = compose["services"]["codec-server"]
+    assert "codec_token" in codec["secrets"] and "CASEWORK_CODEC_TOKEN" in " ".join(codec["command"])

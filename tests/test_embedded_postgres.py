@@ -11,7 +11,7 @@ from pathlib import Path
 
 import asyncpg
 
-from cid.db import migrate_dsn, migration_files
+from cid.db import WORKER_LOGIN, login_as, login_problems, migrate_dsn, migration_files
 from cid.embedded import start_embedded
 
 
@@ -40,6 +40,13 @@ async def test_embedded_default_starts_on_a_fresh_folder_migrates_and_keeps_its_
         assert await migrate_dsn(url) == every_migration
         assert await migrate_dsn(url) == []  # a second start applies nothing
         assert {"cases", "tasks", "audit_log", "intake_referrals", "schema_migrations"} <= await _tables(url)
+        # The local stack's worker logs in as its own role, no password (trusted socket).
+        worker = await asyncpg.connect(login_as(url, WORKER_LOGIN))
+        try:
+            assert await worker.fetchval("SELECT current_user") == WORKER_LOGIN
+            assert await login_problems(worker) == []
+        finally:
+            await worker.close()
     finally:
         await asyncio.to_thread(_stop, pgdata)
 

@@ -68,6 +68,7 @@ def test_codec_server_command_exports_its_token_from_the_secret(tmp_path: Path) 
 def test_make_secrets_makes_files_the_code_loads_and_keeps_them(tmp_path: Path) -> None:
     script = tmp_path / "make-secrets.sh"
     shutil.copy(ROOT / "deploy" / "make-secrets.sh", script)
+    shutil.copy(ROOT / "deploy" / "make_certs.py", tmp_path / "make_certs.py")
     env = dict(os.environ, CASEWORK=str(Path(sys.executable).parent / "casework"), PYTHON=sys.executable)
     subprocess.run(["sh", str(script)], env=env, check=True, capture_output=True)
     keys, token = tmp_path / "secrets" / "codec-keys.json", tmp_path / "secrets" / "codec-token"
@@ -76,12 +77,21 @@ def test_make_secrets_makes_files_the_code_loads_and_keeps_them(tmp_path: Path) 
     assert len(token.read_text().strip()) >= 32
     for path in (keys, token):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
-    before = keys.read_text(), token.read_text()
+    tls = sorted((tmp_path / "secrets" / "tls").iterdir())
+    before = keys.read_text(), token.read_text(), [path.read_bytes() for path in tls]
     subprocess.run(["sh", str(script)], env=env, check=True, capture_output=True)
-    assert (keys.read_text(), token.read_text()) == before, "a second run must never replace a key"
+    after = keys.read_text(), token.read_text(), [path.read_bytes() for path in tls]
+    assert after == before, "a second run must never replace a key"
     # The compose file mounts exactly these files.
     secrets = _compose()["secrets"]
-    assert {s["file"] for s in secrets.values()} == {"./deploy/secrets/codec-keys.json", "./deploy/secrets/codec-token"}
+    made = {f"./deploy/secrets/{path.relative_to(tmp_path / 'secrets')}" for path in (tmp_path / "secrets").rglob("*")
+            if path.is_file() and path.name != "ca.key"}  # the CA's key stays on the host
+    assert {s["file"] for s in secrets.values()} == made
+    for login in ("owner", "worker", "api"):
+        host, port, db, user, password = (tmp_path / "secrets" / f"cid-{login}.pgpass").read_text().strip().split(":")
+        assert (host, port, db, user) == ("cid-postgresql", "5432", "cid", f"casework_{login}") and len(password) >= 32
+    for path in (tmp_path / "secrets").rglob("*"):
+        assert stat.S_IMODE(path.stat().st_mode) == (0o700 if path.is_dir() else 0o600), path
 
 
 def _settings(monkeypatch: pytest.MonkeyPatch, **env: str) -> TemporalSettings:
@@ -156,3 +166,64 @@ def test_cache_size_default_and_value() -> None:
 
     assert cache_size(None) == cache_size("") == DEFAULT_CACHE
     assert cache_size("250") == 250 and cache_size("0") == 0
+
+
+async def test_the_compose_certificates_make_mtls_that_refuses_a_client_without_one(tmp_path: Path) -> None:
+    """deploy/make_certs.py: the server certificate (name ``temporal``) under our CA takes a
+    client certificate of the CA and refuses a handshake without one - what Temporal's
+    TEMPORAL_TLS_REQUIRE_CLIENT_AUTH does with these files. Our client settings
+    (TEMPORAL_TLS_*) load the worker's files."""
+    import ssl
+
+    sys.path.insert(0, str(ROOT / "deploy"))
+    try:
+        from make_certs import make_certs
+    finally:
+        sys.path.pop(0)
+    folder = tmp_path / "tls"
+    assert "temporal.pem" in make_certs(folder)
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(folder / "ca.pem"))
+    server_ctx.load_cert_chain(folder / "temporal.pem", folder / "temporal.key")
+    server_ctx.verify_mode = ssl.CERT_REQUIRED
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peercert")
+        writer.write(dict(x[0] for x in peer["subject"])["commonName"].encode() + b"\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0, ssl=server_ctx)
+    port = server.sockets[0].getsockname()[1]
+
+    def client(cert: str | None) -> ssl.SSLContext:
+        ctx = ssl.create_default_context(cafile=str(folder / "ca.pem"))
+        if cert:
+            ctx.load_cert_chain(folder / f"{cert}.pem", folder / f"{cert}.key")
+        return ctx
+
+    async def hello(cert: str | None) -> bytes:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=client(cert), server_hostname="temporal")
+        try:
+            return await reader.readline()
+        finally:
+            writer.close()
+
+    try:
+        for name in ("worker", "ui", "admin"):
+            assert await hello(name) == f"casework-{name}\n".encode()
+        try:  # TLS 1.3: the client may learn of the refusal only as the connection closes
+            unanswered = await hello(None)
+        except (ssl.SSLError, ConnectionError):
+            unanswered = b""
+        assert unanswered == b"", "a client without a certificate is never served"
+        with pytest.raises(ssl.SSLCertVerificationError):
+            await asyncio.open_connection("127.0.0.1", port, ssl=client("worker"), server_hostname="elsewhere")
+    finally:
+        server.close()
+        await server.wait_closed()
+    for path in folder.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    settings = TemporalSettings(tls_client_cert_path=folder / "worker.pem", tls_client_key_path=folder / "worker.key",
+                                tls_server_ca_cert_path=folder / "ca.pem", tls_server_name="temporal")
+    config = settings.tls_config()
+    assert config.client_cert == (folder / "worker.pem").read_bytes() and config.domain == "temporal"

@@ -79,9 +79,32 @@ async def test_altered_payload_or_relabelled_key_is_refused():
         await both.decode([relabelled])
 
 
-async def test_unencrypted_payload_is_read_as_it_is():
-    # Histories written before encryption was switched on stay readable.
+async def test_unencrypted_payload_is_refused_by_default(monkeypatch: pytest.MonkeyPatch):
+    """AES-GCM authenticates: what a client without the key wrote decodes to a refused
+    payload, which every converter of ours refuses with a message naming the cause."""
+    monkeypatch.delenv(codec.ACCEPT_PLAINTEXT_ENV, raising=False)
+    [opened] = await EncryptionCodec(ring("k1")).decode([plain()])
+    assert opened.metadata["encoding"] == codec.REFUSED_ENCODING
+    assert opened.metadata["refused-encoding"] == b"json/plain"
+    assert Payload.FromString(opened.data) == plain()  # kept whole, for whoever investigates
+    # Decoding again (the codec server after the SDK) keeps it refused, not "accepted".
+    assert (await EncryptionCodec(ring("k1")).decode([opened]))[0] == opened
+    with pytest.raises(ApplicationError, match="not encrypted .encoding 'json/plain'.: only holders") as refused:
+        data_converter(ring("k1")).payload_converter.from_payloads([opened], [CaseInput])
+    assert refused.value.type == codec.REFUSAL_TYPE and refused.value.non_retryable
+
+
+async def test_unencrypted_payload_is_read_as_it_is_only_when_accepted_explicitly(monkeypatch: pytest.MonkeyPatch):
+    # Histories written before encryption was switched on: readable by the documented setting.
+    assert (await EncryptionCodec(ring("k1"), accept_plaintext=True).decode([plain()]))[0] == plain()
+    monkeypatch.setenv(codec.ACCEPT_PLAINTEXT_ENV, "1")
     assert (await EncryptionCodec(ring("k1")).decode([plain()]))[0] == plain()
+    for off in ("0", "", "no"):
+        monkeypatch.setenv(codec.ACCEPT_PLAINTEXT_ENV, off)
+        assert not EncryptionCodec(ring("k1")).accept_plaintext
+    monkeypatch.setenv(codec.ACCEPT_PLAINTEXT_ENV, "maybe")
+    with pytest.raises(CodecKeyError, match="CASEWORK_CODEC_ACCEPT_PLAINTEXT must be 1 or 0"):
+        EncryptionCodec(ring("k1"))
 
 
 def test_keys_from_text_first_encrypts():
@@ -201,3 +224,18 @@ async def test_codec_server_never_serves_open_and_takes_the_ui_origin(tmp_path: 
                 assert r.status == 400
     finally:
         await server.close()
+
+
+@pytest.mark.parametrize(("setting", "message"), [
+    ({"CASEWORK_CODEC_ACCEPT_PLAINTEXT": "maybe"}, "CASEWORK_CODEC_ACCEPT_PLAINTEXT must be 1 or 0, not 'maybe'"),
+    ({"CASEWORK_CODEC_KEYS": "k1:not-base64"}, "key 'k1' is not valid base64"),
+])
+def test_the_worker_refuses_a_codec_setting_that_cannot_work_in_one_line(tmp_path: Path, database_url: str, setting, message):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CASEWORK_CODEC")}
+    env.update(DATABASE_URL=database_url, CASEWORK_DATA_DIR=str(tmp_path), TEMPORAL_ADDRESS="127.0.0.1:1",
+               CASEWORK_CODEC_TEST_KEY="1", CASEWORK_METRICS_ADDRESS="", CASEWORK_HEALTH_ADDRESS="", **setting)
+    done = subprocess.run(
+        [sys.executable, "-m", "worker.service"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 5, done.stderr
+    assert "Traceback" not in done.stderr and f"casework-worker: cannot start: {message}" in done.stderr

@@ -16,6 +16,7 @@ from aiohttp import web
 from temporalio.client import Client
 
 from casework.temporal import TemporalSettings, connect
+from worker.database import worker_database_url
 
 
 async def readiness(client: Client, pool: asyncpg.Pool) -> dict[str, str]:
@@ -53,8 +54,8 @@ async def start_health_server(client: Client, pool: asyncpg.Pool, host: str, por
 
 
 async def _check_once() -> int:
-    database_url = os.environ.get("DATABASE_URL", "")
     try:
+        database_url = worker_database_url(os.environ.get("DATABASE_URL"))
         client = await asyncio.wait_for(connect(TemporalSettings()), timeout=5)
         pool = await asyncpg.create_pool(database_url, min_size=1, max_size=1, timeout=5)
     except Exception as err:

@@ -16,10 +16,12 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.case_activities import CaseActivities
+from casework.codec import CodecKeyError
 from casework.process import exit_without_finalizing
 from casework.settings import ProcessSettings, load_process_settings
 from casework.temporal import TemporalSettings, connect
-from cid.db import create_pool, migrate_dsn
+from cid.db import WORKER_LOGIN, create_pool, migrate_dsn
+from worker.database import WORKER_DATABASE_URL_ENV, check_login, worker_database_url
 from worker.health import start_health_server
 from worker.shared_code import share_workflow_code
 from worker.telemetry import prometheus_runtime
@@ -53,7 +55,7 @@ def build_worker(
 
 
 async def serve(
-    database_url: str,
+    database_url: str | None,
     temporal: TemporalSettings | None = None,
     stop: asyncio.Event | None = None,
     ready: asyncio.Event | None = None,
@@ -64,16 +66,29 @@ async def serve(
 ) -> None:
     """Run until ``stop`` is set (or SIGTERM/SIGINT when none is given).
 
+    ``database_url``: the owner's login, which applies the migrations; None when another
+    job does (compose). Activities connect as the worker's own login
+    (:func:`worker_database_url`), which must be no more than that.
     ``metrics_address`` (host:port) serves Prometheus metrics; ``health_address`` serves
     ``/live`` and ``/ready``. Either may be None to serve nothing.
     """
     temporal = temporal or TemporalSettings()
-    await migrate_dsn(database_url)
+    if os.environ.get("CASEWORK_DB_ROLE"):
+        log.warning("CASEWORK_DB_ROLE is no longer read: the worker logs in as %s (%s)", WORKER_LOGIN, WORKER_DATABASE_URL_ENV)
+    if database_url:
+        await migrate_dsn(database_url)
+    pool = await create_pool(worker_database_url(database_url))
+    try:
+        await check_login(pool)
+    except BaseException:
+        await pool.close()
+        raise
     runtime = prometheus_runtime(metrics_address) if metrics_address else None
-    client = await connect(temporal, runtime=runtime)
-    # CASEWORK_DB_ROLE (docker-compose: casework_worker, migration 0003): activities run as a
-    # role that may append to the audit log but never change or delete it.
-    pool = await create_pool(database_url, role=os.environ.get("CASEWORK_DB_ROLE") or None)
+    try:
+        client = await connect(temporal, runtime=runtime)
+    except BaseException:
+        await pool.close()
+        raise
     stop = stop or _stop_on_signals()
     health = None
     try:
@@ -118,8 +133,9 @@ def cache_size(text: str | None) -> int:
 def main() -> None:
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     database_url = os.environ.get("DATABASE_URL")
-    if not database_url:
-        print("casework-worker: DATABASE_URL is not set (postgresql://user@host:port/db)", file=sys.stderr)
+    if not (database_url or os.environ.get(WORKER_DATABASE_URL_ENV)):
+        print(f"casework-worker: neither DATABASE_URL (the owner's login, to migrate) nor {WORKER_DATABASE_URL_ENV}"
+              " (the worker's own) is set: postgresql://user@host:port/db", file=sys.stderr)
         raise SystemExit(2)
     try:
         cache = cache_size(os.environ.get(CACHE_ENV))
@@ -134,7 +150,7 @@ def main() -> None:
             health_address=os.environ.get("CASEWORK_HEALTH_ADDRESS", "0.0.0.0:8000") or None,
             max_cached_workflows=cache,
         ))
-    except (OSError, asyncpg.PostgresError, RuntimeError) as err:
+    except (OSError, asyncpg.PostgresError, RuntimeError, CodecKeyError) as err:  # one line, no traceback
         print(f"casework-worker: cannot start: {err}", file=sys.stderr)
         code = 5
     # Everything is stopped and closed by now: SIGTERM must always end in 0.

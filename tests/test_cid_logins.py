@@ -1,0 +1,179 @@
+"""The CID's logins do what their code needs and nothing more (migration 0005;
+docs/operations.md, "Database roles").
+
+The worker's grants are proven sufficient by every process test (their workers log in as
+``casework_worker``: tests/conftest.py ``worker_pool``); here, what each login may not do,
+and that the API's login suffices for what the API will run through ``cid/``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from casework.case import case_id_for
+from cid import intake
+from cid.db import API_LOGIN, WORKER_LOGIN, login_as
+from cid.personal_data import read_personal_data
+from starter.intake import fingerprint
+from tests.support import referral
+
+DENIED = asyncpg.InsufficientPrivilegeError
+
+#: Every table of the CID and what each login holds on it: table privileges, and
+#: "PRIV(columns)" where only some columns are granted. A table added by a migration
+#: fails the test below until its grants are decided there and written here.
+GRANTS: dict[str, dict[str, set[str]]] = {
+    "audit_log": {WORKER_LOGIN: {"INSERT", "SELECT(case_id,event_key,id)"}, API_LOGIN: set()},  # append only
+    "calendar_events": {WORKER_LOGIN: {"INSERT", "SELECT(case_id,event_type)"}, API_LOGIN: set()},
+    "cases": {WORKER_LOGIN: {"INSERT", "SELECT", "UPDATE(case_owner,closed_at,custody,detention_power,disclosable,"
+                             "most_serious,outcome,overdue,stage,status,subject_id,team,updated_at)"},
+              API_LOGIN: {"SELECT"}},
+    "certificates": {WORKER_LOGIN: {"INSERT", "SELECT", "UPDATE(content,destroyed_at,request_purpose)"},  # R03 only
+                     API_LOGIN: set()},
+    "convictions": {WORKER_LOGIN: {"INSERT", "SELECT(case_id,seq)"}, API_LOGIN: set()},
+    "intake_certificates": {WORKER_LOGIN: {"SELECT", "UPDATE(payload,taken_at)"},
+                            API_LOGIN: {"INSERT", "SELECT(case_id,event_id,id,payload_sha256,submitted_at,submitted_by,taken_at)"}},
+    "intake_referrals": {WORKER_LOGIN: {"SELECT", "UPDATE(payload,taken_at)"},
+                         API_LOGIN: {"INSERT", "SELECT(acro_reference,case_id,payload_sha256,submitted_at,submitted_by,taken_at)"}},
+    "notes": {WORKER_LOGIN: {"INSERT", "SELECT(case_id,note_key)"}, API_LOGIN: set()},
+    "outbound_messages": {WORKER_LOGIN: {"INSERT", "SELECT(case_id,message_key)"}, API_LOGIN: {"SELECT"}},
+    "paper_files": {WORKER_LOGIN: {"INSERT", "SELECT(case_id)"}, API_LOGIN: set()},
+    "referrals": {WORKER_LOGIN: {"INSERT", "SELECT"}, API_LOGIN: set()},  # personal data: not the API's (yet)
+    "schema_migrations": {WORKER_LOGIN: {"SELECT"}, API_LOGIN: {"SELECT"}},
+    "subject_identifiers": {WORKER_LOGIN: {"INSERT", "SELECT"}, API_LOGIN: set()},
+    "subjects": {WORKER_LOGIN: {"INSERT", "SELECT"}, API_LOGIN: set()},
+    "tasks": {WORKER_LOGIN: {"INSERT", "SELECT", "UPDATE(completed_at,completed_by,outcome,outcome_details,overdue,status)"},
+              API_LOGIN: {"SELECT"}},
+    "team_routes": {WORKER_LOGIN: {"SELECT"}, API_LOGIN: set()},  # R06: configuration, read only
+}
+
+
+async def _login(database_url: str, login: str) -> asyncpg.Connection:
+    from cid.db import _init_connection  # jsonb as Python objects, as the pools have it
+
+    conn = await asyncpg.connect(login_as(database_url, login))
+    await _init_connection(conn)
+    return conn
+
+
+async def test_every_table_has_exactly_the_grants_decided_for_each_login(pool) -> None:
+    tables = {r[0] for r in await pool.fetch("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")}
+    assert tables == set(GRANTS), f"tables without decided grants: {sorted(tables - set(GRANTS))} (migration 0005's rule)"
+    for login in (WORKER_LOGIN, API_LOGIN):
+        held: dict[str, set[str]] = {table: set() for table in GRANTS}
+        for r in await pool.fetch("SELECT table_name, privilege_type FROM information_schema.role_table_grants"
+                                  " WHERE grantee = $1 AND table_schema = current_schema()", login):
+            held[r[0]].add(r[1])
+        for r in await pool.fetch(
+                "SELECT table_name, privilege_type, string_agg(column_name, ',' ORDER BY column_name)"
+                " FROM information_schema.column_privileges c WHERE grantee = $1 AND table_schema = current_schema()"
+                " AND NOT EXISTS (SELECT 1 FROM information_schema.role_table_grants t WHERE t.grantee = c.grantee"
+                "  AND t.table_name = c.table_name AND t.privilege_type = c.privilege_type) GROUP BY 1, 2", login):
+            held[r[0]].add(f"{r[1]}({r[2]})")
+        for table, decided in GRANTS.items():
+            assert held[table] == decided[login], (login, table, held[table])
+
+
+async def test_the_workers_of_the_process_tests_log_in_as_casework_worker(worker_pool: asyncpg.Pool) -> None:
+    assert await worker_pool.fetchval("SELECT current_user") == WORKER_LOGIN
+
+
+async def test_the_api_login_submits_to_the_intake_but_never_reads_a_held_payload(database_url: str, pool) -> None:
+    ref = referral()
+    case_id = case_id_for(ref.acro_reference)
+    conn = await _login(database_url, API_LOGIN)
+    try:
+        assert await intake.submit_referral(conn, case_id, ref, fingerprint(ref), "acro.referrals") == "new"
+        assert await intake.submit_referral(conn, case_id, ref, fingerprint(ref), "acro.referrals") == "same"
+        other = referral(acro_reference=ref.acro_reference, name="Someone Else")
+        assert await intake.submit_referral(conn, case_id, other, fingerprint(other), "acro.referrals") == "conflict"
+        certificate = ref.certificate
+        first = await intake.submit_certificate(conn, case_id, "acro-1", certificate, fingerprint(certificate), "acro.system")
+        assert await intake.submit_certificate(conn, case_id, "acro-1", certificate, fingerprint(certificate), "acro.system") == first
+        for sql in ("SELECT payload FROM intake_referrals WHERE case_id = $1",
+                    "SELECT payload FROM intake_certificates WHERE case_id = $1"):
+            with pytest.raises(DENIED):
+                await conn.fetch(sql, case_id)
+        for sql in ("UPDATE intake_referrals SET payload = NULL WHERE case_id = $1",  # taking is the worker's
+                    "DELETE FROM intake_referrals WHERE case_id = $1",
+                    "UPDATE tasks SET assignee = 'someone' WHERE case_id = $1",
+                    "UPDATE cases SET stage = 'closed' WHERE id = $1",
+                    "INSERT INTO outbound_messages (case_id, message_key, recipient, form, sent_at) VALUES ($1, 'k', 'r', 'f', now())",
+                    "UPDATE team_routes SET team = 'elsewhere' WHERE $1 <> ''",
+                    "SELECT * FROM team_routes WHERE $1 <> ''"):
+            with pytest.raises(DENIED):
+                await conn.execute(sql, case_id)
+    finally:
+        await conn.close()
+    assert await pool.fetchval("SELECT payload_sha256 FROM intake_referrals WHERE case_id = $1", case_id) == fingerprint(ref)
+
+
+async def test_the_api_login_reads_the_read_model_but_no_personal_data_R60(start, database_url: str, pool) -> None:
+    """Until the audited read exists for it (a function that records the R60 row as it
+    reads), the API's login reads no personal data at all - and writes nothing in the
+    audit log, so it cannot record a read that did not happen either."""
+    case = await start()
+    await case.task("nbtc_check")  # registered: subject, convictions, certificate, tasks, messages
+    audit_before = await case.audit_actions()
+    conn = await _login(database_url, API_LOGIN)
+    try:
+        assert (await conn.fetchrow("SELECT stage, team FROM cases WHERE id = $1", case.id))["team"]
+        assert await conn.fetch("SELECT kind, status FROM tasks WHERE case_id = $1", case.id)
+        assert await conn.fetch("SELECT recipient, form FROM outbound_messages WHERE case_id = $1", case.id)
+        with pytest.raises(DENIED):
+            await read_personal_data(conn, case.id, actor="cw.jones", purpose="deportation consideration")
+        for sql in ("SELECT name FROM referrals WHERE case_id = $1", "SELECT offence FROM convictions WHERE case_id = $1",
+                    "SELECT content FROM certificates WHERE case_id = $1",
+                    "SELECT s.name FROM subjects s JOIN cases c ON c.subject_id = s.id WHERE c.id = $1",
+                    "SELECT actor FROM audit_log WHERE case_id = $1"):
+            with pytest.raises(DENIED):
+                await conn.fetch(sql, case.id)
+    finally:
+        await conn.close()
+    assert await case.audit_actions() == audit_before  # the refused read recorded nothing
+
+
+async def test_the_worker_login_never_submits_routes_or_rewrites_a_case(database_url: str) -> None:
+    """No writes to the routing table (R06); a certificate changes only as R03 destroys it;
+    a case's identity and retention mark are not the worker's to change."""
+    conn = await _login(database_url, WORKER_LOGIN)
+    try:
+        assert await conn.fetch("SELECT team FROM team_routes")  # reads the routing table
+        for sql in ("UPDATE team_routes SET team = 'elsewhere'",
+                    "INSERT INTO team_routes (priority, team) VALUES (99, 'x')",
+                    "DELETE FROM team_routes",
+                    "INSERT INTO intake_referrals (acro_reference, case_id, payload_sha256, submitted_by)"
+                    " VALUES ('r', 'c', 'h', 'a')",
+                    "UPDATE certificates SET disclosable = true",
+                    "UPDATE certificates SET offences_on_pnc = false",
+                    "UPDATE cases SET acro_reference = 'x'",
+                    "UPDATE cases SET personal_data_purged_at = now()",
+                    "UPDATE tasks SET team = 'elsewhere'",
+                    "DELETE FROM tasks",
+                    "DELETE FROM convictions",
+                    "UPDATE outbound_messages SET body = '{}'",
+                    "DELETE FROM schema_migrations"):
+            with pytest.raises(DENIED):
+                await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def test_the_worker_service_refuses_a_login_that_can_become_the_owner(tmp_path: Path, database_url: str) -> None:
+    """Given the owner's (superuser's) login as its own, the worker does not start: exit 5,
+    one line naming why and what to use instead - before it polls for any work."""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update(CASEWORK_WORKER_DATABASE_URL=database_url, CASEWORK_DATA_DIR=str(tmp_path),
+               TEMPORAL_ADDRESS="127.0.0.1:1", CASEWORK_METRICS_ADDRESS="", CASEWORK_HEALTH_ADDRESS="")
+    done = subprocess.run([sys.executable, "-m", "worker.service"], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 5, done.stderr
+    [line] = [x for x in done.stderr.splitlines() if x.startswith("casework-worker:")]
+    assert "is a superuser" in line and "casework_worker" in line and "CASEWORK_WORKER_DATABASE_URL" in line
+    assert "Traceback" not in done.stderr
