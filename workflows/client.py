@@ -40,7 +40,7 @@ BUSY_RETRY_FOR = timedelta(seconds=30)
 def _send_again(err: RPCError) -> bool:
     if err.status in (RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.UNAVAILABLE):
         return True
-    return err.status is RPCStatusCode.FAILED_PRECONDITION and "workflow task failure" in err.message
+    return err.status is RPCStatusCode.FAILED_PRECONDITION and "workflow task" in err.message.lower()
 
 
 def _busy(err: WorkflowUpdateFailedError) -> bool:
