@@ -2,7 +2,8 @@
 
 A case refuses updates for the moment it takes to continue as new (``ContinuingAsNew``),
 and the server admits only a few updates in flight per case at once (RESOURCE_EXHAUSTED,
-10 by default) and aborts those not yet accepted when a run ends (UNAVAILABLE): the
+10 by default), aborts those not yet accepted when a run ends (UNAVAILABLE) or when a
+workflow task fails while they wait (FAILED_PRECONDITION, "workflow not ready"): the
 sender is then to send again, and these functions do so, backing off. Sending again is
 safe: a message is applied once by its kind and event ID, and an update that was not
 accepted did nothing.
@@ -36,7 +37,10 @@ SIGNALS = {
 BUSY_RETRY_FOR = timedelta(seconds=30)
 
 
-_SEND_AGAIN = (RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.UNAVAILABLE)
+def _send_again(err: RPCError) -> bool:
+    if err.status in (RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.UNAVAILABLE):
+        return True
+    return err.status is RPCStatusCode.FAILED_PRECONDITION and "workflow task" in err.message.lower()
 
 
 def _busy(err: WorkflowUpdateFailedError) -> bool:
@@ -88,8 +92,9 @@ async def _retrying(send):  # type: ignore[no-untyped-def]
             if not _busy(err) or loop.time() > give_up:
                 raise
         except RPCError as err:
-            # Too many in flight, or aborted unaccepted as the run continued as new: not applied.
-            if err.status not in _SEND_AGAIN or loop.time() > give_up:
+            # Not accepted, so not applied: too many in flight, aborted as the run continued as
+            # new, or a workflow task that failed (timed out on a busy worker) while it waited.
+            if not _send_again(err) or loop.time() > give_up:
                 raise
         await asyncio.sleep(pause)
         pause = min(pause * 2, 1.0)
