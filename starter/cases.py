@@ -139,14 +139,12 @@ async def _show(case_id: str, who: str, purpose: str) -> dict[str, Any]:
 
 async def _live_view(case_id: str) -> dict[str, Any]:
     """The workflow's own account of the case (its query); the CID stands in when it cannot answer."""
-    from casework.case import CaseView
     from starter import context
+    from workflows.client import CaseClient
 
     try:
         client = await context.open_client()
-        view = await client.get_workflow_handle(case_id).query(
-            "view", result_type=CaseView, rpc_timeout=LIVE_QUERY_TIMEOUT
-        )
+        view = await CaseClient(client).view(case_id, rpc_timeout=LIVE_QUERY_TIMEOUT)
     except Exception as err:  # any failure: show the CID record and say why the live part is missing
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         return {"available": False, "reason": reason[:200]}

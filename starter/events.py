@@ -37,12 +37,12 @@ event_app = typer.Typer(
 )
 app.add_typer(event_app, name="event")
 
-#: kind -> (workflow signal, what the audit log calls it)
-KINDS: dict[str, tuple[str, str]] = {
-    "located": ("person_located", "person located"),
-    "left-uk": ("left_uk", "left the UK"),
-    "certificate": ("certificate_received", "certificate received"),
-    "representations": ("representations_received", "representations received"),
+#: kind -> what the command says it applied
+KINDS: dict[str, str] = {
+    "located": "person located",
+    "left-uk": "left the UK",
+    "certificate": "certificate received",
+    "representations": "representations received",
 }
 CUSTODY = ("detained", "in_prison", "confirmed_address")
 CSV_REQUIRED = ("kind", "case_id", "event_id")
@@ -234,19 +234,20 @@ async def apply_event(client: "Client", pool: "asyncpg.Pool", row: EventRow) -> 
             earlier = await views.event_recorded(conn, row.case_id, row.kind, row.event_id)
             if earlier is not None:
                 return _done(row, Result.ALREADY, f"{earlier['action']} by {earlier['actor']}")
-        if row.kind == "certificate":
-            from starter.intake import hand_in_certificate  # imports the workflow: only when needed
+        from workflows.client import CaseClient  # imports the workflow: only when needed
 
+        cases = CaseClient(client, pool=pool)
+        if row.kind == "certificate":
             assert row.certificate is not None
-            await hand_in_certificate(client, pool, row.case_id, row.certificate, event_id=row.event_id, actor=row.actor)
+            await cases.hand_in_certificate(row.case_id, row.certificate, event_id=row.event_id, actor=row.actor)
         else:
-            signal = {
+            event = {
                 "located": lambda: PersonLocated(event_id=row.event_id, actor=row.actor,
                                                  custody=row.custody, release_date=row.release_date),
                 "left-uk": lambda: LeftUk(event_id=row.event_id, actor=row.actor),
                 "representations": lambda: RepresentationsReceived(event_id=row.event_id, actor=row.actor),
             }[row.kind]()
-            await client.get_workflow_handle(row.case_id).signal(KINDS[row.kind][0], signal)
+            await cases.send_event(row.case_id, event)
     except Exception as err:  # one row's failure is that row's result, not the batch's end
         known = classify(err, case_id=row.case_id)
         if known is None:
@@ -360,7 +361,7 @@ def _one(kind: str, case: str, event_id: Optional[str], actor: Optional[str], js
         assert done.error is not None
         raise done.error
     if not json_out:
-        what = KINDS[kind][1]
+        what = KINDS[kind]
         if done.result is Result.ALREADY:
             console.print(f"{done.case_id}: event {done.event_id} already applied ({done.note}); nothing changed.", markup=False)
         else:

@@ -223,8 +223,10 @@ async def running_among(client: "Client", case_ids: list[str], limit: int) -> di
 async def describe(client: "Client", case_id: str) -> TemporalSide:
     from temporalio.service import RPCError, RPCStatusCode
 
+    from workflows.client import CaseClient
+
     try:
-        description = await client.get_workflow_handle(case_id).describe(rpc_timeout=RPC_TIMEOUT)
+        description = await CaseClient(client).describe(case_id, rpc_timeout=RPC_TIMEOUT)
     except RPCError as err:
         if err.status is RPCStatusCode.NOT_FOUND:
             return TemporalSide(status="NOT_FOUND")

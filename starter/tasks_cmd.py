@@ -121,7 +121,7 @@ def parse_details(pairs: list[str]) -> dict[str, Any]:
 
 
 async def _complete(ref: str, outcome: str, details: dict[str, Any], who: str) -> dict[str, Any]:
-    from casework.case import TaskCompleted, TaskCompletion
+    from casework.case import TaskCompletion
     from starter import context, views
     from starter.failures import UPDATE_TIMEOUT_SECONDS, closed_message, translated
 
@@ -140,14 +140,12 @@ async def _complete(ref: str, outcome: str, details: dict[str, Any], who: str) -
     if status == "closed" or row["status"] == "cancelled":
         raise CliError(f"{label}: {closed_message(row['case_id'])}", Exit.REFUSED)
     with translated(case_id=row["case_id"]):
+        from workflows.client import CaseClient
+
         client = await context.open_client()
-        handle = client.get_workflow_handle(row["case_id"])
         result = await asyncio.wait_for(
-            handle.execute_update(
-                "complete_task",
-                TaskCompletion(task_key=row["task_key"], outcome=outcome, actor=who, details=details),
-                result_type=TaskCompleted,
-            ),
+            CaseClient(client).complete_task(
+                row["case_id"], TaskCompletion(task_key=row["task_key"], outcome=outcome, actor=who, details=details)),
             UPDATE_TIMEOUT_SECONDS,
         )
     return {"task_id": row["id"], "case_id": row["case_id"], "key": row["task_key"], "outcome": result.outcome,

@@ -50,7 +50,7 @@ from cid.db import create_pool, migrate_dsn
 from starter.cli import app
 from starter.context import STACK_FILE
 from starter.exits import CliError, Exit
-from starter.intake import Submitted, submit_referral
+from workflows.client import CaseClient, Submitted
 from starter.referral_files import read_referrals
 
 console = Console(highlight=False)
@@ -369,9 +369,8 @@ class LocalStack:
             pool = await create_pool(database_url, min_size=1, max_size=2)
             try:
                 # A rerun finds every case there already ("already exists"): harmless.
-                results = [await submit_referral(client, pool, referral, actor=EXAMPLES_ACTOR,
-                                                 task_queue=temporal.task_queue)
-                           for _, referral in read.referrals]
+                cases = CaseClient(client, pool=pool, task_queue=temporal.task_queue)
+                results = [await cases.submit(referral, actor=EXAMPLES_ACTOR) for _, referral in read.referrals]
             finally:
                 await pool.close()
         except Exception as err:  # noqa: BLE001 - the command's boundary: one line, not a traceback

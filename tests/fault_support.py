@@ -47,6 +47,7 @@ from casework.codec import KEYS_ENV, keyring_from_environment
 from casework.settings import ProcessSettings
 from casework.temporal import data_converter
 from tests.support import until  # noqa: F401 - re-exported for the fault tests
+from workflows.client import CaseClient, CaseEvent
 
 WORKER = str(Path(sys.executable).parent / "casework-worker")
 WORKER_ROLE = "casework_worker"
@@ -312,15 +313,14 @@ class Driver:
             # The CID shows a task as soon as its activity commits, a moment before the
             # workflow has seen that activity finish; asking at once is mostly refused.
             await asyncio.sleep(0.3)
-        handle = self.client.get_workflow_handle(self.case_id)
+        cases = CaseClient(self.client)
         command = TaskCompletion(task_key=key, outcome=outcome, actor=actor, details=details)
         loop = asyncio.get_running_loop()
         end = loop.time() + self.timeout
         while True:
             try:
                 return await asyncio.wait_for(
-                    handle.execute_update("complete_task", command, id=f"{self.case_id}:{key}:{outcome}",
-                                          result_type=TaskCompleted),
+                    cases.complete_task(self.case_id, command, update_id=f"{self.case_id}:{key}:{outcome}"),
                     30,
                 )
             except WorkflowUpdateFailedError as err:
@@ -336,13 +336,13 @@ class Driver:
                 raise AssertionError(f"{self.case_id}: {kind} {outcome} not answered in {self.timeout:.0f} s")
             await asyncio.sleep(0.25)
 
-    async def signal(self, name: str, event: Any) -> None:
-        handle = self.client.get_workflow_handle(self.case_id)
+    async def send(self, event: CaseEvent) -> None:
+        cases = CaseClient(self.client)
         loop = asyncio.get_running_loop()
         end = loop.time() + self.timeout
         while True:
             try:
-                await handle.signal(name, event)
+                await cases.send_event(self.case_id, event)
                 return
             except RPCError:
                 self.retries["signal"] += 1
@@ -351,13 +351,13 @@ class Driver:
                 await asyncio.sleep(0.2)
 
     async def located(self, event_id: str, custody: str = "confirmed_address", actor: str = "ice.system") -> None:
-        await self.signal("person_located", PersonLocated(event_id=event_id, actor=actor, custody=custody))
+        await self.send(PersonLocated(event_id=event_id, actor=actor, custody=custody))
 
     async def left_uk(self, event_id: str, actor: str = "nbtc.system") -> None:
-        await self.signal("left_uk", LeftUk(event_id=event_id, actor=actor))
+        await self.send(LeftUk(event_id=event_id, actor=actor))
 
     async def representations(self, event_id: str, actor: str = "solicitor.brown") -> None:
-        await self.signal("representations_received", RepresentationsReceived(event_id=event_id, actor=actor))
+        await self.send(RepresentationsReceived(event_id=event_id, actor=actor))
 
     async def row(self) -> asyncpg.Record | None:
         return await self.pool.fetchrow("SELECT stage, status, outcome FROM cases WHERE id = $1", self.case_id)
@@ -502,10 +502,10 @@ async def invariant_violations(
         from temporalio.client import WorkflowExecutionStatus
 
         for case_id, row in rows.items():
-            handle = client.get_workflow_handle(case_id)
-            status = (await handle.describe()).status
+            cases = CaseClient(client)
+            status = (await cases.describe(case_id)).status
             if status == WorkflowExecutionStatus.RUNNING:
-                stage = (await handle.query("view")).get("stage")
+                stage = (await cases.view(case_id)).stage
                 if stage != row["stage"]:
                     problems.append(f"{case_id}: workflow in {stage}, CID in {row['stage']}")
             elif status == WorkflowExecutionStatus.COMPLETED and row["status"] != "closed":

@@ -12,7 +12,7 @@ import csv
 import uuid
 from pathlib import Path
 
-from starter.intake import submit_referral
+from workflows.client import CaseClient
 from tests.cli_support import Casework, cw, wait_until  # noqa: F401 - cw is a fixture
 from tests.support import referral
 
@@ -33,7 +33,7 @@ async def start_cases(client, pool, task_queue: str, n: int) -> list[str]:  # no
 
     async def one() -> str:
         async with limit:
-            result = await submit_referral(client, pool, referral(), actor="acro.referrals", task_queue=task_queue)
+            result = await CaseClient(client, pool=pool, task_queue=task_queue).submit(referral(), actor="acro.referrals")
         return result.case_id
 
     return list(await asyncio.gather(*(one() for _ in range(n))))

@@ -383,7 +383,7 @@ async def start(ts_env, pool, queue):
 async def _refusal(case: Any, details: dict[str, Any]) -> str:
     key = await case.task("detention_decision")
     with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await case.handle.execute_update(CaseWorkflow.complete_task, TaskCompletion(
+        await case.cases.complete_task(case.id, TaskCompletion(
             task_key=key, outcome="not_detained", actor=CASEWORKER, details=details))
     return str(refused.value.cause)
 
@@ -408,11 +408,11 @@ async def test_an_update_repeated_with_its_id_is_applied_once(start) -> None:
     case = await start()
     key = await case.task("nbtc_check")
     command = TaskCompletion(task_key=key, outcome="in_uk", actor=CASEWORKER)
-    first = await case.handle.execute_update(CaseWorkflow.complete_task, command, id="nbtc-answer-1")
-    again = await case.handle.execute_update(CaseWorkflow.complete_task, command, id="nbtc-answer-1")
+    first = await case.cases.complete_task(case.id, command, update_id="nbtc-answer-1")
+    again = await case.cases.complete_task(case.id, command, update_id="nbtc-answer-1")
     assert first == again
     with pytest.raises(WorkflowUpdateFailedError) as refused:  # the same completion as a new update
-        await case.handle.execute_update(CaseWorkflow.complete_task, command, id="nbtc-answer-2")
+        await case.cases.complete_task(case.id, command, update_id="nbtc-answer-2")
     assert re.search("already done|no open task", str(refused.value.cause)), refused.value.cause
     await case.task("ice_tasking")
     completed = await case.rows(

@@ -12,7 +12,7 @@ import pytest
 from temporalio.client import Client, WorkflowHandle
 
 from casework import rules
-from casework.case import CaseInput, CaseState, Stage
+from casework.case import CaseInput, CaseState, Stage, TaskCompletion
 from casework.referral import DISCLOSABLE_PURPOSE
 from casework.settings import ProcessSettings
 from tests.support import Case, case_starter, days, describe_raw, eventually, running_worker
@@ -132,8 +132,8 @@ async def test_long_dormancy_with_wake_ups_and_escalations_keeps_its_state_acros
         assert (await case.audit_actions()).count("certificate received") == wake_ups
 
         # The review carried across runs can still be completed, then located continues at Stage C.
-        await case.handle.execute_update("complete_task", {"task_key": review, "outcome": "reviewed",
-                                                           "actor": "scw.patel", "details": {"reason": "ICE still looking"}})
+        await case.cases.complete_task(case.id, TaskCompletion(task_key=review, outcome="reviewed", actor="scw.patel",
+                                                               details={"reason": "ICE still looking"}))
         await case.located(custody="detained")
         await case.complete("allocate_case_owner", "allocated", case_owner="co.smith")
         await case.task("offending_history_check")

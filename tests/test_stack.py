@@ -35,7 +35,7 @@ from casework.case import TaskCompletion, case_id_for
 from casework.codec import load_key_file
 from casework.rules import OUTCOME_LEFT_UK
 from casework.temporal import data_converter
-from workflows.case import CaseWorkflow
+from workflows.client import CaseClient
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "referrals"
 READY_SECONDS = 90.0  # two busy cores: generous, but a hang still fails
@@ -289,13 +289,12 @@ async def test_r10_restart_resumes_a_case_waiting_on_its_task(stack: Stack):
     assert not re.search(r"\d+ started", said) and "already exists" in said
 
     client = await stack.client()
-    handle = client.get_workflow_handle(PARKED)
-    view = await handle.query(CaseWorkflow.view)
+    cases = CaseClient(client)
+    handle = cases.handle(PARKED)
+    view = await cases.view(PARKED)
     assert [t.kind for t in view.open_tasks] == ["nbtc_check"]
-    done = await handle.execute_update(
-        CaseWorkflow.complete_task,
-        TaskCompletion(task_key=view.open_tasks[0].key, outcome="left_uk", actor="nbtc.officer"),
-    )
+    done = await cases.complete_task(
+        PARKED, TaskCompletion(task_key=view.open_tasks[0].key, outcome="left_uk", actor="nbtc.officer"))
     assert done.outcome == "left_uk"
     assert await asyncio.wait_for(handle.result(), timeout=20) == OUTCOME_LEFT_UK
     rows = await _poll(settings["database_url"], "SELECT status, stage, outcome FROM cases WHERE id = $1",
