@@ -16,7 +16,7 @@ import asyncpg
 from temporalio import activity
 
 from casework import records as r
-from casework import rules
+from casework import keys, rules
 from casework.referral import DISCLOSABLE_PURPOSE, Certificate
 from casework.rules import NON_DISCLOSABLE_NOTE
 from casework.settings import ProcessSettings
@@ -83,7 +83,7 @@ class CaseActivities:
                         cmd.case_id, most_serious,
                     )
                 await case_record.audit(
-                    conn, cmd.case_id, f"certificate-{cmd.seq}", cmd.actor, "certificate received", cmd.at,
+                    conn, cmd.case_id, f"certificate-{cmd.seq}", cmd.actor, keys.CERTIFICATE_RECEIVED, cmd.at,
                     {"seq": cmd.seq, "disclosable": disclosable, "event_id": cmd.event_id},
                 )
             facts = await intake.certificate_facts(conn, cmd.case_id, cmd.seq)

@@ -32,6 +32,7 @@ from bench.bare import BARE_SLEEPER, BareActivities, bare_worker
 from bench.intake import CONCURRENCY, real_intake
 from bench.referrals import reference
 from bench.stack import Stack
+from casework import keys
 from casework.case import CaseInput, CaseState, Stage, case_id_for
 from worker.service import DEFAULT_CACHE, build_worker
 from workflows.client import CaseClient
@@ -177,7 +178,7 @@ async def wake(stack: Stack, case_ids: list[str], rate: float, progress: Progres
 
     async def one(case_id: str) -> None:
         event_id = uuid.uuid4().hex
-        sent[f"event-{event_id}"] = time.time()
+        sent[keys.event_key(event_id)] = time.time()
         await drive.located(stack.client, case_id, event_id=event_id, custody="confirmed_address")
 
     signals = []

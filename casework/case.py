@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from casework.keys import WORKFLOW_ID_PREFIX
 from casework.referral import WhereaboutsStatus
 
 Actor = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9._@:-]{2,64}$")]
@@ -19,7 +20,6 @@ Actor = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za
 # signal whose ID fails this is dropped by the worker instead of wedging its case.
 EventId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
-WORKFLOW_ID_PREFIX = "acro-case-"
 
 
 def case_id_for(acro_reference: str) -> str:

@@ -13,6 +13,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
+from casework.keys import DIRECTOR  # noqa: F401 - the Director is a team of this table
+
 StaffId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9._-]{2,40}$")]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 
@@ -20,7 +22,6 @@ SENIOR_CASEWORKER = "Senior caseworker"
 CC_WORKFLOW = "CC Workflow"
 NBTC = "NBTC"
 ICE = "ICE Tasking and Detention Gatekeeper"
-DIRECTOR = "CC Director (SCS PB1)"
 #: Tasks for "the case owner" go to the routed team until an owner is allocated (R20).
 CASE_OWNER = "case owner"
 

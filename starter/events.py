@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
+from casework.keys import CERTIFICATE_RECEIVED
 from starter.cli import app, err_console
 from starter.exits import CliError, Exit
 from starter.output import console, print_json, table
@@ -41,7 +42,7 @@ app.add_typer(event_app, name="event")
 KINDS: dict[str, str] = {
     "located": "person located",
     "left-uk": "left the UK",
-    "certificate": "certificate received",
+    "certificate": CERTIFICATE_RECEIVED,
     "representations": "representations received",
 }
 CUSTODY = ("detained", "in_prison", "confirmed_address")
@@ -221,17 +222,17 @@ def read_csv(path: Path, default_actor: str | None) -> tuple[list[EventRow], lis
 async def apply_event(client: "Client", pool: "asyncpg.Pool", row: EventRow) -> EventRow:
     """Send one checked event to its case and set ``row.result``; never raises for one row."""
     from casework.case import LeftUk, PersonLocated, RepresentationsReceived
-    from starter import views
+    from cid import read_model
     from starter.failures import classify
 
     try:
         async with pool.acquire() as conn:
-            status = await views.case_status(conn, row.case_id)
+            status = await read_model.case_status(conn, row.case_id)
             if status is None:
                 return _done(row, Result.NOT_FOUND)
             if status == "closed":
                 return _done(row, Result.CLOSED)
-            earlier = await views.event_recorded(conn, row.case_id, row.kind, row.event_id)
+            earlier = await read_model.event_recorded(conn, row.case_id, row.event_id, certificate=row.kind == "certificate")
             if earlier is not None:
                 return _done(row, Result.ALREADY, f"{earlier['action']} by {earlier['actor']}")
         from workflows.client import CaseClient  # imports the workflow: only when needed

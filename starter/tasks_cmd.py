@@ -65,15 +65,16 @@ def tasks(
 async def _tasks(
     team: str | None, overdue: bool, assignee: str | None, case_id: str | None, limit: int
 ) -> "tuple[int, list[asyncpg.Record]]":
-    from starter import context, views
+    from cid import read_model
+    from starter import context
     from starter.failures import translated
 
     with translated():
         pool = await context.open_pool()
         try:
             async with pool.acquire() as conn:
-                return await views.list_tasks(conn, team=team, overdue=overdue, assignee=assignee,
-                                              case_id=case_id, limit=limit)
+                return await read_model.list_tasks(conn, team=team, overdue=overdue, assignee=assignee,
+                                                   case_id=case_id, limit=limit)
         finally:
             await pool.close()
 
@@ -122,6 +123,7 @@ def parse_details(pairs: list[str]) -> dict[str, Any]:
 
 async def _complete(ref: str, outcome: str, details: dict[str, Any], who: str) -> dict[str, Any]:
     from casework.case import TaskCompletion
+    from cid import read_model
     from starter import context, views
     from starter.failures import UPDATE_TIMEOUT_SECONDS, closed_message, translated
 
@@ -130,7 +132,7 @@ async def _complete(ref: str, outcome: str, details: dict[str, Any], who: str) -
         try:
             async with pool.acquire() as conn:
                 row = await views.find_task(conn, ref)
-                status = await views.case_status(conn, row["case_id"])
+                status = await read_model.case_status(conn, row["case_id"])
         finally:
             await pool.close()
     label = f"task {row['id']} ({row['task_key']} of {row['case_id']})"

@@ -36,7 +36,7 @@ with workflow.unsafe.imports_passed_through():
         TaskResult,
     )
     from casework.referral import WhereaboutsStatus
-    from casework import metrics, search
+    from casework import keys, metrics, search
     from casework.settings import ProcessSettings
     from casework.tasks import CASE_OWNER, SENIOR_CASEWORKER, TASK_KINDS, OutcomeRefused, validate_outcome
 
@@ -51,7 +51,7 @@ ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_inte
 Resolver = Callable[[], "tuple[str, str] | None"]
 
 
-@workflow.defn(name="AcroCase")
+@workflow.defn(name=keys.WORKFLOW_TYPE)
 class CaseWorkflow:
     @workflow.init
     def __init__(self, input: CaseInput) -> None:
@@ -242,8 +242,8 @@ class CaseWorkflow:
         window = rules.response_window(self.s.whereabouts, self.s.release_date, served, long=long, short=short)
         self.s.notice_served_at = served
         self.s.respond_by = served + window
-        await self._message("stage1-notice", "subject", rules.notice_for(self.s.eea), {
-            "served_at": served.isoformat(), "respond_by": self.s.respond_by.isoformat(),
+        await self._message(keys.STAGE1_NOTICE, "subject", rules.notice_for(self.s.eea), {
+            "served_at": served.isoformat(), keys.RESPOND_BY: self.s.respond_by.isoformat(),
             "window_days": _days(window),
         })
         self._waiting("representations on the Stage 1 notice (R42/R43)", self.s.respond_by, code="representations")
@@ -270,7 +270,7 @@ class CaseWorkflow:
         # R50: the submission points at the reasons, recorded with the latest decision not to pursue
         # (by reference: free text stays in tasks.outcome_details, which the retention purge clears).
         decided = [t.key for t in self.s.results.values() if t.outcome == "not_pursue"][-1:]
-        await self._message(f"director-submission-{n}", "CC Director (SCS PB1)", "Submission: deportation not appropriate",
+        await self._message(f"director-submission-{n}", keys.DIRECTOR, "Submission: deportation not appropriate",
                             {"reasons_recorded_with": decided[0]} if decided else {})
         director = await self._task("director_decision")  # R50
         if director.outcome == "disagree":
@@ -480,7 +480,7 @@ class CaseWorkflow:
         self.s.seen_events.append(event.event_id)
         self._last_actor = event.actor
         await self._act("record_event", r.AuditEvent(
-            case_id=self.s.case_id, at=workflow.now(), event_key=f"event-{event.event_id}",
+            case_id=self.s.case_id, at=workflow.now(), event_key=keys.event_key(event.event_id),
             actor=event.actor, action=action, detail={"event_id": event.event_id, **(detail or {})},
         ))
         return True
