@@ -148,7 +148,7 @@ class CaseActivities:
             return team
 
     @activity.defn
-    async def open_task(self, cmd: r.OpenTask) -> int:
+    async def open_task(self, cmd: r.OpenInboxTask) -> int:
         task_id = await case_record.write_audited(
             self.pool, inbox.OPEN_TASK,
             [cmd.case_id, cmd.key, cmd.kind, cmd.title, cmd.team, cmd.due_at, cmd.at, cmd.escalates],

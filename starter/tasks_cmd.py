@@ -161,10 +161,10 @@ def legal_outcomes(kind: str) -> dict[str, Any]:
     spec = TASK_KINDS.get(kind)
     outcomes: dict[str, dict[str, list[str]]] = {}
     hints: list[str] = []
-    for name, model in (spec.outcomes.items() if spec else []):
+    for name, model in (spec.details.items() if spec else []):
         required = [f for f, info in model.model_fields.items() if info.is_required()]
         optional = [f for f, info in model.model_fields.items() if not info.is_required()]
-        outcomes[name] = {"required": required, "optional": optional}
+        outcomes[str(name)] = {"required": required, "optional": optional}
         fields = [f"{f}={_hint(model.model_fields[f].annotation)}" for f in required]
         fields += [f"[{f}={_hint(model.model_fields[f].annotation)}]" for f in optional]
         hints.append(name + (f" ({' '.join(fields)})" if fields else ""))

@@ -43,6 +43,7 @@ from temporalio.client import Client
 
 from casework import codec, search
 from casework.binaries import MissingBinary, temporal_cli
+from casework.settings import ProcessSettings
 from codec_server import CodecServer, start_codec_server
 from codec_server.app import ORIGINS_ENV, CodecServerConfig, CodecServerConfigError
 from casework.temporal import TemporalSettings, connect
@@ -226,6 +227,7 @@ class LocalStack:
     _stop: asyncio.Event = field(init=False, default_factory=asyncio.Event)
     _hurry: asyncio.Event = field(init=False, default_factory=asyncio.Event)  # a second Ctrl-C
     _ready: asyncio.Event = field(init=False, default_factory=asyncio.Event)  # the worker polls
+    _process: ProcessSettings | None = field(init=False, default=None)
 
     async def run(self) -> None:
         stop = self._stop
@@ -246,6 +248,12 @@ class LocalStack:
         console.print("Stopped. Every case resumes where it was at the next [bold]casework up[/].")
 
     async def _run(self, stop: asyncio.Event, stack_file: Path) -> None:
+        from casework.settings import ProcessConfigError, load_process_settings
+
+        try:
+            self._process = load_process_settings()  # a bad file is refused before anything starts
+        except ProcessConfigError as err:
+            raise CliError(str(err), Exit.BAD_INPUT) from None
         keys = _payload_keys(self.data_dir)
         env = TemporalSettings()
         temporal = TemporalSettings(address=f"127.0.0.1:{self.temporal_port}", namespace=env.namespace,
@@ -333,7 +341,7 @@ class LocalStack:
         from worker.service import serve  # imports the workflow and activities: only when needed
 
         try:
-            await serve(database_url, temporal, stop=stop, ready=self._ready)
+            await serve(database_url, temporal, stop=stop, ready=self._ready, process=self._process)
         except asyncio.CancelledError:
             raise
         except Exception as err:  # noqa: BLE001 - the command's boundary: one line, not a traceback

@@ -61,6 +61,7 @@ async def serve(
     metrics_address: str | None = None,
     health_address: str | None = None,
     max_cached_workflows: int = DEFAULT_CACHE,
+    process: ProcessSettings | None = None,
 ) -> None:
     """Run until ``stop`` is set (or SIGTERM/SIGINT when none is given).
 
@@ -80,7 +81,7 @@ async def serve(
         if health_address:
             host, _, port = health_address.rpartition(":")
             health = await start_health_server(client, pool, host or "0.0.0.0", int(port))
-        worker = build_worker(client, pool, temporal.task_queue, load_process_settings(),
+        worker = build_worker(client, pool, temporal.task_queue, process or load_process_settings(),
                               max_cached_workflows=max_cached_workflows)
         async with worker:
             log.info("worker polling task queue %s on %s", temporal.task_queue, temporal.address)
@@ -123,6 +124,7 @@ def main() -> None:
         raise SystemExit(2)
     try:
         cache = cache_size(os.environ.get(CACHE_ENV))
+        process = load_process_settings()  # refused before anything starts
     except ValueError as err:
         print(f"casework-worker: {err}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -133,6 +135,7 @@ def main() -> None:
             metrics_address=os.environ.get("CASEWORK_METRICS_ADDRESS", "0.0.0.0:9464") or None,
             health_address=os.environ.get("CASEWORK_HEALTH_ADDRESS", "0.0.0.0:8000") or None,
             max_cached_workflows=cache,
+            process=process,
         ))
     except (OSError, asyncpg.PostgresError, RuntimeError) as err:
         print(f"casework-worker: cannot start: {err}", file=sys.stderr)

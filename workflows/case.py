@@ -396,7 +396,7 @@ class CaseWorkflow:
         key = f"{kind}-{seq}"
         team = (self.s.case_owner or self.s.team or "unallocated") if spec.team == CASE_OWNER else spec.team
         due_at = workflow.now() + self.settings.deadline(kind)
-        await self._act("open_task", r.OpenTask(
+        await self._act("open_task", r.OpenInboxTask(
             case_id=self.s.case_id, at=workflow.now(), key=key, kind=kind, title=spec.title, team=team, due_at=due_at,
         ), result_type=int)
         task = OpenTask(key=key, kind=kind, team=team, due_at=due_at)
