@@ -28,7 +28,7 @@ async def main(kind: str, queue: str, cache: int, ids_file: str) -> None:
     from bench.memory import rss_mb
     from casework.temporal import TemporalSettings, connect
 
-    settings = TemporalSettings()
+    settings = TemporalSettings.from_environment()
     ids = Path(ids_file).read_text().split()
     pool = None
     if kind == "ours":

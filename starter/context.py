@@ -41,12 +41,12 @@ def database_url() -> str:
 
 
 def temporal_settings() -> TemporalSettings:
-    settings = TemporalSettings()
+    settings = TemporalSettings.from_environment()
     stack = stack_settings()
-    if "TEMPORAL_ADDRESS" not in os.environ and "temporal_address" in stack:
-        settings = settings.model_copy(update={"address": stack["temporal_address"]})
+    if settings.profile.address is None and "temporal_address" in stack:  # no profile or variable names one
+        settings = settings.replace(address=stack["temporal_address"])
     if "TEMPORAL_TASK_QUEUE" not in os.environ and "task_queue" in stack:
-        settings = settings.model_copy(update={"task_queue": stack["task_queue"]})
+        settings = settings.replace(task_queue=stack["task_queue"])
     return settings
 
 

@@ -255,9 +255,10 @@ class LocalStack:
         except ProcessConfigError as err:
             raise CliError(str(err), Exit.BAD_INPUT) from None
         keys = _payload_keys(self.data_dir)
-        env = TemporalSettings()
-        temporal = TemporalSettings(address=f"127.0.0.1:{self.temporal_port}", namespace=env.namespace,
-                                    task_queue=env.task_queue, api_key=None, tls=False)
+        env = TemporalSettings.from_environment()
+        # Our own dev server: plain, whatever profile or TLS settings the environment has.
+        temporal = TemporalSettings.local(f"127.0.0.1:{self.temporal_port}", namespace=env.namespace,
+                                          task_queue=env.task_queue)
         codec_server = await self._codec_server(keys)
         server = DevServer(self.data_dir, self.temporal_port, self.ui_port, temporal.namespace, codec_server.ui_endpoint)
         try:

@@ -55,7 +55,7 @@ async def start_health_server(client: Client, pool: asyncpg.Pool, host: str, por
 async def _check_once() -> int:
     database_url = os.environ.get("DATABASE_URL", "")
     try:
-        client = await asyncio.wait_for(connect(TemporalSettings()), timeout=5)
+        client = await asyncio.wait_for(connect(TemporalSettings.from_environment()), timeout=5)
         pool = await asyncpg.create_pool(database_url, min_size=1, max_size=1, timeout=5)
     except Exception as err:
         print(f"not ready: {type(err).__name__}: {err}", file=sys.stderr)

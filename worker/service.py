@@ -68,7 +68,7 @@ async def serve(
     ``metrics_address`` (host:port) serves Prometheus metrics; ``health_address`` serves
     ``/live`` and ``/ready``. Either may be None to serve nothing.
     """
-    temporal = temporal or TemporalSettings()
+    temporal = temporal or TemporalSettings.from_environment()
     await migrate_dsn(database_url)
     runtime = prometheus_runtime(metrics_address) if metrics_address else None
     client = await connect(temporal, runtime=runtime)
