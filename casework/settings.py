@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from casework import config
 from casework.tasks import TASK_KINDS
 
 # process.md, "Who is an EEA national": EU member states of 2016, Iceland, Liechtenstein,
@@ -87,7 +88,7 @@ def load_process_settings(path: str | os.PathLike[str] | None = None) -> Process
 
     Refused whole, with the field and the reason (``ProcessConfigError``), when the file
     cannot be read or names an unknown task kind: a worker does not start on it."""
-    source = path or os.environ.get("CASEWORK_PROCESS_CONFIG")
+    source = path or config.process_config_path()
     if not source:
         return ProcessSettings()
     try:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import typer
 from rich.markup import escape
 
+from casework import config
 from starter.cli import app, err_console
 from starter.exits import CliError, Exit
 from starter.output import console, print_json, table, when, yes
@@ -21,7 +22,7 @@ from starter.output import console, print_json, table, when, yes
 if TYPE_CHECKING:
     from cid.read_model import CasePage
 
-PURPOSE_MAX = 300
+PURPOSE_MAX = config.MAX_PURPOSE_CHARS  # R60: the CID refuses a longer one too
 LIVE_QUERY_TIMEOUT = timedelta(seconds=5)
 
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
+from casework import config
 from casework.keys import CERTIFICATE_RECEIVED
 from starter.cli import app, err_console
 from starter.exits import CliError, Exit
@@ -312,9 +313,7 @@ def event(
         console.print(ctx.get_help())
         raise CliError("say which event (located, left-uk, certificate, representations) or give --from-csv FILE",
                        Exit.BAD_INPUT)
-    import os
-
-    rows, problems = read_csv(from_csv, actor or os.environ.get("CASEWORK_ACTOR"))
+    rows, problems = read_csv(from_csv, actor or config.actor())
     if problems:
         for line in problems:
             err_console.print(line, markup=False, soft_wrap=True)

@@ -41,7 +41,7 @@ from rich.text import Text
 
 from temporalio.client import Client
 
-from casework import codec, search
+from casework import codec, config, search
 from casework.binaries import MissingBinary, temporal_cli
 from casework.settings import ProcessSettings
 from codec_server import CodecServer, start_codec_server
@@ -83,7 +83,7 @@ def up(
     """Run Temporal (with its Web UI), the case database and a worker here; Ctrl-C stops them."""
     if len({temporal_port, ui_port, codec_port}) < 3:
         raise CliError("--temporal-port, --ui-port and --codec-port must differ", Exit.BAD_INPUT)
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "WARNING"), format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=config.log_level("WARNING"), format="%(levelname)s %(name)s: %(message)s")
     stack = LocalStack(data_dir.expanduser().resolve(), temporal_port, ui_port, codec_port, examples=not no_examples)
     asyncio.run(stack.run())
 
@@ -324,7 +324,7 @@ class LocalStack:
             loop.add_signal_handler(sig, handle)
 
     async def _database(self) -> str:
-        url = os.environ.get("DATABASE_URL")
+        url = config.database_url()
         if url:
             where = f"DATABASE_URL {_display_url(url)}"
         else:
@@ -497,7 +497,7 @@ def _display_url(url: str) -> str:
 
 
 def _panel(server: DevServer, codec_server: CodecServer, database_url: str, data_dir: Path) -> Panel:
-    default_dir = Path(os.environ.get("CASEWORK_DATA_DIR", ".casework")).expanduser().resolve()
+    default_dir = config.data_dir().expanduser().resolve()
     env = "" if data_dir == default_dir else f"CASEWORK_DATA_DIR={data_dir} "
     lines = [
         f"[bold]Temporal Web UI[/]  {escape(server.ui_url)}",

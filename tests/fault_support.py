@@ -14,7 +14,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -44,6 +43,7 @@ from casework.case import (
     TaskCompletion,
 )
 from casework.codec import KEYS_ENV, keyring_from_environment
+from casework.local_stack import free_port  # noqa: F401 - re-exported for the fault tests
 from casework.settings import ProcessSettings
 from casework.temporal import data_converter
 from tests.support import until  # noqa: F401 - re-exported for the fault tests
@@ -54,12 +54,6 @@ WORKER_ROLE = "casework_worker"
 READY_LINE = "worker polling task queue"
 
 
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def process_config(folder: Path, **overrides: Any) -> Path:
@@ -154,7 +148,7 @@ class WorkerProcess:
         self.process.send_signal(signal.SIGTERM)
         try:
             await until(lambda: _done(self.process), "worker exit after SIGTERM", 30)
-        except AssertionError:
+        except TimeoutError:
             self.process.kill()
             self.process.wait(30)
 

@@ -22,6 +22,7 @@ from casework.case import (
     TaskCompletion,
 )
 from casework.referral import DISCLOSABLE_PURPOSE, Certificate, Referral
+from casework.local_stack import until  # noqa: F401 - the one polling helper, re-exported for the tests
 from casework.settings import ProcessSettings
 from worker.service import build_worker
 from workflows.client import CaseClient, Submitted
@@ -201,17 +202,6 @@ async def to_consideration(case: Case, *, detention: str = "not_detained", **sta
     await case.wait_for(lambda v: v.notice_served_at is not None and "representations" in (v.waiting_on or ""))
 
 
-async def until(probe: Callable[[], Awaitable[Any]], what: str, timeout: float = 60.0, every: float = 0.1) -> Any:
-    """Poll ``probe`` until it returns something truthy; fail naming ``what`` after ``timeout``."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while True:
-        value = await probe()
-        if value:
-            return value
-        if loop.time() > end:
-            raise AssertionError(f"timed out after {timeout:.0f} s: {what}")
-        await asyncio.sleep(every)
 
 
 async def eventually(case: Case, sql: str, *args: Any, timeout: float = 15.0) -> None:

@@ -176,8 +176,15 @@ async def test_worker_refuses_a_bad_cache_size_in_one_line(value: str) -> None:
     assert f"CASEWORK_MAX_CACHED_WORKFLOWS must be a whole number of workflows, 0 or more, not '{value}'" in text
 
 
-def test_cache_size_default_and_value() -> None:
-    from worker.service import DEFAULT_CACHE, cache_size
+def test_cache_size_default_and_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    from casework import config
 
-    assert cache_size(None) == cache_size("") == DEFAULT_CACHE
-    assert cache_size("250") == 250 and cache_size("0") == 0
+    def size(text: str | None) -> int:
+        if text is None:
+            monkeypatch.delenv(config.MAX_CACHED_WORKFLOWS_ENV, raising=False)
+        else:
+            monkeypatch.setenv(config.MAX_CACHED_WORKFLOWS_ENV, text)
+        return config.max_cached_workflows()
+
+    assert size(None) == size("") == config.DEFAULT_MAX_CACHED_WORKFLOWS
+    assert size("250") == 250 and size("0") == 0

@@ -32,6 +32,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 
 from casework import search
 from casework.case import TaskCompletion, case_id_for
+from casework.local_stack import free_port
 from casework.codec import load_key_file
 from casework.rules import OUTCOME_LEFT_UK
 from casework.temporal import data_converter
@@ -46,11 +47,6 @@ PARKED = case_id_for("EX/000001A")  # disclosable, whereabouts unknown: waits on
 def _example_case_ids() -> set[str]:
     return {case_id_for(json.loads(p.read_text())["acro_reference"]) for p in EXAMPLES.glob("*.json")}
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _casework() -> str:
@@ -111,7 +107,7 @@ class Stack:
 
     def start(self) -> None:
         self.runs += 1
-        self.temporal_port, self.ui_port, self.codec_port = _free_port(), _free_port(), _free_port()
+        self.temporal_port, self.ui_port, self.codec_port = free_port(), free_port(), free_port()
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("TEMPORAL_", "CASEWORK_CODEC", "DATABASE_URL", "CASEWORK_DATA_DIR"))}
         # The stack makes its own payload key in the data folder, as on a newcomer's machine.
@@ -313,7 +309,7 @@ def test_a_taken_port_is_one_line_and_status_5(tmp_path: Path):
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "DATABASE_URL"))}
         done = subprocess.run(
             [_casework(), "up", "--data-dir", str(tmp_path / "casework"), "--temporal-port", str(port),
-             "--ui-port", str(_free_port()), "--codec-port", str(_free_port())],
+             "--ui-port", str(free_port()), "--codec-port", str(free_port())],
             stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env, timeout=60,
         )
     assert done.returncode == 5, done

@@ -8,13 +8,13 @@ exits 0 or 1, for a container healthcheck that needs no HTTP client.
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 
 import asyncpg
 from aiohttp import web
 from temporalio.client import Client
 
+from casework import config
 from casework.temporal import TemporalSettings, connect
 
 
@@ -53,7 +53,7 @@ async def start_health_server(client: Client, pool: asyncpg.Pool, host: str, por
 
 
 async def _check_once() -> int:
-    database_url = os.environ.get("DATABASE_URL", "")
+    database_url = config.database_url() or ""
     try:
         client = await asyncio.wait_for(connect(TemporalSettings.from_environment()), timeout=5)
         pool = await asyncpg.create_pool(database_url, min_size=1, max_size=1, timeout=5)

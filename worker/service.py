@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 import sys
-from datetime import timedelta
 from typing import Any
 
 import asyncpg
@@ -17,6 +15,7 @@ from temporalio.worker import Worker
 
 from activities.case_activities import CaseActivities
 from casework.process import exit_without_finalizing
+from casework import config
 from casework.settings import ProcessSettings, load_process_settings
 from casework.temporal import TemporalSettings, connect
 from cid.db import create_pool, migrate_dsn
@@ -30,10 +29,10 @@ log = logging.getLogger("casework.worker")
 #: Workflows a worker keeps in memory between tasks (temporalio's default). A dormant case
 #: costs ~135 KB while cached; one evicted is replayed when it next wakes, in tens of
 #: milliseconds (docs/performance.md): size this to the cases active at once, not all cases.
-CACHE_ENV = "CASEWORK_MAX_CACHED_WORKFLOWS"
-DEFAULT_CACHE = 1000
+CACHE_ENV = config.MAX_CACHED_WORKFLOWS_ENV
+DEFAULT_CACHE = config.DEFAULT_MAX_CACHED_WORKFLOWS
 
-SHUTDOWN_GRACE = timedelta(seconds=int(os.environ.get("CASEWORK_SHUTDOWN_GRACE_SECONDS", "20")))
+SHUTDOWN_GRACE = config.shutdown_grace()
 
 
 def build_worker(
@@ -74,7 +73,7 @@ async def serve(
     client = await connect(temporal, runtime=runtime)
     # CASEWORK_DB_ROLE (docker-compose: casework_worker, migration 0003): activities run as a
     # role that may append to the audit log but never change or delete it.
-    pool = await create_pool(database_url, role=os.environ.get("CASEWORK_DB_ROLE") or None)
+    pool = await create_pool(database_url, role=config.db_role())
     stop = stop or _stop_on_signals()
     health = None
     try:
@@ -103,27 +102,14 @@ def _stop_on_signals() -> asyncio.Event:
     return stop
 
 
-def cache_size(text: str | None) -> int:
-    """``CASEWORK_MAX_CACHED_WORKFLOWS``: a whole number, 0 or more (unset or empty: the default)."""
-    if not text:
-        return DEFAULT_CACHE
-    try:
-        size = int(text)
-        if size >= 0:
-            return size
-    except ValueError:
-        pass
-    raise ValueError(f"{CACHE_ENV} must be a whole number of workflows, 0 or more, not '{text}'")
-
-
 def main() -> None:
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    database_url = os.environ.get("DATABASE_URL")
+    logging.basicConfig(level=config.log_level("INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    database_url = config.database_url()
     if not database_url:
         print("casework-worker: DATABASE_URL is not set (postgresql://user@host:port/db)", file=sys.stderr)
         raise SystemExit(2)
     try:
-        cache = cache_size(os.environ.get(CACHE_ENV))
+        cache = config.max_cached_workflows()
         process = load_process_settings()  # refused before anything starts
     except ValueError as err:
         print(f"casework-worker: {err}", file=sys.stderr)
@@ -132,8 +118,8 @@ def main() -> None:
     try:
         asyncio.run(serve(
             database_url,
-            metrics_address=os.environ.get("CASEWORK_METRICS_ADDRESS", "0.0.0.0:9464") or None,
-            health_address=os.environ.get("CASEWORK_HEALTH_ADDRESS", "0.0.0.0:8000") or None,
+            metrics_address=config.metrics_address(),
+            health_address=config.health_address(),
             max_cached_workflows=cache,
             process=process,
         ))
