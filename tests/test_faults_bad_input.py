@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import csv
 import json
+import os
 import re
 import tempfile
 import uuid
@@ -473,3 +474,46 @@ async def test_oversized_details_through_the_command_line_are_refused_by_the_cas
     assert f"at most {MAX_DETAILS_BYTES} bytes" in ran.one_error_line()
     assert await pool.fetchval("SELECT status FROM tasks WHERE case_id = $1 AND kind = 'allocate_case_owner'", case.id) == "open"
     await case.handle.terminate(reason="test finished")
+
+
+# ----------------------------------------------------------------- folder entries of casework submit
+
+
+def test_submit_folder_reads_regular_files_only_and_bounded(tmp_path: Path) -> None:
+    """A FIFO, a link to /dev/zero, a 300 MB file, a folder named x.json, a link out of the
+    folder: each refused unread in one line (nothing hangs, nothing is read whole); a link
+    to a file inside the folder is read."""
+    import concurrent.futures
+
+    from tests.support import referral_data
+
+    folder = tmp_path / "referrals"
+    folder.mkdir()
+    good = folder / "good.json"
+    good.write_text(json.dumps(referral_data()))
+    os.mkfifo(folder / "fifo.json")
+    (folder / "zero.json").symlink_to("/dev/zero")
+    with (folder / "huge.json").open("wb") as out:
+        out.truncate(300_000_000)  # sparse: no time spent writing it
+    (folder / "x.json").mkdir()
+    outside = tmp_path / "outside.json"
+    outside.write_text(json.dumps(referral_data()))
+    (folder / "escape.json").symlink_to(outside)
+    (folder / "alias.json").symlink_to(good)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # a hang fails the test instead of blocking it
+        result = pool.submit(read_referrals, [str(folder)], date.today()).result(timeout=20)
+    problems = {Path(p.split(": ", 1)[0]).name: p.split(": ", 1)[1] for p in result.problems if p.startswith(str(folder))}
+    assert problems == {
+        "escape.json": "a symbolic link to outside the folder; refused unread",
+        "fifo.json": "a named pipe (FIFO), not a referral file; refused unread",
+        "huge.json": "larger than 1000 kB; refused unread",
+        "x.json": "a folder, not a referral file; refused unread",
+        "zero.json": "a symbolic link to outside the folder; refused unread",
+    }, result.problems
+    # The good file and its alias inside the folder were read (one reference twice: refused as such).
+    assert [p for p in result.problems if not p.startswith(str(folder))] == [
+        f"ACRO reference {json.loads(good.read_text())['acro_reference']} appears more than once in this submission"]
+    assert sorted(Path(label).name for label, _ in result.referrals) == ["alias.json", "good.json"]
+    # Named directly, a link to a device is followed and refused as a device.
+    direct = read_referrals([str(folder / "zero.json")], date.today())
+    assert direct.problems == [f"{folder / 'zero.json'}: a device, not a referral file; refused unread"]
