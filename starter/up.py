@@ -21,9 +21,11 @@ import fcntl
 import json
 import logging
 import os
+import shlex
 import signal
 import socket
 import subprocess
+import sys
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -233,7 +235,7 @@ class LocalStack:
         stop = self._stop
         self._on_signals()
         try:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+            _private_folder(self.data_dir)
         except OSError as err:
             raise CliError(f"cannot create the data folder {self.data_dir}: {err.strerror}", Exit.BAD_INPUT) from None
         stack_file = self.data_dir / STACK_FILE
@@ -277,6 +279,8 @@ class LocalStack:
                     await _until(stop, self._submit_examples(database_url, temporal))
                 _write_stack_file(stack_file, database_url, server, temporal, codec_server)
                 console.print(_panel(server, codec_server, database_url, self.data_dir))
+                for line in try_next(self.data_dir):
+                    console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
                 if os.environ.get("TEMPORAL_ADDRESS", server.address) != server.address:
                     # starter/context.py prefers the environment to stack.json.
                     console.print(f"[yellow]![/] TEMPORAL_ADDRESS is set ({escape(os.environ['TEMPORAL_ADDRESS'])}): "
@@ -392,6 +396,19 @@ class LocalStack:
 # --------------------------------------------------------------------------- helpers
 
 
+def _private_folder(data_dir: Path) -> None:
+    """The data folder and everything in it are its owner's only (0700/0600): the dev
+    server's history, its log and the database hold case data. umask covers what this
+    process and its children (the dev server, PostgreSQL) create from now on; the chmods,
+    what an older run left readable."""
+    os.umask(0o077)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    data_dir.chmod(0o700)
+    for entry in data_dir.iterdir():
+        if entry.is_file() and not entry.is_symlink():
+            entry.chmod(entry.stat().st_mode & 0o700)
+
+
 @contextlib.contextmanager
 def _exclusive(data_dir: Path) -> Iterator[None]:
     """One ``casework up`` per data folder: two dev servers on one SQLite file would corrupt it."""
@@ -497,19 +514,30 @@ def _display_url(url: str) -> str:
 
 
 def _panel(server: DevServer, codec_server: CodecServer, database_url: str, data_dir: Path) -> Panel:
-    default_dir = config.data_dir().expanduser().resolve()
-    env = "" if data_dir == default_dir else f"CASEWORK_DATA_DIR={data_dir} "
     lines = [
         f"[bold]Temporal Web UI[/]  {escape(server.ui_url)}",
         f"[bold]Temporal[/]         {server.address}",
         f"[bold]Codec server[/]     {codec_server.url} (token in {escape(str(data_dir / 'codec-token'))})",
         f"[bold]Case database[/]    {escape(_display_url(database_url))}",
         "",
-        "Try next, in another terminal:",
-        f"  {escape(env)}CASEWORK_ACTOR=cw.jones casework submit examples/referrals",
-        f"  {escape(env)}casework --help",
-        "  and open the Web UI to see each case, what it waits on, and its history.",
-        "",
+        "Try next, in another terminal: the commands below the box.",
         "Ctrl-C stops everything; cases resume where they were at the next start.",
     ]
     return Panel("\n".join(lines), title="casework is up", expand=False)
+
+
+def try_next(data_dir: Path) -> list[str]:
+    """Commands that work as printed in a new terminal: it starts elsewhere and without
+    the venv, so they go to this folder and activate the venv first. Printed outside the
+    box, unwrapped, so that they can be copied whole."""
+    default_dir = config.data_dir().expanduser().resolve()
+    env = "" if data_dir == default_dir else f"CASEWORK_DATA_DIR={shlex.quote(str(data_dir))} "
+    setup = f"cd {shlex.quote(str(Path.cwd()))}"
+    if sys.prefix != sys.base_prefix:  # running from a venv (./run.sh: .venv)
+        setup += f" && source {shlex.quote(str(Path(sys.prefix) / 'bin' / 'activate'))}"
+    examples = _examples_folder()
+    return [
+        setup,
+        f"{env}CASEWORK_ACTOR=cw.jones casework submit {shlex.quote(str(examples or 'examples/referrals'))}",
+        f"{env}casework --help",
+    ]

@@ -15,6 +15,7 @@ import os
 import re
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import sysconfig
@@ -261,6 +262,26 @@ async def test_up_serves_the_web_ui_and_starts_a_case_for_every_example(stack: S
                        list(expected), until=lambda rows: {r["id"] for r in rows} == expected)
     assert len(rows) == len(expected)
     await _web_ui_decrypts(stack, PARKED, "EX/000001A")
+
+    # The data folder and everything in it are the owner's only (0700 / 0600).
+    assert stat.S_IMODE(stack.data_dir.stat().st_mode) == 0o700
+    exposed = [str(p) for p in stack.data_dir.rglob("*") if not p.is_symlink() and p.stat().st_mode & 0o077]
+    assert not exposed, exposed
+    # The "try next" lines work as printed in a new terminal: another folder, no venv, no
+    # variables of ours (the CLI finds the stack through the data folder's stack.json).
+    said = stack.said().splitlines()
+    first = next(i for i, line in enumerate(said) if line.startswith("  cd "))
+    setup, submit, help_line = (line.strip() for line in said[first:first + 3])
+    assert "bin/activate" in setup and "casework submit" in submit and help_line.endswith("casework --help")
+    terminal = {"PATH": "/usr/bin:/bin", "HOME": str(stack.data_dir.parent), "LANG": "C.UTF-8"}
+    for command in (submit, help_line):
+        ran = await asyncio.to_thread(subprocess.run, ["bash", "-c", f"{setup} && {command}"], env=terminal,
+                                      cwd="/", capture_output=True, text=True, timeout=120)
+        assert ran.returncode == 0, f"{command}:\n{ran.stdout}\n{ran.stderr}"
+        assert "Traceback" not in ran.stderr
+    assert "already exists" in ran.stdout or "already exists" in (await asyncio.to_thread(
+        subprocess.run, ["bash", "-c", f"{setup} && {submit}"], env=terminal, cwd="/",
+        capture_output=True, text=True, timeout=120)).stdout
 
     assert await stack.interrupt(signal.SIGTERM) == 0
     for port in (stack.temporal_port, stack.ui_port, stack.codec_port):  # every server went too
