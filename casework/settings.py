@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from casework import config
+from casework import config, refusals
 from casework.tasks import TASK_KINDS
 
 # process.md, "Who is an EEA national": EU member states of 2016, Iceland, Liechtenstein,
@@ -98,8 +98,5 @@ def load_process_settings(path: str | os.PathLike[str] | None = None) -> Process
     try:
         return ProcessSettings.model_validate(data)
     except ValidationError as err:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'the file'}: {str(e['msg']).removeprefix('Value error, ')}"
-            for e in err.errors()
-        )
+        problems = "; ".join(refusals.problems(err, whole="the file"))
         raise ProcessConfigError(f"process configuration {source}: {problems}") from None

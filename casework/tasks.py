@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
+from casework import refusals
 from casework.keys import DIRECTOR  # noqa: F401 - the Director is a team of this table
 
 StaffId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9._-]{2,40}$")]
@@ -270,7 +271,5 @@ def validate_outcome(kind: str, outcome: str, details: dict[str, Any]) -> Detail
     try:
         return model.model_validate(details)
     except ValidationError as err:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'details'}: {e['msg']}" for e in err.errors()
-        )
+        problems = "; ".join(refusals.problems(err, whole="details"))
         raise OutcomeRefused(f"{kind} {outcome}: {problems}") from None

@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from casework import refusals
 from casework.referral import Referral, parse_referral
 
 MAX_FILE_BYTES = 1_000_000  # a referral is a few KB; a huge file is a mistake, refused unread
@@ -30,11 +31,8 @@ class ReadResult:
 
 
 def describe(err: ValidationError) -> list[str]:
-    lines = []
-    for e in err.errors():
-        where = ".".join(str(p) for p in e["loc"]) or "(document)"
-        lines.append(f"{where}: {e['msg']}")
-    return lines
+    """One line per problem, in our words (casework.refusals)."""
+    return refusals.problems(err)
 
 
 class Refused(Exception):

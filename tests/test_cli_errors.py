@@ -118,7 +118,7 @@ def test_an_event_is_checked_before_it_is_sent(fields, problem, tmp_path):
 def test_a_certificate_file_is_validated_field_by_field(tmp_path: Path):
     """R02: the certificate is parsed as intake parses one; a bad one is named by field."""
     (tmp_path / "bad.json").write_text('{"request_purpose": "x", "convictions": []}')
-    with pytest.raises(ValueError, match="convictions: List should have at least 1 item"):
+    with pytest.raises(ValueError, match="convictions: needs at least 1 item, none given"):
         make_event(1, "certificate", "T1", "e", "acro.system", certificate_file="bad.json", base_dir=tmp_path)
     (tmp_path / "notjson.json").write_text("{")
     with pytest.raises(ValueError, match="not JSON"):
