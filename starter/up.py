@@ -8,7 +8,7 @@ keeps its state in a SQLite file in the data folder, and the payload key is kept
 too, so stopping and starting again resumes every case where it was, timers included.
 
 Ctrl-C (or SIGTERM) stops the worker first, gracefully, then the dev server, then the
-codec server; the embedded PostgreSQL stops when the process exits. Every failure is one
+codec server; then the embedded PostgreSQL, before the process exits. Every failure is one
 line and an exit status from ``starter.exits``.
 """
 
@@ -230,6 +230,7 @@ class LocalStack:
     _hurry: asyncio.Event = field(init=False, default_factory=asyncio.Event)  # a second Ctrl-C
     _ready: asyncio.Event = field(init=False, default_factory=asyncio.Event)  # the worker polls
     _process: ProcessSettings | None = field(init=False, default=None)
+    _embedded: Path | None = field(init=False, default=None)  # the embedded PostgreSQL's folder, once started
 
     async def run(self) -> None:
         stop = self._stop
@@ -247,6 +248,8 @@ class LocalStack:
                 pass
             finally:
                 stack_file.unlink(missing_ok=True)
+                if self._embedded is not None:  # now: the process leaves by os._exit, skipping atexit
+                    await asyncio.to_thread(_stop_embedded, self._embedded)
         console.print("Stopped. Every case resumes where it was at the next [bold]casework up[/].")
 
     async def _run(self, stop: asyncio.Event, stack_file: Path) -> None:
@@ -332,7 +335,8 @@ class LocalStack:
         if url:
             where = f"DATABASE_URL {_display_url(url)}"
         else:
-            url = await asyncio.to_thread(_start_embedded, self.data_dir / "pgdata")
+            self._embedded = self.data_dir / "pgdata"
+            url = await asyncio.to_thread(_start_embedded, self._embedded)
             where = f"embedded PostgreSQL in {self.data_dir / 'pgdata'}"
         try:
             applied = await migrate_dsn(url)
@@ -456,6 +460,16 @@ def _payload_keys(data_dir: Path) -> codec.KeyRing:
         return codec.keyring_from_environment()
     except (codec.CodecKeyError, codec.CodecKeysMissing, OSError) as err:
         raise CliError(f"payload encryption keys: {err}", Exit.BAD_INPUT) from None
+
+
+def _stop_embedded(pgdata: Path) -> None:
+    from cid.embedded import stop_embedded
+
+    try:
+        stop_embedded(pgdata)
+    except Exception as err:  # noqa: BLE001 - stopping: say it, do not hide the rest
+        console.print(f"[yellow]![/] the embedded PostgreSQL did not stop cleanly ({escape(type(err).__name__)}); "
+                      f"see {escape(str(pgdata / 'log'))}")
 
 
 def _start_embedded(pgdata: Path) -> str:
