@@ -43,8 +43,9 @@ from rich.text import Text
 
 from temporalio.client import Client
 
-from casework import codec, config, search
-from casework.binaries import MissingBinary, temporal_cli
+from casework import codec, config
+from casework.binaries import MissingBinary
+from casework.local_stack import dev_server_command
 from casework.settings import ProcessSettings
 from codec_server import CodecServer, start_codec_server
 from codec_server.app import ORIGINS_ENV, CodecServerConfig, CodecServerConfigError
@@ -115,16 +116,10 @@ class DevServer:
                     f"port {port} on 127.0.0.1 is taken (another 'casework up' or Temporal server?); "
                     f"stop it or choose another with {flag}", Exit.UNAVAILABLE)
         try:
-            binary = temporal_cli()
+            args = dev_server_command(self.db_file, self.port, ui_port=self.ui_port, namespace=self.namespace,
+                                      codec_endpoint=self.codec_endpoint)
         except MissingBinary as err:
             raise CliError(str(err), Exit.UNAVAILABLE) from None
-        args = [binary, "server", "start-dev", "--ip", "127.0.0.1", "--port", str(self.port),
-                "--ui-port", str(self.ui_port), "--db-filename", str(self.db_file),
-                "--log-level", "warn", "--ui-disable-news-fetch",  # no internet: the UI must not try
-                "--ui-codec-endpoint", self.codec_endpoint,
-                *search.dev_server_flags()]  # a workflow upserting an unknown attribute would stall
-        if self.namespace != "default":
-            args += ["--namespace", self.namespace]
         self._log = self.log_file.open("a", encoding="utf-8")
         self._log.write(f"--- casework up: starting the dev server at {datetime.now().isoformat(timespec='seconds')}\n")
         self._log.flush()

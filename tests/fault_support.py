@@ -32,8 +32,7 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError
 
-from casework import rules, search
-from casework.binaries import temporal_cli
+from casework import rules
 from casework.case import (
     LeftUk,
     PersonLocated,
@@ -43,7 +42,7 @@ from casework.case import (
     TaskCompletion,
 )
 from casework.codec import KEYS_ENV, keyring_from_environment
-from casework.local_stack import free_port  # noqa: F401 - re-exported for the fault tests
+from casework.local_stack import dev_server_command, free_port  # noqa: F401 - free_port re-exported
 from casework.settings import ProcessSettings
 from casework.temporal import data_converter
 from tests.support import until  # noqa: F401 - re-exported for the fault tests
@@ -180,12 +179,7 @@ class DevServer:
     async def start(self, timeout: float = 90.0) -> None:
         self.starts += 1
         self.logs.mkdir(parents=True, exist_ok=True)
-        args = [
-            temporal_cli(), "server", "start-dev", "--db-filename", str(self.db_file),
-            "--ip", "127.0.0.1", "--port", str(self.port), "--headless",
-            "--http-port", str(free_port()), "--metrics-port", str(free_port()),
-            "--log-level", "warn", *search.dev_server_flags(),
-        ]
+        args = dev_server_command(self.db_file, self.port, http_port=free_port(), metrics_port=free_port())
         with (self.logs / f"temporal-{self.starts}.log").open("wb") as out:
             self.process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
 
