@@ -5,6 +5,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
 RUN useradd --system --uid 10001 casework
 
+# The locked, hashed dependencies first (scripts/lock), so the image has exactly what CI tested.
+COPY requirements.lock ./
+RUN pip install --require-hashes --no-deps -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY casework ./casework
 COPY cid ./cid
@@ -14,7 +17,7 @@ COPY worker ./worker
 COPY starter ./starter
 COPY codec_server ./codec_server
 COPY examples ./examples
-RUN pip install .
+RUN pip install --no-deps --no-build-isolation .
 
 USER casework
 EXPOSE 9464 8000

@@ -2,7 +2,8 @@
 # ./run.sh [casework up options]  - set this checkout up and start the local stack.
 #
 # A fresh machine needs only Python 3.11 or newer: this makes .venv if it is missing,
-# installs the project into it when it is new or pyproject.toml has changed, then runs
+# installs the locked dependencies and the project into it when it is new or the lock file
+# (requirements-test.lock) has changed, then runs
 # `casework up` (Temporal dev server + Web UI, case database, worker, example referrals).
 # test.sh sources this file for the same setup.
 set -euo pipefail
@@ -34,12 +35,18 @@ casework_setup() {
     echo "setup: creating .venv with $("$python" --version 2>&1)" >&2
     "$python" -m venv .venv
   fi
-  # Install only when the venv is new or pyproject.toml changed since the last install.
-  local stamp=.venv/.casework-pyproject.sha256 want
-  want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+  # Install only when the venv is new or the lock file (or pyproject.toml: entry points,
+  # packages) changed since the last install. Everything comes from requirements-test.lock,
+  # pinned and hashed (scripts/lock writes it), so this machine gets what CI tested; the
+  # project itself is then installed without resolving anything (--no-deps) and built with
+  # the locked setuptools (--no-build-isolation).
+  local stamp=.venv/.casework-lock.sha256 want
+  want="$(cat requirements-test.lock pyproject.toml | sha256sum | cut -d' ' -f1)"
   if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
-    echo "setup: installing the project and its dependencies into .venv" >&2
-    if ! .venv/bin/python -m pip install -qq --disable-pip-version-check --progress-bar off -e '.[test]'; then
+    echo "setup: installing the locked dependencies (requirements-test.lock) and the project into .venv" >&2
+    local pip=(.venv/bin/python -m pip install -qq --disable-pip-version-check --progress-bar off)
+    if ! "${pip[@]}" --require-hashes --no-deps -r requirements-test.lock ||
+       ! "${pip[@]}" --no-deps --no-build-isolation -e .; then
       echo "setup: pip install failed (see above)" >&2
       exit 5
     fi

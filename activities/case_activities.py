@@ -17,7 +17,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from casework import records as r
-from casework import rules
+from casework import keys, rules
 from casework.referral import DISCLOSABLE_PURPOSE, Certificate
 from casework.rules import NON_DISCLOSABLE_NOTE
 from casework.settings import ProcessSettings
@@ -89,7 +89,7 @@ class CaseActivities:
                         cmd.case_id, most_serious,
                     )
                 await case_record.audit(
-                    conn, cmd.case_id, f"certificate-{cmd.seq}", cmd.actor, "certificate received", cmd.at,
+                    conn, cmd.case_id, f"certificate-{cmd.seq}", cmd.actor, keys.CERTIFICATE_RECEIVED, cmd.at,
                     {"seq": cmd.seq, "disclosable": disclosable, "event_id": cmd.event_id},
                 )
             facts = await intake.certificate_facts(conn, cmd.case_id, cmd.seq)
@@ -154,7 +154,7 @@ class CaseActivities:
             return team
 
     @activity.defn
-    async def open_task(self, cmd: r.OpenTask) -> int:
+    async def open_task(self, cmd: r.OpenInboxTask) -> int:
         task_id = await case_record.write_audited(
             self.pool, inbox.OPEN_TASK,
             [cmd.case_id, cmd.key, cmd.kind, cmd.title, cmd.team, cmd.due_at, cmd.at, cmd.escalates],

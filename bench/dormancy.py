@@ -32,9 +32,10 @@ from bench.bare import BARE_SLEEPER, BareActivities, bare_worker
 from bench.intake import CONCURRENCY, real_intake
 from bench.referrals import reference
 from bench.stack import Stack
-from casework.case import CaseInput, CaseState, Stage, case_id_for
+from casework import keys
+from casework.case import CaseInput, CaseState, EventKind, Stage, case_id_for
 from worker.service import DEFAULT_CACHE, build_worker
-from workflows.case import CaseWorkflow
+from workflows.client import CaseClient
 
 DORMANT_WAIT = "person_located"  # the WaitingOn search attribute of a dormant case
 
@@ -142,7 +143,7 @@ async def seed_continued(stack: Stack, queue: str, prefix: str, template: CaseSt
     async def start(i: int) -> None:
         case_id = case_id_for(reference(prefix, i))
         state = template.model_copy(update={"case_id": case_id})
-        await stack.client.start_workflow(CaseWorkflow.run, CaseInput(state=state), id=case_id, task_queue=queue)
+        await CaseClient(stack.client, task_queue=queue).start(case_id, CaseInput(state=state))
 
     await drive.bounded(CONCURRENCY, [lambda i=i: start(i) for i in range(count)], lambda: progress.advance(bar))
 
@@ -177,7 +178,7 @@ async def wake(stack: Stack, case_ids: list[str], rate: float, progress: Progres
 
     async def one(case_id: str) -> None:
         event_id = uuid.uuid4().hex
-        sent[f"event-{event_id}"] = time.time()
+        sent[keys.event_key(EventKind.LOCATED, event_id)] = time.time()
         await drive.located(stack.client, case_id, event_id=event_id, custody="confirmed_address")
 
     signals = []

@@ -1,5 +1,6 @@
 """Acting on cases as people and other systems do: task completions (the ``complete_task``
-update) and messages (signals). Task keys are the workflow's own: ``<kind>-<n>``."""
+update) and messages, through the one client (``workflows.client.CaseClient``). Task keys
+are the workflow's own: ``<kind>-<n>``."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 from temporalio.client import Client, WorkflowUpdateFailedError
 
 from casework.case import PersonLocated, RepresentationsReceived, TaskCompletion
-from workflows.case import CaseWorkflow
+from workflows.client import CaseClient
 
 
 async def complete(
@@ -21,13 +22,10 @@ async def complete(
 
     The CID inbox row is written by the activity, a moment before the workflow records
     the task as open; the validator refuses until then (and nothing is written)."""
-    handle = client.get_workflow_handle(case_id)
+    cases = CaseClient(client)
     for _ in range(attempts):
         try:
-            await handle.execute_update(
-                CaseWorkflow.complete_task,
-                TaskCompletion(task_key=key, outcome=outcome, actor=actor, details=details),
-            )
+            await cases.complete_task(case_id, TaskCompletion(task_key=key, outcome=outcome, actor=actor, details=details))
             return
         except WorkflowUpdateFailedError as err:
             if "has no open task" not in str(getattr(err.cause, "message", err.cause)):
@@ -38,17 +36,13 @@ async def complete(
 
 async def located(client: Client, case_id: str, event_id: str | None = None, **fields: Any) -> str:
     event_id = event_id or uuid.uuid4().hex
-    await client.get_workflow_handle(case_id).signal(
-        CaseWorkflow.person_located, PersonLocated(event_id=event_id, actor="ice.system", **fields)
-    )
+    await CaseClient(client).send_event(case_id, PersonLocated(event_id=event_id, actor="ice.system", **fields))
     return event_id
 
 
 async def representations(client: Client, case_id: str) -> None:
-    await client.get_workflow_handle(case_id).signal(
-        CaseWorkflow.representations_received,
-        RepresentationsReceived(event_id=uuid.uuid4().hex, actor="bench.caseworker"),
-    )
+    await CaseClient(client).send_event(
+        case_id, RepresentationsReceived(event_id=uuid.uuid4().hex, actor="bench.caseworker"))
 
 
 async def bounded(limit: int, jobs: list, on_done=None) -> list:  # noqa: ANN001

@@ -25,9 +25,8 @@ from bench.drive import bounded
 from bench.referrals import reference, referral
 from bench.stack import Stack
 from casework.case import case_id_for
-from starter.intake import Submitted, submit_referral
 from worker.service import build_worker
-from workflows.case import CaseWorkflow
+from workflows.client import CaseClient, Submitted
 
 #: As many starts in flight at once as ``casework submit`` has (starter/submit.py).
 CONCURRENCY = 16
@@ -94,13 +93,13 @@ async def activities_to_first_wait(stack: Stack) -> int:
     queue = stack.queue("probe")
     prefix = f"BP{stack.run_id}".upper()
     async with build_worker(stack.client, stack.pool, queue):
-        result = await submit_referral(stack.client, stack.pool, referral(reference(prefix, 0), 0),
-                                       actor="bench.intake", task_queue=queue)
+        cases = CaseClient(stack.client, pool=stack.pool, task_queue=queue)
+        result = await cases.submit(referral(reference(prefix, 0), 0), actor="bench.intake")
         assert result.status is Submitted.STARTED, result
-        handle = stack.client.get_workflow_handle(result.case_id)
+        handle = cases.handle(result.case_id)
         await wait_open(stack, prefix, FIRST_WAIT, 1, timeout=60)
         # The CID row comes from the activity; wait for the workflow to take the task as open.
-        while not any(t.kind == FIRST_WAIT for t in (await handle.query(CaseWorkflow.view)).open_tasks):
+        while not any(t.kind == FIRST_WAIT for t in (await cases.view(result.case_id)).open_tasks):
             await asyncio.sleep(0.05)
         history = await handle.fetch_history()
         await handle.terminate(reason="benchmark probe")
@@ -119,8 +118,10 @@ async def real_intake(
     async with build_worker(stack.client, stack.pool, queue) if worker else contextlib.nullcontext():
         started = time.time()
 
+        cases = CaseClient(stack.client, pool=stack.pool, task_queue=queue)
+
         async def submit(ref):  # noqa: ANN001, ANN202
-            result = await submit_referral(stack.client, stack.pool, ref, actor="bench.intake", task_queue=queue)
+            result = await cases.submit(ref, actor="bench.intake")
             assert result.status is Submitted.STARTED, result
 
         submitting = asyncio.create_task(bounded(CONCURRENCY, [lambda r=r: submit(r) for r in referrals]))

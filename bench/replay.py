@@ -26,9 +26,9 @@ from bench.referrals import reference, referral
 from bench.stack import Stack
 from casework.case import Stage
 from casework.temporal import data_converter
-from starter.intake import Submitted, submit_referral
 from worker.service import build_worker
 from workflows.case import CaseWorkflow
+from workflows.client import CaseClient, Submitted
 
 FACTORS = {"foreign_convictions": "robbery (PL, 2012), 4 years", "uk_convictions": "none",
            "outstanding_law_enforcement": "none known"}
@@ -77,20 +77,20 @@ async def record_longest_path(stack: Stack, progress: Progress) -> WorkflowHisto
     queue = stack.queue("replay")
     bar = progress.add_task("Replay: recording the longest path", total=len(LONGEST_PATH) + 1)
     async with build_worker(stack.client, stack.pool, queue):
-        result = await submit_referral(stack.client, stack.pool, referral(reference(f"BR{stack.run_id}".upper(), 0), 0),
-                                       actor="bench.replay", task_queue=queue)
+        cases = CaseClient(stack.client, pool=stack.pool, task_queue=queue)
+        result = await cases.submit(referral(reference(f"BR{stack.run_id}".upper(), 0), 0), actor="bench.replay")
         assert result.status is Submitted.STARTED, result
-        handle = stack.client.get_workflow_handle(result.case_id)
+        handle = cases.handle(result.case_id)
         for key, outcome, details in LONGEST_PATH:
             if key == "representations":
-                while "representations" not in ((await handle.query(CaseWorkflow.view)).waiting_on or ""):
+                while "representations" not in ((await cases.view(result.case_id)).waiting_on or ""):
                     await asyncio.sleep(0.05)
                 await drive.representations(stack.client, result.case_id)
             else:
                 await drive.complete(stack.client, result.case_id, key, outcome, **details)
             progress.advance(bar)
         await handle.result()
-        view = await handle.query(CaseWorkflow.view)
+        view = await cases.view(result.case_id)
         assert view.stage is Stage.CLOSED, view
         progress.advance(bar)
         return await handle.fetch_history()

@@ -24,6 +24,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from bench import cpu
 from casework import search
+from casework.local_stack import database_url_or_embedded
 from casework.binaries import temporal_cli
 from casework.codec import KEYS_ENV, CodecKey, KeyRing
 from casework.temporal import data_converter
@@ -63,12 +64,9 @@ async def stack() -> AsyncIterator[Stack]:
     work_dir = Path(tempfile.mkdtemp(prefix="casework-bench-"))
     # Removed at exit, after the embedded PostgreSQL stops (atexit runs last-registered first).
     atexit.register(shutil.rmtree, work_dir, True)
-    url = os.environ.get("DATABASE_URL")
-    database = "DATABASE_URL" if url else "embedded"
-    if not url:
-        from cid.embedded import start_embedded
-
-        url = start_embedded(work_dir / "pgdata")
+    url, where = database_url_or_embedded(work_dir / "pgdata")
+    database = "DATABASE_URL" if where == "DATABASE_URL" else "embedded"
+    if database == "embedded":
         cpu.database_pid = int((work_dir / "pgdata" / "postmaster.pid").read_text().split()[0])
     await migrate_dsn(url)
     env = await WorkflowEnvironment.start_local(

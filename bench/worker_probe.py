@@ -28,22 +28,24 @@ async def main(kind: str, queue: str, cache: int, ids_file: str) -> None:
     from bench.memory import rss_mb
     from casework.temporal import TemporalSettings, connect
 
-    settings = TemporalSettings()
+    settings = TemporalSettings.from_environment()
     ids = Path(ids_file).read_text().split()
     pool = None
     if kind == "ours":
         from cid.db import create_pool
         from worker.service import build_worker
-        from workflows.case import CaseWorkflow
+        from workflows.client import CaseClient
 
         client = await connect(settings)
         pool = await create_pool(os.environ["DATABASE_URL"])
         worker = build_worker(client, pool, queue, max_cached_workflows=cache)
-        query = CaseWorkflow.view
+        query = CaseClient(client).view
     else:
         client = await Client.connect(settings.address, namespace=settings.namespace)
         worker = bare_worker(client, queue, BareActivities(), max_cached_workflows=cache)
-        query = "asleep"
+
+        async def query(workflow_id: str) -> object:
+            return await client.get_workflow_handle(workflow_id).query("asleep")
     async with worker:
         await asyncio.sleep(1)
         _say(rss_idle_mb=rss_mb())
@@ -51,7 +53,7 @@ async def main(kind: str, queue: str, cache: int, ids_file: str) -> None:
 
         async def one(workflow_id: str) -> None:
             nonlocal done
-            await client.get_workflow_handle(workflow_id).query(query)
+            await query(workflow_id)
             done += 1
             if done % 50 == 0:
                 _say(progress=done)

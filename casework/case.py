@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, model_validator
 
+from casework.keys import WORKFLOW_ID_PREFIX
 from casework.referral import WhereaboutsStatus, check_release_date
 
 Actor = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9._@:-]{2,64}$")]
@@ -21,7 +22,6 @@ Actor = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za
 # signal whose ID fails this is dropped by the worker instead of wedging its case.
 EventId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
-WORKFLOW_ID_PREFIX = "acro-case-"
 #: The validation context of a message as a person or system hands it in (not as the workflow decodes it).
 AT_THE_DOOR = {"at_the_door": True}
 
@@ -211,14 +211,9 @@ def kind_of(event: Event) -> EventKind:
     return EVENT_KINDS[type(event)]
 
 
-def event_key(kind: EventKind, event_id: str) -> str:
+def message_key(kind: EventKind, event_id: str) -> str:
     """What identifies one message: its kind and the sender's event ID (never the ID alone)."""
     return f"{kind.value}:{event_id}"
-
-
-def audit_key(kind: EventKind, event_id: str) -> str:
-    """The audit log's key for a message (messages-v2; before it: ``event-<ID>`` of any kind)."""
-    return f"event-{event_key(kind, event_id)}"
 
 
 def content_hash(event: Event) -> str:

@@ -77,7 +77,9 @@ class RouteCase(Record):
     whereabouts: str
 
 
-class OpenTask(Record):
+class OpenInboxTask(Record):
+    """Open a task's inbox row in the CID (the task as the case holds it: ``casework.case.OpenTask``)."""
+
     key: str
     kind: str
     title: str

@@ -1,6 +1,6 @@
-"""The rule IDs of process.md, each with a one-line title: the names code, tests and docs
-point at. ``tests/test_rule_coverage.py`` checks that this list matches process.md and
-that every rule is cited by a test."""
+"""The rule IDs of the process (docs/rules.md), each with a one-line title: the names
+code, tests and docs point at. ``tests/test_rule_coverage.py`` checks that this list
+matches docs/rules.md and that every rule is cited by a test."""
 
 from __future__ import annotations
 

@@ -13,7 +13,10 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from casework import config, refusals
+from casework.tasks import TASK_KINDS
 
 # process.md, "Who is an EEA national": EU member states of 2016, Iceland, Liechtenstein,
 # Norway, and Switzerland (treated as EEA by the Immigration (EEA) Regulations 2006).
@@ -23,25 +26,10 @@ EEA_2016 = frozenset(
     " IS LI NO CH".split()
 )
 
-DEFAULT_DEADLINES_DAYS: dict[str, float] = {
-    "await_certificate": 90,
-    "nbtc_check": 5,
-    "exclusion_consideration": 20,
-    "ice_tasking": 28,
-    "allocate_case_owner": 5,
-    "offending_history_check": 10,
-    "police_contact": 10,
-    "prosecution_decision": 10,
-    "prosecution_outcome": 180,
-    "detention_decision": 5,
-    "pursuit_decision": 20,
-    "consideration_decision": 28,
-    "deportation_enforcement": 90,
-    "director_decision": 20,
-    "removals_consideration": 20,
-    "left_uk_review": 10,
-    "overdue_review": 5,
-}
+
+def default_deadline_days() -> dict[str, float]:
+    """Each task kind's deadline as the task table defines it (casework/tasks.py)."""
+    return {name: kind.deadline_days for name, kind in TASK_KINDS.items()}
 
 
 class ResponseWindowDays(BaseModel):
@@ -54,8 +42,9 @@ class ResponseWindowDays(BaseModel):
 class ProcessSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    #: Days per task kind; fractional days are allowed (a test may use a few seconds).
-    deadline_days: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_DEADLINES_DAYS))
+    #: Days per task kind; fractional days are allowed (a test may use a few seconds). A
+    #: kind not given keeps the table's deadline; a kind not in the table is refused.
+    deadline_days: dict[str, float] = Field(default_factory=default_deadline_days)
     #: After a missed deadline, a reminder (another escalation) every so often, at most this many.
     reminder_interval_days: float = Field(default=7, gt=0)
     max_escalations: int = Field(default=3, ge=1, le=20)
@@ -71,17 +60,43 @@ class ProcessSettings(BaseModel):
     #: an activity lost with its worker (SIGKILL) is retried after this long.
     activity_timeout_seconds: float = Field(default=30, ge=1, le=600)
 
+    @field_validator("deadline_days")
+    @classmethod
+    def _known_kinds(cls, given: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(given) - set(TASK_KINDS))
+        if unknown:
+            raise ValueError(f"unknown task kind(s) {', '.join(unknown)}; the kinds are {', '.join(TASK_KINDS)}")
+        negative = sorted(kind for kind, days in given.items() if days < 0)
+        if negative:
+            raise ValueError(f"a deadline is at least 0 days ({', '.join(negative)})")
+        return {**default_deadline_days(), **given}
+
     def deadline(self, kind: str) -> timedelta:
-        return timedelta(days=self.deadline_days.get(kind, 10))
+        return timedelta(days=self.deadline_days[kind])
 
     def response_windows(self) -> tuple[timedelta, timedelta]:
         """(long, short): R42's window for a prison sentence with time left, R43's otherwise."""
         return timedelta(days=self.response_window_days.long), timedelta(days=self.response_window_days.short)
 
 
+class ProcessConfigError(ValueError):
+    """The process configuration file is unreadable or names something the process lacks."""
+
+
 def load_process_settings(path: str | os.PathLike[str] | None = None) -> ProcessSettings:
-    """Defaults, overridden by the JSON file at ``path`` or ``$CASEWORK_PROCESS_CONFIG``."""
-    source = path or os.environ.get("CASEWORK_PROCESS_CONFIG")
+    """Defaults, overridden by the JSON file at ``path`` or ``$CASEWORK_PROCESS_CONFIG``.
+
+    Refused whole, with the field and the reason (``ProcessConfigError``), when the file
+    cannot be read or names an unknown task kind: a worker does not start on it."""
+    source = path or config.process_config_path()
     if not source:
         return ProcessSettings()
-    return ProcessSettings.model_validate(json.loads(Path(source).read_text()))
+    try:
+        data = json.loads(Path(source).read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise ProcessConfigError(f"process configuration {source}: cannot be read as JSON ({err})") from None
+    try:
+        return ProcessSettings.model_validate(data)
+    except ValidationError as err:
+        problems = "; ".join(refusals.problems(err, whole="the file"))
+        raise ProcessConfigError(f"process configuration {source}: {problems}") from None

@@ -1,15 +1,15 @@
-"""Temporal connection settings and the one data converter every client, worker,
+"""Temporal connection settings (the SDK's environment configuration) and the one data converter every client, worker,
 test environment and replayer uses: pydantic payloads, encrypted (``casework.codec``)."""
 
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
+import os
+from collections.abc import Mapping
+from typing import Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from temporalio.client import Client
-from temporalio.service import TLSConfig
+from temporalio.envconfig import ClientConfigProfile
 from temporalio.contrib.pydantic import PydanticPayloadConverter, pydantic_data_converter
 from temporalio.runtime import Runtime
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
@@ -17,50 +17,76 @@ from temporalio.converter import DataConverter, DefaultFailureConverterWithEncod
 from casework.codec import EncryptionCodec, KeyRing, RefusedPayloadConverter, keyring_from_environment
 
 TASK_QUEUE = "acro-casework"
+DEFAULT_ADDRESS = "localhost:7233"
+DEFAULT_NAMESPACE = "default"
+#: Our own variable beside the SDK's: the task queue the case workers poll.
+TASK_QUEUE_ENV = "TEMPORAL_TASK_QUEUE"
+#: The variables the SDK's environment configuration reads (temporalio.envconfig), as the
+#: temporal CLI does; a TOML profile (TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE) may hold the same.
+ENVCONFIG_VARIABLES = frozenset({
+    "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TEMPORAL_API_KEY", "TEMPORAL_TLS",
+    "TEMPORAL_TLS_CLIENT_CERT_PATH", "TEMPORAL_TLS_CLIENT_CERT_DATA", "TEMPORAL_TLS_CLIENT_KEY_PATH",
+    "TEMPORAL_TLS_CLIENT_KEY_DATA", "TEMPORAL_TLS_SERVER_CA_CERT_PATH", "TEMPORAL_TLS_SERVER_CA_CERT_DATA",
+    "TEMPORAL_TLS_SERVER_NAME", "TEMPORAL_CONFIG_FILE", "TEMPORAL_PROFILE",
+})
 
 
 class TlsSettingsError(RuntimeError):
-    """TEMPORAL_TLS_* settings that cannot work (a RuntimeError: the CLI and the worker
+    """Temporal connection settings that cannot work (a RuntimeError: the CLI and the worker
     print it as one line and exit 5, as for an unreachable server)."""
 
 
-class TemporalSettings(BaseSettings):
-    """The standard ``TEMPORAL_*`` environment, plus our task queue."""
+@dataclasses.dataclass(frozen=True)
+class TemporalSettings:
+    """Where clients and workers find Temporal, and the task queue of the case workers.
 
-    model_config = SettingsConfigDict(env_prefix="TEMPORAL_", extra="ignore")
+    The connection (address, namespace, API key, TLS or mTLS) is the SDK's environment
+    configuration, ``temporalio.envconfig``: a TOML profile shared with the ``temporal``
+    CLI, overridden by the standard ``TEMPORAL_*`` variables (docs/operations.md).
+    """
 
-    address: str = "localhost:7233"
-    namespace: str = "default"
-    task_queue: str = Field(default=TASK_QUEUE)
-    api_key: str | None = None
-    tls: bool = False
-    # mTLS (a self-hosted cluster, or Temporal Cloud without an API key): the standard
-    # TEMPORAL_TLS_* names that the temporal CLI and other SDKs read too.
-    tls_client_cert_path: Path | None = None
-    tls_client_key_path: Path | None = None
-    tls_server_ca_cert_path: Path | None = None
-    tls_server_name: str | None = None
+    profile: ClientConfigProfile = dataclasses.field(default_factory=ClientConfigProfile)
+    task_queue: str = TASK_QUEUE
 
-    def tls_config(self) -> TLSConfig | bool:
-        """What ``Client.connect(tls=...)`` takes: False (plain), True (TLS with the system
-        roots: Temporal Cloud with an API key), or a TLSConfig with the files' contents."""
-        files = (self.tls_client_cert_path, self.tls_client_key_path, self.tls_server_ca_cert_path)
-        if not any(files) and not self.tls_server_name:
-            return self.tls or bool(self.api_key)
-        if bool(self.tls_client_cert_path) != bool(self.tls_client_key_path):
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> "TemporalSettings":
+        """The profile (``TEMPORAL_PROFILE``, else "default") from the config file, then the
+        environment on top; ``environ`` replaces ``os.environ`` (tests)."""
+        env = os.environ if environ is None else environ
+        try:
+            profile = ClientConfigProfile.load(override_env_vars=dict(env))
+            profile.to_client_connect_config()  # reads the certificate files: refuse a missing one now
+        except (OSError, RuntimeError, ValueError) as err:  # a missing profile or certificate file
+            raise TlsSettingsError(f"Temporal connection settings: {err}") from None
+        if profile.tls is not None and bool(profile.tls.client_cert) != bool(profile.tls.client_private_key):
             raise TlsSettingsError(
                 "TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH go together: set both or neither"
             )
+        return cls(profile, env.get(TASK_QUEUE_ENV) or TASK_QUEUE)
 
-        def read(path: Path | None) -> bytes | None:
-            return None if path is None else Path(path).read_bytes()
+    @classmethod
+    def local(cls, address: str, *, namespace: str = DEFAULT_NAMESPACE, task_queue: str = TASK_QUEUE) -> "TemporalSettings":
+        """A server on this machine (the dev server of ``casework up``, a test server): no TLS."""
+        return cls(ClientConfigProfile(address=address, namespace=namespace), task_queue)
 
-        return TLSConfig(
-            client_cert=read(self.tls_client_cert_path),
-            client_private_key=read(self.tls_client_key_path),
-            server_root_ca_cert=read(self.tls_server_ca_cert_path),
-            domain=self.tls_server_name,
-        )
+    @property
+    def address(self) -> str:
+        return self.profile.address or DEFAULT_ADDRESS
+
+    @property
+    def namespace(self) -> str:
+        return self.profile.namespace or DEFAULT_NAMESPACE
+
+    def replace(self, *, address: str | None = None, task_queue: str | None = None) -> "TemporalSettings":
+        profile = dataclasses.replace(self.profile, address=address) if address else self.profile
+        return TemporalSettings(profile, task_queue or self.task_queue)
+
+    def connect_config(self) -> dict[str, Any]:
+        """``Client.connect`` keyword arguments: the profile's, with our defaults filled in."""
+        config: dict[str, Any] = dict(self.profile.to_client_connect_config())
+        config["target_host"] = self.address
+        config["namespace"] = self.namespace
+        return config
 
 
 class CaseworkPayloadConverter(PydanticPayloadConverter):
@@ -87,12 +113,5 @@ def data_converter(keyring: KeyRing | None = None, *, accept_plaintext: bool | N
 
 
 async def connect(settings: TemporalSettings | None = None, runtime: Runtime | None = None) -> Client:
-    settings = settings or TemporalSettings()
-    return await Client.connect(
-        settings.address,
-        namespace=settings.namespace,
-        api_key=settings.api_key,
-        tls=settings.tls_config(),
-        data_converter=data_converter(),
-        runtime=runtime,
-    )
+    settings = settings or TemporalSettings.from_environment()
+    return await Client.connect(**settings.connect_config(), data_converter=data_converter(), runtime=runtime)

@@ -12,6 +12,7 @@ from typing import Any
 
 import asyncpg
 
+from casework import keys
 from cid.db import Executor
 
 
@@ -48,8 +49,8 @@ async def legacy_event_seen(conn: Executor, case_id: str, event_id: str, action:
     certificate by its sequence number) under ``action``."""
     return bool(await conn.fetchval(
         "SELECT EXISTS (SELECT 1 FROM audit_log WHERE case_id = $1 AND action = $3"
-        " AND (event_key = 'event-' || $2 OR (event_key LIKE 'certificate-%' AND detail->>'event_id' = $2)))",
-        case_id, event_id, action,
+        " AND (event_key = $4 OR (event_key LIKE 'certificate-%' AND detail->>'event_id' = $2)))",
+        case_id, event_id, action, keys.legacy_event_key(event_id),
     ))
 
 

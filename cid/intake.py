@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 import asyncpg
 
+from casework.keys import WORKFLOW_ID_PREFIX
 from casework.referral import Certificate, Referral
 from casework.rules import ACRO_REFERRAL_EVENT, Identity, Route, route_team, subject_match_keys
 
@@ -239,7 +240,7 @@ async def add_calendar_event(conn: asyncpg.Connection, case_id: str, at: datetim
 
 async def create_paper_file(conn: asyncpg.Connection, case_id: str, at: datetime) -> str:
     """R04: the Home Office paper file; its reference is derived from the case."""
-    reference = "HO-PF-" + case_id.removeprefix("acro-case-")
+    reference = "HO-PF-" + case_id.removeprefix(WORKFLOW_ID_PREFIX)
     await conn.execute(
         "INSERT INTO paper_files (case_id, reference, created_at) VALUES ($1, $2, $3)"
         " ON CONFLICT (case_id) DO NOTHING",

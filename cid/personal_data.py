@@ -14,10 +14,11 @@ from typing import Any
 
 import asyncpg
 
+from casework import config
 from cid import case_record
 
 READ_ACTION = "personal data read"
-MAX_PURPOSE = 500
+MAX_PURPOSE = config.MAX_PURPOSE_CHARS
 
 
 class PurposeRequired(ValueError):

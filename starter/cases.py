@@ -14,14 +14,15 @@ from typing import TYPE_CHECKING, Any, Optional
 import typer
 from rich.markup import escape
 
+from casework import config
 from starter.cli import app, err_console
 from starter.exits import CliError, Exit
 from starter.output import console, print_json, table, when, yes
 
 if TYPE_CHECKING:
-    from starter.views import CasePage
+    from cid.read_model import CasePage
 
-PURPOSE_MAX = 300
+PURPOSE_MAX = config.MAX_PURPOSE_CHARS  # R60: the CID refuses a longer one too
 LIVE_QUERY_TIMEOUT = timedelta(seconds=5)
 
 
@@ -68,15 +69,16 @@ def cases(
 
 
 async def _cases(stage: str | None, team: str | None, owner: str | None, overdue: bool, page: int, page_size: int) -> "CasePage":
-    from starter import context, views
+    from cid import read_model
+    from starter import context
     from starter.failures import translated
 
     with translated():
         pool = await context.open_pool()
         try:
             async with pool.acquire() as conn:
-                return await views.list_cases(conn, stage=stage, team=team, owner=owner, overdue=overdue,
-                                              page=page, page_size=page_size)
+                return await read_model.list_cases(conn, stage=stage, team=team, owner=owner, overdue=overdue,
+                                                   page=page, page_size=page_size)
         finally:
             await pool.close()
 
@@ -110,21 +112,22 @@ def show(
 
 
 async def _show(case_id: str, who: str, purpose: str) -> dict[str, Any]:
-    from starter import context, views
+    from cid import read_model
+    from starter import context
     from starter.failures import translated
 
     with translated(case_id=case_id):
         pool = await context.open_pool()
         try:
             async with pool.acquire() as conn:
-                status = await views.case_status(conn, case_id)
+                status = await read_model.case_status(conn, case_id)
                 if status is None:
                     raise CliError(f"no case {case_id}", Exit.NOT_FOUND)
                 if status == "submitted":
                     # Held at intake, not yet in the CID proper: nothing personal is shown.
                     return {"case_id": case_id, "status": "submitted",
                             "waiting_on": "the worker to take the referral into the CID"}
-                shown = await views.case_file(conn, case_id, who, purpose)
+                shown = await read_model.case_file(conn, case_id, who, purpose)
                 read_key = shown["read_audit_event"] if shown else None
         finally:
             await pool.close()
@@ -141,14 +144,12 @@ async def _show(case_id: str, who: str, purpose: str) -> dict[str, Any]:
 
 async def _live_view(case_id: str) -> dict[str, Any]:
     """The workflow's own account of the case (its query); the CID stands in when it cannot answer."""
-    from casework.case import CaseView
     from starter import context
+    from workflows.client import CaseClient
 
     try:
         client = await context.open_client()
-        view = await client.get_workflow_handle(case_id).query(
-            "view", result_type=CaseView, rpc_timeout=LIVE_QUERY_TIMEOUT
-        )
+        view = await CaseClient(client).view(case_id, rpc_timeout=LIVE_QUERY_TIMEOUT)
     except Exception as err:  # any failure: show the CID record and say why the live part is missing
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         return {"available": False, "reason": reason[:200]}
@@ -156,6 +157,8 @@ async def _live_view(case_id: str) -> dict[str, Any]:
 
 
 def _waiting(shown: dict[str, Any]) -> dict[str, Any]:
+    from casework import keys
+
     case = shown["case"]
     live = shown["live"]
     if case["status"] == "closed":
@@ -163,7 +166,7 @@ def _waiting(shown: dict[str, Any]) -> dict[str, Any]:
     if live and live.get("available"):
         until = None
         if live.get("waiting_on", "") and str(live["waiting_on"]).startswith("representations"):
-            until = live.get("respond_by")
+            until = live.get(keys.RESPOND_BY)  # the view names the window's end as the notice does
         elif live.get("open_tasks"):
             until = min(t["due_at"] for t in live["open_tasks"])
         return {"on": live.get("waiting_on"), "until": until, "source": "workflow"}

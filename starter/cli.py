@@ -74,8 +74,13 @@ def _run() -> int:
     except Exception as err:
         import click
 
-        if isinstance(err, click.ClickException):  # usage errors
+        if isinstance(err, click.exceptions.NoArgsIsHelpError):  # bare `casework`: the help
             err.show()
+            return int(Exit.BAD_INPUT)
+        if isinstance(err, click.ClickException):  # usage errors: one line, as every other error
+            ctx = getattr(err, "ctx", None)
+            hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+            err_console.print(f"casework: {err.format_message()}{hint}", markup=False, soft_wrap=True)
             return int(Exit.BAD_INPUT)
         return _internal_error(err)
     return status if isinstance(status, int) else 0

@@ -11,18 +11,18 @@ import contextlib
 import json
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import AsyncIterator
 
 import asyncpg
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from casework import config
 from casework.temporal import TemporalSettings, connect
 from cid.db import create_pool
 from starter.exits import CliError, Exit
 
-DATA_DIR = Path(os.environ.get("CASEWORK_DATA_DIR", ".casework"))
+DATA_DIR = config.data_dir()
 STACK_FILE = "stack.json"
 
 
@@ -34,19 +34,19 @@ def stack_settings() -> dict[str, str]:
 
 
 def database_url() -> str:
-    url = os.environ.get("DATABASE_URL") or stack_settings().get("database_url")
+    url = config.database_url() or stack_settings().get("database_url")
     if not url:
         raise CliError("no database: set DATABASE_URL, or start the local stack with 'casework up'", Exit.UNAVAILABLE)
     return url
 
 
 def temporal_settings() -> TemporalSettings:
-    settings = TemporalSettings()
+    settings = TemporalSettings.from_environment()
     stack = stack_settings()
-    if "TEMPORAL_ADDRESS" not in os.environ and "temporal_address" in stack:
-        settings = settings.model_copy(update={"address": stack["temporal_address"]})
+    if settings.profile.address is None and "temporal_address" in stack:  # no profile or variable names one
+        settings = settings.replace(address=stack["temporal_address"])
     if "TEMPORAL_TASK_QUEUE" not in os.environ and "task_queue" in stack:
-        settings = settings.model_copy(update={"task_queue": stack["task_queue"]})
+        settings = settings.replace(task_queue=stack["task_queue"])
     return settings
 
 
@@ -55,7 +55,7 @@ def actor(explicit: str | None) -> str:
     from casework.case import Actor  # noqa: F401 - the pattern lives there
     from pydantic import TypeAdapter, ValidationError
 
-    value = explicit or os.environ.get("CASEWORK_ACTOR")
+    value = explicit or config.actor()
     if not value:
         raise CliError("who is acting? give --actor STAFF_ID or set CASEWORK_ACTOR", Exit.BAD_INPUT)
     try:

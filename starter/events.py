@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
+from casework import config
+from casework.keys import CERTIFICATE_RECEIVED
 from starter.cli import app, err_console
 from starter.exits import CliError, Exit
 from starter.output import console, print_json, table
@@ -38,12 +40,12 @@ event_app = typer.Typer(
 )
 app.add_typer(event_app, name="event")
 
-#: kind -> (workflow signal, what the audit log calls it)
-KINDS: dict[str, tuple[str, str]] = {
-    "located": ("person_located", "person located"),
-    "left-uk": ("left_uk", "left the UK"),
-    "certificate": ("certificate_received", "certificate received"),
-    "representations": ("representations_received", "representations received"),
+#: kind -> what the command says it applied
+KINDS: dict[str, str] = {
+    "located": "person located",
+    "left-uk": "left the UK",
+    "certificate": CERTIFICATE_RECEIVED,
+    "representations": "representations received",
 }
 CUSTODY = ("detained", "in_prison", "confirmed_address")
 CSV_REQUIRED = ("kind", "case_id", "event_id")
@@ -230,16 +232,17 @@ async def apply_event(client: "Client", pool: "asyncpg.Pool", row: EventRow) -> 
     """Send one checked event to its case and set ``row.result`` from the case's own answer;
     never raises for one row."""
     from casework.case import CertificateReceived, EventResult, LeftUk, PersonLocated, RepresentationsReceived
-    from starter import views
+    from cid import read_model
     from starter.failures import classify
-    from workflows.client import deliver_event
 
-    note = ""
     try:
         async with pool.acquire() as conn:
-            status = await views.case_status(conn, row.case_id)
-            if row.kind == "certificate" and status not in (None, "closed"):
-                # What cannot be true, against the referral's date of birth.
+            status = await read_model.case_status(conn, row.case_id)
+            if status is None:
+                return _done(row, Result.NOT_FOUND)
+            if status == "closed":
+                return _done(row, Result.CLOSED)
+            if row.kind == "certificate":  # what cannot be true, against the referral's date of birth
                 from casework.referral import conviction_before_birth
 
                 assert row.certificate is not None
@@ -248,19 +251,16 @@ async def apply_event(client: "Client", pool: "asyncpg.Pool", row: EventRow) -> 
                 if problem:
                     row.error = CliError(f"certificate for {row.case_id}: {problem}; nothing was sent", Exit.BAD_INPUT)
                     return _done(row, Result.FAILED, str(row.error))
-        if status is None:
-            return _done(row, Result.NOT_FOUND)
-        if status == "closed":
-            return _done(row, Result.CLOSED)
-        if row.kind == "certificate":
-            from starter.intake import hold_certificate  # imports the workflow: only when needed
+        from workflows.client import CaseClient  # imports the workflow: only when needed
 
+        cases = CaseClient(client, pool=pool)
+        if row.kind == "certificate":
             from casework.rules import non_disclosable_reason
 
             assert row.certificate is not None
             judged = non_disclosable_reason(row.certificate)  # R02/R03: said before the case destroys it
-            note = f"judged non-disclosable – {judged}" if judged else ""
-            certificate_id = await hold_certificate(pool, row.case_id, row.certificate, event_id=row.event_id, actor=row.actor)
+            row.judged = f"judged non-disclosable – {judged}" if judged else ""
+            certificate_id = await cases.hold_certificate(row.case_id, row.certificate, event_id=row.event_id, actor=row.actor)
             if certificate_id is None:
                 return _done(row, Result.REFUSED, f"certificate event {row.event_id} was handed in before with "
                                                   "a different certificate: refused; use a new event ID")
@@ -272,7 +272,7 @@ async def apply_event(client: "Client", pool: "asyncpg.Pool", row: EventRow) -> 
                 "left-uk": lambda: LeftUk(event_id=row.event_id, actor=row.actor),
                 "representations": lambda: RepresentationsReceived(event_id=row.event_id, actor=row.actor),
             }[row.kind]()
-        receipt = await deliver_event(client, row.case_id, event)
+        receipt = await cases.deliver_event(row.case_id, event)
     except Exception as err:  # one row's failure is that row's result, not the batch's end
         known = classify(err, case_id=row.case_id)
         if known is None:
@@ -285,7 +285,6 @@ async def apply_event(client: "Client", pool: "asyncpg.Pool", row: EventRow) -> 
         return _done(row, Result.FAILED, str(known))
     result = {EventResult.APPLIED: Result.APPLIED, EventResult.ALREADY_APPLIED: Result.ALREADY,
               EventResult.REFUSED: Result.REFUSED, EventResult.SENT: Result.SENT}[receipt.result]
-    row.judged = note
     return _done(row, result, receipt.detail)
 
 
@@ -339,9 +338,7 @@ def event(
         console.print(ctx.get_help())
         raise CliError("say which event (located, left-uk, certificate, representations) or give --from-csv FILE",
                        Exit.BAD_INPUT)
-    import os
-
-    rows, problems = read_csv(from_csv, actor or os.environ.get("CASEWORK_ACTOR"))
+    rows, problems = read_csv(from_csv, actor or config.actor())
     if problems:
         for line in problems:
             err_console.print(line, markup=False, soft_wrap=True)
@@ -391,7 +388,7 @@ def _one(kind: str, case: str, event_id: Optional[str], actor: Optional[str], js
     if done.result is Result.REFUSED:
         raise CliError(f"{done.case_id}: {done.note}", Exit.REFUSED)
     if not json_out:
-        what = KINDS[kind][1]
+        what = KINDS[kind]
         if done.result is Result.ALREADY:
             console.print(f"{done.case_id}: event {done.event_id} already applied; nothing changed.", markup=False)
         else:

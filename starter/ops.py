@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from casework.keys import WORKFLOW_TYPE
 from starter.cli import app
 from starter.exits import CliError, Exit
 from starter.output import console, print_json, table, when
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
     import asyncpg
     from temporalio.client import Client
 
-WORKFLOW_TYPE = "AcroCase"
 RUNNING = f'WorkflowType = "{WORKFLOW_TYPE}" AND ExecutionStatus = "Running"'
 RPC_TIMEOUT = timedelta(seconds=10)
 #: Cases named only by the CID are described one by one; this many at a time.
@@ -223,8 +223,10 @@ async def running_among(client: "Client", case_ids: list[str], limit: int) -> di
 async def describe(client: "Client", case_id: str) -> TemporalSide:
     from temporalio.service import RPCError, RPCStatusCode
 
+    from workflows.client import CaseClient
+
     try:
-        description = await client.get_workflow_handle(case_id).describe(rpc_timeout=RPC_TIMEOUT)
+        description = await CaseClient(client).describe(case_id, rpc_timeout=RPC_TIMEOUT)
     except RPCError as err:
         if err.status is RPCStatusCode.NOT_FOUND:
             return TemporalSide(status="NOT_FOUND")
@@ -233,22 +235,10 @@ async def describe(client: "Client", case_id: str) -> TemporalSide:
     return _temporal_side(status, description.typed_search_attributes)
 
 
-_CID_RECENTLY_CLOSED = "SELECT id FROM cases WHERE status = 'closed' ORDER BY closed_at DESC NULLS LAST, id LIMIT $1"
-_CID_LATE = """
-    SELECT c.id FROM cases c
-    WHERE c.status <> 'closed' AND (c.overdue OR EXISTS (
-        SELECT 1 FROM tasks t WHERE t.case_id = c.id AND t.status = 'open' AND (t.overdue OR t.due_at < $1)))
-    ORDER BY c.id LIMIT $2
-"""
-
-
 async def from_cid(conn: "asyncpg.Connection", case_ids: list[str]) -> dict[str, CidSide]:
-    rows = await conn.fetch("SELECT id, stage, status, team, overdue FROM cases WHERE id = ANY($1::text[])", case_ids)
-    tasks = await conn.fetch(
-        "SELECT case_id, task_key, kind, team, due_at, overdue FROM tasks"
-        " WHERE case_id = ANY($1::text[]) AND status = 'open' ORDER BY due_at, id",
-        case_ids,
-    )
+    from cid import read_model
+
+    rows, tasks = await read_model.cases_with_open_tasks(conn, case_ids)
     found = {r["id"]: CidSide(r["stage"], r["status"], r["team"], r["overdue"], []) for r in rows}
     for t in tasks:
         found[t["case_id"]].open_tasks.append(CidTask(t["task_key"], t["kind"], t["team"], t["due_at"], t["overdue"]))
@@ -256,10 +246,12 @@ async def from_cid(conn: "asyncpg.Connection", case_ids: list[str]) -> dict[str,
 
 
 async def find_stuck(client: "Client", pool: "asyncpg.Pool", now: datetime, limit: int) -> list[StuckCase]:
+    from cid import read_model
+
     temporal = await from_visibility(client, now, limit)
     async with pool.acquire() as conn:
-        cid_late = [r["id"] for r in await conn.fetch(_CID_LATE, now, limit)]
-        closed = [r["id"] for r in await conn.fetch(_CID_RECENTLY_CLOSED, limit)]
+        cid_late = await read_model.late_case_ids(conn, now, limit)
+        closed = await read_model.recently_closed_case_ids(conn, limit)
         for case_id, side in (await running_among(client, closed, limit)).items():
             temporal.setdefault(case_id, side)
         named_by_cid_only = [case_id for case_id in cid_late if case_id not in temporal]

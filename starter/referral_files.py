@@ -7,6 +7,8 @@ unless every referral read is valid.
 from __future__ import annotations
 
 import json
+import os
+import stat
 import sys
 from dataclasses import dataclass, field
 from datetime import date
@@ -15,6 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from casework import refusals
 from casework.referral import Referral, parse_referral
 
 MAX_FILE_BYTES = 1_000_000  # a referral is a few KB; a huge file is a mistake, refused unread
@@ -28,38 +31,87 @@ class ReadResult:
 
 
 def describe(err: ValidationError) -> list[str]:
-    lines = []
-    for e in err.errors():
-        where = ".".join(str(p) for p in e["loc"]) or "(document)"
-        lines.append(f"{where}: {e['msg']}")
-    return lines
+    """One line per problem, in our words (casework.refusals)."""
+    return refusals.problems(err)
 
 
-def _files(sources: list[str]) -> list[tuple[str, bytes]]:
+class Refused(Exception):
+    """An entry that is not read: the message says why, in our words."""
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+def read_entry(path: Path, folder: Path | None = None) -> bytes:
+    """The bytes of one referral file, or ``Refused``: regular files only, the size
+    limit checked before reading and the read itself bounded; in a folder, a symbolic
+    link is followed only to a file inside that folder."""
+    try:
+        if folder is not None and path.is_symlink():
+            target = path.resolve()
+            if not target.is_relative_to(folder.resolve()):
+                raise Refused("a symbolic link to outside the folder; refused unread")
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise Refused("no such file or folder (or a broken link)") from None
+    except (OSError, RuntimeError) as err:  # permissions, a loop of links
+        raise Refused(f"cannot be read ({getattr(err, 'strerror', None) or err})") from None
+    if not stat.S_ISREG(mode):
+        raise Refused(f"{_kind(mode)}, not a referral file; refused unread")
+    try:
+        # O_NONBLOCK: were it swapped for a FIFO since the check, opening must not hang.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as f:
+            info = os.fstat(f.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise Refused(f"{_kind(info.st_mode)}, not a referral file; refused unread")
+            if info.st_size > MAX_FILE_BYTES:
+                raise Refused(f"larger than {MAX_FILE_BYTES // 1000} kB; refused unread")
+            raw = f.read(MAX_FILE_BYTES + 1)  # bounded, should it grow while read
+    except OSError as err:
+        raise Refused(f"cannot be read ({err.strerror or err})") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise Refused(f"larger than {MAX_FILE_BYTES // 1000} kB; refused unread")
+    return raw
+
+
+def _files(sources: list[str]) -> tuple[list[tuple[str, bytes]], list[str]]:
     found: list[tuple[str, bytes]] = []
+    problems: list[str] = []
     for source in sources:
         if source == "-":
-            found.append(("<stdin>", sys.stdin.buffer.read(MAX_FILE_BYTES + 1)))
+            raw = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+            if len(raw) > MAX_FILE_BYTES:
+                problems.append(f"<stdin>: larger than {MAX_FILE_BYTES // 1000} kB; refused unread")
+            else:
+                found.append(("<stdin>", raw))
             continue
         path = Path(source)
         if path.is_dir():
-            found.extend((str(p), p.read_bytes()) for p in sorted(path.glob("*.json")))
-        elif path.is_file():
-            found.append((str(path), path.read_bytes() if path.stat().st_size <= MAX_FILE_BYTES else b"x" * (MAX_FILE_BYTES + 1)))
+            entries = [(entry, path) for entry in sorted(path.glob("*.json"))]
         else:
-            found.append((str(path), b""))
-    return found
+            entries = [(path, None)]
+        for entry, folder in entries:
+            try:
+                found.append((str(entry), read_entry(entry, folder)))
+            except Refused as refused:
+                problems.append(f"{entry}: {refused}")
+    return found, problems
 
 
 def read_referrals(sources: list[str], today: date) -> ReadResult:
     result = ReadResult()
-    for name, raw in _files(sources):
-        if not raw and not Path(name).exists() and name != "<stdin>":
-            result.problems.append(f"{name}: no such file or folder")
-            continue
-        if len(raw) > MAX_FILE_BYTES:
-            result.problems.append(f"{name}: larger than {MAX_FILE_BYTES // 1000} kB; refused unread")
-            continue
+    files, result.problems = _files(sources)
+    for name, raw in files:
         try:
             document: Any = json.loads(raw)
         except (ValueError, RecursionError) as err:

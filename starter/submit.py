@@ -13,7 +13,7 @@ from starter.cli import app, err_console
 from starter.exits import CliError, Exit
 
 if TYPE_CHECKING:
-    from starter.intake import SubmitResult
+    from workflows.client import SubmitResult
 
 # Temporal, the CID and the referral model are imported when a command runs, not when
 # the command line starts (``casework submit --help`` needs none of them).
@@ -29,7 +29,6 @@ def submit(
 ) -> None:
     """Submit ACRO referrals. Bad files are refused field by field and nothing is started."""
     from starter import context
-    from starter.intake import Submitted
     from starter.referral_files import read_referrals
 
     who = context.actor(actor)
@@ -40,6 +39,8 @@ def submit(
         raise CliError(f"{len(read.problems)} problem(s) found; nothing was submitted", Exit.BAD_INPUT)
     results = asyncio.run(_submit_all([r for _, r in read.referrals], who, show_progress=not json_out))
     _report(results, json_out)
+    from workflows.client import Submitted
+
     if any(r.status is Submitted.CONFLICT for r in results):
         raise typer.Exit(Exit.FAILED)
 
@@ -48,18 +49,18 @@ async def _submit_all(referrals: list, who: str, show_progress: bool) -> list[Su
     from rich.progress import Progress
 
     from starter import context
-    from starter.intake import submit_referral
+    from workflows.client import CaseClient
 
     async with context.services() as (client, pool):
         assert client is not None
-        task_queue = context.temporal_settings().task_queue
+        cases = CaseClient(client, pool=pool, task_queue=context.temporal_settings().task_queue)
         limit = asyncio.Semaphore(16)
         with Progress(console=err_console, transient=True, disable=not show_progress) as progress:
             bar = progress.add_task("Submitting", total=len(referrals))
 
             async def one(referral) -> SubmitResult:  # noqa: ANN001
                 async with limit:
-                    result = await submit_referral(client, pool, referral, actor=who, task_queue=task_queue)
+                    result = await cases.submit(referral, actor=who)
                 progress.advance(bar)
                 return result
 
@@ -69,7 +70,7 @@ async def _submit_all(referrals: list, who: str, show_progress: bool) -> list[Su
 def _report(results: list[SubmitResult], json_out: bool) -> None:
     from rich.table import Table
 
-    from starter.intake import Submitted
+    from workflows.client import Submitted
 
     if json_out:
         import json

@@ -65,15 +65,16 @@ def tasks(
 async def _tasks(
     team: str | None, overdue: bool, assignee: str | None, case_id: str | None, limit: int
 ) -> "tuple[int, list[asyncpg.Record]]":
-    from starter import context, views
+    from cid import read_model
+    from starter import context
     from starter.failures import translated
 
     with translated():
         pool = await context.open_pool()
         try:
             async with pool.acquire() as conn:
-                return await views.list_tasks(conn, team=team, overdue=overdue, assignee=assignee,
-                                              case_id=case_id, limit=limit)
+                return await read_model.list_tasks(conn, team=team, overdue=overdue, assignee=assignee,
+                                                   case_id=case_id, limit=limit)
         finally:
             await pool.close()
 
@@ -121,7 +122,8 @@ def parse_details(pairs: list[str]) -> dict[str, Any]:
 
 
 async def _complete(ref: str, outcome: str, details: dict[str, Any], who: str) -> dict[str, Any]:
-    from casework.case import TaskCompleted, TaskCompletion
+    from casework.case import TaskCompletion
+    from cid import read_model
     from starter import context, views
     from starter.failures import UPDATE_TIMEOUT_SECONDS, closed_message, translated
 
@@ -130,7 +132,7 @@ async def _complete(ref: str, outcome: str, details: dict[str, Any], who: str) -
         try:
             async with pool.acquire() as conn:
                 row = await views.find_task(conn, ref)
-                status = await views.case_status(conn, row["case_id"])
+                status = await read_model.case_status(conn, row["case_id"])
         finally:
             await pool.close()
     label = f"task {row['id']} ({row['task_key']} of {row['case_id']})"
@@ -140,14 +142,12 @@ async def _complete(ref: str, outcome: str, details: dict[str, Any], who: str) -
     if status == "closed" or row["status"] == "cancelled":
         raise CliError(f"{label}: {closed_message(row['case_id'])}", Exit.REFUSED)
     with translated(case_id=row["case_id"]):
+        from workflows.client import CaseClient
+
         client = await context.open_client()
-        handle = client.get_workflow_handle(row["case_id"])
         result = await asyncio.wait_for(
-            handle.execute_update(
-                "complete_task",
-                TaskCompletion(task_key=row["task_key"], outcome=outcome, actor=who, details=details),
-                result_type=TaskCompleted,
-            ),
+            CaseClient(client).complete_task(
+                row["case_id"], TaskCompletion(task_key=row["task_key"], outcome=outcome, actor=who, details=details)),
             UPDATE_TIMEOUT_SECONDS,
         )
     return {"task_id": row["id"], "case_id": row["case_id"], "key": row["task_key"], "outcome": result.outcome,
@@ -161,10 +161,10 @@ def legal_outcomes(kind: str) -> dict[str, Any]:
     spec = TASK_KINDS.get(kind)
     outcomes: dict[str, dict[str, list[str]]] = {}
     hints: list[str] = []
-    for name, model in (spec.outcomes.items() if spec else []):
+    for name, model in (spec.details.items() if spec else []):
         required = [f for f, info in model.model_fields.items() if info.is_required()]
         optional = [f for f, info in model.model_fields.items() if not info.is_required()]
-        outcomes[name] = {"required": required, "optional": optional}
+        outcomes[str(name)] = {"required": required, "optional": optional}
         fields = [f"{f}={_hint(model.model_fields[f].annotation)}" for f in required]
         fields += [f"[{f}={_hint(model.model_fields[f].annotation)}]" for f in optional]
         hints.append(name + (f" ({' '.join(fields)})" if fields else ""))

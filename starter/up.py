@@ -8,7 +8,7 @@ keeps its state in a SQLite file in the data folder, and the payload key is kept
 too, so stopping and starting again resumes every case where it was, timers included.
 
 Ctrl-C (or SIGTERM) stops the worker first, gracefully, then the dev server, then the
-codec server; the embedded PostgreSQL stops when the process exits. Every failure is one
+codec server; then the embedded PostgreSQL, before the process exits. Every failure is one
 line and an exit status from ``starter.exits``.
 """
 
@@ -21,9 +21,11 @@ import fcntl
 import json
 import logging
 import os
+import shlex
 import signal
 import socket
 import subprocess
+import sys
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -41,8 +43,10 @@ from rich.text import Text
 
 from temporalio.client import Client
 
-from casework import codec, search
-from casework.binaries import MissingBinary, temporal_cli
+from casework import codec, config
+from casework.binaries import MissingBinary
+from casework.local_stack import dev_server_command
+from casework.settings import ProcessSettings
 from codec_server import CodecServer, start_codec_server
 from codec_server.app import ORIGINS_ENV, CodecServerConfig, CodecServerConfigError
 from casework.temporal import TemporalSettings, connect
@@ -50,7 +54,7 @@ from cid.db import create_pool, migrate_dsn
 from starter.cli import app
 from starter.context import STACK_FILE
 from starter.exits import CliError, Exit
-from starter.intake import Submitted, submit_referral
+from workflows.client import CaseClient, Submitted
 from starter.referral_files import read_referrals
 
 console = Console(highlight=False)
@@ -82,7 +86,7 @@ def up(
     """Run Temporal (with its Web UI), the case database and a worker here; Ctrl-C stops them."""
     if len({temporal_port, ui_port, codec_port}) < 3:
         raise CliError("--temporal-port, --ui-port and --codec-port must differ", Exit.BAD_INPUT)
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "WARNING"), format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=config.log_level("WARNING"), format="%(levelname)s %(name)s: %(message)s")
     stack = LocalStack(data_dir.expanduser().resolve(), temporal_port, ui_port, codec_port, examples=not no_examples)
     asyncio.run(stack.run())
 
@@ -112,16 +116,10 @@ class DevServer:
                     f"port {port} on 127.0.0.1 is taken (another 'casework up' or Temporal server?); "
                     f"stop it or choose another with {flag}", Exit.UNAVAILABLE)
         try:
-            binary = temporal_cli()
+            args = dev_server_command(self.db_file, self.port, ui_port=self.ui_port, namespace=self.namespace,
+                                      codec_endpoint=self.codec_endpoint)
         except MissingBinary as err:
             raise CliError(str(err), Exit.UNAVAILABLE) from None
-        args = [binary, "server", "start-dev", "--ip", "127.0.0.1", "--port", str(self.port),
-                "--ui-port", str(self.ui_port), "--db-filename", str(self.db_file),
-                "--log-level", "warn", "--ui-disable-news-fetch",  # no internet: the UI must not try
-                "--ui-codec-endpoint", self.codec_endpoint,
-                *search.dev_server_flags()]  # a workflow upserting an unknown attribute would stall
-        if self.namespace != "default":
-            args += ["--namespace", self.namespace]
         self._log = self.log_file.open("a", encoding="utf-8")
         self._log.write(f"--- casework up: starting the dev server at {datetime.now().isoformat(timespec='seconds')}\n")
         self._log.flush()
@@ -226,12 +224,14 @@ class LocalStack:
     _stop: asyncio.Event = field(init=False, default_factory=asyncio.Event)
     _hurry: asyncio.Event = field(init=False, default_factory=asyncio.Event)  # a second Ctrl-C
     _ready: asyncio.Event = field(init=False, default_factory=asyncio.Event)  # the worker polls
+    _process: ProcessSettings | None = field(init=False, default=None)
+    _embedded: Path | None = field(init=False, default=None)  # the embedded PostgreSQL's folder, once started
 
     async def run(self) -> None:
         stop = self._stop
         self._on_signals()
         try:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+            _private_folder(self.data_dir)
         except OSError as err:
             raise CliError(f"cannot create the data folder {self.data_dir}: {err.strerror}", Exit.BAD_INPUT) from None
         stack_file = self.data_dir / STACK_FILE
@@ -243,13 +243,22 @@ class LocalStack:
                 pass
             finally:
                 stack_file.unlink(missing_ok=True)
+                if self._embedded is not None:  # now: the process leaves by os._exit, skipping atexit
+                    await asyncio.to_thread(_stop_embedded, self._embedded)
         console.print("Stopped. Every case resumes where it was at the next [bold]casework up[/].")
 
     async def _run(self, stop: asyncio.Event, stack_file: Path) -> None:
+        from casework.settings import ProcessConfigError, load_process_settings
+
+        try:
+            self._process = load_process_settings()  # a bad file is refused before anything starts
+        except ProcessConfigError as err:
+            raise CliError(str(err), Exit.BAD_INPUT) from None
         keys = _payload_keys(self.data_dir)
-        env = TemporalSettings()
-        temporal = TemporalSettings(address=f"127.0.0.1:{self.temporal_port}", namespace=env.namespace,
-                                    task_queue=env.task_queue, api_key=None, tls=False)
+        env = TemporalSettings.from_environment()
+        # Our own dev server: plain, whatever profile or TLS settings the environment has.
+        temporal = TemporalSettings.local(f"127.0.0.1:{self.temporal_port}", namespace=env.namespace,
+                                          task_queue=env.task_queue)
         codec_server = await self._codec_server(keys)
         server = DevServer(self.data_dir, self.temporal_port, self.ui_port, temporal.namespace, codec_server.ui_endpoint)
         try:
@@ -268,6 +277,8 @@ class LocalStack:
                     await _until(stop, self._submit_examples(database_url, temporal))
                 _write_stack_file(stack_file, database_url, server, temporal, codec_server)
                 console.print(_panel(server, codec_server, database_url, self.data_dir))
+                for line in try_next(self.data_dir):
+                    console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
                 if os.environ.get("TEMPORAL_ADDRESS", server.address) != server.address:
                     # starter/context.py prefers the environment to stack.json.
                     console.print(f"[yellow]![/] TEMPORAL_ADDRESS is set ({escape(os.environ['TEMPORAL_ADDRESS'])}): "
@@ -315,11 +326,12 @@ class LocalStack:
             loop.add_signal_handler(sig, handle)
 
     async def _database(self) -> str:
-        url = os.environ.get("DATABASE_URL")
+        url = config.database_url()
         if url:
             where = f"DATABASE_URL {_display_url(url)}"
         else:
-            url = await asyncio.to_thread(_start_embedded, self.data_dir / "pgdata")
+            self._embedded = self.data_dir / "pgdata"
+            url = await asyncio.to_thread(_start_embedded, self._embedded)
             where = f"embedded PostgreSQL in {self.data_dir / 'pgdata'}"
         try:
             applied = await migrate_dsn(url)
@@ -333,7 +345,7 @@ class LocalStack:
         from worker.service import serve  # imports the workflow and activities: only when needed
 
         try:
-            await serve(database_url, temporal, stop=stop, ready=self._ready)
+            await serve(database_url, temporal, stop=stop, ready=self._ready, process=self._process)
         except asyncio.CancelledError:
             raise
         except Exception as err:  # noqa: BLE001 - the command's boundary: one line, not a traceback
@@ -369,9 +381,8 @@ class LocalStack:
             pool = await create_pool(database_url, min_size=1, max_size=2)
             try:
                 # A rerun finds every case there already ("already exists"): harmless.
-                results = [await submit_referral(client, pool, referral, actor=EXAMPLES_ACTOR,
-                                                 task_queue=temporal.task_queue)
-                           for _, referral in read.referrals]
+                cases = CaseClient(client, pool=pool, task_queue=temporal.task_queue)
+                results = [await cases.submit(referral, actor=EXAMPLES_ACTOR) for _, referral in read.referrals]
             finally:
                 await pool.close()
         except Exception as err:  # noqa: BLE001 - the command's boundary: one line, not a traceback
@@ -382,6 +393,19 @@ class LocalStack:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _private_folder(data_dir: Path) -> None:
+    """The data folder and everything in it are its owner's only (0700/0600): the dev
+    server's history, its log and the database hold case data. umask covers what this
+    process and its children (the dev server, PostgreSQL) create from now on; the chmods,
+    what an older run left readable."""
+    os.umask(0o077)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    data_dir.chmod(0o700)
+    for entry in data_dir.iterdir():
+        if entry.is_file() and not entry.is_symlink():
+            entry.chmod(entry.stat().st_mode & 0o700)
 
 
 @contextlib.contextmanager
@@ -431,6 +455,16 @@ def _payload_keys(data_dir: Path) -> codec.KeyRing:
         return codec.keyring_from_environment()
     except (codec.CodecKeyError, codec.CodecKeysMissing, OSError) as err:
         raise CliError(f"payload encryption keys: {err}", Exit.BAD_INPUT) from None
+
+
+def _stop_embedded(pgdata: Path) -> None:
+    from cid.embedded import stop_embedded
+
+    try:
+        stop_embedded(pgdata)
+    except Exception as err:  # noqa: BLE001 - stopping: say it, do not hide the rest
+        console.print(f"[yellow]![/] the embedded PostgreSQL did not stop cleanly ({escape(type(err).__name__)}); "
+                      f"see {escape(str(pgdata / 'log'))}")
 
 
 def _start_embedded(pgdata: Path) -> str:
@@ -489,19 +523,30 @@ def _display_url(url: str) -> str:
 
 
 def _panel(server: DevServer, codec_server: CodecServer, database_url: str, data_dir: Path) -> Panel:
-    default_dir = Path(os.environ.get("CASEWORK_DATA_DIR", ".casework")).expanduser().resolve()
-    env = "" if data_dir == default_dir else f"CASEWORK_DATA_DIR={data_dir} "
     lines = [
         f"[bold]Temporal Web UI[/]  {escape(server.ui_url)}",
         f"[bold]Temporal[/]         {server.address}",
         f"[bold]Codec server[/]     {codec_server.url} (token in {escape(str(data_dir / 'codec-token'))})",
         f"[bold]Case database[/]    {escape(_display_url(database_url))}",
         "",
-        "Try next, in another terminal:",
-        f"  {escape(env)}CASEWORK_ACTOR=cw.jones casework submit examples/referrals",
-        f"  {escape(env)}casework --help",
-        "  and open the Web UI to see each case, what it waits on, and its history.",
-        "",
+        "Try next, in another terminal: the commands below the box.",
         "Ctrl-C stops everything; cases resume where they were at the next start.",
     ]
     return Panel("\n".join(lines), title="casework is up", expand=False)
+
+
+def try_next(data_dir: Path) -> list[str]:
+    """Commands that work as printed in a new terminal: it starts elsewhere and without
+    the venv, so they go to this folder and activate the venv first. Printed outside the
+    box, unwrapped, so that they can be copied whole."""
+    default_dir = config.data_dir().expanduser().resolve()
+    env = "" if data_dir == default_dir else f"CASEWORK_DATA_DIR={shlex.quote(str(data_dir))} "
+    setup = f"cd {shlex.quote(str(Path.cwd()))}"
+    if sys.prefix != sys.base_prefix:  # running from a venv (./run.sh: .venv)
+        setup += f" && source {shlex.quote(str(Path(sys.prefix) / 'bin' / 'activate'))}"
+    examples = _examples_folder()
+    return [
+        setup,
+        f"{env}CASEWORK_ACTOR=cw.jones casework submit {shlex.quote(str(examples or 'examples/referrals'))}",
+        f"{env}casework --help",
+    ]

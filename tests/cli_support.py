@@ -93,7 +93,7 @@ class Casework:
         return str(next(t["task_id"] for t in listed if t["kind"] == kind))
 
 
-async def wait_until(probe: Any, timeout: float, what: str) -> Any:
+async def wait_until(probe: Any, timeout: float, what: str) -> Any:  # the argument order of older tests
     return await until(probe, what, timeout)
 
 

@@ -7,7 +7,6 @@ Temporal: the time-skipping test server and the dev server, from the venv's bina
 
 from __future__ import annotations
 
-import os
 import tempfile
 import uuid
 from pathlib import Path
@@ -17,7 +16,8 @@ import asyncpg
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from casework import search
+from casework import config, search
+from casework.local_stack import database_url_or_embedded
 from casework.binaries import temporal_cli, temporal_test_server
 from casework.temporal import data_converter
 from cid.db import WORKER_LOGIN, create_pool, login_as, migrate_dsn
@@ -25,13 +25,10 @@ from cid.db import WORKER_LOGIN, create_pool, login_as, migrate_dsn
 
 @pytest.fixture(scope="session")
 def database_url() -> str:
-    url = os.environ.get("DATABASE_URL")
-    if url:
-        return url
-    from cid.embedded import start_embedded
-
+    if config.database_url():
+        return config.database_url()  # type: ignore[return-value]
     folder = Path(tempfile.mkdtemp(prefix="casework-test-pg-"))
-    return start_embedded(folder / "pgdata")
+    return database_url_or_embedded(folder / "pgdata")[0]
 
 
 @pytest.fixture(scope="session")

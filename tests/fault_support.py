@@ -14,7 +14,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -33,8 +32,7 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError
 
-from casework import rules, search
-from casework.binaries import temporal_cli
+from casework import rules
 from casework.case import (
     LeftUk,
     PersonLocated,
@@ -44,10 +42,12 @@ from casework.case import (
     TaskCompletion,
 )
 from casework.codec import KEYS_ENV, keyring_from_environment
+from casework.local_stack import dev_server_command, free_port  # noqa: F401 - free_port re-exported
 from casework.settings import ProcessSettings
 from casework.temporal import data_converter
 from cid.db import API_LOGIN, WORKER_LOGIN
 from tests.support import until  # noqa: F401 - re-exported for the fault tests
+from workflows.client import CaseClient, CaseEvent
 
 WORKER = str(Path(sys.executable).parent / "casework-worker")
 READY_LINE = "worker polling task queue"
@@ -55,12 +55,6 @@ READY_LINE = "worker polling task queue"
 LOGINS = (WORKER_LOGIN, API_LOGIN)
 
 
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def process_config(folder: Path, **overrides: Any) -> Path:
@@ -153,7 +147,7 @@ class WorkerProcess:
         self.process.send_signal(signal.SIGTERM)
         try:
             await until(lambda: _done(self.process), "worker exit after SIGTERM", 30)
-        except AssertionError:
+        except TimeoutError:
             self.process.kill()
             self.process.wait(30)
 
@@ -185,12 +179,7 @@ class DevServer:
     async def start(self, timeout: float = 90.0) -> None:
         self.starts += 1
         self.logs.mkdir(parents=True, exist_ok=True)
-        args = [
-            temporal_cli(), "server", "start-dev", "--db-filename", str(self.db_file),
-            "--ip", "127.0.0.1", "--port", str(self.port), "--headless",
-            "--http-port", str(free_port()), "--metrics-port", str(free_port()),
-            "--log-level", "warn", *search.dev_server_flags(),
-        ]
+        args = dev_server_command(self.db_file, self.port, http_port=free_port(), metrics_port=free_port())
         with (self.logs / f"temporal-{self.starts}.log").open("wb") as out:
             self.process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
 
@@ -312,15 +301,14 @@ class Driver:
             # The CID shows a task as soon as its activity commits, a moment before the
             # workflow has seen that activity finish; asking at once is mostly refused.
             await asyncio.sleep(0.3)
-        handle = self.client.get_workflow_handle(self.case_id)
+        cases = CaseClient(self.client)
         command = TaskCompletion(task_key=key, outcome=outcome, actor=actor, details=details)
         loop = asyncio.get_running_loop()
         end = loop.time() + self.timeout
         while True:
             try:
                 return await asyncio.wait_for(
-                    handle.execute_update("complete_task", command, id=f"{self.case_id}:{key}:{outcome}",
-                                          result_type=TaskCompleted),
+                    cases.complete_task(self.case_id, command, update_id=f"{self.case_id}:{key}:{outcome}"),
                     30,
                 )
             except WorkflowUpdateFailedError as err:
@@ -336,13 +324,13 @@ class Driver:
                 raise AssertionError(f"{self.case_id}: {kind} {outcome} not answered in {self.timeout:.0f} s")
             await asyncio.sleep(0.25)
 
-    async def signal(self, name: str, event: Any) -> None:
-        handle = self.client.get_workflow_handle(self.case_id)
+    async def send(self, event: CaseEvent) -> None:
+        cases = CaseClient(self.client)
         loop = asyncio.get_running_loop()
         end = loop.time() + self.timeout
         while True:
             try:
-                await handle.signal(name, event)
+                await cases.send_event(self.case_id, event)
                 return
             except RPCError:
                 self.retries["signal"] += 1
@@ -351,13 +339,13 @@ class Driver:
                 await asyncio.sleep(0.2)
 
     async def located(self, event_id: str, custody: str = "confirmed_address", actor: str = "ice.system") -> None:
-        await self.signal("person_located", PersonLocated(event_id=event_id, actor=actor, custody=custody))
+        await self.send(PersonLocated(event_id=event_id, actor=actor, custody=custody))
 
     async def left_uk(self, event_id: str, actor: str = "nbtc.system") -> None:
-        await self.signal("left_uk", LeftUk(event_id=event_id, actor=actor))
+        await self.send(LeftUk(event_id=event_id, actor=actor))
 
     async def representations(self, event_id: str, actor: str = "solicitor.brown") -> None:
-        await self.signal("representations_received", RepresentationsReceived(event_id=event_id, actor=actor))
+        await self.send(RepresentationsReceived(event_id=event_id, actor=actor))
 
     async def row(self) -> asyncpg.Record | None:
         return await self.pool.fetchrow("SELECT stage, status, outcome FROM cases WHERE id = $1", self.case_id)
@@ -502,10 +490,10 @@ async def invariant_violations(
         from temporalio.client import WorkflowExecutionStatus
 
         for case_id, row in rows.items():
-            handle = client.get_workflow_handle(case_id)
-            status = (await handle.describe()).status
+            cases = CaseClient(client)
+            status = (await cases.describe(case_id)).status
             if status == WorkflowExecutionStatus.RUNNING:
-                stage = (await handle.query("view")).get("stage")
+                stage = (await cases.view(case_id)).stage
                 if stage != row["stage"]:
                     problems.append(f"{case_id}: workflow in {stage}, CID in {row['stage']}")
             elif status == WorkflowExecutionStatus.COMPLETED and row["status"] != "closed":

@@ -6,13 +6,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-import socket
 from typing import AsyncIterator
 
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from casework import search
+from casework.local_stack import free_port  # noqa: F401 - re-exported
 from casework.binaries import temporal_cli
 from casework.codec import CodecKey, KeyRing
 from casework.temporal import data_converter
@@ -22,12 +22,6 @@ from casework.temporal import data_converter
 PROBLEMS_AFTER_ONE_FAILURE = [
     "--dynamic-config-value", "system.numConsecutiveWorkflowTaskProblemsToTriggerSearchAttribute=1",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextlib.asynccontextmanager

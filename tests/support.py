@@ -23,11 +23,10 @@ from casework.case import (
     TaskCompletion,
 )
 from casework.referral import DISCLOSABLE_PURPOSE, Certificate, Referral
+from casework.local_stack import until  # noqa: F401 - the one polling helper, re-exported for the tests
 from casework.settings import ProcessSettings
-from starter.intake import Submitted, hand_in_certificate, submit_referral
-from workflows.client import deliver_event
 from worker.service import build_worker
-from workflows.case import CaseWorkflow
+from workflows.client import CaseClient, Submitted
 
 CASEWORKER = "cw.jones"
 
@@ -96,17 +95,19 @@ class Case:
         self.handle = handle
         self.referral = ref
         self.id = handle.id
+        self.cases = CaseClient(client, pool=pool)
 
     @classmethod
     async def start(cls, client: Client, pool: asyncpg.Pool, task_queue: str, ref: Referral) -> "Case":
-        result = await submit_referral(client, pool, ref, actor="acro.referrals", task_queue=task_queue)
+        cases = CaseClient(client, pool=pool, task_queue=task_queue)
+        result = await cases.submit(ref, actor="acro.referrals")
         assert result.status is Submitted.STARTED, result
-        case = cls(client, pool, client.get_workflow_handle(result.case_id), ref)
+        case = cls(client, pool, cases.handle(result.case_id), ref)
         STARTED.append(case.handle)
         return case
 
     async def view(self) -> CaseView:
-        return await self.handle.query(CaseWorkflow.view)
+        return await self.cases.view(self.id)
 
     async def wait_for(self, predicate: Any, *, timeout: float = 15.0) -> CaseView:
         """Poll the query until ``predicate(view)`` holds (no time passes on the test server)."""
@@ -126,32 +127,25 @@ class Case:
 
     async def complete(self, kind: str, outcome: str, actor: str = CASEWORKER, **details: Any) -> TaskCompleted:
         key = await self.task(kind)
-        return await self.handle.execute_update(
-            CaseWorkflow.complete_task,
-            TaskCompletion(task_key=key, outcome=outcome, actor=actor, details=details),
-        )
+        return await self.cases.complete_task(
+            self.id, TaskCompletion(task_key=key, outcome=outcome, actor=actor, details=details))
 
     async def located(self, actor: str = "ice.system", event_id: str | None = None, **kw: Any) -> None:
-        await self.handle.signal(CaseWorkflow.person_located, PersonLocated(event_id=event_id or uuid.uuid4().hex, actor=actor, **kw))
+        await self.cases.send_event(self.id, PersonLocated(event_id=event_id or uuid.uuid4().hex, actor=actor, **kw))
 
     async def left_uk(self, actor: str = "nbtc.system", event_id: str | None = None) -> None:
-        await self.handle.signal(CaseWorkflow.left_uk_signal, LeftUk(event_id=event_id or uuid.uuid4().hex, actor=actor))
+        await self.cases.send_event(self.id, LeftUk(event_id=event_id or uuid.uuid4().hex, actor=actor))
 
     async def certificate(self, certificate: dict[str, Any], actor: str = "acro.system", event_id: str | None = None) -> int:
-        return await hand_in_certificate(
-            self.client, self.pool, self.id, Certificate.model_validate(certificate),
-            event_id=event_id or uuid.uuid4().hex, actor=actor,
-        )
+        return await self.cases.hand_in_certificate(
+            self.id, Certificate.model_validate(certificate), event_id=event_id or uuid.uuid4().hex, actor=actor)
 
     async def deliver(self, event: Any) -> EventReceipt:
         """Send a message as the CLI and API do, and get the case's own answer."""
-        return await deliver_event(self.client, self.id, event)
+        return await self.cases.deliver_event(self.id, event)
 
     async def representations(self, actor: str = CASEWORKER, event_id: str | None = None) -> None:
-        await self.handle.signal(
-            CaseWorkflow.representations_received,
-            RepresentationsReceived(event_id=event_id or uuid.uuid4().hex, actor=actor),
-        )
+        await self.cases.send_event(self.id, RepresentationsReceived(event_id=event_id or uuid.uuid4().hex, actor=actor))
 
     # --- reading the CID --------------------------------------------------------------
 
@@ -213,17 +207,6 @@ async def to_consideration(case: Case, *, detention: str = "not_detained", **sta
     await case.wait_for(lambda v: v.notice_served_at is not None and "representations" in (v.waiting_on or ""))
 
 
-async def until(probe: Callable[[], Awaitable[Any]], what: str, timeout: float = 60.0, every: float = 0.1) -> Any:
-    """Poll ``probe`` until it returns something truthy; fail naming ``what`` after ``timeout``."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while True:
-        value = await probe()
-        if value:
-            return value
-        if loop.time() > end:
-            raise AssertionError(f"timed out after {timeout:.0f} s: {what}")
-        await asyncio.sleep(every)
 
 
 async def eventually(case: Case, sql: str, *args: Any, timeout: float = 15.0) -> None:

@@ -18,7 +18,7 @@ from starter.events import make_event, read_csv
 from starter.exits import CliError, Exit
 from starter.tasks_cmd import parse_details
 from starter.views import case_id_from, stage_filter
-from tests.cli_support import Casework, cw  # noqa: F401 - cw is a fixture
+from tests.cli_support import CASEWORK, Casework, Ran, cw  # noqa: F401 - cw is a fixture
 from tests.support import Case, referral
 
 CLOSED_PORT_DB = "postgresql://postgres@127.0.0.1:1/casework"
@@ -108,7 +108,7 @@ async def test_unreachable_temporal_is_unavailable(cw: Casework, dev_env, pool, 
     assert await pool.fetchval("SELECT status FROM tasks WHERE id = $1", task_id) == "open"
     assert await pool.fetchval(
         "SELECT count(*) FROM audit_log WHERE case_id = $1 AND event_key = $2", case.id,
-        audit_key(EventKind.LOCATED, "e-offline")
+        keys.event_key(EventKind.LOCATED, "e-offline")
     ) == 0
 
 
@@ -141,7 +141,7 @@ def test_an_event_is_checked_before_it_is_sent(fields, problem, tmp_path):
 def test_a_certificate_file_is_validated_field_by_field(tmp_path: Path):
     """R02: the certificate is parsed as intake parses one; a bad one is named by field."""
     (tmp_path / "bad.json").write_text('{"request_purpose": "x", "convictions": []}')
-    with pytest.raises(ValueError, match="convictions: List should have at least 1 item"):
+    with pytest.raises(ValueError, match="convictions: needs at least 1 item, none given"):
         make_event(1, "certificate", "T1", "e", "acro.system", certificate_file="bad.json", base_dir=tmp_path)
     (tmp_path / "notjson.json").write_text("{")
     with pytest.raises(ValueError, match="not JSON"):
@@ -179,3 +179,50 @@ def test_details_and_names_people_type():
     assert stage_filter("c-located") == "C-located" and stage_filter("e") == "E-%" and stage_filter("CLOSED") == "closed"
     with pytest.raises(CliError, match="unknown stage"):
         stage_filter("G")
+
+
+# --------------------------------------------------------------- the installed console script
+
+
+def run_console_script(*args: str, pythonpath: Path | None = None) -> Ran:
+    """The real ``casework`` entry point as pip installed it, with no stack behind it."""
+    import os
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CASEWORK_", "TEMPORAL_"))}
+    if pythonpath is not None:
+        env["PYTHONPATH"] = str(pythonpath)
+    done = subprocess.run([CASEWORK, *args], env=env, capture_output=True, text=True, timeout=60)
+    return Ran(args, done.returncode, done.stdout, done.stderr)
+
+
+def test_a_usage_error_is_one_line_and_bad_input():
+    """With the locked typer and click a wrong flag value is a usage error, not a traceback."""
+    ran = run_console_script("tasks", "--limit", "abc")
+    assert ran.code == Exit.BAD_INPUT, str(ran)
+    line = ran.one_error_line()
+    assert line.startswith("casework: ") and "'--limit'" in line and "'abc'" in line, line
+    assert "casework tasks --help" in line, line
+    unknown = run_console_script("tasks", "--colour", "red")
+    assert unknown.code == Exit.BAD_INPUT and "--colour" in unknown.one_error_line(), str(unknown)
+
+
+def test_an_internal_error_is_one_line_naming_its_log(tmp_path: Path):
+    """A bug of ours: one line, status 1, and the traceback in a file only its owner reads."""
+    # A command that fails as a bug would, added to the real app before it runs.
+    (tmp_path / "sitecustomize.py").write_text(
+        "from starter.cli import app\n"
+        "@app.command('explode')\n"
+        "def explode() -> None:\n"
+        "    raise RuntimeError('a bug')\n"
+    )
+    ran = run_console_script("explode", pythonpath=tmp_path)
+    assert ran.code == Exit.FAILED, str(ran)
+    line = ran.one_error_line()
+    assert line.startswith("casework: internal error (RuntimeError); please report it with "), line
+    log = Path(line.rsplit(" ", 1)[1])
+    try:
+        assert "RuntimeError: a bug" in log.read_text()
+        assert log.stat().st_mode & 0o077 == 0
+    finally:
+        log.unlink()

@@ -14,7 +14,7 @@ import csv
 import uuid
 from pathlib import Path
 
-from starter.intake import submit_referral
+from workflows.client import CaseClient
 from tests.cli_support import Casework, cw, wait_until  # noqa: F401 - cw is a fixture
 from tests.support import referral
 
@@ -35,7 +35,7 @@ async def start_cases(client, pool, task_queue: str, n: int) -> list[str]:  # no
 
     async def one() -> str:
         async with limit:
-            result = await submit_referral(client, pool, referral(), actor="acro.referrals", task_queue=task_queue)
+            result = await CaseClient(client, pool=pool, task_queue=task_queue).submit(referral(), actor="acro.referrals")
         return result.case_id
 
     return list(await asyncio.gather(*(one() for _ in range(n))))
@@ -44,7 +44,7 @@ async def start_cases(client, pool, task_queue: str, n: int) -> list[str]:  # no
 async def located_rows(pool, case_ids: list[str], event_ids: list[str]) -> int:  # noqa: ANN001
     return await pool.fetchval(
         "SELECT count(*) FROM audit_log WHERE case_id = ANY($1::text[]) AND event_key = ANY($2::text[])",
-        case_ids, [audit_key(EventKind.LOCATED, e) for e in event_ids],
+        case_ids, [keys.event_key(EventKind.LOCATED, e) for e in event_ids],
     )
 
 
@@ -133,10 +133,10 @@ async def test_batch_reports_unknown_and_closed_cases_row_by_row(cw: Casework, d
     lines = {line.split("│")[1].strip(): line for line in ran.out.splitlines() if line.count("│") > 3}
     assert "case not found" in lines["3"] and "case closed" in lines["4"] and "applied" in lines["2"], ran.out
     await wait_until(lambda: pool.fetchval(
-        "SELECT actor FROM audit_log WHERE case_id = $1 AND event_key = $2", open_case, audit_key(EventKind.LEFT_UK, "nbtc-9")
+        "SELECT actor FROM audit_log WHERE case_id = $1 AND event_key = $2", open_case, keys.event_key(EventKind.LEFT_UK, "nbtc-9")
     ), 30, "the left-UK event to be recorded")
     assert await pool.fetchval(
-        "SELECT actor FROM audit_log WHERE case_id = $1 AND event_key = $2", open_case, audit_key(EventKind.LEFT_UK, "nbtc-9")
+        "SELECT actor FROM audit_log WHERE case_id = $1 AND event_key = $2", open_case, keys.event_key(EventKind.LEFT_UK, "nbtc-9")
     ) == "nbtc.batch"  # the row had no actor: --actor stood in
 
 

@@ -56,7 +56,7 @@ async def test_show_and_cases_print_the_release_date_and_stage1_times_and_each_s
 
 def test_an_audit_log_written_before_the_fix_shows_each_stage_once() -> None:
     """Audit logs are append-only: entries older code wrote twice for one stage are shown once."""
-    from starter.views import one_entry_per_stage
+    from cid.read_model import one_entry_per_stage
 
     log = [{"action": "stage entered", "detail": {"stage": "C-located"}},
            {"action": "task opened", "detail": {}},

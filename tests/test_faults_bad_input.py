@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import csv
 import json
+import os
 import re
 import tempfile
 import uuid
@@ -248,7 +249,7 @@ json_values = st.recursive(
     max_leaves=15,
 )
 BUSINESS_DATE = date(2030, 1, 1)
-OUTCOMES = st.sampled_from(sorted({o for k in TASK_KINDS.values() for o in k.outcomes} | {"", "DETAIN", "x\x00"}))
+OUTCOMES = st.sampled_from(sorted({str(o) for k in TASK_KINDS.values() for o in k.outcomes} | {"", "DETAIN", "x\x00"}))
 DETAILS = st.one_of(
     st.dictionaries(st.sampled_from(["reason", "case_owner", "detained", "address_known", "in_country_right_of_appeal",
                                      "departed_on", "foreign_convictions", "uk_convictions", "outstanding_law_enforcement",
@@ -292,7 +293,7 @@ def test_task_table_refusals_name_the_task_and_field(kind: str, outcome: str, de
         message = str(refused)
         assert kind in message or f"'{outcome}'" in message, message
         if message.startswith(f"{kind} {outcome}: "):  # a details problem: each names its field
-            model = TASK_KINDS[kind].outcomes[outcome]
+            model = TASK_KINDS[kind].details[outcome]  # type: ignore[index]
             named = set(model.model_fields) | {str(k) for k in details} | {"details"}
             rest = message.removeprefix(f"{kind} {outcome}: ")
             assert any(rest.startswith(f"{name}: ") for name in named), message
@@ -385,7 +386,7 @@ async def start(ts_env, pool, queue):
 async def _refusal(case: Any, details: dict[str, Any]) -> str:
     key = await case.task("detention_decision")
     with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await case.handle.execute_update(CaseWorkflow.complete_task, TaskCompletion(
+        await case.cases.complete_task(case.id, TaskCompletion(
             task_key=key, outcome="not_detained", actor=CASEWORKER, details=details))
     return str(refused.value.cause)
 
@@ -410,11 +411,11 @@ async def test_an_update_repeated_with_its_id_is_applied_once(start) -> None:
     case = await start()
     key = await case.task("nbtc_check")
     command = TaskCompletion(task_key=key, outcome="in_uk", actor=CASEWORKER)
-    first = await case.handle.execute_update(CaseWorkflow.complete_task, command, id="nbtc-answer-1")
-    again = await case.handle.execute_update(CaseWorkflow.complete_task, command, id="nbtc-answer-1")
+    first = await case.cases.complete_task(case.id, command, update_id="nbtc-answer-1")
+    again = await case.cases.complete_task(case.id, command, update_id="nbtc-answer-1")
     assert first == again
     with pytest.raises(WorkflowUpdateFailedError) as refused:  # the same completion as a new update
-        await case.handle.execute_update(CaseWorkflow.complete_task, command, id="nbtc-answer-2")
+        await case.cases.complete_task(case.id, command, update_id="nbtc-answer-2")
     assert re.search("already done|no open task", str(refused.value.cause)), refused.value.cause
     await case.task("ice_tasking")
     completed = await case.rows(
@@ -475,3 +476,46 @@ async def test_oversized_details_through_the_command_line_are_refused_by_the_cas
     assert f"at most {MAX_DETAILS_BYTES} bytes" in ran.one_error_line()
     assert await pool.fetchval("SELECT status FROM tasks WHERE case_id = $1 AND kind = 'allocate_case_owner'", case.id) == "open"
     await case.handle.terminate(reason="test finished")
+
+
+# ----------------------------------------------------------------- folder entries of casework submit
+
+
+def test_submit_folder_reads_regular_files_only_and_bounded(tmp_path: Path) -> None:
+    """A FIFO, a link to /dev/zero, a 300 MB file, a folder named x.json, a link out of the
+    folder: each refused unread in one line (nothing hangs, nothing is read whole); a link
+    to a file inside the folder is read."""
+    import concurrent.futures
+
+    from tests.support import referral_data
+
+    folder = tmp_path / "referrals"
+    folder.mkdir()
+    good = folder / "good.json"
+    good.write_text(json.dumps(referral_data()))
+    os.mkfifo(folder / "fifo.json")
+    (folder / "zero.json").symlink_to("/dev/zero")
+    with (folder / "huge.json").open("wb") as out:
+        out.truncate(300_000_000)  # sparse: no time spent writing it
+    (folder / "x.json").mkdir()
+    outside = tmp_path / "outside.json"
+    outside.write_text(json.dumps(referral_data()))
+    (folder / "escape.json").symlink_to(outside)
+    (folder / "alias.json").symlink_to(good)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # a hang fails the test instead of blocking it
+        result = pool.submit(read_referrals, [str(folder)], date.today()).result(timeout=20)
+    problems = {Path(p.split(": ", 1)[0]).name: p.split(": ", 1)[1] for p in result.problems if p.startswith(str(folder))}
+    assert problems == {
+        "escape.json": "a symbolic link to outside the folder; refused unread",
+        "fifo.json": "a named pipe (FIFO), not a referral file; refused unread",
+        "huge.json": "larger than 1000 kB; refused unread",
+        "x.json": "a folder, not a referral file; refused unread",
+        "zero.json": "a symbolic link to outside the folder; refused unread",
+    }, result.problems
+    # The good file and its alias inside the folder were read (one reference twice: refused as such).
+    assert [p for p in result.problems if not p.startswith(str(folder))] == [
+        f"ACRO reference {json.loads(good.read_text())['acro_reference']} appears more than once in this submission"]
+    assert sorted(Path(label).name for label, _ in result.referrals) == ["alias.json", "good.json"]
+    # Named directly, a link to a device is followed and refused as a device.
+    direct = read_referrals([str(folder / "zero.json")], date.today())
+    assert direct.problems == [f"{folder / 'zero.json'}: a device, not a referral file; refused unread"]

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from casework.settings import DEFAULT_DEADLINES_DAYS
+from casework.settings import default_deadline_days
 from casework.temporal import data_converter
 from tests.fault_support import (
     REASON,
@@ -62,7 +62,7 @@ async def test_timers_fire_after_the_server_is_killed_and_restarted_on_its_file(
     await server.start()
     config = process_config(
         tmp_path,
-        deadline_days={**DEFAULT_DEADLINES_DAYS, "nbtc_check": seconds(DEADLINE_S)},
+        deadline_days={**default_deadline_days(), "nbtc_check": seconds(DEADLINE_S)},
         response_window_days={"long": seconds(WINDOW_S), "short": seconds(WINDOW_S)},
         activity_timeout_seconds=4,
     )

@@ -35,6 +35,7 @@ from tests.fault_support import (
 )
 from tests.support import Case, referral
 from workflows.case import ACTIVITY_RETRY
+from workflows.client import CaseClient
 
 CASES = 12
 OUTAGE_SECONDS = 5.0
@@ -50,8 +51,8 @@ async def after_nbtc(d: Driver) -> None:
 
 
 async def _knows_task(d: Driver, key: str) -> bool:
-    view = await d.client.get_workflow_handle(d.case_id).query("view")
-    return any(t["key"] == key for t in view["open_tasks"])
+    view = await CaseClient(d.client).view(d.case_id)
+    return any(t.key == key for t in view.open_tasks)
 
 
 async def retrying_activity(d: Driver) -> bool:

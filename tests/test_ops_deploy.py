@@ -22,7 +22,7 @@ import yaml
 from temporalio.service import TLSConfig
 
 from casework.codec import load_key_file
-from casework.temporal import TemporalSettings, TlsSettingsError
+from casework.temporal import ENVCONFIG_VARIABLES, TASK_QUEUE_ENV, TemporalSettings, TlsSettingsError
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ["casework", "codec_server", "worker", "starter", "cid"]
@@ -48,8 +48,7 @@ def test_compose_casework_variables_are_read_by_the_code() -> None:
         for variable in sorted(v for v in named if v.startswith("CASEWORK_")):
             assert f'"{variable}"' in source, f"{name}: {variable} is read by no code"
         for variable in sorted(v for v in named if v.startswith("TEMPORAL_")):
-            field = variable.removeprefix("TEMPORAL_").lower()
-            assert field in TemporalSettings.model_fields, f"{name}: {variable} is not a TemporalSettings field"
+            assert variable in ENVCONFIG_VARIABLES | {TASK_QUEUE_ENV}, f"{name}: {variable} is read by no code"
 
 
 def test_codec_server_command_exports_its_token_from_the_secret(tmp_path: Path) -> None:
@@ -100,17 +99,24 @@ def _settings(monkeypatch: pytest.MonkeyPatch, **env: str) -> TemporalSettings:
             monkeypatch.delenv(name)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    return TemporalSettings()
+    monkeypatch.setenv("TEMPORAL_CONFIG_FILE", "/nonexistent/temporal.toml")  # no profile of this machine's
+    return TemporalSettings.from_environment()
+
+
+def _tls(settings: TemporalSettings) -> object:
+    return settings.connect_config().get("tls", False)
 
 
 def test_temporal_settings_plain_api_key_and_mtls(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Local: plain. Temporal Cloud with an API key: TLS with the system roots. mTLS: the
     client certificate and key (and a private CA, and a server name) from TEMPORAL_TLS_*."""
-    assert _settings(monkeypatch).tls_config() is False
-    assert _settings(monkeypatch, TEMPORAL_TLS="true").tls_config() is True
+    plain = _settings(monkeypatch)
+    assert _tls(plain) is False and (plain.address, plain.namespace, plain.task_queue) == ("localhost:7233", "default", "acro-casework")
+    assert isinstance(_tls(_settings(monkeypatch, TEMPORAL_TLS="true")), TLSConfig)  # the system roots
     cloud = _settings(monkeypatch, TEMPORAL_ADDRESS="casework.a1b2c.tmprl.cloud:7233",
                       TEMPORAL_NAMESPACE="casework.a1b2c", TEMPORAL_API_KEY="secret-key")
-    assert cloud.tls_config() is True and cloud.api_key == "secret-key"
+    assert _tls(cloud) is True and cloud.connect_config()["api_key"] == "secret-key"
+    assert (cloud.address, cloud.namespace) == ("casework.a1b2c.tmprl.cloud:7233", "casework.a1b2c")
 
     cert, key, ca = tmp_path / "client.pem", tmp_path / "client.key", tmp_path / "ca.pem"
     cert.write_bytes(b"-----BEGIN CERTIFICATE-----\nclient\n")
@@ -118,14 +124,33 @@ def test_temporal_settings_plain_api_key_and_mtls(monkeypatch: pytest.MonkeyPatc
     ca.write_bytes(b"-----BEGIN CERTIFICATE-----\nca\n")
     mtls = _settings(monkeypatch, TEMPORAL_TLS_CLIENT_CERT_PATH=str(cert), TEMPORAL_TLS_CLIENT_KEY_PATH=str(key),
                      TEMPORAL_TLS_SERVER_CA_CERT_PATH=str(ca), TEMPORAL_TLS_SERVER_NAME="temporal.internal")
-    config = mtls.tls_config()
+    config = _tls(mtls)
     assert isinstance(config, TLSConfig)
     assert config.client_cert == cert.read_bytes() and config.client_private_key == key.read_bytes()
     assert config.server_root_ca_cert == ca.read_bytes() and config.domain == "temporal.internal"
 
-    half = _settings(monkeypatch, TEMPORAL_TLS_CLIENT_CERT_PATH=str(cert))
     with pytest.raises(TlsSettingsError, match="set both or neither"):
-        half.tls_config()
+        _settings(monkeypatch, TEMPORAL_TLS_CLIENT_CERT_PATH=str(cert))
+    with pytest.raises(TlsSettingsError, match="missing.pem"):
+        _settings(monkeypatch, TEMPORAL_TLS_CLIENT_CERT_PATH=str(tmp_path / "missing.pem"), TEMPORAL_TLS_CLIENT_KEY_PATH=str(key))
+
+
+def test_a_temporal_cli_profile_is_used(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The TOML profiles the temporal CLI reads (temporalio.envconfig); variables win over them."""
+    config = tmp_path / "temporal.toml"
+    config.write_text('[profile.cluster]\naddress = "temporal.internal:7233"\nnamespace = "casework"\n')
+    for name in list(os.environ):
+        if name.startswith("TEMPORAL_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("TEMPORAL_CONFIG_FILE", str(config))
+    monkeypatch.setenv("TEMPORAL_PROFILE", "cluster")
+    settings = TemporalSettings.from_environment()
+    assert (settings.address, settings.namespace) == ("temporal.internal:7233", "casework")
+    monkeypatch.setenv("TEMPORAL_NAMESPACE", "other")
+    assert TemporalSettings.from_environment().namespace == "other"
+    monkeypatch.setenv("TEMPORAL_PROFILE", "absent")
+    with pytest.raises(TlsSettingsError, match="absent"):
+        TemporalSettings.from_environment()
 
 
 async def _run_worker(env: dict[str, str]) -> tuple[int | None, str]:
@@ -161,11 +186,18 @@ async def test_worker_refuses_a_bad_cache_size_in_one_line(value: str) -> None:
     assert f"CASEWORK_MAX_CACHED_WORKFLOWS must be a whole number of workflows, 0 or more, not '{value}'" in text
 
 
-def test_cache_size_default_and_value() -> None:
-    from worker.service import DEFAULT_CACHE, cache_size
+def test_cache_size_default_and_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    from casework import config
 
-    assert cache_size(None) == cache_size("") == DEFAULT_CACHE
-    assert cache_size("250") == 250 and cache_size("0") == 0
+    def size(text: str | None) -> int:
+        if text is None:
+            monkeypatch.delenv(config.MAX_CACHED_WORKFLOWS_ENV, raising=False)
+        else:
+            monkeypatch.setenv(config.MAX_CACHED_WORKFLOWS_ENV, text)
+        return config.max_cached_workflows()
+
+    assert size(None) == size("") == config.DEFAULT_MAX_CACHED_WORKFLOWS
+    assert size("250") == 250 and size("0") == 0
 
 
 async def test_the_compose_certificates_make_mtls_that_refuses_a_client_without_one(tmp_path: Path) -> None:
@@ -223,7 +255,9 @@ async def test_the_compose_certificates_make_mtls_that_refuses_a_client_without_
         await server.wait_closed()
     for path in folder.iterdir():
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
-    settings = TemporalSettings(tls_client_cert_path=folder / "worker.pem", tls_client_key_path=folder / "worker.key",
-                                tls_server_ca_cert_path=folder / "ca.pem", tls_server_name="temporal")
-    config = settings.tls_config()
-    assert config.client_cert == (folder / "worker.pem").read_bytes() and config.domain == "temporal"
+    settings = TemporalSettings.from_environment({
+        "TEMPORAL_TLS_CLIENT_CERT_PATH": str(folder / "worker.pem"), "TEMPORAL_TLS_CLIENT_KEY_PATH": str(folder / "worker.key"),
+        "TEMPORAL_TLS_SERVER_CA_CERT_PATH": str(folder / "ca.pem"), "TEMPORAL_TLS_SERVER_NAME": "temporal",
+    })
+    tls = settings.connect_config()["tls"]
+    assert tls.client_cert == (folder / "worker.pem").read_bytes() and tls.domain == "temporal"

@@ -57,7 +57,7 @@ async def test_worker_service_metrics_and_readiness(dev_env, pool, database_url,
     ready_url, live_url = f"http://127.0.0.1:{health_port}/ready", f"http://127.0.0.1:{health_port}/live"
     stop, started = asyncio.Event(), asyncio.Event()
     service = asyncio.create_task(serve(
-        database_url_through, TemporalSettings(address=temporal.address, task_queue=task_queue), stop, started,
+        database_url_through, TemporalSettings.local(temporal.address, task_queue=task_queue), stop, started,
         metrics_address=metrics_url.split("/")[2], health_address=f"127.0.0.1:{health_port}",
     ))
     try:

@@ -21,7 +21,7 @@ POLICE_CERTIFICATE = {"request_purpose": "Request for criminal proceedings", "co
 async def refusal(case: Case, key: str, outcome: str, **details: object) -> str:
     """Try to complete a task; return the validator's reason (the update must be refused)."""
     with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await case.handle.execute_update(CaseWorkflow.complete_task, TaskCompletion(
+        await case.cases.complete_task(case.id, TaskCompletion(
             task_key=key, outcome=outcome, actor="co.smith", details=details))
     return refused.value.cause.message  # type: ignore[attr-defined]
 

@@ -12,7 +12,7 @@ import pytest
 from temporalio.client import Client, WorkflowHandle
 
 from casework import rules
-from casework.case import CaseInput, CaseState, EventKind, Stage, event_key
+from casework.case import CaseInput, CaseState, EventKind, Stage, TaskCompletion, message_key
 from casework.referral import DISCLOSABLE_PURPOSE
 from casework.settings import ProcessSettings
 from tests.support import Case, case_starter, days, describe_raw, eventually, running_worker
@@ -126,7 +126,7 @@ async def test_long_dormancy_with_wake_ups_and_escalations_keeps_its_state_acros
         assert [t.key for t in view.open_tasks] == [review]  # the SCW review opened in run 1 is still open
         state = await carried_state(ts_env.client, case.handle)
         assert state.marker_added and state.dormant_periods == 1
-        assert event_key(EventKind.REPRESENTATIONS, "early-message") in state.recent_events
+        assert message_key(EventKind.REPRESENTATIONS, "early-message") in state.recent_events
         # Every wake-up became the next certificate, none lost or doubled across runs.
         await eventually(case, "SELECT count(*) = $2 FROM certificates WHERE case_id = $1", wake_ups + 1)
         seqs = [r["seq"] for r in await case.rows("SELECT seq FROM certificates WHERE case_id = $1 ORDER BY seq")]
@@ -134,8 +134,8 @@ async def test_long_dormancy_with_wake_ups_and_escalations_keeps_its_state_acros
         assert (await case.audit_actions()).count("certificate received") == wake_ups
 
         # The review carried across runs can still be completed, then located continues at Stage C.
-        await case.handle.execute_update("complete_task", {"task_key": review, "outcome": "reviewed",
-                                                           "actor": "scw.patel", "details": {"reason": "ICE still looking"}})
+        await case.cases.complete_task(case.id, TaskCompletion(task_key=review, outcome="reviewed", actor="scw.patel",
+                                                               details={"reason": "ICE still looking"}))
         await case.located(custody="detained")
         await case.complete("allocate_case_owner", "allocated", case_owner="co.smith")
         await case.task("offending_history_check")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 
-from casework.case import Stage
+from casework.case import Stage, TaskCompletion
 from casework.settings import ProcessSettings
 from casework.tasks import SENIOR_CASEWORKER
 from tests.support import days
@@ -58,8 +58,8 @@ async def test_missed_deadline_escalates_reminds_a_bounded_number_of_times_and_c
     assert (task["status"], task["outcome"]) == ("done", "in_uk")
 
     review = reviews[0]["task_key"]
-    await case.handle.execute_update("complete_task", {"task_key": review, "outcome": "reviewed", "actor": "scw.patel",
-                                                       "details": {"reason": "NBTC chased"}})
+    await case.cases.complete_task(case.id, TaskCompletion(task_key=review, outcome="reviewed", actor="scw.patel",
+                                                           details={"reason": "NBTC chased"}))
     [done] = await case.rows("SELECT status, completed_by FROM tasks WHERE case_id = $1 AND task_key = $2", review)
     assert (done["status"], done["completed_by"]) == ("done", "scw.patel")
 

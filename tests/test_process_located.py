@@ -9,7 +9,6 @@ from temporalio.client import WorkflowUpdateFailedError
 
 from casework.case import Stage, TaskCompletion
 from tests.support import PURSUIT_FACTORS, Case, through_stage_c
-from workflows.case import CaseWorkflow
 
 
 async def located_case(start) -> Case:
@@ -95,9 +94,9 @@ async def test_pursuit_decision_records_its_three_factors_and_refuses_one_missin
 
     missing = {k: v for k, v in PURSUIT_FACTORS.items() if k != "uk_convictions"}
     with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await case.handle.execute_update(CaseWorkflow.complete_task, TaskCompletion(
+        await case.cases.complete_task(case.id, TaskCompletion(
             task_key=key, outcome="pursue", actor="co.smith", details=missing))
-    assert refused.value.cause.message == "pursuit_decision pursue: uk_convictions: Field required"
+    assert refused.value.cause.message == "pursuit_decision pursue: uk_convictions: required, and missing"
     [task] = await case.rows("SELECT status, outcome FROM tasks WHERE case_id = $1 AND task_key = $2", key)
     assert (task["status"], task["outcome"]) == ("open", None)
     assert await case.audit_actions() == audit_before

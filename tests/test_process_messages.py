@@ -14,16 +14,14 @@ import pytest
 from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
-from casework import rules
+from casework import keys, rules
 from casework.case import (
     CaseInput, CaseState, CertificateReceived, EventKind, EventResult, LeftUk, PersonLocated,
     RepresentationsReceived, Stage, TaskCompletion, audit_key,
 )
 from casework.referral import DISCLOSABLE_PURPOSE
-from starter.intake import hold_certificate
 from casework.referral import Certificate
 from workflows.case import CaseWorkflow
-from workflows.client import complete_task
 from tests.support import CASEWORKER, days, eventually, to_consideration, through_stage_c
 
 DISCLOSABLE = {
@@ -37,8 +35,8 @@ MOST_SERIOUS = {  # R12
 
 
 async def _hold(case, event_id: str, certificate: dict = DISCLOSABLE) -> int:  # noqa: ANN001
-    held = await hold_certificate(case.pool, case.id, Certificate.model_validate(certificate), event_id=event_id,
-                                  actor="acro.system")
+    held = await case.cases.hold_certificate(case.id, Certificate.model_validate(certificate), event_id=event_id,
+                                             actor="acro.system")
     assert held is not None
     return held
 
@@ -55,7 +53,7 @@ async def test_event_ids_are_deduplicated_by_kind_not_across_kinds_R03_R16(start
     # The certificate was taken: its personal data no longer waits in the intake table.
     assert await case.row("SELECT payload FROM intake_certificates WHERE case_id = $1 AND id = $2", held) == (None,)
     keys = {r["event_key"] for r in await case.rows("SELECT event_key FROM audit_log WHERE case_id = $1")}
-    assert {audit_key(EventKind.CERTIFICATE, "shared-7"), audit_key(EventKind.LOCATED, "shared-7")} <= keys
+    assert {keys.event_key(EventKind.CERTIFICATE, "shared-7"), keys.event_key(EventKind.LOCATED, "shared-7")} <= keys
 
 
 async def test_identical_repeat_is_already_applied_a_conflicting_one_refused_R16(start):
@@ -70,7 +68,7 @@ async def test_identical_repeat_is_already_applied_a_conflicting_one_refused_R16
     assert (await case.case_row())["custody"] == "detained"  # the refused one changed nothing
     # A certificate's event ID with another certificate is refused before anything is held.
     await _hold(case, "acro-9")
-    assert await hold_certificate(case.pool, case.id, Certificate.model_validate({**DISCLOSABLE, "convictions": [
+    assert await case.cases.hold_certificate(case.id, Certificate.model_validate({**DISCLOSABLE, "convictions": [
         {"country": "PL", "offence": "Fraud", "category": "fraud", "conviction_date": "2011-05-06"}]}),
         event_id="acro-9", actor="acro.system") is None
 
@@ -83,7 +81,7 @@ async def test_parallel_senders_of_one_event_are_each_told_the_truth_R16(start):
     receipts = await asyncio.gather(*(case.deliver(event) for _ in range(4)))
     assert sorted(r.result for r in receipts) == [EventResult.ALREADY_APPLIED] * 3 + [EventResult.APPLIED]
     assert await case.row("SELECT count(*) FROM audit_log WHERE case_id = $1 AND event_key = $2",
-                          audit_key(EventKind.LOCATED, "dup-1")) == (1,)
+                          keys.event_key(EventKind.LOCATED, "dup-1")) == (1,)
 
 
 async def test_completion_racing_a_settling_message_is_refused_and_told_who_won_R14_R16(start):
@@ -94,7 +92,7 @@ async def test_completion_racing_a_settling_message_is_refused_and_told_who_won_
     ice = await case.task("ice_tasking")
     await case.located(actor="ice.system", event_id="ice-race")
     with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await complete_task(case.client, case.id, TaskCompletion(
+        await case.cases.complete_task(case.id, TaskCompletion(
             task_key=ice, outcome="unable_to_locate", actor=CASEWORKER, details={"reason": "not found"}))
     assert isinstance(refused.value.cause, ApplicationError)
     assert "completed by ice.system" in refused.value.cause.message

@@ -285,7 +285,7 @@ def test_a_list_file_labels_each_item_and_duplicates_are_refused() -> None:
         path = Path(folder) / "batch.json"
         path.write_text(json.dumps([good, bad, good]))
         result = read_referrals([str(path)], TODAY)
-    assert f"{path}[1]: date_of_birth: Value error, {TOMORROW} is in the future" in result.problems
+    assert f"{path}[1]: date_of_birth: {TOMORROW} is in the future" in result.problems
     assert any("16/123456A appears more than once" in p for p in result.problems)
 
 

@@ -34,7 +34,7 @@ from casework.case import (
 from casework.settings import ProcessSettings, ResponseWindowDays
 from casework.temporal import data_converter
 from workflows.case import CaseWorkflow
-from workflows.client import SIGNALS, complete_task, deliver_event, retrying
+from workflows.client import _sending_again
 from tests.fault_support import check_invariants, report
 from tests.support import PURSUIT_FACTORS, Case, case_starter, running_worker, through_stage_c, to_consideration
 from tests.test_process_dormancy import carried_state
@@ -89,15 +89,15 @@ async def _send(case: Case, items: list[Event | None], results: Counter, rng: ra
             item = queue.get_nowait()
             if item is None:
                 try:
-                    await retrying(lambda: case.handle.execute_update(CaseWorkflow.deliver_event, EventDelivery()))
+                    await _sending_again(lambda: case.handle.execute_update(CaseWorkflow.deliver_event, EventDelivery()))
                 except WorkflowUpdateFailedError:
                     results["malformed refused"] += 1
                 continue
             if rng.random() < 0.2:  # fire and forget, as some systems will
-                await case.handle.signal(SIGNALS[type(item)], item)
+                await case.cases.send_event(case.id, item)
                 results["signalled"] += 1
                 continue
-            receipt = await deliver_event(case.client, case.id, item)
+            receipt = await case.deliver(item)
             results[receipt.result.value] += 1
 
     await asyncio.gather(*(sender() for _ in range(SENDERS)))
@@ -114,7 +114,7 @@ async def _people(cases: list[Case], stop: asyncio.Event, completed: Counter) ->
             for task in view.open_tasks:
                 if task.kind == "left_uk_review":
                     try:
-                        await complete_task(case.client, case.id, TaskCompletion(
+                        await case.cases.complete_task(case.id, TaskCompletion(
                             task_key=task.key, outcome="not_left", actor="co.smith", details={"reason": "seen at home"}))
                         completed[task.kind] += 1
                     except WorkflowUpdateFailedError:

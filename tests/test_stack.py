@@ -15,6 +15,7 @@ import os
 import re
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import sysconfig
@@ -32,10 +33,11 @@ from temporalio.client import Client, WorkflowExecutionStatus
 
 from casework import search
 from casework.case import TaskCompletion, case_id_for
+from casework.local_stack import free_port
 from casework.codec import load_key_file
 from casework.rules import OUTCOME_LEFT_UK
 from casework.temporal import data_converter
-from workflows.case import CaseWorkflow
+from workflows.client import CaseClient
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "referrals"
 READY_SECONDS = 90.0  # two busy cores: generous, but a hang still fails
@@ -46,11 +48,6 @@ PARKED = case_id_for("EX/000001A")  # disclosable, whereabouts unknown: waits on
 def _example_case_ids() -> set[str]:
     return {case_id_for(json.loads(p.read_text())["acro_reference"]) for p in EXAMPLES.glob("*.json")}
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _casework() -> str:
@@ -111,7 +108,7 @@ class Stack:
 
     def start(self) -> None:
         self.runs += 1
-        self.temporal_port, self.ui_port, self.codec_port = _free_port(), _free_port(), _free_port()
+        self.temporal_port, self.ui_port, self.codec_port = free_port(), free_port(), free_port()
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("TEMPORAL_", "CASEWORK_CODEC", "DATABASE_URL", "CASEWORK_DATA_DIR"))}
         # The stack makes its own payload key in the data folder, as on a newcomer's machine.
@@ -266,6 +263,26 @@ async def test_up_serves_the_web_ui_and_starts_a_case_for_every_example(stack: S
     assert len(rows) == len(expected)
     await _web_ui_decrypts(stack, PARKED, "EX/000001A")
 
+    # The data folder and everything in it are the owner's only (0700 / 0600).
+    assert stat.S_IMODE(stack.data_dir.stat().st_mode) == 0o700
+    exposed = [str(p) for p in stack.data_dir.rglob("*") if not p.is_symlink() and p.stat().st_mode & 0o077]
+    assert not exposed, exposed
+    # The "try next" lines work as printed in a new terminal: another folder, no venv, no
+    # variables of ours (the CLI finds the stack through the data folder's stack.json).
+    said = stack.said().splitlines()
+    first = next(i for i, line in enumerate(said) if line.startswith("  cd "))
+    setup, submit, help_line = (line.strip() for line in said[first:first + 3])
+    assert "bin/activate" in setup and "casework submit" in submit and help_line.endswith("casework --help")
+    terminal = {"PATH": "/usr/bin:/bin", "HOME": str(stack.data_dir.parent), "LANG": "C.UTF-8"}
+    for command in (submit, help_line):
+        ran = await asyncio.to_thread(subprocess.run, ["bash", "-c", f"{setup} && {command}"], env=terminal,
+                                      cwd="/", capture_output=True, text=True, timeout=120)
+        assert ran.returncode == 0, f"{command}:\n{ran.stdout}\n{ran.stderr}"
+        assert "Traceback" not in ran.stderr
+    assert "already exists" in ran.stdout or "already exists" in (await asyncio.to_thread(
+        subprocess.run, ["bash", "-c", f"{setup} && {submit}"], env=terminal, cwd="/",
+        capture_output=True, text=True, timeout=120)).stdout
+
     assert await stack.interrupt(signal.SIGTERM) == 0
     for port in (stack.temporal_port, stack.ui_port, stack.codec_port):  # every server went too
         assert not _port_open(port), port
@@ -289,13 +306,12 @@ async def test_r10_restart_resumes_a_case_waiting_on_its_task(stack: Stack):
     assert not re.search(r"\d+ started", said) and "already exists" in said
 
     client = await stack.client()
-    handle = client.get_workflow_handle(PARKED)
-    view = await handle.query(CaseWorkflow.view)
+    cases = CaseClient(client)
+    handle = cases.handle(PARKED)
+    view = await cases.view(PARKED)
     assert [t.kind for t in view.open_tasks] == ["nbtc_check"]
-    done = await handle.execute_update(
-        CaseWorkflow.complete_task,
-        TaskCompletion(task_key=view.open_tasks[0].key, outcome="left_uk", actor="nbtc.officer"),
-    )
+    done = await cases.complete_task(
+        PARKED, TaskCompletion(task_key=view.open_tasks[0].key, outcome="left_uk", actor="nbtc.officer"))
     assert done.outcome == "left_uk"
     assert await asyncio.wait_for(handle.result(), timeout=20) == OUTCOME_LEFT_UK
     rows = await _poll(settings["database_url"], "SELECT status, stage, outcome FROM cases WHERE id = $1",
@@ -314,7 +330,7 @@ def test_a_taken_port_is_one_line_and_status_5(tmp_path: Path):
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "DATABASE_URL"))}
         done = subprocess.run(
             [_casework(), "up", "--data-dir", str(tmp_path / "casework"), "--temporal-port", str(port),
-             "--ui-port", str(_free_port()), "--codec-port", str(_free_port())],
+             "--ui-port", str(free_port()), "--codec-port", str(free_port())],
             stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env, timeout=60,
         )
     assert done.returncode == 5, done
@@ -322,3 +338,32 @@ def test_a_taken_port_is_one_line_and_status_5(tmp_path: Path):
     assert len(lines) == 1 and f"port {port}" in lines[0] and "--temporal-port" in lines[0], done.stderr
     assert "Traceback" not in done.stdout + done.stderr
     assert not (tmp_path / "casework" / "stack.json").exists()
+
+
+async def test_the_embedded_postgres_stops_with_the_stack_every_time(tmp_path: Path):
+    """Ctrl-C stops the embedded PostgreSQL too (the process leaves by os._exit, which skips
+    the package's atexit hook), and a PID left in its handle file by a killed run does not
+    keep it running."""
+    import psutil
+
+    stack = Stack(tmp_path / "casework", None)  # no DATABASE_URL: the embedded PostgreSQL
+    pgdata = stack.data_dir / "pgdata"
+    try:
+        for run in range(2):
+            stack.start()
+            await stack.ready()
+            postmaster = int((pgdata / "postmaster.pid").read_text().split()[0])
+            assert psutil.pid_exists(postmaster)
+            if run == 1:  # a handle left behind by a run that was killed: a PID that is gone
+                handles = pgdata / ".handle_pids.json"
+                handles.write_text(json.dumps(json.loads(handles.read_text()) + [2 ** 22 + 1]))
+            assert await stack.interrupt(signal.SIGINT) == 0
+            for _ in range(50):
+                if not psutil.pid_exists(postmaster):
+                    break
+                await asyncio.sleep(0.1)
+            assert not psutil.pid_exists(postmaster), f"run {run}: PostgreSQL {postmaster} still running"
+            assert not (pgdata / "postmaster.pid").exists()
+            assert json.loads((pgdata / ".handle_pids.json").read_text()) == []
+    finally:
+        stack.kill()

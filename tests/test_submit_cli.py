@@ -123,8 +123,8 @@ async def test_R01_messages_say_what_is_wrong(cli_env, tmp_path):
     run = await casework(cli_env, "submit", str(path))
     assert run.code == 2
     assert run.err.splitlines() == [
-        f"{path}: date_of_birth: Value error, {tomorrow} is in the future",
-        f"{path}: nationalities: Value error, a British national is not a foreign national: this process does not apply",
+        f"{path}: date_of_birth: {tomorrow} is in the future",
+        f"{path}: nationalities: a British national is not a foreign national: this process does not apply",
         "casework: 2 problem(s) found; nothing was submitted",
     ]
 
@@ -167,7 +167,7 @@ async def test_R01_folder_with_one_bad_file_starts_nothing(dev_env, pool, cli_en
     write(folder, "9-bad.json", referral_data(reason_for_request="bystander"))
     run = await casework(cli_env, "submit", str(folder))
     assert run.code == 2, run
-    assert run.err.splitlines()[0] == f"{folder / '9-bad.json'}: reason_for_request: Input should be 'victim', 'witness' or 'arrest'"
+    assert run.err.splitlines()[0] == f"{folder / '9-bad.json'}: reason_for_request: should be one of: victim, witness, arrest"
     for data in good:
         await nothing_started(dev_env, pool, data["acro_reference"])
 

@@ -8,13 +8,13 @@ exits 0 or 1, for a container healthcheck that needs no HTTP client.
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 
 import asyncpg
 from aiohttp import web
 from temporalio.client import Client
 
+from casework import config
 from casework.temporal import TemporalSettings, connect
 from worker.database import worker_database_url
 
@@ -55,8 +55,8 @@ async def start_health_server(client: Client, pool: asyncpg.Pool, host: str, por
 
 async def _check_once() -> int:
     try:
-        database_url = worker_database_url(os.environ.get("DATABASE_URL"))
-        client = await asyncio.wait_for(connect(TemporalSettings()), timeout=5)
+        database_url = worker_database_url(config.database_url())
+        client = await asyncio.wait_for(connect(TemporalSettings.from_environment()), timeout=5)
         pool = await asyncpg.create_pool(database_url, min_size=1, max_size=1, timeout=5)
     except Exception as err:
         print(f"not ready: {type(err).__name__}: {err}", file=sys.stderr)

@@ -8,7 +8,6 @@ import logging
 import os
 import signal
 import sys
-from datetime import timedelta
 from typing import Any
 
 import asyncpg
@@ -18,6 +17,7 @@ from temporalio.worker import Worker
 from activities.case_activities import CaseActivities
 from casework.codec import CodecKeyError
 from casework.process import exit_without_finalizing
+from casework import config
 from casework.settings import ProcessSettings, load_process_settings
 from casework.temporal import TemporalSettings, connect
 from cid.db import WORKER_LOGIN, create_pool, migrate_dsn
@@ -32,10 +32,10 @@ log = logging.getLogger("casework.worker")
 #: Workflows a worker keeps in memory between tasks (temporalio's default). A dormant case
 #: costs ~135 KB while cached; one evicted is replayed when it next wakes, in tens of
 #: milliseconds (docs/performance.md): size this to the cases active at once, not all cases.
-CACHE_ENV = "CASEWORK_MAX_CACHED_WORKFLOWS"
-DEFAULT_CACHE = 1000
+CACHE_ENV = config.MAX_CACHED_WORKFLOWS_ENV
+DEFAULT_CACHE = config.DEFAULT_MAX_CACHED_WORKFLOWS
 
-SHUTDOWN_GRACE = timedelta(seconds=int(os.environ.get("CASEWORK_SHUTDOWN_GRACE_SECONDS", "20")))
+SHUTDOWN_GRACE = config.shutdown_grace()
 
 
 def build_worker(
@@ -63,6 +63,7 @@ async def serve(
     metrics_address: str | None = None,
     health_address: str | None = None,
     max_cached_workflows: int = DEFAULT_CACHE,
+    process: ProcessSettings | None = None,
 ) -> None:
     """Run until ``stop`` is set (or SIGTERM/SIGINT when none is given).
 
@@ -72,7 +73,7 @@ async def serve(
     ``metrics_address`` (host:port) serves Prometheus metrics; ``health_address`` serves
     ``/live`` and ``/ready``. Either may be None to serve nothing.
     """
-    temporal = temporal or TemporalSettings()
+    temporal = temporal or TemporalSettings.from_environment()
     if os.environ.get("CASEWORK_DB_ROLE"):
         log.warning("CASEWORK_DB_ROLE is no longer read: the worker logs in as %s (%s)", WORKER_LOGIN, WORKER_DATABASE_URL_ENV)
     if database_url:
@@ -95,7 +96,7 @@ async def serve(
         if health_address:
             host, _, port = health_address.rpartition(":")
             health = await start_health_server(client, pool, host or "0.0.0.0", int(port))
-        worker = build_worker(client, pool, temporal.task_queue, load_process_settings(),
+        worker = build_worker(client, pool, temporal.task_queue, process or load_process_settings(),
                               max_cached_workflows=max_cached_workflows)
         async with worker:
             log.info("worker polling task queue %s on %s", temporal.task_queue, temporal.address)
@@ -117,28 +118,16 @@ def _stop_on_signals() -> asyncio.Event:
     return stop
 
 
-def cache_size(text: str | None) -> int:
-    """``CASEWORK_MAX_CACHED_WORKFLOWS``: a whole number, 0 or more (unset or empty: the default)."""
-    if not text:
-        return DEFAULT_CACHE
-    try:
-        size = int(text)
-        if size >= 0:
-            return size
-    except ValueError:
-        pass
-    raise ValueError(f"{CACHE_ENV} must be a whole number of workflows, 0 or more, not '{text}'")
-
-
 def main() -> None:
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    database_url = os.environ.get("DATABASE_URL")
+    logging.basicConfig(level=config.log_level("INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    database_url = config.database_url()
     if not (database_url or os.environ.get(WORKER_DATABASE_URL_ENV)):
         print(f"casework-worker: neither DATABASE_URL (the owner's login, to migrate) nor {WORKER_DATABASE_URL_ENV}"
               " (the worker's own) is set: postgresql://user@host:port/db", file=sys.stderr)
         raise SystemExit(2)
     try:
-        cache = cache_size(os.environ.get(CACHE_ENV))
+        cache = config.max_cached_workflows()
+        process = load_process_settings()  # refused before anything starts
     except ValueError as err:
         print(f"casework-worker: {err}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -146,9 +135,10 @@ def main() -> None:
     try:
         asyncio.run(serve(
             database_url,
-            metrics_address=os.environ.get("CASEWORK_METRICS_ADDRESS", "0.0.0.0:9464") or None,
-            health_address=os.environ.get("CASEWORK_HEALTH_ADDRESS", "0.0.0.0:8000") or None,
+            metrics_address=config.metrics_address(),
+            health_address=config.health_address(),
             max_cached_workflows=cache,
+            process=process,
         ))
     except (OSError, asyncpg.PostgresError, RuntimeError, CodecKeyError) as err:  # one line, no traceback
         print(f"casework-worker: cannot start: {err}", file=sys.stderr)

@@ -40,13 +40,12 @@ with workflow.unsafe.imports_passed_through():
         TaskCompleted,
         TaskCompletion,
         TaskResult,
-        audit_key,
         content_hash,
-        event_key,
         kind_of,
+        message_key,
     )
     from casework.referral import WhereaboutsStatus
-    from casework import metrics, search
+    from casework import keys, metrics, search
     from casework.settings import ProcessSettings
     from casework.tasks import CASE_OWNER, SENIOR_CASEWORKER, TASK_KINDS, OutcomeRefused, convictions_refusal, validate_outcome
 
@@ -85,7 +84,7 @@ class _LeftUkConfirmed(Exception):
 Resolver = Callable[[], "tuple[str, str] | None"]
 
 
-@workflow.defn(name="AcroCase")
+@workflow.defn(name=keys.WORKFLOW_TYPE)
 class CaseWorkflow:
     @workflow.init
     def __init__(self, input: CaseInput) -> None:
@@ -316,8 +315,8 @@ class CaseWorkflow:
             self.s.respond_by = served + window
             if self._v2:
                 self.s.window_ended = False
-            await self._message("stage1-notice", "subject", rules.notice_for(self.s.eea), {
-                "served_at": served.isoformat(), "respond_by": self.s.respond_by.isoformat(),
+            await self._message(keys.STAGE1_NOTICE, "subject", rules.notice_for(self.s.eea), {
+                "served_at": served.isoformat(), keys.RESPOND_BY: self.s.respond_by.isoformat(),
                 "window_days": _days(window),
             })
         assert self.s.respond_by is not None
@@ -355,7 +354,7 @@ class CaseWorkflow:
             decided = [self.s.not_pursue_task] if self.s.not_pursue_task else []
         else:
             decided = [t.key for t in self.s.results.values() if t.outcome == "not_pursue"][-1:]
-        await self._message(f"director-submission-{n}", "CC Director (SCS PB1)", "Submission: deportation not appropriate",
+        await self._message(f"director-submission-{n}", keys.DIRECTOR, "Submission: deportation not appropriate",
                             {"reasons_recorded_with": decided[0]} if decided else {}, step="director-submission")
         director = await self._task("director_decision")  # R50
         if director.outcome == "disagree":
@@ -523,11 +522,11 @@ class CaseWorkflow:
 
     def _receive(self, event: Event) -> None:
         """A signal: queue it unless it is an exact repeat of one applied or queued already."""
-        key = event_key(kind_of(event), event.event_id)
+        key = message_key(kind_of(event), event.event_id)
         digest = content_hash(event)
         if self.s.recent_events.get(key) == digest:
             return
-        if any(i.ticket is None and i.completion is None and event_key(kind_of(i.event), i.event.event_id) == key
+        if any(i.ticket is None and i.completion is None and message_key(kind_of(i.event), i.event.event_id) == key
                and content_hash(i.event) == digest for i in self.s.inbox):
             return
         self.s.inbox.append(Inbound.of(event))
@@ -569,7 +568,7 @@ class CaseWorkflow:
 
     async def _apply_event(self, event: Event) -> tuple[EventResult, str]:
         kind = kind_of(event)
-        key = event_key(kind, event.event_id)
+        key = message_key(kind, event.event_id)
         digest = content_hash(event)
         known = self.s.recent_events.get(key)
         if known is not None:
@@ -578,7 +577,7 @@ class CaseWorkflow:
             return EventResult.REFUSED, _CONFLICT.format(kind=kind.value, id=event.event_id)
         self.s.messages_applied += 1
         status = await self._act("record_message", r.RecordMessage(
-            case_id=self.s.case_id, at=workflow.now(), event_key=audit_key(kind, event.event_id), actor=event.actor,
+            case_id=self.s.case_id, at=workflow.now(), event_key=keys.event_key(kind.value, event.event_id), actor=event.actor,
             action=_RECEIVED[kind], content_hash=digest, delivery=self.s.messages_applied,
             legacy_action=_LEGACY_ACTION[kind] if event.event_id in self.s.seen_events else None,
             detail={"event_id": event.event_id, "kind": kind.value, **_detail_of(event)},
@@ -644,7 +643,7 @@ class CaseWorkflow:
         except ActivityError as err:  # e.g. an unknown certificate: refused, recorded, the case goes on
             self.s.certificates_received -= 1
             reason = str(err.cause) if err.cause is not None else str(err)
-            await self._audit(f"event-refused-certificate:{event.event_id}", "message refused",
+            await self._audit(keys.refused_event_key(EventKind.CERTIFICATE.value, event.event_id), "message refused",
                               {"kind": "certificate", "event_id": event.event_id, "reason": reason})
             return EventResult.REFUSED, reason
         if not facts.disclosable:  # R02/R03 again: never kept, never used
@@ -662,7 +661,7 @@ class CaseWorkflow:
         key = f"{kind}-{seq}"
         team = self._team_for(spec.team)
         due_at = workflow.now() + self.settings.deadline(kind)
-        await self._act("open_task", r.OpenTask(
+        await self._act("open_task", r.OpenInboxTask(
             case_id=self.s.case_id, at=workflow.now(), key=key, kind=kind, title=spec.title, team=team, due_at=due_at,
         ), result_type=int)
         self.s.open_tasks[key] = OpenTask(key=key, kind=kind, team=team, due_at=due_at)
@@ -737,7 +736,7 @@ class CaseWorkflow:
             key = f"{kind}-{seq}"
             team = self._team_for(spec.team)
             due_at = workflow.now() + self.settings.deadline(kind)
-            await self._act("open_task", r.OpenTask(
+            await self._act("open_task", r.OpenInboxTask(
                 case_id=self.s.case_id, at=workflow.now(), key=key, kind=kind, title=spec.title, team=team, due_at=due_at,
             ), result_type=int)
             self.s.open_tasks[key] = OpenTask(key=key, kind=kind, team=team, due_at=due_at, next_deadline=due_at)
@@ -917,7 +916,7 @@ class CaseWorkflow:
         self.s.seen_events.append(event.event_id)
         self._last_actor = event.actor
         await self._act("record_event", r.AuditEvent(
-            case_id=self.s.case_id, at=workflow.now(), event_key=f"event-{event.event_id}",
+            case_id=self.s.case_id, at=workflow.now(), event_key=keys.legacy_event_key(event.event_id),
             actor=event.actor, action=action, detail={"event_id": event.event_id, **(detail or {})},
         ))
         return True
@@ -1051,7 +1050,7 @@ _RECEIVED = {
     EventKind.CERTIFICATE: "certificate event received", EventKind.REPRESENTATIONS: "representations received",
 }
 #: ... and how releases before messages-v2 named them (certificates by record_certificate).
-_LEGACY_ACTION = {**_RECEIVED, EventKind.CERTIFICATE: "certificate received"}
+_LEGACY_ACTION = {**_RECEIVED, EventKind.CERTIFICATE: keys.CERTIFICATE_RECEIVED}
 _CONFLICT = ("{kind} event {id} was applied before with different content: refused; "
              "send a new event ID for a new message")
 

@@ -1,87 +1,220 @@
-"""The client side of the case workflow: delivering a message and completing a task.
+"""The one client side of the case workflow: start a case, send it events, complete its
+tasks, read its view, describe it.
 
-A case refuses updates for the moment it takes to continue as new (``ContinuingAsNew``),
-and the server admits only a few updates in flight per case at once (RESOURCE_EXHAUSTED,
-10 by default), aborts those not yet accepted when a run ends (UNAVAILABLE) or when a
-workflow task fails while they wait (FAILED_PRECONDITION, "workflow not ready"): the
-sender is then to send again, and these functions do so, backing off. Sending again is
-safe: a message is applied once by its kind and event ID, and an update that was not
-accepted did nothing.
-Everything that talks to a case goes through here, by method reference, never by name.
+The command line, the benchmark, the tests (and the HTTP API to come) all go through
+``CaseClient``; it calls the workflow through ``CaseWorkflow.<method>`` references, so a
+renamed method is a type error here rather than a string that silently stops matching.
+The names the server records (signals, the update, the query) stay as ``workflows/case.py``
+declares them: recorded histories depend on them.
+
+Intake (``submit``, ``hold_certificate``) holds the personal data in the CID first
+and gives the case only a reference (docs/design.md, "Personal data held in the CID").
+
+Messages go as the ``deliver_event`` update, whose answer is the case's own (applied,
+already applied, refused); ``signal_event`` is for senders that fire and forget. A case
+refuses updates for the moment it takes to continue as new (``ContinuingAsNew``), the
+server admits only a few updates in flight per case (RESOURCE_EXHAUSTED, 10 by default),
+aborts those not yet accepted when a run ends (UNAVAILABLE) or when a workflow task fails
+while they wait (FAILED_PRECONDITION, "workflow not ready"): the client sends again,
+backing off. Sending again is safe: a message is applied once by its kind and event ID,
+and an update that was not accepted did nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
+from collections.abc import Awaitable
+from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
+from typing import Any, Callable, TypeVar, Union
 
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
+import asyncpg
+from temporalio.client import Client, WorkflowExecutionDescription, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from casework.case import (
-    CertificateReceived, Event, EventDelivery, EventReceipt, EventResult, LeftUk, PersonLocated,
-    RepresentationsReceived, TaskCompleted, TaskCompletion, kind_of,
+    CaseInput,
+    CaseView,
+    CertificateReceived,
+    EventDelivery,
+    EventReceipt,
+    EventResult,
+    LeftUk,
+    PersonLocated,
+    RepresentationsReceived,
+    TaskCompleted,
+    TaskCompletion,
+    case_id_for,
+    kind_of,
 )
+from casework.referral import Certificate, Referral
+from cid import intake
+from casework.rules import non_disclosable_reason
 from workflows.case import CONTINUING_AS_NEW, UNSUPPORTED, CaseWorkflow
 
-#: The signal that carries each kind of message, for senders that fire and forget.
-SIGNALS = {
+#: Every message another system or person can send a case.
+CaseEvent = Union[PersonLocated, LeftUk, CertificateReceived, RepresentationsReceived]
+
+#: The signal each event type is delivered by (names unchanged: recorded histories use them).
+_SIGNAL_OF: dict[type, Callable[..., Any]] = {
     PersonLocated: CaseWorkflow.person_located,
     LeftUk: CaseWorkflow.left_uk_signal,
     CertificateReceived: CaseWorkflow.certificate_received,
     RepresentationsReceived: CaseWorkflow.representations_received,
 }
 
-#: How long a sender keeps retrying while a case continues as new (it takes milliseconds).
+#: How long a sender keeps sending again while a case is busy (it takes milliseconds).
 BUSY_RETRY_FOR = timedelta(seconds=30)
+T = TypeVar("T")
+
+STATIC_DETAILS = "Case of the ACRO overseas-convictions process (no personal data here: see the CID)."
 
 
-def _send_again(err: RPCError) -> bool:
-    if err.status in (RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.UNAVAILABLE):
-        return True
-    return err.status is RPCStatusCode.FAILED_PRECONDITION and "workflow task" in err.message.lower()
+class Submitted(StrEnum):
+    STARTED = "started"
+    EXISTS = "already exists"
+    CONFLICT = "refused"
 
 
-def _busy(err: WorkflowUpdateFailedError) -> bool:
-    return isinstance(err.cause, ApplicationError) and err.cause.type == CONTINUING_AS_NEW
+@dataclass(frozen=True)
+class SubmitResult:
+    case_id: str
+    status: Submitted
+    reason: str = ""
+    #: R02/R03: why the referral's certificate (certificate 1) was judged non-disclosable,
+    #: when it was: the case destroys it and asks ACRO again. Said by the pure rule, before
+    #: the case is started, so the person submitting hears it before anything is destroyed.
+    non_disclosable: str | None = None
 
 
-async def deliver_event(client: Client, case_id: str, event: Event) -> EventReceipt:
-    """Send a message and wait for what the case did with it (applied / already applied / refused).
+def fingerprint(model: Referral | Certificate) -> str:
+    """What makes two submissions "the same": the canonical JSON of the validated model."""
+    canonical = json.dumps(model.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
-    A case started by an older release has no such update: it gets the signal, and the
-    receipt says only that it was sent.
+
+class CaseClient:
+    """Acting on cases as people and other systems do, through Temporal (and the CID for intake).
+
+    ``pool`` is needed only by ``submit`` and ``hand_in_certificate``; ``task_queue`` only
+    by the methods that start a case.
     """
-    handle = client.get_workflow_handle(case_id)
-    try:
-        return await _retrying(lambda: handle.execute_update(CaseWorkflow.deliver_event, EventDelivery.of(event)))
-    except WorkflowUpdateFailedError as err:
-        if not (isinstance(err.cause, ApplicationError) and err.cause.type == UNSUPPORTED):
-            raise
-    await signal_event(client, case_id, event)
-    return EventReceipt(kind=kind_of(event), event_id=event.event_id, result=EventResult.SENT,
-                        detail="sent to a case of an older release, which applies it in its own time",
-                        stage=(await handle.query(CaseWorkflow.view)).stage)
+
+    def __init__(self, client: Client, *, pool: asyncpg.Pool | None = None, task_queue: str | None = None) -> None:
+        self.temporal = client
+        self.pool = pool
+        self.task_queue = task_queue
+
+    def handle(self, case_id: str) -> WorkflowHandle[CaseWorkflow, str]:
+        return self.temporal.get_workflow_handle_for(CaseWorkflow.run, case_id)
+
+    # ------------------------------------------------------------------ starting
+
+    async def start(self, case_id: str, case_input: CaseInput, *, summary: str | None = None) -> WorkflowHandle[CaseWorkflow, str]:
+        """Start the case ``case_id``; ``WorkflowAlreadyStartedError`` if it exists (one case per reference)."""
+        if self.task_queue is None:
+            raise ValueError("CaseClient needs a task_queue to start a case")
+        return await self.temporal.start_workflow(
+            CaseWorkflow.run, case_input, id=case_id, task_queue=self.task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            static_summary=summary, static_details=STATIC_DETAILS if summary else None,
+        )
+
+    async def submit(self, referral: Referral, *, actor: str) -> SubmitResult:
+        """R01: one case per ACRO reference; a repeat starts nothing and says it already exists.
+
+        The referral is held first, then the case is started; a rerun after a failure in
+        between finds the held referral and starts the case, so nothing is half-done.
+        """
+        case_id = case_id_for(referral.acro_reference)
+        async with self._pool().acquire() as conn:
+            held = await intake.submit_referral(conn, case_id, referral, fingerprint(referral), actor)
+        if held == "conflict":
+            return SubmitResult(case_id, Submitted.CONFLICT,
+                                f"a different referral with ACRO reference {referral.acro_reference} was submitted before")
+        judged = non_disclosable_reason(referral.certificate)
+        try:
+            await self.start(case_id, CaseInput(acro_reference=referral.acro_reference, submitted_by=actor),
+                             summary=f"ACRO referral {referral.acro_reference}")
+        except WorkflowAlreadyStartedError:
+            return SubmitResult(case_id, Submitted.EXISTS)
+        return SubmitResult(case_id, Submitted.STARTED, non_disclosable=judged)
+
+    # ------------------------------------------------------------------ events
+
+    async def deliver_event(self, case_id: str, event: CaseEvent) -> EventReceipt:
+        """Send a message and wait for what the case did with it: applied (and what it did),
+        already applied (an identical repeat), or refused (why).
+
+        A case started by an older release has no such update: it gets the signal, and the
+        receipt says only that it was sent.
+        """
+        handle = self.handle(case_id)
+        try:
+            return await _sending_again(lambda: handle.execute_update(CaseWorkflow.deliver_event, EventDelivery.of(event)))
+        except WorkflowUpdateFailedError as err:
+            if not (isinstance(err.cause, ApplicationError) and err.cause.type == UNSUPPORTED):
+                raise
+        await self.send_event(case_id, event)
+        return EventReceipt(kind=kind_of(event), event_id=event.event_id, result=EventResult.SENT,
+                            detail="sent to a case of an older release, which applies it in its own time",
+                            stage=(await self.view(case_id)).stage)
+
+    async def send_event(self, case_id: str, event: CaseEvent) -> None:
+        """Fire and forget: the case applies the message in order, in its own time."""
+        try:
+            signal = _SIGNAL_OF[type(event)]
+        except KeyError:
+            raise TypeError(f"not a case event: {type(event).__name__}") from None
+        await self.handle(case_id).signal(signal, event)
+
+    async def hold_certificate(self, case_id: str, certificate: Certificate, *, event_id: str, actor: str) -> int | None:
+        """R03 -> R04: hold a new ACRO certificate in the CID for its case; the same event ID
+        with the same certificate gives the same ID, with another certificate None."""
+        async with self._pool().acquire() as conn:
+            return await intake.submit_certificate(conn, case_id, event_id, certificate, fingerprint(certificate), actor)
+
+    async def hand_in_certificate(self, case_id: str, certificate: Certificate, *, event_id: str, actor: str) -> int:
+        """Hold a certificate and signal its case (fire and forget); its ID in the CID."""
+        certificate_id = await self.hold_certificate(case_id, certificate, event_id=event_id, actor=actor)
+        if certificate_id is None:
+            raise ValueError(f"certificate event {event_id} was handed in before with a different certificate")
+        await self.send_event(case_id, CertificateReceived(event_id=event_id, actor=actor, certificate_id=certificate_id))
+        return certificate_id
+
+    # ------------------------------------------------------------------ tasks and reading
+
+    async def complete_task(
+        self, case_id: str, completion: TaskCompletion, *, update_id: str | None = None,
+        rpc_timeout: timedelta | None = None,
+    ) -> TaskCompleted:
+        """Complete a task through the workflow's update: its validator refuses an outcome
+        that is not legal now (``WorkflowUpdateFailedError``) before anything is written."""
+        handle = self.handle(case_id)
+        return await _sending_again(lambda: handle.execute_update(
+            CaseWorkflow.complete_task, completion, id=update_id, rpc_timeout=rpc_timeout))
+
+    async def view(self, case_id: str, *, rpc_timeout: timedelta | None = None) -> CaseView:
+        """The workflow's own account of the case (no personal data)."""
+        return await self.handle(case_id).query(CaseWorkflow.view, rpc_timeout=rpc_timeout)
+
+    async def describe(self, case_id: str, *, rpc_timeout: timedelta | None = None) -> WorkflowExecutionDescription:
+        return await self.handle(case_id).describe(rpc_timeout=rpc_timeout)
+
+    def _pool(self) -> asyncpg.Pool:
+        if self.pool is None:
+            raise ValueError("CaseClient needs the CID's pool for intake")
+        return self.pool
 
 
-async def signal_event(client: Client, case_id: str, event: Event) -> None:
-    """Fire and forget: the case applies the message in order, in its own time."""
-    await client.get_workflow_handle(case_id).signal(SIGNALS[type(event)], event)
-
-
-async def complete_task(client: Client, case_id: str, completion: TaskCompletion) -> TaskCompleted:
-    """Complete a task; the case's validator (or, after a race, the case itself) may refuse it."""
-    return await _retrying(lambda: client.get_workflow_handle(case_id).execute_update(
-        CaseWorkflow.complete_task, completion))
-
-
-async def retrying(send):  # type: ignore[no-untyped-def]
-    """Call ``send`` (an update) again while the case is busy, for up to BUSY_RETRY_FOR."""
-    return await _retrying(send)
-
-
-async def _retrying(send):  # type: ignore[no-untyped-def]
+async def _sending_again(send: Callable[[], Awaitable[T]]) -> T:
+    """Call ``send`` (an update) again while the case or the server is busy, for up to
+    BUSY_RETRY_FOR; anything else is raised at once."""
     loop = asyncio.get_running_loop()
     give_up = loop.time() + BUSY_RETRY_FOR.total_seconds()
     pause = 0.05
@@ -89,12 +222,19 @@ async def _retrying(send):  # type: ignore[no-untyped-def]
         try:
             return await send()
         except WorkflowUpdateFailedError as err:
-            if not _busy(err) or loop.time() > give_up:
+            busy = isinstance(err.cause, ApplicationError) and err.cause.type == CONTINUING_AS_NEW
+            if not busy or loop.time() > give_up:
                 raise
         except RPCError as err:
-            # Not accepted, so not applied: too many in flight, aborted as the run continued as
-            # new, or a workflow task that failed (timed out on a busy worker) while it waited.
-            if not _send_again(err) or loop.time() > give_up:
+            if not _not_accepted(err) or loop.time() > give_up:
                 raise
         await asyncio.sleep(pause)
         pause = min(pause * 2, 1.0)
+
+
+def _not_accepted(err: RPCError) -> bool:
+    """The update was not accepted, so it did nothing: too many in flight, aborted as the run
+    continued as new, or a workflow task that failed (timed out on a busy worker) meanwhile."""
+    if err.status in (RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.UNAVAILABLE):
+        return True
+    return err.status is RPCStatusCode.FAILED_PRECONDITION and "workflow task" in err.message.lower()

@@ -1,0 +1,93 @@
+"""Every setting the programs read from the environment, in one place (README,
+"Configuration"). Temporal's connection is ``casework.temporal.TemporalSettings`` (the
+SDK's environment configuration); payload keys are ``casework.codec`` (secrets, with their
+own loading rules); the process's deadlines and lists are ``casework.settings``.
+
+Functions, not import-time constants: a test or ``casework up`` may set a variable
+before the value is needed.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+DATABASE_URL_ENV = "DATABASE_URL"
+DATA_DIR_ENV = "CASEWORK_DATA_DIR"
+ACTOR_ENV = "CASEWORK_ACTOR"
+DB_ROLE_ENV = "CASEWORK_DB_ROLE"
+SHUTDOWN_GRACE_ENV = "CASEWORK_SHUTDOWN_GRACE_SECONDS"
+METRICS_ADDRESS_ENV = "CASEWORK_METRICS_ADDRESS"
+HEALTH_ADDRESS_ENV = "CASEWORK_HEALTH_ADDRESS"
+MAX_CACHED_WORKFLOWS_ENV = "CASEWORK_MAX_CACHED_WORKFLOWS"
+PROCESS_CONFIG_ENV = "CASEWORK_PROCESS_CONFIG"
+LOG_LEVEL_ENV = "LOG_LEVEL"
+
+DEFAULT_DATA_DIR = ".casework"
+DEFAULT_MAX_CACHED_WORKFLOWS = 1000  # temporalio's default
+#: R60: the longest purpose a read of personal data may state (the CLI and the CID agree).
+MAX_PURPOSE_CHARS = 500
+
+
+def _get(name: str) -> str | None:
+    return os.environ.get(name) or None  # an empty variable is an unset one
+
+
+def database_url() -> str | None:
+    return _get(DATABASE_URL_ENV)
+
+
+def data_dir() -> Path:
+    """The local stack's folder (``casework up``, and where the CLI finds stack.json)."""
+    return Path(_get(DATA_DIR_ENV) or DEFAULT_DATA_DIR)
+
+
+def actor() -> str | None:
+    return _get(ACTOR_ENV)
+
+
+def db_role() -> str | None:
+    """A role the worker's connections take (``SET ROLE``), e.g. ``casework_worker``."""
+    return _get(DB_ROLE_ENV)
+
+
+def shutdown_grace() -> timedelta:
+    text = _get(SHUTDOWN_GRACE_ENV) or "20"
+    try:
+        seconds = int(text)
+    except ValueError:
+        raise ValueError(f"{SHUTDOWN_GRACE_ENV} must be a whole number of seconds, not '{text}'") from None
+    return timedelta(seconds=seconds)
+
+
+def metrics_address() -> str | None:
+    """host:port of the worker's Prometheus endpoint; set to empty for none."""
+    return os.environ.get(METRICS_ADDRESS_ENV, "0.0.0.0:9464") or None
+
+
+def health_address() -> str | None:
+    """host:port of the worker's /live and /ready; set to empty for none."""
+    return os.environ.get(HEALTH_ADDRESS_ENV, "0.0.0.0:8000") or None
+
+
+def max_cached_workflows() -> int:
+    """``CASEWORK_MAX_CACHED_WORKFLOWS``: a whole number, 0 or more (unset or empty: the default)."""
+    text = _get(MAX_CACHED_WORKFLOWS_ENV)
+    if not text:
+        return DEFAULT_MAX_CACHED_WORKFLOWS
+    try:
+        size = int(text)
+        if size >= 0:
+            return size
+    except ValueError:
+        pass
+    raise ValueError(f"{MAX_CACHED_WORKFLOWS_ENV} must be a whole number of workflows, 0 or more, not '{text}'")
+
+
+def process_config_path() -> str | None:
+    return _get(PROCESS_CONFIG_ENV)
+
+
+def log_level(default: str) -> str:
+    return _get(LOG_LEVEL_ENV) or default
