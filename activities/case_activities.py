@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncpg
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
 from casework import records as r
 from casework import keys, rules
@@ -76,7 +75,7 @@ class CaseActivities:
             try:
                 certificate = await intake.take_certificate(conn, cmd.case_id, cmd.certificate_id, cmd.at)
             except LookupError as err:  # no retry can make it right: refused, and the case goes on
-                raise ApplicationError(str(err), type=r.MESSAGE_REFUSED, non_retryable=True) from None
+                return r.CertificateFacts(disclosable=False, most_serious=False, refused=str(err))
             if certificate is not None:
                 disclosable = rules.is_disclosable(certificate)  # R02
                 most_serious = disclosable and self._most_serious(certificate)  # R03/R61, as above

@@ -56,6 +56,9 @@ class RecordCertificate(Record):
 class CertificateFacts(BaseModel):
     disclosable: bool
     most_serious: bool
+    #: Why the certificate could not be taken (none was handed in under that ID): no retry
+    #: can make it right, so it is answered, not raised.
+    refused: str | None = None
 
 
 class DestroyCertificate(Record):
@@ -157,10 +160,6 @@ class MessageStatus(StrEnum):
     NEW = "new"
     REPEAT = "repeat"
     CONFLICT = "conflict"
-
-
-#: The type of a non-retryable activity failure: a message that no retry can make right.
-MESSAGE_REFUSED = "MessageRefused"
 
 
 class CloseCase(Record):

@@ -8,7 +8,8 @@ quick to table.
 
 from __future__ import annotations
 
-from casework.case import EventKind, audit_key
+from casework import keys
+from casework.case import EventKind
 
 from pathlib import Path
 

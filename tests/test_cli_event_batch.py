@@ -7,7 +7,8 @@ file again changes nothing and says so; a malformed file sends nothing at all.
 
 from __future__ import annotations
 
-from casework.case import EventKind, audit_key
+from casework import keys
+from casework.case import EventKind
 
 import asyncio
 import csv

@@ -17,12 +17,12 @@ from temporalio.exceptions import ApplicationError
 from casework import keys, rules
 from casework.case import (
     CaseInput, CaseState, CertificateReceived, EventKind, EventResult, LeftUk, PersonLocated,
-    RepresentationsReceived, Stage, TaskCompletion, audit_key,
+    RepresentationsReceived, Stage, TaskCompletion,
 )
 from casework.referral import DISCLOSABLE_PURPOSE
 from casework.referral import Certificate
 from workflows.case import CaseWorkflow
-from tests.support import CASEWORKER, days, eventually, to_consideration, through_stage_c
+from tests.support import CASEWORKER, days, eventually, through_stage_c
 
 DISCLOSABLE = {
     "request_purpose": DISCLOSABLE_PURPOSE,

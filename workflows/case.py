@@ -15,7 +15,7 @@ from typing import Any, Awaitable, Callable
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from casework import records as r
@@ -57,11 +57,8 @@ PATCH_SEARCH_ATTRIBUTES = "search-attributes-v1"
 #: continues as new in any long wait; left-UK per stage; custody and outcome kept true.
 PATCH_MESSAGES = "messages-v2"
 # A database outage must not fail a case: activities retry, backing off to a minute, forever.
-# A message that no retry can make right (an unknown certificate) fails at once instead.
-ACTIVITY_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1),
-    non_retryable_error_types=[r.MESSAGE_REFUSED],
-)
+# (A message no retry can make right, an unknown certificate, is answered by its activity.)
+ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 #: Bounds of the state a case carries (docs/design.md, "Messages").
 RECENT_EVENTS = 256
 RECENT_DONE = 20
@@ -635,17 +632,15 @@ class CaseWorkflow:
     async def _apply_certificate(self, event: CertificateReceived) -> tuple[EventResult, str]:
         self.s.certificates_received += 1
         seq = self.s.certificates_received
-        try:
-            facts = await self._act("record_certificate", r.RecordCertificate(
-                case_id=self.s.case_id, at=workflow.now(), seq=seq, certificate_id=event.certificate_id,
-                actor=event.actor, event_id=event.event_id,
-            ), result_type=r.CertificateFacts)
-        except ActivityError as err:  # e.g. an unknown certificate: refused, recorded, the case goes on
+        facts = await self._act("record_certificate", r.RecordCertificate(
+            case_id=self.s.case_id, at=workflow.now(), seq=seq, certificate_id=event.certificate_id,
+            actor=event.actor, event_id=event.event_id,
+        ), result_type=r.CertificateFacts)
+        if facts.refused is not None:  # e.g. an unknown certificate: refused, recorded, the case goes on
             self.s.certificates_received -= 1
-            reason = str(err.cause) if err.cause is not None else str(err)
             await self._audit(keys.refused_event_key(EventKind.CERTIFICATE.value, event.event_id), "message refused",
-                              {"kind": "certificate", "event_id": event.event_id, "reason": reason})
-            return EventResult.REFUSED, reason
+                              {"kind": EventKind.CERTIFICATE.value, "event_id": event.event_id, "reason": facts.refused})
+            return EventResult.REFUSED, facts.refused
         if not facts.disclosable:  # R02/R03 again: never kept, never used
             await self._act("apply_non_disclosable", r.DestroyCertificate(case_id=self.s.case_id, at=workflow.now(), seq=seq))
             return EventResult.APPLIED, "certificate not disclosable for immigration purposes: destroyed, ACRO asked again (R03)"
@@ -690,12 +685,11 @@ class CaseWorkflow:
         self._last_actor = event.actor
         self.s.certificates_received += 1
         seq = self.s.certificates_received
-        try:
-            facts = await self._act("record_certificate", r.RecordCertificate(
-                case_id=self.s.case_id, at=workflow.now(), seq=seq, certificate_id=event.certificate_id,
-                actor=event.actor, event_id=event.event_id,
-            ), result_type=r.CertificateFacts)
-        except ActivityError:  # an unknown certificate no longer wedges the case (it failed at once)
+        facts = await self._act("record_certificate", r.RecordCertificate(
+            case_id=self.s.case_id, at=workflow.now(), seq=seq, certificate_id=event.certificate_id,
+            actor=event.actor, event_id=event.event_id,
+        ), result_type=r.CertificateFacts)
+        if facts.refused is not None:  # an unknown certificate no longer wedges the case
             return
         if not facts.disclosable:  # R02/R03 again: never kept, never used
             await self._act("apply_non_disclosable", r.DestroyCertificate(case_id=self.s.case_id, at=workflow.now(), seq=seq))
@@ -810,11 +804,11 @@ class CaseWorkflow:
                 raise _LeftUkConfirmed()
             if done():
                 return True
+            if self._history_long():  # before the next message: a steady stream must not put it off
+                await self._continue_as_new()
             if self.s.inbox:
                 await self._apply_next()
                 continue
-            if self._history_long():
-                await self._continue_as_new()
             remaining = None if until is None else until - workflow.now()
             if remaining is not None and remaining <= timedelta(0):
                 return False
