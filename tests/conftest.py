@@ -48,9 +48,14 @@ async def worker_pool(database_url: str, pool: asyncpg.Pool) -> AsyncIterator[as
     await worker_pool.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The time-skipping server: 10-day windows and two-year sleeps pass at once."""
+    """The time-skipping server: 10-day windows and two-year sleeps pass at once.
+
+    One per test module (it starts in well under a second): the server holds a time lock
+    for each workflow task and activity in flight, and one it never releases (a case
+    terminated while busy, or a run's first task it loses as a query meets the run
+    continuing as new, both seen here) stops time for every later test on it."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=temporal_test_server(), data_converter=data_converter()
     )

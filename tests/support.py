@@ -11,6 +11,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 import asyncpg
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 from casework.case import (
@@ -106,19 +107,25 @@ class Case:
         STARTED.append(case.handle)
         return case
 
-    async def view(self) -> CaseView:
-        return await self.cases.view(self.id)
+    async def view(self, rpc_timeout: timedelta | None = None) -> CaseView:
+        return await self.cases.view(self.id, rpc_timeout=rpc_timeout)
 
     async def wait_for(self, predicate: Any, *, timeout: float = 15.0) -> CaseView:
         """Poll the query until ``predicate(view)`` holds (no time passes on the test server)."""
         loop = asyncio.get_running_loop()
         end = loop.time() + timeout
+        view = None
         while True:
-            view = await self.view()
-            if predicate(view):
-                return view
+            try:
+                view = await self.view(rpc_timeout=timedelta(seconds=5))
+            except RPCError as err:  # a query that met the case between two runs (continue-as-new): ask again
+                if err.status not in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED) and "deadline" not in err.message:
+                    raise
+            else:
+                if predicate(view):
+                    return view
             if loop.time() > end:
-                raise AssertionError(f"timed out; case is {view.model_dump_json(indent=1)}")
+                raise AssertionError(f"timed out; case is {view.model_dump_json(indent=1) if view else 'not answering'}")
             await asyncio.sleep(0.05)
 
     async def task(self, kind: str) -> str:

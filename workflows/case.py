@@ -916,6 +916,8 @@ class CaseWorkflow:
         return True
 
     _last_actor: str = r.SYSTEM_ACTOR
+    #: Set while a run continues as new: new updates are refused (their senders send again).
+    _continuing: bool = False
 
     async def _enter(self, stage: Stage) -> None:
         if stage is self.s.stage:
