@@ -23,17 +23,21 @@ RESPOND_BY = "respond_by"
 DIRECTOR = "CC Director (SCS PB1)"
 
 
+#: What every message's audit key starts with.
+_EVENT = "event-"
+
+
 def event_key(kind: str, event_id: str) -> str:
     """The audit log's key for a message from another system: one row per (kind, event ID),
     holding its content hash, so a repeat is recognised and a conflicting one refused."""
-    return f"event-{kind}:{event_id}"
+    return f"{_EVENT}{kind}:{event_id}"
 
 
 def refused_event_key(kind: str, event_id: str) -> str:
     """The audit log's key for a message the case refused (an unknown certificate, say)."""
-    return f"event-refused-{kind}:{event_id}"
+    return f"{_EVENT}refused-{kind}:{event_id}"
 
 
 def legacy_event_key(event_id: str) -> str:
     """How releases before messages-v2 keyed a message: by its event ID alone, of any kind."""
-    return f"event-{event_id}"
+    return _EVENT + event_id

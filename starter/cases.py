@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import typer
 from rich.markup import escape
 
-from casework import config
+from casework import config, keys
 from starter.cli import app, err_console
 from starter.exits import CliError, Exit
 from starter.output import console, print_json, table, when, yes
@@ -47,7 +47,7 @@ def cases(
         {"case_id": r["id"], "acro_reference": r["acro_reference"], "stage": r["stage"], "status": r["status"],
          "team": r["team"], "case_owner": r["case_owner"], "overdue": r["overdue"], "next_due": r["next_due"],
          "outcome": r["outcome"], "opened_at": r["opened_at"],
-         "notice_served_at": r["notice_served_at"], "respond_by": r["respond_by"]}
+         "notice_served_at": r["notice_served_at"], keys.RESPOND_BY: r[keys.RESPOND_BY]}
         for r in found.rows
     ]
     pages = max(1, -(-found.total // page_size))
@@ -62,7 +62,7 @@ def cases(
         ["Case", "ACRO ref", "Stage", "Status", "Team", "Owner", "Overdue", "Next due (UTC)",
          "Stage 1 served (UTC)", "Respond by (UTC)", "Outcome"],
         ([r["case_id"], r["acro_reference"], r["stage"], r["status"], r["team"], r["case_owner"], yes(r["overdue"]),
-          when(r["next_due"]), when(r["notice_served_at"]), when(r["respond_by"]), r["outcome"]] for r in rows),
+          when(r["next_due"]), when(r["notice_served_at"]), when(r[keys.RESPOND_BY]), r["outcome"]] for r in rows),
         ids=3,
     ))
     console.print(f"Page {page} of {pages} · {found.total} case(s)")
@@ -198,7 +198,7 @@ def _render(shown: dict[str, Any]) -> None:
     if notice.get("served_at"):
         days = f" ({notice['window_days']} days)" if notice.get("window_days") else ""
         console.print(f"Stage 1 notice served {_iso_when(notice['served_at'])} UTC · respond by "
-                      f"{_iso_when(notice['respond_by'])} UTC{days} (R41-R43)", markup=False)
+                      f"{_iso_when(notice[keys.RESPOND_BY])} UTC{days} (R41-R43)", markup=False)
     waiting = shown["waiting"]
     if waiting.get("text"):
         console.print(f"Waiting on: {waiting['text']}", markup=False)

@@ -42,14 +42,14 @@ async def test_show_and_cases_print_the_release_date_and_stage1_times_and_each_s
         entered = [e["detail"]["stage"] for e in timeline if e["action"] == "stage entered"]
         assert {"C-located", "D-detention", "E-consideration"} <= set(entered), entered
         assert len(entered) == len(set(entered)), entered  # each stage once
-        assert "case updated" in [e["action"] for e in timeline]  # the owner allocated, shown as what it was
+        assert "case owner allocated" in [e["action"] for e in timeline]  # shown as what it was
         lines = [line for line in text.out.splitlines() if "stage entered" in line and "stage=C-located" in line]
         assert len(lines) == 1, text.out
-        # The record itself says so: the allocation is "case updated", naming what changed.
+        # The record itself says so: the allocation is named as such, with what changed.
         logged = await case.rows("SELECT action, detail FROM audit_log WHERE case_id = $1 AND event_key LIKE 'stage-%'"
                                  " AND detail->>'stage' = 'C-located' ORDER BY id")
         assert [(a["action"], a["detail"].get("updated")) for a in logged] == [
-            ("stage entered", None), ("case updated", ["case_owner"])]
+            ("stage entered", None), ("case owner allocated", ["case_owner"])]
     finally:
         await case.handle.terminate(reason="test finished")
 

@@ -104,7 +104,7 @@ def test_each_kind_is_one_whole_definition():
     for name, kind in TASK_KINDS.items():
         assert kind.name == name and kind.team and kind.deadline_days > 0
         assert set(kind.outcomes) == set(kind.details) | set(kind.settled_by_message), name
-        assert kind.needs_disclosable <= set(kind.details), name
+        assert set(kind.needs_disclosable) <= set(kind.details), name
     assert ProcessSettings().deadline_days == {name: kind.deadline_days for name, kind in TASK_KINDS.items()}
 
 
