@@ -256,7 +256,7 @@ def _may_work(principal: Principal, task: TaskRef, verb: str) -> Decision:
         return _refuse(f"{verb} {task.kind}: unknown task kind")
     if principal.is_system:
         return _refuse(f"{verb} {task.kind}: tasks are done by people, not by a system's credentials")
-    if not spec.outcomes:
+    if not spec.details:  # no outcome a person may record: a message settles it
         return _refuse(f"{verb} {task.kind}: it is completed by an event (R03), not by hand")
     roles = roles_of(principal)
     allowed_roles = task_roles(task.kind)

@@ -44,20 +44,20 @@ TASK_KINDS_ORDER = [
     "await_certificate", "nbtc_check", "exclusion_consideration", "ice_tasking", "allocate_case_owner",
     "offending_history_check", "police_contact", "prosecution_decision", "prosecution_outcome", "detention_decision",
     "pursuit_decision", "consideration_decision", "deportation_enforcement", "director_decision",
-    "removals_consideration", "overdue_review",
+    "removals_consideration", "left_uk_review", "overdue_review",
 ]
-TASKS = {  # await nbtc excl ice | alloc history police pdec pout detain pursue consid enforce | dir removals | review
-    Role.CC_WORKFLOW:       ".... ......... .. .",
-    Role.CASEWORKER:        ".... YYYYYYYYY .Y .",
-    Role.SENIOR_CASEWORKER: "..Y. ......... .. Y",
-    Role.NBTC:              ".Y.. ......... .. .",
-    Role.ICE:               "...Y ......... .. .",
-    Role.PNC_BUREAU:        ".... ......... .. .",
-    Role.DIRECTOR:          ".... ......... Y. .",
-    Role.ACRO:              ".... ......... .. .",
-    Role.REMOVALS_CASEWORK: ".... ......... .. .",
-    Role.OPERATOR:          ".... ......... .. .",
-    Role.AUDITOR:           ".... ......... .. .",
+TASKS = {  # await nbtc excl ice | alloc history police pdec pout detain pursue consid enforce | dir removals left-uk | review
+    Role.CC_WORKFLOW:       ".... ......... ... .",
+    Role.CASEWORKER:        ".... YYYYYYYYY .YY .",
+    Role.SENIOR_CASEWORKER: "..Y. ......... ... Y",
+    Role.NBTC:              ".Y.. ......... ... .",
+    Role.ICE:               "...Y ......... ... .",
+    Role.PNC_BUREAU:        ".... ......... ... .",
+    Role.DIRECTOR:          ".... ......... Y.. .",
+    Role.ACRO:              ".... ......... ... .",
+    Role.REMOVALS_CASEWORK: ".... ......... ... .",
+    Role.OPERATOR:          ".... ......... ... .",
+    Role.AUDITOR:           ".... ......... ... .",
 }
 
 FEED_ORDER = ["PNC Bureau", "ICE", "NBTC", "ACRO", "CC Director (SCS PB1)", "Removals Casework", "subject", "relevant departments"]
