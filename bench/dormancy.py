@@ -136,18 +136,6 @@ async def drive_to_dormant(stack: Stack, prefix: str, n: int, progress: Progress
     await asyncio.gather(*running)
 
 
-async def seed_continued(stack: Stack, queue: str, prefix: str, template: CaseState, count: int, progress: Progress) -> None:
-    """Start ``count`` cases as the run a driven case continued into on entering dormancy."""
-    bar = progress.add_task(f"Dormancy: {count} more cases as continued dormant runs", total=count)
-
-    async def start(i: int) -> None:
-        case_id = case_id_for(reference(prefix, i))
-        state = template.model_copy(update={"case_id": case_id})
-        await CaseClient(stack.client, task_queue=queue).start(case_id, CaseInput(state=state))
-
-    await drive.bounded(CONCURRENCY, [lambda i=i: start(i) for i in range(count)], lambda: progress.advance(bar))
-
-
 async def dormant_runs(client: Client, queue: str) -> int:
     """Cases whose current run waits on "person located" (it published that once cached and idle)."""
     return (await client.count_workflows(
@@ -222,9 +210,12 @@ async def measure(
     stack: Stack, cases: int, progress: Progress, *, driven: int = 200, woken: int = 100,
     wake_rate: float = 5.0, drive_all: bool = False, bare_cases: int = 1000,
 ) -> DormancyResult:
-    driven = cases if drive_all else min(max(driven, woken), cases)
+    # Every case is driven from intake: a first run can no longer carry a state (only
+    # continue-as-new may), so dormant runs cannot be seeded (``driven`` and ``drive_all``
+    # are kept for the command line and no longer choose anything).
+    driven = cases
     queue = stack.queue("dormancy")
-    prefix, seeded_prefix = f"BD{stack.run_id}".upper(), f"BS{stack.run_id}".upper()
+    prefix = f"BD{stack.run_id}".upper()
     started = time.monotonic()
     # The cases go to sleep as they would in production: one worker, its usual cache.
     async with build_worker(stack.client, stack.pool, queue, max_cached_workflows=PRODUCTION_CACHE):
@@ -232,14 +223,9 @@ async def measure(
         intake = asyncio.create_task(real_intake(stack, driven, progress, prefix=prefix, queue=queue, worker=False))
         await drive_to_dormant(stack, prefix, driven, progress)
         await intake
-        if cases > driven:
-            await wait_all_dormant(stack, queue, driven, progress)
-            template = await carried_state(stack.client, case_id_for(reference(prefix, 0)))
-            await seed_continued(stack, queue, seeded_prefix, template, cases - driven, progress)
         await wait_all_dormant(stack, queue, cases, progress)
     to_dormant = time.monotonic() - started
     ids = [case_id_for(reference(prefix, i)) for i in range(driven)]
-    ids += [case_id_for(reference(seeded_prefix, i)) for i in range(cases - driven)]
     idle, cached = await probe(stack, "ours", queue, cases + 100, ids, progress, "all cached")
     _, production = await probe(stack, "ours", queue, PRODUCTION_CACHE, ids[-(PRODUCTION_CACHE + 100):], progress,
                                 "production cache")
