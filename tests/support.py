@@ -310,3 +310,15 @@ async def case_starter(
     finally:
         for case in started:
             await stop(case)
+
+
+async def every_event(client: Client, case_id: str) -> list[Any]:
+    """The events of every run of a case, oldest first: it may continue as new inside a wait."""
+    events: list[Any] = []
+    run_id: str | None = None
+    while True:
+        history = await client.get_workflow_handle(case_id, run_id=run_id).fetch_history()
+        events = list(history.events) + events
+        run_id = history.events[0].workflow_execution_started_event_attributes.continued_execution_run_id or None
+        if run_id is None:
+            return events

@@ -37,7 +37,7 @@ from tests.fault_support import (
     report,
     worker_environment,
 )
-from tests.support import Case, referral
+from tests.support import Case, every_event, referral
 
 CASES_PER_PATH = 18  # three paths: 54 cases
 KILLS = int(os.environ.get("CASEWORK_FAULT_KILLS", "4"))
@@ -45,8 +45,7 @@ KILLS = int(os.environ.get("CASEWORK_FAULT_KILLS", "4"))
 
 async def timed_out_workflow_tasks(client, case_id: str) -> int:
     """Workflow tasks a killed worker took with it (they time out, then run elsewhere)."""
-    history = await client.get_workflow_handle(case_id).fetch_history()
-    return sum(1 for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT)
+    return sum(1 for e in await every_event(client, case_id) if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT)
 
 
 async def run_case(dev_env, pool, task_queue: str, path: str) -> tuple[Driver, str]:

@@ -19,7 +19,7 @@ import asyncpg
 from temporalio.api.enums.v1 import EventType
 
 from tests.ops_support import free_port
-from tests.support import Case, referral
+from tests.support import Case, every_event, referral
 
 WORKER = str(Path(sys.executable).parent / "casework-worker")
 GRACE_SECONDS = 3
@@ -109,8 +109,7 @@ async def test_sigterm_gives_in_flight_activity_its_grace_then_a_new_worker_fini
         )
         assert [a["event_key"] for a in audited] == ["message-icd5079", "message-ice-tasking"]
         # The message activity really ran twice: once cut short by the shutdown, once to the end.
-        history = await case.handle.fetch_history()
-        attempts = [e.activity_task_started_event_attributes.attempt for e in history.events
+        attempts = [e.activity_task_started_event_attributes.attempt for e in await every_event(case.client, case.id)
                     if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED]
         assert max(attempts) == 2, attempts
         await case.handle.terminate(reason="test finished")
