@@ -761,14 +761,7 @@ class CaseWorkflow:
             except asyncio.TimeoutError:
                 await self._escalate(task)
                 deadline = workflow.now() + timedelta(days=self.settings.reminder_interval_days)
-        if key in self.s.results:
-            return self.s.results[key]
-        assert resolved_by is not None
-        outcome, actor = resolved_by()  # type: ignore[misc]
-        await self._act("complete_task", r.CompleteTask(
-            case_id=self.s.case_id, at=workflow.now(), key=key, outcome=outcome, actor=actor,
-        ))
-        return self._finish_task(task, outcome, {}, actor)
+        return await self._settled(task, resolved_by)
 
     async def _await_task(self, task: OpenTask, resolved_by: Resolver | None) -> TaskResult:
         """messages-v2: wait for a completion or a settling message, applied one at a time in order."""
@@ -785,12 +778,16 @@ class CaseWorkflow:
                 break
             await self._escalate(task)
             task.next_deadline = workflow.now() + timedelta(days=self.settings.reminder_interval_days)
-        if key in self.s.results:
-            return self.s.results[key]
+        return await self._settled(task, resolved_by)
+
+    async def _settled(self, task: OpenTask, resolved_by: Resolver | None) -> TaskResult:
+        """The outcome of a settled task: a person's, or the message's that settled it (recorded now)."""
+        if task.key in self.s.results:
+            return self.s.results[task.key]
         assert resolved_by is not None
         outcome, actor = resolved_by()  # type: ignore[misc]
         await self._act("complete_task", r.CompleteTask(
-            case_id=self.s.case_id, at=workflow.now(), key=key, outcome=outcome, actor=actor,
+            case_id=self.s.case_id, at=workflow.now(), key=task.key, outcome=outcome, actor=actor,
         ))
         return self._finish_task(task, outcome, {}, actor)
 
