@@ -290,11 +290,23 @@ class EventReceipt(Model):
 # --- Updates -----------------------------------------------------------------------
 
 
+class Acting(Model):
+    """Who completes a task as the API verified them (issue 15): the token's subject, roles
+    and teams. The workflow's validator checks them against the task's team too (defence
+    in depth); ``actor`` is then ``subject``."""
+
+    subject: Actor
+    roles: list[str] = Field(default_factory=list)
+    teams: list[str] = Field(default_factory=list)
+
+
 class TaskCompletion(Model):
     task_key: str
     outcome: str
     actor: Actor
     details: dict[str, Any] = Field(default_factory=dict)
+    #: Set by the API; None from older clients and operator tools.
+    acting: Acting | None = None
 
 
 class TaskCompleted(Model):

@@ -91,3 +91,37 @@ def process_config_path() -> str | None:
 
 def log_level(default: str) -> str:
     return _get(LOG_LEVEL_ENV) or default
+
+
+# ------------------------------------------------------------------ the HTTP API (api/)
+
+API_ADDRESS_ENV = "CASEWORK_API_ADDRESS"
+API_DATABASE_URL_ENV = "CASEWORK_API_DATABASE_URL"
+API_URL_ENV = "CASEWORK_API_URL"
+TOKEN_ENV = "CASEWORK_TOKEN"
+DEFAULT_API_ADDRESS = "127.0.0.1:8080"
+
+
+def api_address() -> tuple[str, int]:
+    """host:port the API listens on (``CASEWORK_API_ADDRESS``)."""
+    text = _get(API_ADDRESS_ENV) or DEFAULT_API_ADDRESS
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"{API_ADDRESS_ENV} must be host:port, not '{text}'")
+    return host.strip("[]"), int(port)
+
+
+def api_database_url() -> str | None:
+    """The API's own database login (migration 0005's casework_api); unset: DATABASE_URL's
+    server and database as that login, without a password (the local stack, the tests)."""
+    return _get(API_DATABASE_URL_ENV)
+
+
+def api_url() -> str | None:
+    """Where the CLI finds the API (``CASEWORK_API_URL``)."""
+    return _get(API_URL_ENV)
+
+
+def token() -> str | None:
+    """A bearer token given to the CLI directly (``CASEWORK_TOKEN``), instead of ``casework login``'s."""
+    return _get(TOKEN_ENV)

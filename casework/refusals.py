@@ -8,6 +8,7 @@ Every place that turns a ``ValidationError`` into lines for people uses ``proble
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -65,6 +66,11 @@ def message(error: Any) -> str:
     return words.get(kind) or str(error.get("msg", "is not valid"))
 
 
+def field_errors(errors: Sequence[Any], whole: str = "(document)") -> list[tuple[str, str]]:
+    """Each item of ``ValidationError.errors()`` (or FastAPI's) as (field path, what is wrong)."""
+    return [(".".join(str(p) for p in e["loc"]) or whole, message(e)) for e in errors]
+
+
 def problems(err: ValidationError, whole: str = "(document)") -> list[str]:
     """Each error as ``field.path: what is wrong``; ``whole`` names the document itself."""
-    return [f"{'.'.join(str(p) for p in e['loc']) or whole}: {message(e)}" for e in err.errors()]
+    return [f"{where}: {what}" for where, what in field_errors(err.errors(), whole)]

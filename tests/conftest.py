@@ -119,3 +119,12 @@ async def start(ts_env: WorkflowEnvironment, pool: asyncpg.Pool, queue: str) -> 
 
     async with case_starter(ts_env.client, pool, queue) as starter:
         yield starter
+
+
+@pytest.fixture(scope="module")
+async def api(ts_env: WorkflowEnvironment, queue: str, database_url: str, pool: asyncpg.Pool) -> AsyncIterator[object]:
+    """The HTTP API (tests/api_support.py) on the module's time-skipping server and worker."""
+    from tests.api_support import serving_api
+
+    async with serving_api(ts_env.client, queue, database_url) as stack:
+        yield stack

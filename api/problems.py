@@ -1,0 +1,114 @@
+"""Errors as RFC 9457 problem documents (``application/problem+json``).
+
+Every refusal names the field or the rule (``rule``: R30, R61 ...) in the project's own
+words, with the documented status; nothing else (no traceback, no stack, no personal
+data) ever reaches a body.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from casework.refusals import field_errors
+
+log = logging.getLogger(__name__)
+
+MEDIA_TYPE = "application/problem+json"
+#: Problem types are relative URIs into docs/api.md's "Problems" section.
+TYPE_BASE = "/docs/api#"
+
+TITLES = {
+    400: "Bad request",
+    401: "Not authenticated",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    406: "Not acceptable",
+    409: "Conflict",
+    413: "Too large",
+    415: "Unsupported media type",
+    422: "Refused",
+    429: "Too many requests",
+    500: "Internal error",
+    503: "Unavailable",
+}
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="Where in the request: 'body.certificate.issued_on', 'query.limit'")
+    message: str
+
+
+class ProblemDocument(BaseModel):
+    """RFC 9457. ``rule`` names the guidance's rule (docs/rules.md) when one refused."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    rule: str | None = None
+    errors: list[FieldError] | None = None
+
+
+class Problem(Exception):
+    """Raise anywhere in a request to answer with a problem document."""
+
+    def __init__(self, status: int, detail: str | None = None, *, kind: str | None = None, title: str | None = None,
+                 rule: str | None = None, errors: list[FieldError] | None = None,
+                 headers: dict[str, str] | None = None, retry_after: int | None = None) -> None:
+        super().__init__(detail or title or TITLES.get(status, "Error"))
+        self.status = status
+        self.document = ProblemDocument(
+            type=f"{TYPE_BASE}{kind}" if kind else "about:blank",
+            title=title or TITLES.get(status, "Error"), status=status, detail=detail, rule=rule, errors=errors,
+        )
+        self.headers = dict(headers or {})
+        if retry_after is not None:
+            self.headers["Retry-After"] = str(retry_after)
+
+
+def response(problem: Problem, request: Request | None = None) -> JSONResponse:
+    document = problem.document
+    if request is not None and document.instance is None:
+        document = document.model_copy(update={"instance": request.url.path})
+    return JSONResponse(document.model_dump(exclude_none=True), status_code=problem.status,
+                        headers=problem.headers, media_type=MEDIA_TYPE)
+
+
+#: For route declarations: ``responses=problem_responses(403, 404)``.
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {status: {"model": ProblemDocument, "description": TITLES.get(status, "Problem"),
+                     "content": {MEDIA_TYPE: {}}} for status in statuses}
+
+
+def install(app: FastAPI) -> None:
+    """Every error the app can raise answers as a problem document."""
+
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        return response(exc, request)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [FieldError(field=where, message=message) for where, message in field_errors(exc.errors())]
+        detail = "; ".join(f"{e.field}: {e.message}" for e in errors[:5]) or "the request is not valid"
+        return response(Problem(422, detail, kind="invalid-request", errors=errors), request)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) and exc.detail != TITLES.get(exc.status_code) else None
+        return response(Problem(exc.status_code, detail, headers=dict(exc.headers or {})), request)
+
+    @app.exception_handler(Exception)
+    async def _internal(request: Request, exc: Exception) -> JSONResponse:
+        # The type only: an exception's text may carry a case's personal data.
+        log.error("internal error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        return response(Problem(500, "something went wrong on our side; it has been logged", kind="internal"), request)

@@ -1,0 +1,1 @@
+"""One router per resource: referrals, events, cases, tasks, feeds (docs/api.md)."""

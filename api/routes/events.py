@@ -1,0 +1,7 @@
+"""/events (docs/api.md)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["events"])
