@@ -104,9 +104,10 @@ def _door(model: type[Event], data: dict[str, Any]) -> Event:
     try:
         return model.model_validate(data, context=AT_THE_DOOR)
     except ValidationError as err:
-        errors = [FieldError(field=f"body.{f}", message=m) for f, m in field_errors(err.errors())]
-        raise Problem(422, "; ".join(f"{e.field}: {e.message}" for e in errors[:5]), kind="invalid-event",
-                      errors=errors) from None
+        errors = [FieldError(field=f"body.{f}" if f != "(document)" else "body", message=m)
+                  for f, m in field_errors(err.errors())]
+        detail = "; ".join(f"{e.field}: {e.message}" for e in errors[:5])
+        raise Problem(422, detail, kind="invalid-event", errors=errors, rule=_rule(detail)) from None
 
 
 async def _deliver(svc: Svc, case_id: str, event: Event, response: Response, judged: str | None = None) -> Receipt:
