@@ -89,8 +89,34 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
                      "content": {MEDIA_TYPE: {}}} for status in statuses}
 
 
+def truthful(document: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI document as the app answers: FastAPI files a response ``model`` under
+    application/json, but problems are served as application/problem+json only."""
+    problem = {"schema": {"$ref": "#/components/schemas/ProblemDocument"}}
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            for status, answer in operation.get("responses", {}).items():
+                content = answer.get("content", {})
+                if MEDIA_TYPE in content and "application/json" in content:
+                    content[MEDIA_TYPE] = content.pop("application/json")
+                elif status == "422" and "HTTPValidationError" in str(content):  # FastAPI's own: ours is a problem
+                    answer.update(description=TITLES[422], content={MEDIA_TYPE: problem})
+    document.setdefault("components", {}).setdefault("schemas", {}).setdefault(
+        "ProblemDocument", ProblemDocument.model_json_schema(ref_template="#/components/schemas/{model}"))
+    return document
+
+
 def install(app: FastAPI) -> None:
-    """Every error the app can raise answers as a problem document."""
+    """Every error the app can raise answers as a problem document, and the OpenAPI
+    document says so."""
+    plain_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = truthful(plain_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:

@@ -7,11 +7,20 @@ plain records and knows nothing of the policy; the policy knows nothing of SQL.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import asyncpg
+from fastapi import Path
 
 from access.policy import CaseRef, case_scope
 from access.principal import Principal
 from cid import read_model
+
+
+#: A case ID in a path (``acro-case-…``: casework/case.py ``case_id_for``); nothing else
+#: reaches the CID, so control characters and the like are refused as a field (422).
+CASE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$"
+CaseId = Annotated[str, Path(pattern=CASE_ID_PATTERN, description="The case's ID, acro-case-…")]
 
 
 def as_case_ref(access: read_model.CaseAccess) -> CaseRef:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -21,7 +22,7 @@ from pydantic import BaseModel, Field, StringConstraints
 from access.policy import SCOPES, Action, CaseRef, PersonalDataRead, Purpose
 from api.auth import Who, allow
 from api.problems import FieldError, Problem, problem_responses
-from api.resources import case_ref, visible_to
+from api.resources import CASE_ID_PATTERN, CaseId, case_ref, visible_to
 from api.services import Svc
 from casework import config
 from casework.case import Stage
@@ -32,7 +33,9 @@ router = APIRouter(tags=["cases"])
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+#: No control characters: nothing a person types has them, and PostgreSQL refuses NUL.
+_PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=_PRINTABLE)]
 
 
 class CaseSummary(BaseModel):
@@ -80,7 +83,8 @@ class PersonalDataRequest(BaseModel):
 
     model_config = {"extra": "forbid"}
     purpose: Purpose
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=config.MAX_PURPOSE_CHARS)]
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=config.MAX_PURPOSE_CHARS,
+                                             pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+$")]
 
 
 class PersonalData(BaseModel):
@@ -114,7 +118,7 @@ def _after(cursor: str | None) -> tuple[datetime, str] | None:
     try:
         opened, case_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         at = datetime.fromisoformat(opened)
-        if not isinstance(case_id, str) or at.tzinfo is None:
+        if not isinstance(case_id, str) or not re.match(CASE_ID_PATTERN, case_id) or at.tzinfo is None:
             raise ValueError
         return at, case_id
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError):
@@ -145,8 +149,8 @@ async def list_cases(
 
 
 @router.get("/cases/{case_id}", response_model=CaseDetail, summary="One case (no personal data)",
-            responses=problem_responses(401, 403, 404, 503))
-async def one_case(case_id: str, who: Who, svc: Svc) -> CaseDetail:
+            responses=problem_responses(401, 403, 404, 422, 503))
+async def one_case(case_id: CaseId, who: Who, svc: Svc) -> CaseDetail:
     if who.is_system and SCOPES[Action.SEE_CASE] not in who.scopes:
         allow(who, Action.SEE_CASE, CaseRef(case_id=case_id))  # 403: the credential's scope, not this case
     async with svc.pool.acquire() as conn:
@@ -170,7 +174,7 @@ def _sees(who: Who, case: CaseRef) -> bool:
 @router.post("/cases/{case_id}/personal-data", response_model=PersonalData,
              summary="The case's personal data, for a stated purpose; the read is recorded (R60)",
              responses=problem_responses(401, 403, 404, 422, 503))
-async def personal_data(case_id: str, body: PersonalDataRequest, who: Who, svc: Svc, response: Response) -> PersonalData:
+async def personal_data(case_id: CaseId, body: PersonalDataRequest, who: Who, svc: Svc, response: Response) -> PersonalData:
     found = await case_ref(svc.pool, case_id)
     allow(who, Action.READ_PERSONAL_DATA, PersonalDataRead(case=found or CaseRef(case_id=case_id), purpose=body.purpose))
     try:  # a case only submitted (not yet registered) has no personal data in the CID yet: 404 too

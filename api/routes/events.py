@@ -22,7 +22,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from access.policy import Action, CaseRef
 from api.auth import Who, allow
 from api.problems import FieldError, Problem, problem_responses
-from api.resources import case_ref
+from api.resources import CaseId, case_ref
 from api.services import Svc
 from casework.case import (
     AT_THE_DOOR,
@@ -151,26 +151,26 @@ async def _send(svc: Svc, who: Who, kind: EventKind, case_id: str, model: type[E
 
 @router.post("/cases/{case_id}/events/located", response_model=Receipt, responses=_ANSWERS,
              summary="The person has been found (R16 -> R20)")
-async def located(case_id: str, body: LocatedBody, who: Who, svc: Svc, response: Response) -> Receipt:  # type: ignore[valid-type]
+async def located(case_id: CaseId, body: LocatedBody, who: Who, svc: Svc, response: Response) -> Receipt:  # type: ignore[valid-type]
     return await _send(svc, who, EventKind.LOCATED, case_id, PersonLocated, body.model_dump(), response)  # type: ignore[attr-defined]
 
 
 @router.post("/cases/{case_id}/events/left-uk", response_model=Receipt, responses=_ANSWERS,
              summary="The person has left the UK (R10/R11)")
-async def left_uk(case_id: str, body: LeftUkBody, who: Who, svc: Svc, response: Response) -> Receipt:  # type: ignore[valid-type]
+async def left_uk(case_id: CaseId, body: LeftUkBody, who: Who, svc: Svc, response: Response) -> Receipt:  # type: ignore[valid-type]
     return await _send(svc, who, EventKind.LEFT_UK, case_id, LeftUk, body.model_dump(), response)  # type: ignore[attr-defined]
 
 
 @router.post("/cases/{case_id}/events/representations", response_model=Receipt, responses=_ANSWERS,
              summary="Representations against the Stage 1 notice (R43)")
-async def representations(case_id: str, body: RepresentationsBody, who: Who, svc: Svc,  # type: ignore[valid-type]
+async def representations(case_id: CaseId, body: RepresentationsBody, who: Who, svc: Svc,  # type: ignore[valid-type]
                           response: Response) -> Receipt:
     return await _send(svc, who, EventKind.REPRESENTATIONS, case_id, RepresentationsReceived, body.model_dump(), response)  # type: ignore[attr-defined]
 
 
 @router.post("/cases/{case_id}/events/certificate", response_model=Receipt, responses=_ANSWERS,
              summary="A new ACRO certificate (R03 -> R04): held in the CID, then given to the case")
-async def certificate(case_id: str, body: CertificateBody, who: Who, svc: Svc, response: Response) -> Receipt:  # type: ignore[valid-type]
+async def certificate(case_id: CaseId, body: CertificateBody, who: Who, svc: Svc, response: Response) -> Receipt:  # type: ignore[valid-type]
     await _allowed_case(svc, who, EventKind.CERTIFICATE, case_id)
     event_id: str = body.event_id  # type: ignore[attr-defined]
     try:
