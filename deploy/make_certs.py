@@ -5,7 +5,7 @@
 A private CA for the compose cluster, a server certificate for the Temporal frontend and
 its internode traffic (name ``temporal``, also ``localhost`` and 127.0.0.1 for the port
 published on loopback), and one client certificate per identity that talks to Temporal:
-``worker``, ``ui`` and ``admin`` (the schema/registration jobs, the healthcheck, the
+``worker``, ``api``, ``ui`` and ``admin`` (the schema/registration jobs, the healthcheck, the
 operator's ``casework`` in ``cid-migrate``). ECDSA P-256, made locally with
 ``cryptography`` (nothing is downloaded). Private keys are written 0600. A file that
 exists is kept: run again after deleting the folder to renew (every service then needs
@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 SERVER_NAME = "temporal"
-CLIENTS = ("worker", "ui", "admin")
+CLIENTS = ("worker", "api", "ui", "admin")
 VALID_DAYS = 825  # the longest validity clients commonly accept for a server certificate
 
 

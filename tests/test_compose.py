@@ -11,7 +11,7 @@ import yaml
 from casework.search import ALL as SEARCH_ATTRIBUTES, type_name
 
 ROOT = Path(__file__).resolve().parent.parent
-LONG_RUNNING = {"temporal-postgresql", "temporal", "temporal-ui", "cid-postgresql", "codec-server", "worker"}
+LONG_RUNNING = {"temporal-postgresql", "temporal", "temporal-ui", "cid-postgresql", "codec-server", "worker", "api"}
 ONE_SHOT = {"temporal-schema", "temporal-register", "cid-migrate"}
 
 
@@ -143,7 +143,7 @@ def test_temporal_takes_mtls_clients_only(compose: dict) -> None:
     assert "--tls-cert-path" in health and "--tls-ca-path" in health
 
     secrets = compose["secrets"]
-    clients = {"worker": "worker", "cid-migrate": "admin", "temporal-register": "admin"}
+    clients = {"worker": "worker", "api": "api", "cid-migrate": "admin", "temporal-register": "admin"}
     for name, identity in clients.items():
         service = compose["services"][name]
         env = service["environment"]
@@ -180,3 +180,23 @@ def test_the_web_ui_logs_people_in_through_a_configurable_oidc_issuer(compose: d
 def test_the_codec_server_wants_its_token(compose: dict) -> None:
     codec = compose["services"]["codec-server"]
     assert "codec_token" in codec["secrets"] and "CASEWORK_CODEC_TOKEN" in " ".join(codec["command"])
+
+
+def test_the_api_runs_replicated_with_its_own_login_and_a_configured_issuer(compose: dict) -> None:
+    """Issue 15: the API scales out (stateless), logs in to the CID as casework_api only,
+    checks tokens against the issuer compose is given (``${VAR:?...}``: none, no start), and
+    is published on loopback only."""
+    api = compose["services"]["api"]
+    assert api["command"] == ["casework-api"] and api["build"] == "."
+    assert api["deploy"]["replicas"] >= 2
+    env = api["environment"]
+    assert env["CASEWORK_API_DATABASE_URL"].startswith("postgresql://casework_api@")
+    assert "DATABASE_URL" not in env and "cid_api_pgpass" in api["secrets"]
+    assert not {"cid_owner_pgpass", "cid_worker_pgpass", "codec_token"} & set(api["secrets"])
+    assert env["CASEWORK_OIDC_ISSUER"].startswith("${CASEWORK_OIDC_ISSUER:?")
+    assert "CASEWORK_STACK" not in env  # the development issuer never runs here
+    host, _, port = env["CASEWORK_API_ADDRESS"].rpartition(":")
+    assert [target for _, target in _published(api)] == [port]
+    assert _depends(compose, "api")["cid-migrate"]["condition"] == "service_completed_successfully"
+    assert "/live" in " ".join(api["healthcheck"]["test"])
+    assert '"api"' in (ROOT / "deploy" / "make_certs.py").read_text()  # its own client certificate
