@@ -100,6 +100,8 @@ API_DATABASE_URL_ENV = "CASEWORK_API_DATABASE_URL"
 API_URL_ENV = "CASEWORK_API_URL"
 TOKEN_ENV = "CASEWORK_TOKEN"
 DEFAULT_API_ADDRESS = "127.0.0.1:8080"
+DEFAULT_API_PORT = 8080  # `casework up`'s API (its --api-port)
+DEFAULT_DEV_ISSUER_PORT = 8090  # `casework up`'s development issuer (access/settings.py DevIssuerSettings)
 
 
 def api_address() -> tuple[str, int]:

@@ -2,7 +2,9 @@
 
 It starts the codec server (so that the Web UI can decrypt payloads, docs/privacy.md),
 the Temporal dev server with its Web UI from the venv's binary, the case database
-(``DATABASE_URL``, else an embedded PostgreSQL under the data folder), and a worker in
+(``DATABASE_URL``, else an embedded PostgreSQL under the data folder), a worker, the
+development OpenID Connect issuer (``CASEWORK_STACK=local``: people and systems of
+deploy/dev-identities.toml) and the HTTP API (``casework-api``'s app, docs/api.md) in
 this process; it submits the example referrals and says where to look. The dev server
 keeps its state in a SQLite file in the data folder, and the payload key is kept there
 too, so stopping and starting again resumes every case where it was, timers included.
@@ -81,13 +83,19 @@ def up(
     ui_port: int = typer.Option(8233, "--ui-port", min=1, max=65535, help="Temporal Web UI port."),
     codec_port: int = typer.Option(8081, "--codec-port", min=1, max=65535,
                                    help="Codec server port (the Web UI decrypts payloads through it)."),
+    api_port: int = typer.Option(config.DEFAULT_API_PORT, "--api-port", min=1, max=65535, help="The HTTP API's port."),
+    issuer_port: int = typer.Option(config.DEFAULT_DEV_ISSUER_PORT, "--issuer-port", min=1, max=65535,
+                                    help="The development OpenID Connect issuer's port."),
     no_examples: bool = typer.Option(False, "--no-examples", help="Do not submit examples/referrals."),
 ) -> None:
-    """Run Temporal (with its Web UI), the case database and a worker here; Ctrl-C stops them."""
-    if len({temporal_port, ui_port, codec_port}) < 3:
-        raise CliError("--temporal-port, --ui-port and --codec-port must differ", Exit.BAD_INPUT)
+    """Run Temporal (with its Web UI), the case database, a worker, a development token
+    issuer and the HTTP API here; Ctrl-C stops them. (An operator command: it holds
+    direct access to Temporal and the CID.)"""
+    if len({temporal_port, ui_port, codec_port, api_port, issuer_port}) < 5:
+        raise CliError("--temporal-port, --ui-port, --codec-port, --api-port and --issuer-port must differ", Exit.BAD_INPUT)
     logging.basicConfig(level=config.log_level("WARNING"), format="%(levelname)s %(name)s: %(message)s")
-    stack = LocalStack(data_dir.expanduser().resolve(), temporal_port, ui_port, codec_port, examples=not no_examples)
+    stack = LocalStack(data_dir.expanduser().resolve(), temporal_port, ui_port, codec_port, examples=not no_examples,
+                       api_port=api_port, issuer_port=issuer_port)
     asyncio.run(stack.run())
 
 
@@ -221,11 +229,37 @@ class LocalStack:
     ui_port: int
     codec_port: int
     examples: bool
+    api_port: int = config.DEFAULT_API_PORT
+    issuer_port: int = config.DEFAULT_DEV_ISSUER_PORT
     _stop: asyncio.Event = field(init=False, default_factory=asyncio.Event)
     _hurry: asyncio.Event = field(init=False, default_factory=asyncio.Event)  # a second Ctrl-C
     _ready: asyncio.Event = field(init=False, default_factory=asyncio.Event)  # the worker polls
     _process: ProcessSettings | None = field(init=False, default=None)
     _embedded: Path | None = field(init=False, default=None)  # the embedded PostgreSQL's folder, once started
+    _api: "LocalApi | None" = field(init=False, default=None)
+    _issuer_stack: contextlib.ExitStack = field(init=False, default_factory=contextlib.ExitStack)
+
+    def _issuer(self) -> Any:
+        """The development issuer (access/dev_issuer.py) on loopback; it refuses to run
+        without the local stack's marker, which this command is."""
+        from access.dev_issuer import DevIssuerRefused, load_identities, running
+        from access.settings import LOCAL_STACK_MARKER, DevIssuerSettings
+
+        settings = DevIssuerSettings()
+        try:
+            identities = load_identities(_identities_file(settings.identities))
+            return self._issuer_stack.enter_context(running(
+                identities, host=settings.host, port=self.issuer_port, audience=settings.audience,
+                token_seconds=settings.token_seconds, environ={**os.environ, LOCAL_STACK_MARKER: "local"}))
+        except DevIssuerRefused as refused:
+            raise CliError(f"the development issuer: {refused}", Exit.UNAVAILABLE) from None
+        except OSError as err:
+            raise CliError(f"the development issuer cannot listen on port {self.issuer_port} ({err.strerror}); "
+                           "choose another with --issuer-port", Exit.UNAVAILABLE) from None
+
+    async def _close_api(self) -> None:
+        if self._api is not None:
+            await self._api.stop()
 
     async def run(self) -> None:
         stop = self._stop
@@ -275,8 +309,11 @@ class LocalStack:
                 console.print(f"[green]✓[/] Worker polling task queue '{temporal.task_queue}'")
                 if self.examples:
                     await _until(stop, self._submit_examples(database_url, temporal))
-                _write_stack_file(stack_file, database_url, server, temporal, codec_server)
-                console.print(_panel(server, codec_server, database_url, self.data_dir))
+                issuer = self._issuer()
+                api = self._api = await _until(stop, LocalApi.start(database_url, temporal, issuer.url, self.api_port))
+                console.print(f"[green]✓[/] HTTP API on {api.url} (tokens from the development issuer {issuer.url})")
+                _write_stack_file(stack_file, database_url, server, temporal, codec_server, api.url, issuer.url)
+                console.print(_panel(server, codec_server, database_url, self.data_dir, api.url, issuer.url))
                 for line in try_next(self.data_dir):
                     console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
                 if os.environ.get("TEMPORAL_ADDRESS", server.address) != server.address:
@@ -296,8 +333,10 @@ class LocalStack:
                 console.print("Stopping: the worker finishes its in-flight work first…")
             finally:
                 stop.set()
+                await self._close_api()  # no new requests while the worker finishes its work
                 await self._stop_worker(worker)
         finally:
+            self._issuer_stack.close()
             await server.stop()
             await codec_server.close()
 
@@ -392,6 +431,64 @@ class LocalStack:
         console.print(f"[green]✓[/] Example referrals from {escape(_relative(folder))}: {counts}")
 
 
+# --------------------------------------------------------------------------- the HTTP API
+
+
+@dataclass
+class LocalApi:
+    """The API's app (api/app.py, as ``casework-api`` serves it) on uvicorn in this
+    process, logged in to the CID as casework_api, checking tokens against the issuer."""
+
+    url: str
+    _server: Any
+    _serving: asyncio.Task[None]
+    _close: Any
+
+    @classmethod
+    async def start(cls, database_url: str, temporal: TemporalSettings, issuer_url: str, port: int) -> "LocalApi":
+        import uvicorn
+
+        from access.settings import access_settings
+        from access.tokens import TokenVerifier
+        from api.app import create_app
+        from api.services import Services
+        from cid.db import API_LOGIN, login_as
+
+        if _port_taken(port):
+            raise CliError(f"port {port} on 127.0.0.1 is taken; choose another with --api-port", Exit.UNAVAILABLE)
+        try:
+            verifier = TokenVerifier(access_settings(issuer=issuer_url))
+            pool = await create_pool(config.api_database_url() or login_as(database_url, API_LOGIN), max_size=10)
+            client = await connect(temporal)
+        except (OSError, asyncpg.PostgresError, ValueError) as err:
+            raise CliError(f"the HTTP API cannot start: {type(err).__name__}: {err}", Exit.UNAVAILABLE) from None
+        app = create_app(Services(verifier, pool, CaseClient(client, pool=pool, task_queue=temporal.task_queue)))
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
+        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # ours stop the stack
+        serving = asyncio.create_task(server.serve())
+        while not server.started:
+            if serving.done():
+                await pool.close()
+                raise CliError(f"the HTTP API did not start on port {port}", Exit.UNAVAILABLE)
+            await asyncio.sleep(0.05)
+        return cls(f"http://127.0.0.1:{port}", server, serving, pool.close)
+
+    async def stop(self) -> None:
+        self._server.should_exit = True
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._serving, timeout=SERVER_STOP_SECONDS)
+        await self._close()
+
+
+def _identities_file(name: str) -> Path:
+    """deploy/dev-identities.toml beside the code when the working folder has none."""
+    path = Path(name)
+    if path.is_file() or path.is_absolute():
+        return path
+    beside = Path(__file__).resolve().parent.parent / name
+    return beside if beside.is_file() else path
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -480,7 +577,7 @@ def _start_embedded(pgdata: Path) -> str:
 
 
 def _write_stack_file(path: Path, database_url: str, server: DevServer, temporal: TemporalSettings,
-                      codec_server: CodecServer) -> None:
+                      codec_server: CodecServer, api_url: str, issuer_url: str) -> None:
     """What a second terminal's ``casework`` reads (starter/context.py); 0600: it may hold a password."""
     content: dict[str, Any] = {
         "database_url": database_url,
@@ -489,6 +586,8 @@ def _write_stack_file(path: Path, database_url: str, server: DevServer, temporal
         "task_queue": temporal.task_queue,
         "ui_url": server.ui_url,
         "codec_url": codec_server.url,  # the token is in codec-token beside this file
+        "api_url": api_url,  # CASEWORK_API_URL for the CLI (docs/api.md)
+        "oidc_issuer": issuer_url,  # the development issuer: `casework login`, client credentials
         "pid": os.getpid(),
     }
     tmp = path.with_suffix(".tmp")
@@ -522,8 +621,11 @@ def _display_url(url: str) -> str:
     return url
 
 
-def _panel(server: DevServer, codec_server: CodecServer, database_url: str, data_dir: Path) -> Panel:
+def _panel(server: DevServer, codec_server: CodecServer, database_url: str, data_dir: Path, api_url: str,
+           issuer_url: str) -> Panel:
     lines = [
+        f"[bold]HTTP API[/]         {escape(api_url)} (docs {escape(api_url)}/docs)",
+        f"[bold]Token issuer[/]     {escape(issuer_url)} (development only: deploy/dev-identities.toml)",
         f"[bold]Temporal Web UI[/]  {escape(server.ui_url)}",
         f"[bold]Temporal[/]         {server.address}",
         f"[bold]Codec server[/]     {codec_server.url} (token in {escape(str(data_dir / 'codec-token'))})",

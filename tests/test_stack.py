@@ -19,6 +19,7 @@ import stat
 import subprocess
 import sys
 import sysconfig
+import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
@@ -65,8 +66,19 @@ def _port_open(port: int) -> bool:
 
 
 def _http_status(url: str) -> int:
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return response.status
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status
+    except urllib.error.HTTPError as err:  # 4xx/5xx: its status
+        return err.code
+
+
+def _client_token(issuer: str, client: str, secret: str) -> str:
+    request = urllib.request.Request(f"{issuer}/token", data=b"grant_type=client_credentials", headers={
+        "Authorization": "Basic " + base64.b64encode(f"{client}:{secret}".encode()).decode(),
+        "Content-Type": "application/x-www-form-urlencoded"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())["access_token"]
 
 
 def _http_json(url: str, body: object | None = None, headers: dict[str, str] | None = None) -> tuple[dict, dict]:
@@ -109,8 +121,10 @@ class Stack:
     def start(self) -> None:
         self.runs += 1
         self.temporal_port, self.ui_port, self.codec_port = free_port(), free_port(), free_port()
+        self.api_port, self.issuer_port = free_port(), free_port()
         env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("TEMPORAL_", "CASEWORK_CODEC", "DATABASE_URL", "CASEWORK_DATA_DIR"))}
+               if not k.startswith(("TEMPORAL_", "CASEWORK_CODEC", "DATABASE_URL", "CASEWORK_DATA_DIR", "CASEWORK_OIDC",
+                                    "CASEWORK_API", "CASEWORK_STACK", "CASEWORK_DEV_ISSUER"))}
         # The stack makes its own payload key in the data folder, as on a newcomer's machine.
         env["CASEWORK_SHUTDOWN_GRACE_SECONDS"] = "5"
         if self.database_url:
@@ -120,7 +134,8 @@ class Stack:
         self.proc = subprocess.Popen(
             [_casework(), "up", "--data-dir", str(self.data_dir),
              "--temporal-port", str(self.temporal_port), "--ui-port", str(self.ui_port),
-             "--codec-port", str(self.codec_port)],
+             "--codec-port", str(self.codec_port), "--api-port", str(self.api_port),
+             "--issuer-port", str(self.issuer_port)],
             stdin=subprocess.DEVNULL, stdout=self.output.open("wb"), stderr=subprocess.STDOUT, env=env,
         )
 
@@ -258,6 +273,17 @@ async def test_up_serves_the_web_ui_and_starts_a_case_for_every_example(stack: S
     registered = await client.operator_service.list_search_attributes(
         ListSearchAttributesRequest(namespace="default"))
     assert {key.name for key in search.ALL} <= set(registered.custom_attributes)
+
+    # The HTTP API and its development issuer, as stack.json names them: a system's token by
+    # client credentials, and the example cases listed through the API.
+    assert settings["api_url"] == f"http://127.0.0.1:{stack.api_port}"
+    assert settings["oidc_issuer"] == f"http://127.0.0.1:{stack.issuer_port}"
+    assert "HTTP API" in stack.said() and settings["api_url"] in stack.said()
+    token = await asyncio.to_thread(_client_token, settings["oidc_issuer"], "acro", "dev-acro-secret")
+    listed, _ = await asyncio.to_thread(_http_json, f"{settings['api_url']}/cases?limit=200", None,
+                                        {"Authorization": f"Bearer {token}"})
+    assert expected <= {c["case_id"] for c in listed["cases"]}
+    assert await asyncio.to_thread(_http_status, f"{settings['api_url']}/cases") == 401
     rows = await _poll(settings["database_url"], "SELECT id FROM cases WHERE id = ANY($1::text[])",
                        list(expected), until=lambda rows: {r["id"] for r in rows} == expected)
     assert len(rows) == len(expected)
