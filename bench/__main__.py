@@ -29,7 +29,7 @@ import typer  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: E402
 
-PHASES = ("intake", "bulk", "replay", "dormancy")
+PHASES = ("intake", "bulk", "api", "replay", "dormancy")
 RESULTS = Path(__file__).parent / "results"
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
@@ -50,6 +50,8 @@ def main(
     woken: int = typer.Option(100, help="Dormant cases sent 'person located' after eviction."),
     wake_rate: float = typer.Option(5.0, help="'person located' messages per second."),
     bare_dormant: int = typer.Option(1000, help="Bare sleeping workflows for Temporal's own memory per workflow (0: none)."),
+    api_cases: int = typer.Option(200, help="Cases whose NBTC check is completed through the API (and as many bare updates)."),
+    api_events: int = typer.Option(1000, help="'person located' messages through the API (and as many bare signals)."),
     only: Optional[list[str]] = typer.Option(None, help=f"Run only these phases: {', '.join(PHASES)}."),
     out: Path = typer.Option(RESULTS, help="Folder for the JSON and PNG."),
     name: Optional[str] = typer.Option(None, help="File name stem (default: the date and time)."),
@@ -67,14 +69,14 @@ def main(
             console.print("matplotlib is not installed (pip install -e '.[bench]'), or pass --no-png", markup=False)
             raise typer.Exit(2) from None
     settings = {k: v for k, v in locals().items() if k in (
-        "intake", "intake_rounds", "bulk", "bulk_rounds", "replays", "dormant", "driven", "drive_all", "woken", "wake_rate", "bare_dormant")}
+        "intake", "intake_rounds", "bulk", "bulk_rounds", "replays", "dormant", "driven", "drive_all", "woken", "wake_rate", "bare_dormant", "api_cases", "api_events")}
     settings.update(phases=phases, bytecode_cache=str(PYCACHE))
     stem = name or datetime.now().strftime("bench-%Y%m%d-%H%M%S")
     asyncio.run(_run(phases, settings, out, stem, png))
 
 
 async def _run(phases: list[str], settings: dict[str, Any], out: Path, stem: str, png: bool) -> None:
-    from bench import bulk_submit, dormancy, intake, replay, report
+    from bench import api, bulk_submit, dormancy, intake, replay, report
     from bench.stack import stack
 
     results: dict[str, Any] = {}
@@ -92,6 +94,8 @@ async def _run(phases: list[str], settings: dict[str, Any], out: Path, stem: str
                     results["intake"] = await intake.measure(s, settings["intake"], progress, rounds=settings["intake_rounds"])
                 elif phase == "bulk":
                     results["bulk"] = await bulk_submit.measure(s, settings["bulk"], progress, settings["bulk_rounds"])
+                elif phase == "api":
+                    results["api"] = await api.measure(s, settings["api_cases"], settings["api_events"], progress)
                 elif phase == "replay":
                     results["replay"] = await replay.measure(s, settings["replays"], progress)
                 elif phase == "dormancy":

@@ -50,6 +50,31 @@ class BareSleeper:
         self.woken = True
 
 
+BARE_INBOX = "BareInbox"
+
+
+@workflow.defn(name=BARE_INBOX)
+class BareInbox:
+    """The bare counterpart of a case's people and messages: an update that runs one
+    trivial activity (completing a task), and a signal that only counts (a message)."""
+
+    def __init__(self) -> None:
+        self.messages = 0
+
+    @workflow.run
+    async def run(self) -> None:
+        await workflow.wait_condition(lambda: False)
+
+    @workflow.update
+    async def complete(self, key: str) -> str:
+        await workflow.execute_activity("bare_step", args=[0, 2], start_to_close_timeout=timedelta(seconds=30))
+        return key
+
+    @workflow.signal
+    def message(self, event_id: str) -> None:
+        self.messages += 1
+
+
 class BareActivities:
     """Trivial activities; the last step of each workflow counts it as done, and a wake-up
     notes the time its activity started."""
@@ -79,6 +104,6 @@ class BareActivities:
 
 def bare_worker(client: Client, task_queue: str, activities: BareActivities, **options) -> Worker:  # noqa: ANN003
     return Worker(
-        client, task_queue=task_queue, workflows=[BareWorkflow, BareSleeper],
+        client, task_queue=task_queue, workflows=[BareWorkflow, BareSleeper, BareInbox],
         activities=[activities.bare_step, activities.bare_woken], **options,
     )

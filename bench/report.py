@@ -18,6 +18,7 @@ from typing import Any
 
 from rich.table import Table
 
+from bench.api import COMPLETE_CONCURRENCY, EVENT_CONCURRENCY, ApiResult
 from bench.bulk_submit import BulkResult
 from bench.dormancy import DormancyResult
 from bench.intake import IntakeResult
@@ -27,7 +28,9 @@ TARGETS = {
     "intake_ratio": 0.8,  # at least
     "bulk_submit_ratio": 0.8,  # at least
     "wake_p95_s": 1.0,  # below
-    "dormant_rss_mb": 500.0,  # below, with 10,000 dormant cases
+    "dormant_rss_mb": 500.0,
+    "api_complete_p95_ratio": 1.5,  # at most: p95 through the API / p95 of a bare update
+    "api_event_ratio": 0.7,  # at least: messages through the API / bare signals, per second  # below, with 10,000 dormant cases
 }
 
 
@@ -60,6 +63,18 @@ def table(results: dict[str, Any]) -> Table:
                   f"{bulk.rate:.0f}/s ({bulk.seconds:.1f} s)", f"{bulk.bare_rate:.0f} starts/s ({bulk.bare_seconds:.1f} s)",
                   f"{bulk.ratio:.2f}", "ratio ≥ 0.8", _met(ok))
         t.add_row("  of which the fixed cost (casework submit, empty folder)", f"{bulk.cli_start_seconds:.2f} s", "", "", "", "")
+    api: ApiResult | None = results.get("api")
+    if api:
+        ok = api.p95_ratio <= TARGETS["api_complete_p95_ratio"]
+        t.add_row(f"API: completing a task, {api.cases} tasks, {COMPLETE_CONCURRENCY} at a time (ratio ours ÷ bare)",
+                  f"p50 {api.p50 * 1e3:.0f} ms, p95 {api.p95 * 1e3:.0f} ms",
+                  f"p50 {api.bare_p50 * 1e3:.0f} ms, p95 {api.bare_p95 * 1e3:.0f} ms (update + activity)",
+                  f"{api.p95_ratio:.2f}", "p95 ≤ 1.5 × bare", _met(ok))
+        ok = api.event_ratio >= TARGETS["api_event_ratio"]
+        answers = ", ".join(f"{n}× {code}" for code, n in sorted(api.event_answers.items()))
+        t.add_row(f"API: messages from other systems, {api.events}, {EVENT_CONCURRENCY} in flight ({answers})",
+                  f"{api.event_rate:.0f}/s", f"{api.bare_signal_rate:.0f} signals/s", f"{api.event_ratio:.2f}",
+                  "ratio ≥ 0.7", _met(ok))
     dormancy: DormancyResult | None = results.get("dormancy")
     if dormancy:
         d = dormancy

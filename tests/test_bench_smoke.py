@@ -18,7 +18,7 @@ import pytest
 CHECKOUT = Path(__file__).resolve().parent.parent
 
 TINY = ["--intake", "3", "--bulk", "4", "--bulk-rounds", "1", "--replays", "2", "--dormant", "6", "--driven", "3",
-        "--woken", "2", "--wake-rate", "20", "--bare-dormant", "3", "--no-png"]
+        "--woken", "2", "--wake-rate", "20", "--bare-dormant", "3", "--api-cases", "3", "--api-events", "6", "--no-png"]
 
 
 @pytest.mark.devserver
@@ -33,7 +33,7 @@ async def test_bench_runs_every_phase_and_records_it(database_url: str, tmp_path
     assert "casework benchmark" in out.decode()  # the table
 
     record = json.loads((tmp_path / "smoke.json").read_text())
-    assert record["settings"]["phases"] == ["intake", "bulk", "replay", "dormancy"]
+    assert record["settings"]["phases"] == ["intake", "bulk", "api", "replay", "dormancy"]
     assert record["machine"]["cpus"] and record["machine"]["load_average"]["intake start"]
 
     intake = record["intake"]
@@ -44,6 +44,12 @@ async def test_bench_runs_every_phase_and_records_it(database_url: str, tmp_path
     bulk = record["bulk"]
     assert bulk["referrals"] == 4 and len(bulk["rounds"]) == 1
     assert 0 < bulk["cli_start_seconds"] < bulk["seconds"]  # the whole command includes its start-up
+
+    api = record["api"]
+    # Every NBTC check completed through the API, each timed; every message answered (no 5xx).
+    assert len(api["complete_latencies_s"]) == 3 and len(api["bare_update_latencies_s"]) == 3
+    assert api["p95_ratio"] == pytest.approx(api["p95"] / api["bare_p95"])
+    assert sum(api["event_answers"].values()) == 6 and api["event_rate"] > 0 and api["bare_signal_rate"] > 0
 
     replay = record["replay"]
     # The longest path (Director disagrees, back to Stage E, deported) makes a long history.
