@@ -105,7 +105,9 @@ async def test_the_list_pages_by_cursor_soonest_due_first(api: ApiStack, start, 
         if cursor is None:
             break
     assert seen == expected and len(seen) >= 3
-    for params, field in (({"limit": 0}, "query.limit"), ({"limit": 201}, "query.limit"), ({"cursor": "!!"}, "query.cursor")):
+    for params, field in (({"limit": 0}, "query.limit"), ({"limit": 201}, "query.limit"), ({"cursor": "!!"}, "query.cursor"),
+                          ({"cursor": "WyIyMDI2LTAxLTAxVDAwOjAwOjAwIiwgMV0"}, "query.cursor"), ({"cursor": "WzEsMl0"}, "query.cursor"),
+                          ({"team": "NBTC\x00"}, "query.team")):
         answer = await api.call("GET", "/tasks", "nbtc.finn", params=params)
         assert answer.status_code == 422 and answer.headers["content-type"] == PROBLEM, answer.text
         assert answer.json()["errors"][0]["field"] == field

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -43,6 +43,8 @@ UPDATE_TIMEOUT_SECONDS = 30.0
 RETRY_AFTER = 5
 _RULE = re.compile(r"\bR\d{2}\b")
 
+#: Query and body text: no control characters (PostgreSQL refuses NUL in text).
+TEXT = r"^[^\x00-\x1f\x7f]*$"
 TaskId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The task's ID (``task_id`` in a listing)")]
 
 
@@ -73,7 +75,7 @@ class TaskPage(BaseModel):
 
 class CompletionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    outcome: str = Field(min_length=1, max_length=100, description="One of the task's ``outcomes``")
+    outcome: str = Field(min_length=1, max_length=100, pattern=TEXT, description="One of the task's ``outcomes``")
     details: dict[str, Any] = Field(default_factory=dict, description="What the outcome records (casework/tasks.py)")
 
 
@@ -88,7 +90,7 @@ class CompletionOut(BaseModel):
 
 class AssignmentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    assignee: str = Field(min_length=1, max_length=64, description="A person of the directory, member of the task's team")
+    assignee: str = Field(min_length=1, max_length=64, pattern=TEXT, description="A person of the directory, member of the task's team")
 
 
 def _task_out(row: Any) -> TaskOut:
@@ -112,7 +114,10 @@ def _after(cursor: str | None) -> tuple[datetime, int] | None:
         return None
     try:
         due, task_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(due), int(task_id)
+        after = datetime.fromisoformat(due), int(task_id)
+        if after[0].tzinfo is None or not 0 <= after[1] < 2**63:
+            raise ValueError(cursor)
+        return after
     except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
         raise Problem(422, "query.cursor: not a cursor this API gave (use next_cursor as it came)", kind="invalid-request",
                       errors=[FieldError(field="query.cursor", message="not a cursor this API gave")]) from None
@@ -144,14 +149,14 @@ def _not_open(row: Any) -> Problem:
             responses=problem_responses(401, 403, 422))
 async def list_tasks(
     who: Who, svc: Svc,
-    team: str | None = Query(None, max_length=100, description="The task's team (or the case owner's staff ID)"),
-    kind: str | None = Query(None, max_length=60, description="A task kind (casework/tasks.py)"),
-    case_id: str | None = Query(None, max_length=200),
-    assignee: str | None = Query(None, max_length=64),
+    team: str | None = Query(None, max_length=100, pattern=TEXT, description="The task's team (or the case owner's staff ID)"),
+    kind: str | None = Query(None, max_length=60, pattern=TEXT, description="A task kind (casework/tasks.py)"),
+    case_id: str | None = Query(None, max_length=200, pattern=TEXT),
+    assignee: str | None = Query(None, max_length=64, pattern=TEXT),
     overdue: bool = Query(False, description="Only overdue tasks"),
     mine: bool = Query(False, description="Only tasks for me: my teams', my own as case owner, or assigned to me"),
     limit: int = Query(50, ge=1, le=200),
-    cursor: str | None = Query(None, max_length=200, description="``next_cursor`` of the page before"),
+    cursor: str | None = Query(None, max_length=200, pattern=TEXT, description="``next_cursor`` of the page before"),
 ) -> TaskPage:
     filters = read_model.TaskFilters(
         team=team, kind=kind, case_id=case_id, assignee=assignee, overdue=overdue,
@@ -205,10 +210,14 @@ async def complete_task(task_id: TaskId, body: CompletionIn, who: Who, svc: Svc)
     allow(who, Action.COMPLETE_TASK, task_ref(row))
     if row["status"] != "open":
         raise _not_open(row)
-    completion = TaskCompletion(
-        task_key=row["task_key"], outcome=body.outcome, actor=who.subject, details=body.details,
-        acting=Acting(subject=who.subject, roles=sorted(who.roles), teams=sorted(who.teams)),
-    )
+    try:
+        completion = TaskCompletion(
+            task_key=row["task_key"], outcome=body.outcome, actor=who.subject, details=body.details,
+            acting=Acting(subject=who.subject, roles=sorted(who.roles), teams=sorted(who.teams)),
+        )
+    except ValidationError:  # the token's subject (or a role's name) is not in the form a case records
+        raise Problem(422, "your token's subject cannot be recorded as a case's actor (2-64 letters, digits or ._@:-)",
+                      kind="subject-not-recordable") from None
     try:
         done = await asyncio.wait_for(svc.cases.complete_task(row["case_id"], completion), UPDATE_TIMEOUT_SECONDS)
     except WorkflowUpdateFailedError as err:
