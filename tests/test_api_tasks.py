@@ -243,3 +243,23 @@ async def test_assign_to_a_member_of_the_tasks_team_from_the_directory(api: ApiS
                           json={"outcome": "allocated", "details": {"case_owner": "cw.ben"}})
     assert done.status_code == 200, done.text
     assert (await case.case_row())["case_owner"] == "cw.ben"
+
+
+async def test_a_claim_racing_the_cases_completion_ends_in_one_consistent_state(api: ApiStack, start, pool) -> None:
+    """The claim's conditional update and the worker's completion touch the same row: the
+    claim either lands while the task is open (and is kept on the done task) or finds it
+    done (409, nothing written) - never a claim recorded on a task it did not hold."""
+    for _ in range(3):
+        case = await start()
+        task_id = await open_task_id(case, "nbtc_check")
+        done, claim = await asyncio.gather(
+            api.call("POST", f"/tasks/{task_id}/completion", "nbtc.finn", json={"outcome": "in_uk"}),
+            api.call("POST", f"/tasks/{task_id}/claim", "nbtc.finn"))
+        assert done.status_code == 200, done.text
+        row = await task_row(pool, task_id)
+        claims = [a for a in await audit(case) if a[1] == "task claimed"]
+        assert (row["status"], row["completed_by"]) == ("done", "nbtc.finn")
+        if claim.status_code == 200:
+            assert row["assignee"] == "nbtc.finn" and len(claims) == 1
+        else:
+            assert claim.status_code == 409 and row["assignee"] is None and claims == [], claim.text
