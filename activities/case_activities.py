@@ -17,10 +17,14 @@ from temporalio import activity
 
 from casework import records as r
 from casework import keys, rules
-from casework.referral import DISCLOSABLE_PURPOSE, Certificate
+from casework.referral import DISCLOSABLE_PURPOSE, Certificate, first_conviction_before_birth
 from casework.rules import NON_DISCLOSABLE_NOTE
 from casework.settings import ProcessSettings
 from cid import case_record, inbox, intake
+
+
+class _CertificateRefused(Exception):
+    """A certificate the case cannot take; its transaction is rolled back."""
 
 
 class CaseActivities:
@@ -71,12 +75,26 @@ class CaseActivities:
     @activity.defn
     async def record_certificate(self, cmd: r.RecordCertificate) -> r.CertificateFacts:
         """A certificate handed in after intake becomes certificate ``seq`` of the case."""
+        try:
+            return await self._record_certificate(cmd)
+        except _CertificateRefused as refused:  # rolled back: nothing taken, nothing recorded
+            return r.CertificateFacts(disclosable=False, most_serious=False, refused=str(refused))
+
+    async def _record_certificate(self, cmd: r.RecordCertificate) -> r.CertificateFacts:
         async with self.pool.acquire() as conn, conn.transaction():
             try:
                 certificate = await intake.take_certificate(conn, cmd.case_id, cmd.certificate_id, cmd.at)
             except LookupError as err:  # no retry can make it right: refused, and the case goes on
-                return r.CertificateFacts(disclosable=False, most_serious=False, refused=str(err))
+                raise _CertificateRefused(str(err)) from None
             if certificate is not None:
+                # What cannot be true. Checked here, where the date of birth is, so that the
+                # API needs no read of it; the refusal names the conviction, never a date.
+                born = await conn.fetchval("SELECT date_of_birth FROM referrals WHERE case_id = $1", cmd.case_id)
+                wrong = first_conviction_before_birth(certificate, born)
+                if wrong is not None:
+                    raise _CertificateRefused(
+                        f"certificate {cmd.certificate_id}: conviction {wrong + 1} is dated before the subject's "
+                        "date of birth; send a corrected certificate with a new event ID")
                 disclosable = rules.is_disclosable(certificate)  # R02
                 most_serious = disclosable and self._most_serious(certificate)  # R03/R61, as above
                 await intake.insert_certificate(

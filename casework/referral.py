@@ -219,13 +219,21 @@ class Referral(Strict):
         return codes
 
 
-def conviction_before_birth(certificate: Certificate, born: date | None) -> str | None:
-    """A conviction dated before the person was born, named by its field; None when there is none."""
+def first_conviction_before_birth(certificate: Certificate, born: date | None) -> int | None:
+    """The index of the first conviction dated before the person was born; None when none is."""
     for n, conviction in enumerate(certificate.convictions if born is not None else []):
         if conviction.conviction_date < born:  # type: ignore[operator]
-            return (f"convictions.{n}.conviction_date: {conviction.conviction_date.isoformat()} is before "
-                    f"the date of birth ({born.isoformat()})")  # type: ignore[union-attr]
+            return n
     return None
+
+
+def conviction_before_birth(certificate: Certificate, born: date | None) -> str | None:
+    """A conviction dated before the person was born, named by its field; None when there is none."""
+    n = first_conviction_before_birth(certificate, born)
+    if n is None:
+        return None
+    return (f"convictions.{n}.conviction_date: {certificate.convictions[n].conviction_date.isoformat()} is before "
+            f"the date of birth ({born.isoformat()})")  # type: ignore[union-attr]
 
 
 def parse_referral(data: Any, today: date) -> Referral:

@@ -269,22 +269,155 @@ async def case_ref(conn: Executor, case_id: str) -> CaseAccess | None:
     return None
 
 
+# ---------------------------------------------------------------------------- the API's reads (issue 15)
+# Which cases and tasks a caller may see is the policy's (access/policy.py ``case_scope``,
+# ``task_scope``); api/resources.py hands it here as plain values, applied in SQL.
+
+
 @dataclass(frozen=True)
 class Visible:
-    """Which cases a caller may see, as plain values (the policy's ``CaseScope``, applied
-    in SQL so that paging never counts or returns a case the caller may not see)."""
+    """What a caller may see: cases routed to ``case_teams``, owned by ``case_owner``, or
+    with a task (ever) of ``case_task_teams``; or all. For tasks also: tasks of
+    ``task_teams``, assigned to ``subject``, of an owner's kind (``owner_kinds``) whose team
+    is ``subject``, and overdue tasks of ``overdue_kinds``."""
 
     all_cases: bool = False
-    teams: frozenset[str] = frozenset()
-    owner: str | None = None
-    task_teams: frozenset[str] = frozenset()
+    case_teams: tuple[str, ...] = ()
+    case_owner: str | None = None
+    case_task_teams: tuple[str, ...] = ()
+    task_teams: tuple[str, ...] = ()
+    subject: str | None = None
+    owner_kinds: tuple[str, ...] = ()
+    overdue_kinds: tuple[str, ...] = ()
 
 
-#: The same test as ``CaseScope.admits``: exact names, as the policy compares them.
-_VISIBLE = """
-    ($1::bool OR c.team = ANY($2::text[]) OR ($3::text IS NOT NULL AND c.case_owner = $3)
-     OR EXISTS (SELECT 1 FROM tasks v WHERE v.case_id = c.id AND v.team = ANY($4::text[])))
-"""
+class _Params:
+    """Numbered query parameters, collected as a query is built."""
+
+    def __init__(self) -> None:
+        self.values: list[Any] = []
+
+    def __call__(self, value: Any) -> str:
+        self.values.append(value)
+        return f"${len(self.values)}"
+
+
+def _cases_visible(p: _Params, v: Visible, *, case: str = "c") -> str:
+    if v.all_cases:
+        return "true"
+    parts = []
+    if v.case_teams:
+        parts.append(f"{case}.team = ANY({p(list(v.case_teams))}::text[])")
+    if v.case_owner is not None:
+        parts.append(f"{case}.case_owner = {p(v.case_owner)}::text")
+    if v.case_task_teams:
+        parts.append(f"EXISTS (SELECT 1 FROM tasks x WHERE x.case_id = {case}.id AND x.team = ANY({p(list(v.case_task_teams))}::text[]))")
+    return f"({' OR '.join(parts)})" if parts else "false"
+
+
+#: An open task past its deadline or escalated; a settled one is never overdue.
+_API_OVERDUE = f"(t.status = 'open' AND {_TASK_OVERDUE})"
+
+
+def _tasks_visible(p: _Params, v: Visible) -> str:
+    parts = [_cases_visible(p, v)]
+    if v.subject is not None:
+        subject = p(v.subject)
+        parts.append(f"t.assignee = {subject}::text")
+        if v.task_teams:
+            parts.append(f"t.team = ANY({p(list(v.task_teams))}::text[])")
+        if v.owner_kinds:
+            parts.append(f"(t.kind = ANY({p(list(v.owner_kinds))}::text[]) AND t.team = {subject}::text)")
+    if v.overdue_kinds:
+        parts.append(f"({_API_OVERDUE} AND t.kind = ANY({p(list(v.overdue_kinds))}::text[]))")
+    return f"({' OR '.join(parts)})"
+
+
+#: A task with what the policy needs of it and its case (access.policy.TaskRef): no
+#: outcome details (free text people typed, which may name a person or a place).
+_API_TASK = (
+    "SELECT t.id, t.case_id, t.task_key, t.kind, t.title, t.team, t.assignee, t.status, t.due_at,"
+    f" {_API_OVERDUE} AS overdue, t.outcome, t.completed_by, t.completed_at, t.created_at,"
+    " c.team AS case_team, c.case_owner,"
+    " ARRAY(SELECT DISTINCT x.team FROM tasks x WHERE x.case_id = t.case_id ORDER BY 1) AS case_task_teams"
+    " FROM tasks t JOIN cases c ON c.id = t.case_id"
+)
+
+
+async def api_task(conn: asyncpg.Connection, task_id: int) -> asyncpg.Record | None:
+    return await conn.fetchrow(f"{_API_TASK} WHERE t.id = $1", task_id)
+
+
+@dataclass(frozen=True)
+class TaskFilters:
+    team: str | None = None
+    kind: str | None = None
+    case_id: str | None = None
+    assignee: str | None = None
+    overdue: bool = False
+    #: "mine": tasks of these teams, or whose team or assignee is this subject.
+    mine_teams: tuple[str, ...] | None = None
+    mine_subject: str | None = None
+
+
+async def api_tasks(
+    conn: asyncpg.Connection, filters: TaskFilters, visible: Visible, *, after: tuple[datetime, int] | None, limit: int,
+) -> list[asyncpg.Record]:
+    """Open tasks the caller may see, soonest due first, after the keyset ``after`` (due, ID)."""
+    p = _Params()
+    where = ["t.status = 'open'", _tasks_visible(p, visible)]
+    if filters.team is not None:
+        where.append(f"t.team = {p(filters.team)}::text")
+    if filters.kind is not None:
+        where.append(f"t.kind = {p(filters.kind)}::text")
+    if filters.case_id is not None:
+        where.append(f"t.case_id = {p(filters.case_id)}::text")
+    if filters.assignee is not None:
+        where.append(f"t.assignee = {p(filters.assignee)}::text")
+    if filters.overdue:
+        where.append(_API_OVERDUE)
+    if filters.mine_subject is not None:
+        subject = p(filters.mine_subject)
+        where.append(f"(t.team = ANY({p(list(filters.mine_teams or ()))}::text[]) OR t.team = {subject}::text"
+                     f" OR t.assignee = {subject}::text)")
+    if after is not None:
+        where.append(f"(t.due_at, t.id) > ({p(after[0])}::timestamptz, {p(after[1])}::bigint)")
+    sql = f"{_API_TASK} WHERE {' AND '.join(where)} ORDER BY t.due_at, t.id LIMIT {p(limit)}"
+    return list(await conn.fetch(sql, *p.values))
+
+
+# ---------------------------------------------------------------------------- outbound message feeds
+
+
+_FEED_ENTRY = (
+    "SELECT m.id, m.case_id, c.acro_reference, m.recipient, m.form, m.body, m.sent_at,"
+    " a.acknowledged_by, a.acknowledged_at"
+    " FROM outbound_messages m JOIN cases c ON c.id = m.case_id"
+    " LEFT JOIN feed_acknowledgements a ON a.message_id = m.id"
+)
+
+
+async def feed(
+    conn: asyncpg.Connection, recipient: str, *, after: int, limit: int, include_acknowledged: bool,
+    visible: Visible,
+) -> list[asyncpg.Record]:
+    """One recipient's outbound messages, oldest first (by ID), after message ``after``."""
+    p = _Params()
+    where = [f"m.recipient = {p(recipient)}::text", f"m.id > {p(after)}::bigint", _cases_visible(p, visible)]
+    if not include_acknowledged:
+        where.append("a.message_id IS NULL")
+    sql = f"{_FEED_ENTRY} WHERE {' AND '.join(where)} ORDER BY m.id LIMIT {p(limit)}"
+    return list(await conn.fetch(sql, *p.values))
+
+
+async def feed_entries(conn: asyncpg.Connection, message_ids: list[int], visible: Visible) -> list[asyncpg.Record]:
+    """The messages among ``message_ids`` the caller may see (any recipient)."""
+    p = _Params()
+    where = [f"m.id = ANY({p(message_ids)}::bigint[])", _cases_visible(p, visible)]
+    return list(await conn.fetch(f"{_FEED_ENTRY} WHERE {' AND '.join(where)} ORDER BY m.id", *p.values))
+
+
+# ---------------------------------------------------------------------------- the case list and one case
 
 CASE_SUMMARY_COLUMNS = (
     "c.id, c.stage, c.status, c.team, c.case_owner, c.outcome, c.opened_at, c.updated_at, c.closed_at,"
@@ -292,11 +425,17 @@ CASE_SUMMARY_COLUMNS = (
     " (c.status <> 'closed' AND (c.overdue OR coalesce(n.next_due < now(), false))) AS overdue,"
     " coalesce(n.open_tasks, 0) AS open_tasks"
 )
-_CASE_SUMMARY_JOINS = (
-    "LEFT JOIN LATERAL (SELECT min(due_at) AS next_due, count(*) AS open_tasks FROM tasks t"
-    " WHERE t.case_id = c.id AND t.status = 'open') n ON true"
-    " LEFT JOIN LATERAL (" + _STAGE1_NOTICE.format(case="c.id", respond_by="$5", key="$6") + ") s1 ON true"
-)
+
+
+def _case_summary(p: _Params) -> str:
+    """SELECT ... FROM cases c with the next deadline and the Stage 1 window (R42/R43)."""
+    stage1 = _STAGE1_NOTICE.format(case="c.id", respond_by=p(keys.RESPOND_BY), key=p(keys.STAGE1_NOTICE))
+    return (
+        f"SELECT {CASE_SUMMARY_COLUMNS} FROM cases c"
+        " LEFT JOIN LATERAL (SELECT min(due_at) AS next_due, count(*) AS open_tasks FROM tasks t"
+        " WHERE t.case_id = c.id AND t.status = 'open') n ON true"
+        f" LEFT JOIN LATERAL ({stage1}) s1 ON true"
+    )
 
 
 async def visible_cases(
@@ -305,30 +444,29 @@ async def visible_cases(
 ) -> list[asyncpg.Record]:
     """One page of the case list (no personal data), newest first, after the keyset
     ``(opened_at, id)`` of the previous page's last row; only cases ``visible`` admits."""
-    rows = await conn.fetch(
-        f"SELECT {CASE_SUMMARY_COLUMNS} FROM cases c {_CASE_SUMMARY_JOINS}"
-        f" WHERE {_VISIBLE}"
-        "  AND ($7::text IS NULL OR c.stage = $7) AND ($8::text IS NULL OR lower(c.team) = lower($8))"
-        "  AND ($9::text IS NULL OR lower(c.case_owner) = lower($9))"
-        "  AND (NOT $10 OR (c.status <> 'closed' AND (c.overdue OR n.next_due < now())))"
-        "  AND ($11::timestamptz IS NULL OR (c.opened_at, c.id) < ($11, $12::text))"
-        " ORDER BY c.opened_at DESC, c.id DESC LIMIT $13",
-        visible.all_cases, sorted(visible.teams), visible.owner, sorted(visible.task_teams),
-        keys.RESPOND_BY, keys.STAGE1_NOTICE, stage, team, owner, overdue,
-        after[0] if after else None, after[1] if after else None, limit,
-    )
-    return list(rows)
+    p = _Params()
+    select = _case_summary(p)
+    where = [_cases_visible(p, visible)]
+    if stage is not None:
+        where.append(f"c.stage = {p(stage)}::text")
+    if team is not None:
+        where.append(f"lower(c.team) = lower({p(team)}::text)")
+    if owner is not None:
+        where.append(f"lower(c.case_owner) = lower({p(owner)}::text)")
+    if overdue:
+        where.append("(c.status <> 'closed' AND (c.overdue OR n.next_due < now()))")
+    if after is not None:
+        where.append(f"(c.opened_at, c.id) < ({p(after[0])}::timestamptz, {p(after[1])}::text)")
+    sql = f"{select} WHERE {' AND '.join(where)} ORDER BY c.opened_at DESC, c.id DESC LIMIT {p(limit)}"
+    return list(await conn.fetch(sql, *p.values))
 
 
 async def visible_case(conn: asyncpg.Connection, visible: Visible, case_id: str) -> asyncpg.Record | None:
     """One case's summary (no personal data), when ``visible`` admits it; None otherwise,
     whether it does not exist or may not be seen (the caller must not learn which)."""
-    return await conn.fetchrow(
-        f"SELECT {CASE_SUMMARY_COLUMNS} FROM cases c {_CASE_SUMMARY_JOINS}"
-        f" WHERE {_VISIBLE} AND c.id = $7",
-        visible.all_cases, sorted(visible.teams), visible.owner, sorted(visible.task_teams),
-        keys.RESPOND_BY, keys.STAGE1_NOTICE, case_id,
-    )
+    p = _Params()
+    select = _case_summary(p)
+    return await conn.fetchrow(f"{select} WHERE {_cases_visible(p, visible)} AND c.id = {p(case_id)}::text", *p.values)
 
 
 async def open_tasks_of(conn: asyncpg.Connection, case_id: str) -> list[asyncpg.Record]:

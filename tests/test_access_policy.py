@@ -311,3 +311,36 @@ def test_unknown_feed_and_unknown_task_kind_refused() -> None:
 def test_wrong_resource_type_is_a_programming_error() -> None:
     with pytest.raises(TypeError):
         decide(BEN, Action.SEE_CASE, None)
+
+
+def test_the_task_scope_a_list_applies_in_SQL_is_see_task() -> None:
+    """The API's task list filters by ``task_scope`` in SQL; it admits exactly the tasks
+    ``decide(SEE_TASK)`` allows, for every role's principal (people and systems, with and
+    without scopes) and tasks of every kind, team, holder and deadline."""
+    from itertools import product
+
+    from access.policy import task_scope
+
+    people = [principal(role) for role in Role]
+    people += [Principal("cw-2", Kind.PERSON, frozenset({"caseworker"}), frozenset({"CC Non-EEA Team"})),
+               Principal("caseworker-1", Kind.PERSON, frozenset(), frozenset()),
+               Principal("nbtc-sys", Kind.SYSTEM, frozenset({"nbtc"}), frozenset({"NBTC"}), frozenset({"feed:read"}))]
+    cases = [CASE, CaseRef("EX-2", team="CC Non-EEA Team"), CaseRef("EX-3", team="CC EEA Team", case_owner="caseworker-1"),
+             CaseRef("EX-4", team=None, task_teams=frozenset({"NBTC"}))]
+    teams = ["CC EEA Team", "caseworker-1", "NBTC", "ICE Tasking and Detention Gatekeeper", "Senior caseworker",
+             "CC Director (SCS PB1)", "elsewhere"]
+    checked = 0
+    for who, case, kind, team, assignee, overdue in product(
+            people, cases, ["police_contact", "nbtc_check", "overdue_review", "director_decision", "await_certificate"],
+            teams, [None, "caseworker-1", "someone"], [False, True]):
+        task = TaskRef(case, f"{kind}-1", kind, team, assignee=assignee, overdue=overdue)
+        assert task_scope(who).admits(task) == bool(decide(who, Action.SEE_TASK, task)), (who.subject, task)
+        checked += 1
+    assert checked > 10_000
+
+
+def test_every_feed_has_one_url_slug() -> None:
+    from access.policy import FEED_READERS, FEED_SLUGS, FEEDS_BY_CASE
+
+    assert sorted(FEED_SLUGS.values()) == sorted(FEED_READERS) and FEEDS_BY_CASE <= set(FEED_READERS)
+    assert all(slug.replace("-", "").isalnum() and slug.islower() for slug in FEED_SLUGS)

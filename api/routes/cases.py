@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field, StringConstraints
 from access.policy import SCOPES, Action, CaseRef, PersonalDataRead, Purpose
 from api.auth import Who, allow
 from api.problems import FieldError, Problem, problem_responses
-from api.resources import CASE_ID_PATTERN, CaseId, case_ref, visible_to
+from api.resources import CASE_ID_PATTERN, CaseId, case_ref, cases_of
 from api.services import Svc
 from casework import config
 from casework.case import Stage
@@ -140,7 +140,7 @@ async def list_cases(
     allow(who, Action.LIST_CASES)
     after = _after(cursor)
     async with svc.pool.acquire() as conn:
-        rows = await read_model.visible_cases(conn, visible_to(who), stage=stage.value if stage else None, team=team,
+        rows = await read_model.visible_cases(conn, cases_of(who), stage=stage.value if stage else None, team=team,
                                               owner=owner, overdue=overdue, after=after, limit=limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
@@ -155,7 +155,7 @@ async def one_case(case_id: CaseId, who: Who, svc: Svc) -> CaseDetail:
         allow(who, Action.SEE_CASE, CaseRef(case_id=case_id))  # 403: the credential's scope, not this case
     async with svc.pool.acquire() as conn:
         found = await case_ref(conn, case_id)
-        row = await read_model.visible_case(conn, visible_to(who), case_id) if found is not None else None
+        row = await read_model.visible_case(conn, cases_of(who), case_id) if found is not None else None
         # The policy too, besides the SQL scope: one rule, asked the one way.
         if row is None or found is None or not _sees(who, found):
             raise Problem(404, f"no case {case_id} that you may see", kind="no-such-case")

@@ -179,7 +179,6 @@ async def certificate(case_id: CaseId, body: CertificateBody, who: Who, svc: Svc
         errors = [FieldError(field=f"body.certificate.{f}", message=m) for f, m in field_errors(err.errors())]
         raise Problem(422, "; ".join(f"{e.field}: {e.message}" for e in errors[:5]), kind="invalid-certificate",
                       errors=errors) from None
-    await _before_birth(svc, case_id, cert)
     if await _closed(svc, case_id):
         raise Problem(422, f"case {case_id} is closed", kind="case-closed")
     judged = non_disclosable_reason(cert)  # R02/R03: said before the case destroys it
@@ -190,15 +189,3 @@ async def certificate(case_id: CaseId, body: CertificateBody, who: Who, svc: Svc
     event = CertificateReceived(event_id=event_id, actor=who.subject, certificate_id=held)
     return await _deliver(svc, case_id, event, response, judged)
 
-
-async def _before_birth(svc: Svc, case_id: str, cert: Certificate) -> None:
-    """What cannot be true: a conviction before the referral's date of birth. Asked of the
-    CID's definer function (migration 0008), which answers which conviction without
-    giving the API the date of birth (personal data read only with R60's record)."""
-    index = await svc.pool.fetchval("SELECT api_conviction_before_birth($1, $2::date[])", case_id,
-                                    [c.conviction_date for c in cert.convictions])
-    if index is not None:
-        field = f"body.certificate.convictions.{index}.conviction_date"
-        message = f"{cert.convictions[index].conviction_date.isoformat()} is before the subject's date of birth"
-        raise Problem(422, f"{field}: {message}; nothing was sent", kind="invalid-certificate",
-                      errors=[FieldError(field=field, message=message)])

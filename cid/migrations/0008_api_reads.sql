@@ -7,10 +7,11 @@
 -- (api/routes/cases.py); the function trusts the API's login to pass it, as the audit log
 -- trusts the worker's. The shape is cid/personal_data.py's read_personal_data.
 --
--- api_conviction_before_birth answers which of a certificate's conviction dates falls before
--- the referral's date of birth (what cannot be true), without returning the date itself.
+-- A certificate with a conviction dated before the date of birth is refused by the worker's
+-- record_certificate, where the date of birth is: a function answering "is this date before
+-- it?" would let the API's login find a date of birth out without an R60 record.
 --
--- Both: fixed search_path (the schema migrated into, then pg_temp last), EXECUTE revoked from
+-- Fixed search_path (the schema migrated into, then pg_temp last), EXECUTE revoked from
 -- PUBLIC and granted to casework_api only.
 
 CREATE FUNCTION api_read_personal_data(p_case_id text, p_actor text, p_purpose text, p_reason text)
@@ -60,23 +61,12 @@ BEGIN
     RETURN result;
 END $$;
 
-CREATE FUNCTION api_conviction_before_birth(p_case_id text, p_dates date[])
-RETURNS integer LANGUAGE sql STABLE SECURITY DEFINER AS $$
-    SELECT min(d.n - 1)::integer
-    FROM unnest(p_dates) WITH ORDINALITY AS d(day, n)
-    JOIN referrals r ON r.case_id = p_case_id
-    WHERE r.date_of_birth IS NOT NULL AND d.day < r.date_of_birth
-$$;
-
 DO $$
 DECLARE
     s text := current_schema();
 BEGIN
     EXECUTE format('ALTER FUNCTION api_read_personal_data(text, text, text, text) SET search_path = %I, pg_temp', s);
-    EXECUTE format('ALTER FUNCTION api_conviction_before_birth(text, date[]) SET search_path = %I, pg_temp', s);
 END $$;
 
 REVOKE ALL ON FUNCTION api_read_personal_data(text, text, text, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION api_conviction_before_birth(text, date[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api_read_personal_data(text, text, text, text) TO casework_api;
-GRANT EXECUTE ON FUNCTION api_conviction_before_birth(text, date[]) TO casework_api;
