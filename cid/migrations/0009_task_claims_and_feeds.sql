@@ -11,7 +11,7 @@
 -- completion (or the case's closure) changes nothing. The workflow's worker still owns
 -- status, outcome and completion.
 CREATE FUNCTION casework_change_assignee(task bigint, expected text, assignee_to text, actor text, action text)
-RETURNS boolean LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+RETURNS boolean LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
     changed record;
 BEGIN
@@ -34,6 +34,13 @@ BEGIN
                                    'assignee', assignee_to, 'before', expected),
                 clock_timestamp());
     RETURN true;
+END $$;
+-- A definer function runs on a fixed path: the schema migrated into, then pg_temp last (so
+-- nobody's temporary objects shadow the tables it writes).
+DO $$
+BEGIN
+    EXECUTE format('ALTER FUNCTION casework_change_assignee(bigint, text, text, text, text) SET search_path = %I, pg_temp',
+                   current_schema());
 END $$;
 REVOKE ALL ON FUNCTION casework_change_assignee(bigint, text, text, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION casework_change_assignee(bigint, text, text, text, text) TO casework_api;
