@@ -36,6 +36,8 @@ from starter.exits import CliError, Exit
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 LOGIN_HINT = "run 'casework login' (or set CASEWORK_TOKEN)"
+#: The most referrals one ``POST /referrals/batch`` carries (the API's limit).
+MAX_BATCH = 100
 #: What the CLI says it is in the API's logs.
 USER_AGENT = "casework-cli"
 
@@ -165,8 +167,8 @@ class ApiClient:
         return await self.request("POST", "/referrals", json=referral)
 
     async def submit_batch(self, referrals: list[Mapping[str, Any]]) -> Any:
-        """``POST /referrals/batch``: up to 100, answered per referral."""
-        return await self._ok("POST", "/referrals/batch", json={"referrals": referrals})
+        """``POST /referrals/batch``: up to ``MAX_BATCH``, answered per referral (``results``)."""
+        return await self._ok("POST", "/referrals/batch", json=list(referrals))
 
     # ------------------------------------------------------------------ events
 
@@ -209,3 +211,24 @@ class ApiClient:
 
 def _param(value: Any) -> Any:
     return "true" if value is True else value
+
+
+#: ``--actor`` on a person's command: kept only to refuse it in words (it named anyone).
+ACTOR_HELP = "No longer taken: you act as who is signed in ('casework whoami')."
+
+
+def refuse_actor(actor: str | None) -> None:
+    if actor is not None:
+        raise CliError("--actor is no longer taken: the API records who is signed in as the actor"
+                       " (see 'casework whoami'; sign in as someone else with 'casework login')", Exit.BAD_INPUT)
+
+
+def run(work: Any) -> Any:
+    """``asyncio.run(work(api))`` with one ``ApiClient`` open for the command."""
+    import asyncio
+
+    async def with_client() -> Any:
+        async with ApiClient() as api:
+            return await work(api)
+
+    return asyncio.run(with_client())

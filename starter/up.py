@@ -83,7 +83,10 @@ def up(
                                    help="Codec server port (the Web UI decrypts payloads through it)."),
     no_examples: bool = typer.Option(False, "--no-examples", help="Do not submit examples/referrals."),
 ) -> None:
-    """Run Temporal (with its Web UI), the case database and a worker here; Ctrl-C stops them."""
+    """Run Temporal (with its Web UI), the case database and a worker here; Ctrl-C stops them.
+
+    Operator command: direct access to Temporal and the database (DATABASE_URL, TEMPORAL_*), not through the API.
+    """
     if len({temporal_port, ui_port, codec_port}) < 3:
         raise CliError("--temporal-port, --ui-port and --codec-port must differ", Exit.BAD_INPUT)
     logging.basicConfig(level=config.log_level("WARNING"), format="%(levelname)s %(name)s: %(message)s")
