@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import problems
+from api import failures, problems
 from api.routes import cases, events, feeds, referrals, tasks
 from api.services import Services
 
@@ -48,6 +48,7 @@ def create_app(
     app = FastAPI(title="acro-casework API", version=API_VERSION, description=DESCRIPTION, lifespan=lifespan,
                   openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
     problems.install(app)
+    failures.install(app)
     for module in (referrals, events, cases, tasks, feeds):
         app.include_router(module.router)
 

@@ -90,3 +90,18 @@ async def read_personal_data(conn: asyncpg.Connection, case_id: str, actor: str,
         "convictions": [dict(c) for c in convictions],
         "certificates": [dict(c) for c in certificates],
     }
+
+
+async def read_personal_data_for_api(
+    conn: asyncpg.Connection | asyncpg.Pool, case_id: str, actor: str, purpose: str, reason: str
+) -> dict[str, Any]:
+    """``read_personal_data`` for the API's login, which holds no grant on personal data:
+    through the owner's definer function of migration 0008, which reads and writes the R60
+    audit row in one call. Same shape (dates as ISO text: it comes as JSON). The record
+    names ``actor`` (the token's subject), the policy's ``purpose`` and the caller's
+    ``reason``. ``LookupError`` for a case the CID does not hold; nothing recorded then."""
+    why = _purpose(reason)
+    try:
+        return await conn.fetchval("SELECT api_read_personal_data($1, $2, $3, $4)", case_id, actor, purpose, why)
+    except asyncpg.NoDataFoundError:
+        raise LookupError(f"the CID holds no case {case_id}") from None

@@ -17,6 +17,7 @@ from typing import Any
 import asyncpg
 
 from casework import keys
+from cid.db import Executor
 from cid.personal_data import read_personal_data
 
 #: The open-task "overdue" the inbox shows: escalated by the workflow, or simply past due
@@ -230,3 +231,110 @@ async def cases_with_open_tasks(
         case_ids,
     )
     return list(rows), list(tasks)
+
+
+# ---------------------------------------------------------------------------- who may see a case (the API)
+
+
+@dataclass(frozen=True)
+class CaseAccess:
+    """What the access policy needs of a case, as the CID holds it (no personal data).
+
+    The API turns it into ``access.policy.CaseRef`` (api/resources.py): the CID knows
+    nothing of the policy. A case only submitted (held at intake, not yet registered by
+    the worker) has no team, owner or tasks yet.
+    """
+
+    case_id: str
+    team: str | None
+    case_owner: str | None
+    #: Teams that have, or had, a task on the case.
+    task_teams: frozenset[str]
+    #: 'open', 'dormant', 'closed', or 'submitted' (held at intake only).
+    status: str
+
+
+async def case_ref(conn: Executor, case_id: str) -> CaseAccess | None:
+    """The case's team, owner and task teams; None when the CID has no such case at all."""
+    row = await conn.fetchrow(
+        "SELECT c.team, c.case_owner, c.status,"
+        " coalesce((SELECT array_agg(DISTINCT t.team) FROM tasks t WHERE t.case_id = c.id), '{}') AS task_teams"
+        " FROM cases c WHERE c.id = $1",
+        case_id,
+    )
+    if row is not None:
+        return CaseAccess(case_id, row["team"], row["case_owner"], frozenset(row["task_teams"]), str(row["status"]))
+    if await conn.fetchval("SELECT 1 FROM intake_referrals WHERE case_id = $1", case_id):
+        return CaseAccess(case_id, None, None, frozenset(), "submitted")
+    return None
+
+
+@dataclass(frozen=True)
+class Visible:
+    """Which cases a caller may see, as plain values (the policy's ``CaseScope``, applied
+    in SQL so that paging never counts or returns a case the caller may not see)."""
+
+    all_cases: bool = False
+    teams: frozenset[str] = frozenset()
+    owner: str | None = None
+    task_teams: frozenset[str] = frozenset()
+
+
+#: The same test as ``CaseScope.admits``: exact names, as the policy compares them.
+_VISIBLE = """
+    ($1::bool OR c.team = ANY($2::text[]) OR ($3::text IS NOT NULL AND c.case_owner = $3)
+     OR EXISTS (SELECT 1 FROM tasks v WHERE v.case_id = c.id AND v.team = ANY($4::text[])))
+"""
+
+CASE_SUMMARY_COLUMNS = (
+    "c.id, c.stage, c.status, c.team, c.case_owner, c.outcome, c.opened_at, c.updated_at, c.closed_at,"
+    " CASE WHEN c.status = 'closed' THEN NULL ELSE coalesce(n.next_due, s1.respond_by) END AS next_due,"
+    " (c.status <> 'closed' AND (c.overdue OR coalesce(n.next_due < now(), false))) AS overdue,"
+    " coalesce(n.open_tasks, 0) AS open_tasks"
+)
+_CASE_SUMMARY_JOINS = (
+    "LEFT JOIN LATERAL (SELECT min(due_at) AS next_due, count(*) AS open_tasks FROM tasks t"
+    " WHERE t.case_id = c.id AND t.status = 'open') n ON true"
+    " LEFT JOIN LATERAL (" + _STAGE1_NOTICE.format(case="c.id", respond_by="$5", key="$6") + ") s1 ON true"
+)
+
+
+async def visible_cases(
+    conn: asyncpg.Connection, visible: Visible, *, stage: str | None, team: str | None, owner: str | None,
+    overdue: bool, after: tuple[datetime, str] | None, limit: int,
+) -> list[asyncpg.Record]:
+    """One page of the case list (no personal data), newest first, after the keyset
+    ``(opened_at, id)`` of the previous page's last row; only cases ``visible`` admits."""
+    rows = await conn.fetch(
+        f"SELECT {CASE_SUMMARY_COLUMNS} FROM cases c {_CASE_SUMMARY_JOINS}"
+        f" WHERE {_VISIBLE}"
+        "  AND ($7::text IS NULL OR c.stage = $7) AND ($8::text IS NULL OR lower(c.team) = lower($8))"
+        "  AND ($9::text IS NULL OR lower(c.case_owner) = lower($9))"
+        "  AND (NOT $10 OR (c.status <> 'closed' AND (c.overdue OR n.next_due < now())))"
+        "  AND ($11::timestamptz IS NULL OR (c.opened_at, c.id) < ($11, $12::text))"
+        " ORDER BY c.opened_at DESC, c.id DESC LIMIT $13",
+        visible.all_cases, sorted(visible.teams), visible.owner, sorted(visible.task_teams),
+        keys.RESPOND_BY, keys.STAGE1_NOTICE, stage, team, owner, overdue,
+        after[0] if after else None, after[1] if after else None, limit,
+    )
+    return list(rows)
+
+
+async def visible_case(conn: asyncpg.Connection, visible: Visible, case_id: str) -> asyncpg.Record | None:
+    """One case's summary (no personal data), when ``visible`` admits it; None otherwise,
+    whether it does not exist or may not be seen (the caller must not learn which)."""
+    return await conn.fetchrow(
+        f"SELECT {CASE_SUMMARY_COLUMNS} FROM cases c {_CASE_SUMMARY_JOINS}"
+        f" WHERE {_VISIBLE} AND c.id = $7",
+        visible.all_cases, sorted(visible.teams), visible.owner, sorted(visible.task_teams),
+        keys.RESPOND_BY, keys.STAGE1_NOTICE, case_id,
+    )
+
+
+async def open_tasks_of(conn: asyncpg.Connection, case_id: str) -> list[asyncpg.Record]:
+    """A case's open tasks (no personal data), soonest due first."""
+    return list(await conn.fetch(
+        f"SELECT t.id, t.task_key, t.kind, t.title, t.team, t.assignee, t.due_at, {_TASK_OVERDUE} AS overdue"
+        " FROM tasks t WHERE t.case_id = $1 AND t.status = 'open' ORDER BY t.due_at, t.id",
+        case_id,
+    ))

@@ -9,8 +9,6 @@ by no key, or by a key the issuer never published. Nothing turns a check off.
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 import time
 from pathlib import Path
@@ -20,7 +18,6 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from access.dev_issuer import DevIssuerRefused, Running, check_local_stack, load_identities, main, running
@@ -29,6 +26,7 @@ from access.pkce import s256
 from access.principal import Kind
 from access.settings import AccessSettings
 from access.tokens import TokenRefused, TokenVerifier
+from tests.token_forgery import b64, claims, hs256_with_public_key, tampered_signature
 
 ROOT = Path(__file__).resolve().parent.parent
 IDENTITIES = ROOT / "deploy" / "dev-identities.toml"
@@ -56,17 +54,6 @@ def client_token(served: Running, client: str, secret: str, scope: str | None = 
     assert response.status_code == 200, response.text
     assert response.headers["cache-control"] == "no-store"
     return response.json()["access_token"]
-
-
-def claims(served: Running, **changes: object) -> dict[str, object]:
-    now = int(time.time())
-    base: dict[str, object] = {"iss": served.url, "sub": "cw.ben", "aud": "casework-api", "client_id": "casework-web",
-                               "iat": now, "nbf": now, "exp": now + 300, "roles": ["caseworker"], "groups": ["CC EEA Team"]}
-    return {k: v for k, v in (base | changes).items() if v is not None}
-
-
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 def refused(verifier: TokenVerifier, token: str | None, *, header: bool = False) -> TokenRefused:
@@ -135,13 +122,7 @@ def test_alg_none_refused(issuer: Running, verifier: TokenVerifier) -> None:
 
 def test_hs256_signed_with_the_public_key_refused(issuer: Running, verifier: TokenVerifier) -> None:
     """The classic key-confusion attack: the issuer's public key (as published) used as an HMAC secret."""
-    jwk = issuer.issuer.jwks()["keys"][-1]
-    public_pem = jwt.algorithms.RSAAlgorithm.from_jwk(jwk).public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    head = b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": jwk["kid"]}).encode())
-    body = b64(json.dumps(claims(issuer)).encode())
-    signature = b64(hmac.new(public_pem, f"{head}.{body}".encode(), hashlib.sha256).digest())
-    err = refused(verifier, f"{head}.{body}.{signature}")
+    err = refused(verifier, hs256_with_public_key(issuer))
     assert err.code == "algorithm" and "HS256" in err.reason
 
 
@@ -186,10 +167,7 @@ def test_token_without_kid_refused(issuer: Running, verifier: TokenVerifier) -> 
 
 
 def test_tampered_signature_refused(issuer: Running, verifier: TokenVerifier) -> None:
-    head, body, sig = client_token(issuer, "acro", "dev-acro-secret").split(".")
-    middle = len(sig) // 2
-    tampered = sig[:middle] + ("A" if sig[middle] != "A" else "B") + sig[middle + 1:]
-    err = refused(verifier, f"{head}.{body}.{tampered}")
+    err = refused(verifier, tampered_signature(client_token(issuer, "acro", "dev-acro-secret")))
     assert err.code == "signature"
 
 

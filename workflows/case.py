@@ -1046,6 +1046,8 @@ _RECEIVED = {
 _LEGACY_ACTION = {**_RECEIVED, EventKind.CERTIFICATE: keys.CERTIFICATE_RECEIVED}
 _CONFLICT = ("{kind} event {id} was applied before with different content: refused; "
              "send a new event ID for a new message")
+#: The refusal of a conflicting repeat, as clients recognise it (workflows/client.py).
+CONFLICTING_REPEAT = _CONFLICT
 
 
 def _detail_of(event: Event) -> dict[str, Any]:

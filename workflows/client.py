@@ -55,7 +55,7 @@ from casework.case import (
 from casework.referral import Certificate, Referral
 from cid import intake
 from casework.rules import non_disclosable_reason
-from workflows.case import CONTINUING_AS_NEW, UNSUPPORTED, CaseWorkflow
+from workflows.case import CONFLICTING_REPEAT, CONTINUING_AS_NEW, UNSUPPORTED, CaseWorkflow
 
 #: Every message another system or person can send a case.
 CaseEvent = Union[PersonLocated, LeftUk, CertificateReceived, RepresentationsReceived]
@@ -96,6 +96,13 @@ def fingerprint(model: Referral | Certificate) -> str:
     """What makes two submissions "the same": the canonical JSON of the validated model."""
     canonical = json.dumps(model.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def is_conflicting_repeat(receipt: EventReceipt) -> bool:
+    """A refusal because the event ID came before with other content (not a refusal of the
+    message itself): the API answers it 409, a refusal by the case 422."""
+    return receipt.result is EventResult.REFUSED and receipt.detail == CONFLICTING_REPEAT.format(
+        kind=receipt.kind.value, id=receipt.event_id)
 
 
 class CaseClient:

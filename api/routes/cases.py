@@ -1,7 +1,181 @@
-"""/cases (docs/api.md)."""
+"""/cases (docs/api.md): the case list and one case from the CID, without personal data;
+personal data only by a separate read with a purpose, recorded (R60) under the caller.
+
+What a caller may see is the policy's ``case_scope``, applied in SQL (api/resources.py):
+a page never counts, returns or skips for a case the caller may not see, and one case the
+caller may not see is answered as one that does not exist (404), so existence is not told.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import base64
+import binascii
+import json
+from datetime import datetime
+from typing import Annotated, Any
+
+import asyncpg
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, Field, StringConstraints
+
+from access.policy import SCOPES, Action, CaseRef, PersonalDataRead, Purpose
+from api.auth import Who, allow
+from api.problems import FieldError, Problem, problem_responses
+from api.resources import case_ref, visible_to
+from api.services import Svc
+from casework import config
+from casework.case import Stage
+from cid import read_model
+from cid.personal_data import read_personal_data_for_api
 
 router = APIRouter(tags=["cases"])
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class CaseSummary(BaseModel):
+    """A case as the list shows it: no personal data."""
+
+    case_id: str
+    stage: str
+    status: str = Field(description="open, dormant or closed")
+    team: str | None
+    case_owner: str | None
+    outcome: str | None
+    opened_at: datetime
+    next_due: datetime | None = Field(description="The soonest open task's due time (or the Stage 1 window's end)")
+    overdue: bool
+    open_task_count: int
+
+
+class CasePage(BaseModel):
+    cases: list[CaseSummary]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page")
+
+
+class OpenTask(BaseModel):
+    task_id: int
+    task_key: str
+    kind: str
+    title: str
+    team: str
+    assignee: str | None
+    due_at: datetime
+    overdue: bool
+
+
+class CaseDetail(CaseSummary):
+    """One case: no personal data (that is POST /cases/{case_id}/personal-data)."""
+
+    updated_at: datetime
+    closed_at: datetime | None
+    open_tasks: list[OpenTask]
+
+
+class PersonalDataRequest(BaseModel):
+    """R60: why the personal data is read. The purpose must be one the caller's role has
+    (docs/access.md); the reason is recorded as given: say why, do not repeat personal data."""
+
+    model_config = {"extra": "forbid"}
+    purpose: Purpose
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=config.MAX_PURPOSE_CHARS)]
+
+
+class PersonalData(BaseModel):
+    """The case's personal data as the CID holds it; the read is recorded as ``audit_event``."""
+
+    case_id: str
+    audit_event: str = Field(description="The audit log's record of this read (R60)")
+    acro_reference: str
+    purged_at: datetime | None = Field(description="When retention purged the personal data, if it has (then little is left)")
+    referral: dict[str, Any] | None
+    subject: dict[str, Any] | None
+    convictions: list[dict[str, Any]]
+    certificates: list[dict[str, Any]]
+
+
+def _summary(row: asyncpg.Record) -> dict[str, Any]:
+    return {"case_id": row["id"], "stage": row["stage"], "status": row["status"], "team": row["team"],
+            "case_owner": row["case_owner"], "outcome": row["outcome"], "opened_at": row["opened_at"],
+            "next_due": row["next_due"], "overdue": bool(row["overdue"]), "open_task_count": int(row["open_tasks"])}
+
+
+def _cursor(row: asyncpg.Record) -> str:
+    raw = json.dumps([row["opened_at"].isoformat(), row["id"]], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _after(cursor: str | None) -> tuple[datetime, str] | None:
+    """The keyset a cursor carries (opaque to callers); 400 for one we did not give."""
+    if cursor is None:
+        return None
+    try:
+        opened, case_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        at = datetime.fromisoformat(opened)
+        if not isinstance(case_id, str) or at.tzinfo is None:
+            raise ValueError
+        return at, case_id
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError):
+        raise Problem(400, "cursor: not a cursor this API gave (pass next_cursor as it came)", kind="bad-cursor",
+                      errors=[FieldError(field="query.cursor", message="not a cursor this API gave")]) from None
+
+
+@router.get("/cases", response_model=CasePage, summary="The case list (no personal data), newest first",
+            responses=problem_responses(400, 401, 403, 422, 503))
+async def list_cases(
+    who: Who, svc: Svc,
+    stage: Annotated[Stage | None, Query(description="Only cases at this stage")] = None,
+    team: Annotated[Name | None, Query(description="Only cases routed to this team")] = None,
+    owner: Annotated[Name | None, Query(description="Only cases of this case owner (staff ID)")] = None,
+    overdue: Annotated[bool, Query(description="Only open cases with a task past due")] = False,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=400, description="next_cursor of the page before")] = None,
+) -> CasePage:
+    allow(who, Action.LIST_CASES)
+    after = _after(cursor)
+    async with svc.pool.acquire() as conn:
+        rows = await read_model.visible_cases(conn, visible_to(who), stage=stage.value if stage else None, team=team,
+                                              owner=owner, overdue=overdue, after=after, limit=limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return CasePage(cases=[CaseSummary(**_summary(r)) for r in rows],
+                    next_cursor=_cursor(rows[-1]) if more and rows else None)
+
+
+@router.get("/cases/{case_id}", response_model=CaseDetail, summary="One case (no personal data)",
+            responses=problem_responses(401, 403, 404, 503))
+async def one_case(case_id: str, who: Who, svc: Svc) -> CaseDetail:
+    if who.is_system and SCOPES[Action.SEE_CASE] not in who.scopes:
+        allow(who, Action.SEE_CASE, CaseRef(case_id=case_id))  # 403: the credential's scope, not this case
+    async with svc.pool.acquire() as conn:
+        found = await case_ref(conn, case_id)
+        row = await read_model.visible_case(conn, visible_to(who), case_id) if found is not None else None
+        # The policy too, besides the SQL scope: one rule, asked the one way.
+        if row is None or found is None or not _sees(who, found):
+            raise Problem(404, f"no case {case_id} that you may see", kind="no-such-case")
+        tasks = await read_model.open_tasks_of(conn, case_id)
+    return CaseDetail(**_summary(row), updated_at=row["updated_at"], closed_at=row["closed_at"], open_tasks=[
+        OpenTask(task_id=t["id"], task_key=t["task_key"], kind=t["kind"], title=t["title"], team=t["team"],
+                 assignee=t["assignee"], due_at=t["due_at"], overdue=bool(t["overdue"])) for t in tasks])
+
+
+def _sees(who: Who, case: CaseRef) -> bool:
+    from access.policy import decide
+
+    return bool(decide(who, Action.SEE_CASE, case))
+
+
+@router.post("/cases/{case_id}/personal-data", response_model=PersonalData,
+             summary="The case's personal data, for a stated purpose; the read is recorded (R60)",
+             responses=problem_responses(401, 403, 404, 422, 503))
+async def personal_data(case_id: str, body: PersonalDataRequest, who: Who, svc: Svc, response: Response) -> PersonalData:
+    found = await case_ref(svc.pool, case_id)
+    allow(who, Action.READ_PERSONAL_DATA, PersonalDataRead(case=found or CaseRef(case_id=case_id), purpose=body.purpose))
+    try:  # a case only submitted (not yet registered) has no personal data in the CID yet: 404 too
+        data = await read_personal_data_for_api(svc.pool, case_id, who.subject, body.purpose.value, body.reason)
+    except LookupError:
+        raise Problem(404, f"the CID holds no registered case {case_id}", kind="no-such-case") from None
+    response.headers["Cache-Control"] = "no-store"
+    return PersonalData(**data)

@@ -1,7 +1,146 @@
-"""/referrals (docs/api.md)."""
+"""/referrals (docs/api.md): ACRO referrals in, one case each (R01).
+
+The same checks as ``casework submit`` (casework/referral.py, at the door with today's
+date) and the same client (``CaseClient.submit``); the submitter recorded is the token's
+subject. A batch is answered per referral: one refused referral refuses only itself.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Response
+from pydantic import BaseModel, Field, ValidationError
+
+from access.policy import Action
+from api.auth import Who, allow
+from api.problems import FieldError, Problem, ProblemDocument, problem_responses
+from api.services import Svc
+from casework.referral import Referral, parse_referral
+from casework.refusals import field_errors
+from workflows.client import SubmitResult, Submitted
 
 router = APIRouter(tags=["referrals"])
+
+#: The most referrals one batch may carry (as the CLI's one submission, starter/referral_files.py).
+MAX_BATCH = 100
+#: Referrals of one batch submitted at once.
+BATCH_CONCURRENCY = 16
+
+
+class Started(BaseModel):
+    """The case for the referral: started now (201), or there already (200)."""
+
+    case_id: str = Field(description="The case's ID (acro-case-…): where it is found, /cases/{case_id}")
+    status: Literal["started", "already exists"]
+    non_disclosable: str | None = Field(
+        None, description="R02/R03: why certificate 1 was judged non-disclosable, when it was: the case destroys it "
+                          "and asks ACRO again")
+
+
+class BatchItem(BaseModel):
+    index: int = Field(description="The referral's place in the batch, from 0")
+    status: int = Field(description="What POST /referrals would have answered for it: 201, 200, 409 or 422")
+    result: Literal["started", "already exists", "refused"]
+    case_id: str | None = None
+    non_disclosable: str | None = None
+    problem: ProblemDocument | None = Field(None, description="Why it was refused (409, 422)")
+
+
+class BatchAnswer(BaseModel):
+    results: list[BatchItem]
+    started: int
+    already_existed: int
+    refused: int
+
+
+def checked(data: Any, where: str = "body") -> Referral:
+    """The referral at the door (R01): shape, countries, no date after today; a
+    ``Problem`` (422) naming each field otherwise."""
+    try:
+        return parse_referral(data, date.today())
+    except ValidationError as err:
+        errors = [FieldError(field=f"{where}.{field}" if field != "(document)" else where, message=message)
+                  for field, message in field_errors(err.errors())]
+        detail = "; ".join(f"{e.field}: {e.message}" for e in errors[:5])
+        raise Problem(422, detail, kind="invalid-referral", errors=errors) from None
+
+
+def conflict(result: SubmitResult) -> Problem:
+    return Problem(409, f"{result.reason}: nothing was started; a case has one referral (R01)", kind="referral-conflict",
+                   rule="R01")
+
+
+def answered(result: SubmitResult) -> Started:
+    return Started(case_id=result.case_id, status=result.status.value, non_disclosable=result.non_disclosable)  # type: ignore[arg-type]
+
+
+@router.post(
+    "/referrals", status_code=201, response_model=Started, summary="Submit one referral (R01)",
+    responses={200: {"model": Started, "description": "A case for this referral exists already (an identical repeat)"},
+               201: {"description": "The case was started", "headers": {"Location": {"schema": {"type": "string"},
+                                                                                    "description": "/cases/{case_id}"}}},
+               **problem_responses(401, 403, 409, 422, 503)},
+)
+async def submit(referral: Referral, who: Who, svc: Svc, response: Response) -> Started:
+    allow(who, Action.SUBMIT_REFERRAL)
+    ready = checked(referral.model_dump(mode="json"))
+    result = await svc.cases.submit(ready, actor=who.subject)
+    if result.status is Submitted.CONFLICT:
+        raise conflict(result)
+    response.headers["Location"] = f"/cases/{result.case_id}"
+    if result.status is Submitted.EXISTS:
+        response.status_code = 200
+    return answered(result)
+
+
+@router.post(
+    "/referrals/batch", response_model=BatchAnswer, summary=f"Submit up to {MAX_BATCH} referrals, answered per referral",
+    responses=problem_responses(401, 403, 413, 422, 503),
+    openapi_extra={"requestBody": {"content": {"application/json": {"schema": {
+        "type": "array", "minItems": 1, "maxItems": MAX_BATCH, "items": {"$ref": "#/components/schemas/Referral"}}}}}},
+)
+async def submit_batch(referrals: Annotated[list[Any], Body()], who: Who, svc: Svc) -> BatchAnswer:
+    allow(who, Action.SUBMIT_REFERRAL)
+    if len(referrals) > MAX_BATCH:
+        raise Problem(413, f"{len(referrals)} referrals in one batch; at most {MAX_BATCH}: split them", kind="batch-too-large")
+    if not referrals:
+        raise Problem(422, "no referral in this batch (an empty list)", kind="invalid-request",
+                      errors=[FieldError(field="body", message="needs at least 1 item, none given")])
+    items: list[BatchItem | None] = [None] * len(referrals)
+    valid: dict[int, Referral] = {}
+    for index, data in enumerate(referrals):
+        try:
+            valid[index] = checked(data, f"body.{index}")
+        except Problem as problem:
+            items[index] = BatchItem(index=index, status=422, result="refused", problem=problem.document)
+    first: dict[str, int] = {}
+    for index, referral in sorted(valid.items()):
+        earlier = first.setdefault(referral.acro_reference, index)
+        if earlier != index:  # as the CLI does: one submission names a reference once
+            del valid[index]
+            problem = Problem(422, f"ACRO reference {referral.acro_reference} appears more than once in this batch "
+                                   f"(first at index {earlier}); nothing was submitted for this one", rule="R01",
+                              kind="invalid-referral", errors=[FieldError(field=f"body.{index}.acro_reference",
+                                                                          message="appears more than once in this batch")])
+            items[index] = BatchItem(index=index, status=422, result="refused", problem=problem.document)
+    limit = asyncio.Semaphore(BATCH_CONCURRENCY)
+
+    async def one(index: int, referral: Referral) -> None:
+        async with limit:
+            result = await svc.cases.submit(referral, actor=who.subject)
+        if result.status is Submitted.CONFLICT:
+            items[index] = BatchItem(index=index, status=409, result="refused", case_id=result.case_id,
+                                     problem=conflict(result).document)
+        else:
+            items[index] = BatchItem(index=index, status=201 if result.status is Submitted.STARTED else 200,
+                                     result=result.status.value, case_id=result.case_id,  # type: ignore[arg-type]
+                                     non_disclosable=result.non_disclosable)
+
+    await asyncio.gather(*(one(i, r) for i, r in valid.items()))
+    done = [item for item in items if item is not None]
+    assert len(done) == len(referrals)
+    return BatchAnswer(results=done, started=sum(i.status == 201 for i in done),
+                       already_existed=sum(i.status == 200 for i in done), refused=sum(i.result == "refused" for i in done))

@@ -1,0 +1,140 @@
+"""POST /cases/{case_id}/events/{kind} through the real API: each answered with the case's
+own receipt (applied, already applied, a conflicting repeat 409, refused 422), the sender
+recorded as the token's subject, and nothing written when the policy refuses."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import asyncpg
+
+from casework.case import case_id_for
+from tests.api_support import ApiStack
+from tests.support import referral_data
+
+
+async def _registered(api: ApiStack, pool: asyncpg.Pool, stage: str | None = None, **overrides: Any) -> str:
+    """A case submitted through the API and registered by the worker (its NBTC check open,
+    or at ``stage``)."""
+    data = referral_data(**overrides)
+    answer = await api.call("POST", "/referrals", "acro", json=data)
+    assert answer.status_code == 201, answer.text
+    case_id = case_id_for(data["acro_reference"])
+    if stage is not None:
+        await _until(pool, "SELECT stage = $2 FROM cases WHERE id = $1", case_id, stage)
+    else:
+        await _until(pool, "SELECT 1 FROM tasks WHERE case_id = $1 AND kind = 'nbtc_check'", case_id)
+    return case_id
+
+
+async def _until(pool: asyncpg.Pool, sql: str, *args: Any, timeout: float = 20) -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not await pool.fetchval(sql, *args):
+        assert loop.time() < end, f"timed out waiting for: {sql} {args}"
+        await asyncio.sleep(0.05)
+
+
+async def _received(pool: asyncpg.Pool, case_id: str) -> list[tuple[str, str]]:
+    return [(r["actor"], r["action"]) for r in await pool.fetch(
+        "SELECT actor, action FROM audit_log WHERE case_id = $1 AND detail ? 'event_id' ORDER BY id", case_id)]
+
+
+async def test_located_applied_once_repeat_said_conflict_refused(api: ApiStack, pool: asyncpg.Pool) -> None:
+    case_id = await _registered(api, pool)
+    event_id = uuid.uuid4().hex
+    path = f"/cases/{case_id}/events/located"
+    first = await api.call("POST", path, "ice-system", json={"event_id": event_id, "custody": "confirmed_address"})
+    assert first.status_code == 200, first.text
+    assert first.json()["result"] == "applied" and "person located" in first.json()["detail"]
+    assert await _received(pool, case_id) == [("ice-system", "person located")]  # the token's subject
+
+    again = await api.call("POST", path, "ice-system", json={"event_id": event_id, "custody": "confirmed_address"})
+    assert again.status_code == 200 and again.json()["result"] == "already applied"
+    assert "applied before" in again.json()["detail"]
+
+    different = await api.call("POST", path, "ice-system", json={"event_id": event_id, "custody": "detained"})
+    assert different.status_code == 409 and "different content" in different.json()["detail"]
+    assert await _received(pool, case_id) == [("ice-system", "person located")]
+
+
+async def test_event_field_checks_and_the_actor_is_not_the_callers_to_name(api: ApiStack, pool: asyncpg.Pool) -> None:
+    case_id = await _registered(api, pool)
+    path = f"/cases/{case_id}/events/located"
+    for body, field, words in (
+        ({"custody": "in_prison"}, "body.event_id", "required"),
+        ({"event_id": "e1", "custody": "in_prison"}, "body", "release_date is required when custody is 'in_prison' (R42"),
+        ({"event_id": "e1", "actor": "director.hal"}, "body.actor", "not a field here"),
+        ({"event_id": "e1", "custody": "on_the_moon"}, "body.custody", "should be one of"),
+    ):
+        answer = await api.call("POST", path, "ice-system", json=body)
+        assert answer.status_code == 422, answer.text
+        assert any(e["field"] == field and words in e["message"] for e in answer.json()["errors"]), answer.json()
+    assert await _received(pool, case_id) == []
+
+
+async def test_unknown_case_404_and_refused_senders_403_with_nothing_written(api: ApiStack, pool: asyncpg.Pool) -> None:
+    missing = await api.call("POST", "/cases/acro-case-NO-SUCH-1/events/located", "ice-system", json={"event_id": "e"})
+    assert missing.status_code == 404
+    case_id = await _registered(api, pool)  # PL: the CC EEA Team's
+    for who, kind in (("cw.cara", "located"), ("acro", "located"), ("ice-system", "left-uk"),
+                      ("nbtc.finn", "certificate"), ("pnc-bureau", "representations")):
+        body = {"event_id": uuid.uuid4().hex} | ({"certificate": referral_data()["certificate"]} if kind == "certificate" else {})
+        answer = await api.call("POST", f"/cases/{case_id}/events/{kind}", who, json=body)
+        assert answer.status_code == 403, (who, kind, answer.text)
+    # A caseworker not of the case's team may not learn whether a case exists either.
+    assert (await api.call("POST", "/cases/acro-case-NO-SUCH-2/events/located", "cw.cara", json={"event_id": "e"})).status_code == 403
+    assert await _received(pool, case_id) == []
+    assert not await pool.fetchval("SELECT 1 FROM intake_certificates WHERE case_id = $1", case_id)
+    ok = await api.call("POST", f"/cases/{case_id}/events/located", "cw.ben", json={"event_id": uuid.uuid4().hex})
+    assert ok.status_code == 200 and await _received(pool, case_id) == [("cw.ben", "person located")]
+
+
+async def test_left_uk_closes_the_case_and_later_events_are_refused_R11(api: ApiStack, pool: asyncpg.Pool) -> None:
+    case_id = await _registered(api, pool)
+    left = await api.call("POST", f"/cases/{case_id}/events/left-uk", "nbtc-system", json={"event_id": "nbtc-1"})
+    assert left.status_code == 200 and "R11" in left.json()["detail"], left.text
+    await _until(pool, "SELECT status = 'closed' FROM cases WHERE id = $1", case_id)
+    late = await api.call("POST", f"/cases/{case_id}/events/located", "ice-system", json={"event_id": "ice-1"})
+    assert late.status_code == 422 and "closed" in late.json()["detail"]
+    assert ("ice-system", "person located") not in await _received(pool, case_id)
+
+
+async def test_certificate_is_held_then_given_to_the_case_R03(api: ApiStack, pool: asyncpg.Pool) -> None:
+    data = referral_data()
+    data["certificate"]["request_purpose"] = "Request for criminal proceedings"  # certificate 1: not disclosable
+    case_id = await _registered(api, pool, "A-awaiting-certificate", **{k: v for k, v in data.items() if k != "acro_reference"})
+    certificate = dict(referral_data()["certificate"])
+    path = f"/cases/{case_id}/events/certificate"
+    answer = await api.call("POST", path, "acro", json={"event_id": "cert-2", "certificate": certificate})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["result"] == "applied" and "R02" in answer.json()["detail"]
+    held = await pool.fetchrow("SELECT submitted_by, taken_at FROM intake_certificates WHERE case_id = $1 AND event_id = 'cert-2'", case_id)
+    assert held["submitted_by"] == "acro" and held["taken_at"] is not None
+    assert await pool.fetchval("SELECT disclosable FROM cases WHERE id = $1", case_id) is True
+
+    again = await api.call("POST", path, "acro", json={"event_id": "cert-2", "certificate": certificate})
+    assert again.status_code == 200 and again.json()["result"] == "already applied"
+    other = dict(certificate, offences_on_pnc=True)
+    conflict = await api.call("POST", path, "acro", json={"event_id": "cert-2", "certificate": other})
+    assert conflict.status_code == 409 and "different certificate" in conflict.json()["detail"]
+
+    judged = await api.call("POST", path, "acro", json={"event_id": "cert-3", "certificate": dict(
+        certificate, request_purpose="Request for criminal proceedings")})
+    assert judged.status_code == 200 and "R03" in judged.json()["non_disclosable"]
+
+    before_birth = dict(certificate, convictions=[dict(certificate["convictions"][0], conviction_date="1970-01-01")])
+    refused = await api.call("POST", path, "acro", json={"event_id": "cert-4", "certificate": before_birth})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["field"] == "body.certificate.convictions.0.conviction_date"
+    assert "1980" not in refused.text  # the date of birth is not told
+    assert not await pool.fetchval("SELECT 1 FROM intake_certificates WHERE case_id = $1 AND event_id = 'cert-4'", case_id)
+
+
+async def test_representations_from_the_case_owners_team(api: ApiStack, pool: asyncpg.Pool) -> None:
+    case_id = await _registered(api, pool)
+    answer = await api.call("POST", f"/cases/{case_id}/events/representations", "cw.ben", json={"event_id": "rep-1"})
+    assert answer.status_code == 200 and "R43" in answer.json()["detail"]
+    assert await _received(pool, case_id) == [("cw.ben", "representations received")]
