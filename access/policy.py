@@ -80,6 +80,21 @@ FEED_READERS: dict[str, frozenset[Role]] = {
     "relevant departments": frozenset({Role.CASEWORKER, Role.SENIOR_CASEWORKER}),
 }
 
+#: Each feed's name in a URL (``/feeds/{slug}``, docs/api.md): recipients' names have
+#: spaces and parentheses. One slug per key of FEED_READERS.
+FEED_SLUGS: dict[str, str] = {
+    "pnc-bureau": "PNC Bureau",
+    "ice": "ICE",
+    "nbtc": "NBTC",
+    "acro": "ACRO",
+    "director": "CC Director (SCS PB1)",
+    "removals-casework": "Removals Casework",
+    "subject": "subject",
+    "relevant-departments": "relevant departments",
+}
+#: Feeds whose entries each reader sees only on the cases they may see (case_scope).
+FEEDS_BY_CASE = frozenset({"subject", "relevant departments"})
+
 #: The scope a system's token must carry for an action (people need none).
 SCOPES: dict[Action, str] = {
     Action.SUBMIT_REFERRAL: "referrals:submit",
@@ -276,6 +291,44 @@ def _may_work(principal: Principal, task: TaskRef, verb: str) -> Decision:
     if Role.SENIOR_CASEWORKER in roles and task.overdue and _is_casework_kind(task.kind):
         return _allow(f"{verb} {task.kind}: a senior caseworker, for an overdue (escalated) task")
     return _refuse(f"{verb} {task.kind}: only {who}")
+
+
+@dataclass(frozen=True)
+class TaskScope:
+    """Which tasks a principal may see: ``_see_task`` as a filter, so that a task list can
+    apply it in SQL (tests/test_access_policy.py holds the two equal)."""
+
+    cases: CaseScope = CaseScope()
+    #: A person's own: tasks of these teams, the owner's tasks whose team is this subject,
+    #: tasks assigned to this subject.
+    teams: frozenset[str] = frozenset()
+    subject: str | None = None
+    #: A senior caseworker: every overdue task of a casework kind.
+    overdue_casework: bool = False
+
+    def admits(self, task: TaskRef) -> bool:
+        if self.cases.admits(task.case):
+            return True
+        if self.subject is not None and (task.team in self.teams or task.assignee == self.subject
+                                         or (task.kind in OWNER_KINDS and task.team == self.subject)):
+            return True
+        return self.overdue_casework and task.overdue and task.kind in CASEWORK_KINDS
+
+
+#: Task kinds whose team is the case owner (their team is the owner's staff ID once allocated).
+OWNER_KINDS = frozenset(k for k, spec in TASK_KINDS.items() if spec.team == CASE_OWNER)
+#: Task kinds a senior caseworker takes over once overdue.
+CASEWORK_KINDS = frozenset(k for k in TASK_KINDS if _is_casework_kind(k))
+
+
+def task_scope(principal: Principal) -> TaskScope:
+    person = not principal.is_system
+    return TaskScope(
+        cases=case_scope(principal),
+        teams=principal.teams if person else frozenset(),
+        subject=principal.subject if person else None,
+        overdue_casework=Role.SENIOR_CASEWORKER in roles_of(principal),
+    )
 
 
 def _see_task(principal: Principal, task: TaskRef) -> Decision:

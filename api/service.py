@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable
 
+from access.directory import load_directory
 from access.settings import access_settings
 from access.tokens import TokenVerifier
 from api.services import Services
@@ -29,13 +30,14 @@ def api_database_url() -> str:
 async def make_services() -> tuple[Services, Callable[[], Awaitable[None]]]:
     temporal = TemporalSettings.from_environment()
     verifier = TokenVerifier(access_settings())
+    directory = load_directory(config.directory_path())
     pool = await create_pool(api_database_url())
     try:
         client = await connect(temporal)
     except BaseException:
         await pool.close()
         raise
-    return Services(verifier, pool, CaseClient(client, pool=pool, task_queue=temporal.task_queue)), pool.close
+    return Services(verifier, pool, CaseClient(client, pool=pool, task_queue=temporal.task_queue), directory), pool.close
 
 
 def main() -> None:
@@ -49,6 +51,7 @@ def main() -> None:
         host, port = config.api_address()
         access_settings()  # refused before anything starts
         api_database_url()
+        load_directory(config.directory_path())
     except (ValueError, ValidationError) as err:
         print(f"casework-api: {err}".splitlines()[0], file=sys.stderr)
         raise SystemExit(2) from None

@@ -3,12 +3,13 @@ and the case client. Made once per process by the app's lifespan (api/app.py).""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 import asyncpg
 from fastapi import Depends, Request
 
+from access.directory import Directory
 from access.tokens import TokenVerifier
 from workflows.client import CaseClient
 
@@ -19,6 +20,8 @@ class Services:
     #: The CID, logged in as casework_api (migration 0005): only the API's grants.
     pool: asyncpg.Pool
     cases: CaseClient
+    #: The people a task may be assigned to (access/directory.py); empty when none is configured.
+    directory: Directory = field(default_factory=Directory)
 
 
 def services(request: Request) -> Services:

@@ -158,3 +158,22 @@ def api_timeout() -> float:
     except ValueError:
         pass
     raise ValueError(f"{API_TIMEOUT_ENV} must be a number of seconds above 0, not '{text}'")
+
+
+# ------------------------------------------------------------------ the people directory (access/directory.py)
+
+DIRECTORY_ENV = "CASEWORK_DIRECTORY"
+#: The local-stack marker (access/settings.py LOCAL_STACK_MARKER reads the same variable).
+_STACK_ENV = "CASEWORK_STACK"
+#: On the local stack the directory is the development issuer's people.
+DEV_DIRECTORY = Path(__file__).resolve().parent.parent / "deploy" / "dev-identities.toml"
+
+
+def directory_path() -> Path | None:
+    """The TOML file of people a task may be assigned to (``CASEWORK_DIRECTORY``, the
+    ``[users]`` format of deploy/dev-identities.toml); on the local stack
+    (``CASEWORK_STACK=local``) the development issuer's file; otherwise none."""
+    explicit = _get(DIRECTORY_ENV)
+    if explicit:
+        return Path(explicit)
+    return DEV_DIRECTORY if _get(_STACK_ENV) == "local" else None

@@ -269,6 +269,11 @@ async def case_ref(conn: Executor, case_id: str) -> CaseAccess | None:
     return None
 
 
+# ---------------------------------------------------------------------------- the API's reads (issue 15)
+# Which cases and tasks a caller may see is the policy's (access/policy.py ``case_scope``,
+# ``task_scope``); api/resources.py hands it here as plain values, applied in SQL.
+
+
 @dataclass(frozen=True)
 class Visible:
     """Which cases a caller may see, as plain values (the policy's ``CaseScope``, applied
@@ -338,3 +343,155 @@ async def open_tasks_of(conn: asyncpg.Connection, case_id: str) -> list[asyncpg.
         " FROM tasks t WHERE t.case_id = $1 AND t.status = 'open' ORDER BY t.due_at, t.id",
         case_id,
     ))
+
+
+@dataclass(frozen=True)
+class TaskVisible:
+    """What a caller may see: cases routed to ``case_teams``, owned by ``case_owner``, or
+    with a task (ever) of ``case_task_teams``; or all. For tasks also: tasks of
+    ``task_teams``, assigned to ``subject``, of an owner's kind (``owner_kinds``) whose team
+    is ``subject``, and overdue tasks of ``overdue_kinds``."""
+
+    all_cases: bool = False
+    case_teams: tuple[str, ...] = ()
+    case_owner: str | None = None
+    case_task_teams: tuple[str, ...] = ()
+    task_teams: tuple[str, ...] = ()
+    subject: str | None = None
+    owner_kinds: tuple[str, ...] = ()
+    overdue_kinds: tuple[str, ...] = ()
+
+
+class _Params:
+    """Numbered query parameters, collected as a query is built."""
+
+    def __init__(self) -> None:
+        self.values: list[Any] = []
+
+    def __call__(self, value: Any) -> str:
+        self.values.append(value)
+        return f"${len(self.values)}"
+
+
+def _cases_visible(p: _Params, v: TaskVisible, *, case: str = "c") -> str:
+    if v.all_cases:
+        return "true"
+    parts = []
+    if v.case_teams:
+        parts.append(f"{case}.team = ANY({p(list(v.case_teams))}::text[])")
+    if v.case_owner is not None:
+        parts.append(f"{case}.case_owner = {p(v.case_owner)}::text")
+    if v.case_task_teams:
+        parts.append(f"EXISTS (SELECT 1 FROM tasks x WHERE x.case_id = {case}.id AND x.team = ANY({p(list(v.case_task_teams))}::text[]))")
+    return f"({' OR '.join(parts)})" if parts else "false"
+
+
+#: An open task past its deadline or escalated; a settled one is never overdue.
+_API_OVERDUE = f"(t.status = 'open' AND {_TASK_OVERDUE})"
+
+
+def _tasks_visible(p: _Params, v: TaskVisible) -> str:
+    parts = [_cases_visible(p, v)]
+    if v.subject is not None:
+        subject = p(v.subject)
+        parts.append(f"t.assignee = {subject}::text")
+        if v.task_teams:
+            parts.append(f"t.team = ANY({p(list(v.task_teams))}::text[])")
+        if v.owner_kinds:
+            parts.append(f"(t.kind = ANY({p(list(v.owner_kinds))}::text[]) AND t.team = {subject}::text)")
+    if v.overdue_kinds:
+        parts.append(f"({_API_OVERDUE} AND t.kind = ANY({p(list(v.overdue_kinds))}::text[]))")
+    return f"({' OR '.join(parts)})"
+
+
+#: A task with what the policy needs of it and its case (access.policy.TaskRef): no
+#: outcome details (free text people typed, which may name a person or a place).
+_API_TASK = (
+    "SELECT t.id, t.case_id, t.task_key, t.kind, t.title, t.team, t.assignee, t.status, t.due_at,"
+    f" {_API_OVERDUE} AS overdue, t.outcome, t.completed_by, t.completed_at, t.created_at,"
+    " c.team AS case_team, c.case_owner,"
+    " ARRAY(SELECT DISTINCT x.team FROM tasks x WHERE x.case_id = t.case_id ORDER BY 1) AS case_task_teams"
+    " FROM tasks t JOIN cases c ON c.id = t.case_id"
+)
+
+
+async def case_ref_row(conn: asyncpg.Connection, case_id: str) -> asyncpg.Record | None:
+    """What the policy needs of a case (access.policy.CaseRef): its routed team, its owner,
+    and the teams that have or had a task on it. None before the worker took the referral in."""
+    return await conn.fetchrow(
+        "SELECT c.id, c.team, c.case_owner,"
+        " ARRAY(SELECT DISTINCT x.team FROM tasks x WHERE x.case_id = c.id ORDER BY 1) AS task_teams"
+        " FROM cases c WHERE c.id = $1", case_id)
+
+
+async def api_task(conn: asyncpg.Connection, task_id: int) -> asyncpg.Record | None:
+    return await conn.fetchrow(f"{_API_TASK} WHERE t.id = $1", task_id)
+
+
+@dataclass(frozen=True)
+class TaskFilters:
+    team: str | None = None
+    kind: str | None = None
+    case_id: str | None = None
+    assignee: str | None = None
+    overdue: bool = False
+    #: "mine": tasks of these teams, or whose team or assignee is this subject.
+    mine_teams: tuple[str, ...] | None = None
+    mine_subject: str | None = None
+
+
+async def api_tasks(
+    conn: asyncpg.Connection, filters: TaskFilters, visible: TaskVisible, *, after: tuple[datetime, int] | None, limit: int,
+) -> list[asyncpg.Record]:
+    """Open tasks the caller may see, soonest due first, after the keyset ``after`` (due, ID)."""
+    p = _Params()
+    where = ["t.status = 'open'", _tasks_visible(p, visible)]
+    if filters.team is not None:
+        where.append(f"t.team = {p(filters.team)}::text")
+    if filters.kind is not None:
+        where.append(f"t.kind = {p(filters.kind)}::text")
+    if filters.case_id is not None:
+        where.append(f"t.case_id = {p(filters.case_id)}::text")
+    if filters.assignee is not None:
+        where.append(f"t.assignee = {p(filters.assignee)}::text")
+    if filters.overdue:
+        where.append(_API_OVERDUE)
+    if filters.mine_subject is not None:
+        subject = p(filters.mine_subject)
+        where.append(f"(t.team = ANY({p(list(filters.mine_teams or ()))}::text[]) OR t.team = {subject}::text"
+                     f" OR t.assignee = {subject}::text)")
+    if after is not None:
+        where.append(f"(t.due_at, t.id) > ({p(after[0])}::timestamptz, {p(after[1])}::bigint)")
+    sql = f"{_API_TASK} WHERE {' AND '.join(where)} ORDER BY t.due_at, t.id LIMIT {p(limit)}"
+    return list(await conn.fetch(sql, *p.values))
+
+
+# ---------------------------------------------------------------------------- outbound message feeds
+
+
+_FEED_ENTRY = (
+    "SELECT m.id, m.case_id, c.acro_reference, m.recipient, m.form, m.body, m.sent_at,"
+    " a.acknowledged_by, a.acknowledged_at"
+    " FROM outbound_messages m JOIN cases c ON c.id = m.case_id"
+    " LEFT JOIN feed_acknowledgements a ON a.message_id = m.id"
+)
+
+
+async def feed(
+    conn: asyncpg.Connection, recipient: str, *, after: int, limit: int, include_acknowledged: bool,
+    visible: TaskVisible,
+) -> list[asyncpg.Record]:
+    """One recipient's outbound messages, oldest first (by ID), after message ``after``."""
+    p = _Params()
+    where = [f"m.recipient = {p(recipient)}::text", f"m.id > {p(after)}::bigint", _cases_visible(p, visible)]
+    if not include_acknowledged:
+        where.append("a.message_id IS NULL")
+    sql = f"{_FEED_ENTRY} WHERE {' AND '.join(where)} ORDER BY m.id LIMIT {p(limit)}"
+    return list(await conn.fetch(sql, *p.values))
+
+
+async def feed_entries(conn: asyncpg.Connection, message_ids: list[int], visible: TaskVisible) -> list[asyncpg.Record]:
+    """The messages among ``message_ids`` the caller may see (any recipient)."""
+    p = _Params()
+    where = [f"m.id = ANY({p(message_ids)}::bigint[])", _cases_visible(p, visible)]
+    return list(await conn.fetch(f"{_FEED_ENTRY} WHERE {' AND '.join(where)} ORDER BY m.id", *p.values))

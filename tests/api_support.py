@@ -18,6 +18,7 @@ import httpx
 import uvicorn
 from temporalio.client import Client
 
+from access.directory import load_directory
 from access.dev_issuer import Identities, Running, load_identities, running
 from access.pkce import s256
 from access.settings import AccessSettings
@@ -97,7 +98,8 @@ async def serving_api(temporal: Client, task_queue: str, database_url: str) -> A
     with running(identities, environ=LOCAL) as issuer:
         pool = await create_pool(login_as(database_url, API_LOGIN), max_size=10)
         verifier = TokenVerifier(AccessSettings(issuer=issuer.url, audience="casework-api"))
-        services = Services(verifier, pool, CaseClient(temporal, pool=pool, task_queue=task_queue))
+        services = Services(verifier, pool, CaseClient(temporal, pool=pool, task_queue=task_queue),
+                            load_directory(IDENTITIES))
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))

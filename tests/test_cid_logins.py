@@ -37,6 +37,7 @@ GRANTS: dict[str, dict[str, set[str]]] = {
     "certificates": {WORKER_LOGIN: {"INSERT", "SELECT", "UPDATE(content,destroyed_at,issued_on,most_serious,request_purpose)"},  # R03 only
                      API_LOGIN: set()},
     "convictions": {WORKER_LOGIN: {"INSERT", "SELECT(case_id,seq)"}, API_LOGIN: set()},
+    "feed_acknowledgements": {WORKER_LOGIN: set(), API_LOGIN: {"INSERT", "SELECT"}},  # 0009: the API's feeds
     "intake_certificates": {WORKER_LOGIN: {"SELECT", "UPDATE(payload,taken_at)"},
                             API_LOGIN: {"INSERT", "SELECT(case_id,event_id,id,payload_sha256,submitted_at,submitted_by,taken_at)"}},
     "intake_referrals": {WORKER_LOGIN: {"SELECT", "UPDATE(payload,taken_at)"},
@@ -49,7 +50,7 @@ GRANTS: dict[str, dict[str, set[str]]] = {
     "subject_identifiers": {WORKER_LOGIN: {"INSERT", "SELECT"}, API_LOGIN: set()},
     "subjects": {WORKER_LOGIN: {"INSERT", "SELECT"}, API_LOGIN: set()},
     "tasks": {WORKER_LOGIN: {"INSERT", "SELECT", "UPDATE(completed_at,completed_by,outcome,outcome_details,overdue,status)"},
-              API_LOGIN: {"SELECT"}},
+              API_LOGIN: {"SELECT"}},  # claims: through 0009's casework_change_assignee only
     "team_routes": {WORKER_LOGIN: {"SELECT"}, API_LOGIN: set()},  # R06: configuration, read only
 }
 
@@ -102,7 +103,14 @@ async def test_the_api_login_submits_to_the_intake_but_never_reads_a_held_payloa
                 await conn.fetch(sql, case_id)
         for sql in ("UPDATE intake_referrals SET payload = NULL WHERE case_id = $1",  # taking is the worker's
                     "DELETE FROM intake_referrals WHERE case_id = $1",
-                    "UPDATE tasks SET assignee = 'someone' WHERE case_id = $1",
+                    "UPDATE tasks SET assignee = 'someone' WHERE case_id = $1",  # only by 0009's function
+                    "UPDATE tasks SET status = 'done' WHERE case_id = $1",
+                    "INSERT INTO audit_log (case_id, event_key, actor, action, occurred_at)"
+                    " VALUES ($1, 'forged', 'someone', 'personal data read', now())",
+                    "UPDATE audit_log SET actor = 'someone' WHERE case_id = $1",
+                    "DELETE FROM audit_log WHERE case_id = $1",
+                    "DELETE FROM feed_acknowledgements WHERE $1 <> ''",
+                    "UPDATE feed_acknowledgements SET acknowledged_by = 'someone' WHERE $1 <> ''",
                     "UPDATE cases SET stage = 'closed' WHERE id = $1",
                     "INSERT INTO outbound_messages (case_id, message_key, recipient, form, sent_at) VALUES ($1, 'k', 'r', 'f', now())",
                     "UPDATE team_routes SET team = 'elsewhere' WHERE $1 <> ''",
@@ -177,3 +185,29 @@ def test_the_worker_service_refuses_a_login_that_can_become_the_owner(tmp_path: 
     [line] = [x for x in done.stderr.splitlines() if x.startswith("casework-worker:")]
     assert "is a superuser" in line and "casework_worker" in line and "CASEWORK_WORKER_DATABASE_URL" in line
     assert "Traceback" not in done.stderr
+
+
+async def test_the_api_login_changes_a_task_holder_only_as_a_claim_unclaim_or_assignment(start, database_url: str, pool) -> None:
+    """Migration 0009: the API's one way to write a task or the audit log is the owner's
+    function; it refuses anything but the three changes, and a claim for someone else."""
+    case = await start()
+    await case.task("nbtc_check")
+    task_id = await pool.fetchval("SELECT id FROM tasks WHERE case_id = $1 AND kind = 'nbtc_check'", case.id)
+    audit_before = await case.audit_actions()
+    conn = await _login(database_url, API_LOGIN)
+    try:
+        call = "SELECT casework_change_assignee($1, $2, $3, $4, $5)"
+        for args in ((None, "nbtc.finn", "nbtc.finn", "personal data read"),  # not one of the three
+                     (None, "nbtc.finn", "someone.else", "task claimed"),  # a claim is for the actor
+                     ("nbtc.finn", "nbtc.finn", "nbtc.finn", "task unclaimed")):  # an unclaim leaves it unheld
+            with pytest.raises(asyncpg.InvalidParameterValueError):
+                await conn.fetchval(call, task_id, *args)
+        assert await conn.fetchval(call, task_id, "someone", "nbtc.finn", "nbtc.finn", "task assigned") is False  # not held so
+        assert await case.audit_actions() == audit_before
+        assert await conn.fetchval(call, task_id, None, "nbtc.finn", "nbtc.finn", "task claimed") is True
+        assert await conn.fetchval(call, task_id, None, "nbtc.other", "nbtc.other", "task claimed") is False  # one winner
+    finally:
+        await conn.close()
+    assert await pool.fetchval("SELECT assignee FROM tasks WHERE id = $1", task_id) == "nbtc.finn"
+    row = await pool.fetchrow("SELECT actor, action, detail FROM audit_log WHERE case_id = $1 ORDER BY id DESC LIMIT 1", case.id)
+    assert (row["actor"], row["action"], row["detail"]["assignee"]) == ("nbtc.finn", "task claimed", "nbtc.finn")

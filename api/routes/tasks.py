@@ -1,7 +1,290 @@
-"""/tasks (docs/api.md)."""
+"""/tasks (docs/api.md): the task inbox, completion through the case's update, and who
+holds a task (claim, unclaim, assign).
+
+Every route reads the task from the CID, asks the policy about it as the CID records it
+(team, assignee, overdue), and records the token's subject as the actor: on the task
+(``completed_by``, written by the case's activity), on the assignee, in the audit log.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+import base64
+import binascii
+import json
+import logging
+import re
+from dataclasses import replace
+from datetime import datetime
+from typing import Annotated, Any
 
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, ConfigDict, Field
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.service import RPCError, RPCStatusCode
+
+from access.policy import Action, Assignment, decide
+from access.principal import Principal
+from api.auth import Who, allow
+from api.problems import FieldError, Problem, problem_responses
+from api.resources import task_ref, tasks_of
+from api.services import Services, Svc
+from casework.case import Acting, TaskCompletion
+from casework.tasks import TASK_KINDS
+from cid import read_model
+from cid.assignments import Holding, change_assignee
+
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["tasks"])
+
+#: How long a completion waits for the case's answer (a worker must be running).
+UPDATE_TIMEOUT_SECONDS = 30.0
+#: Seconds to wait before asking again when the case or Temporal did not answer.
+RETRY_AFTER = 5
+_RULE = re.compile(r"\bR\d{2}\b")
+
+TaskId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The task's ID (``task_id`` in a listing)")]
+
+
+class TaskOut(BaseModel):
+    """A task, without the details recorded with its outcome (free text people typed)."""
+
+    task_id: int
+    case_id: str
+    key: str
+    kind: str
+    title: str
+    team: str = Field(description="A fixed team, the case's routed team, or the case owner's staff ID once allocated")
+    assignee: str | None
+    status: str = Field(description="open, done or cancelled")
+    due_at: datetime
+    overdue: bool
+    outcome: str | None
+    completed_by: str | None
+    completed_at: datetime | None
+    created_at: datetime
+    outcomes: list[str] = Field(description="The outcomes a person may complete it with (none: an event settles it)")
+
+
+class TaskPage(BaseModel):
+    tasks: list[TaskOut]
+    next_cursor: str | None = Field(description="Give as ``cursor`` for the next page; null on the last")
+
+
+class CompletionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    outcome: str = Field(min_length=1, max_length=100, description="One of the task's ``outcomes``")
+    details: dict[str, Any] = Field(default_factory=dict, description="What the outcome records (casework/tasks.py)")
+
+
+class CompletionOut(BaseModel):
+    task_id: int
+    case_id: str
+    key: str
+    outcome: str
+    stage: str
+    completed_by: str
+
+
+class AssignmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    assignee: str = Field(min_length=1, max_length=64, description="A person of the directory, member of the task's team")
+
+
+def _task_out(row: Any) -> TaskOut:
+    spec = TASK_KINDS.get(row["kind"])
+    return TaskOut(
+        task_id=row["id"], case_id=row["case_id"], key=row["task_key"], kind=row["kind"], title=row["title"],
+        team=row["team"], assignee=row["assignee"], status=row["status"], due_at=row["due_at"],
+        overdue=bool(row["overdue"]), outcome=row["outcome"], completed_by=row["completed_by"],
+        completed_at=row["completed_at"], created_at=row["created_at"],
+        outcomes=sorted(str(o) for o in spec.details) if spec else [],
+    )
+
+
+def _cursor(row: Any) -> str:
+    raw = json.dumps([row["due_at"].isoformat(), row["id"]]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _after(cursor: str | None) -> tuple[datetime, int] | None:
+    if cursor is None:
+        return None
+    try:
+        due, task_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return datetime.fromisoformat(due), int(task_id)
+    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
+        raise Problem(422, "query.cursor: not a cursor this API gave (use next_cursor as it came)", kind="invalid-request",
+                      errors=[FieldError(field="query.cursor", message="not a cursor this API gave")]) from None
+
+
+async def _task_row(svc: Services, task_id: int) -> Any:
+    async with svc.pool.acquire() as conn:
+        row = await read_model.api_task(conn, task_id)
+    if row is None:
+        raise Problem(404, f"no task {task_id}", kind="no-such-task")
+    return row
+
+
+def _label(row: Any) -> str:
+    return f"task {row['id']} ({row['task_key']} of {row['case_id']})"
+
+
+def _not_open(row: Any) -> Problem:
+    if row["status"] == "done":
+        by = f": {row['outcome']} by {row['completed_by']}" if row["outcome"] else ""
+        return Problem(409, f"{_label(row)} is already done{by}", kind="already-done")
+    return Problem(409, f"{_label(row)} was cancelled: its case is closed", kind="case-closed")
+
+
+# ---------------------------------------------------------------------------- reading
+
+
+@router.get("/tasks", response_model=TaskPage, summary="Open tasks the caller may see, soonest due first",
+            responses=problem_responses(401, 403, 422))
+async def list_tasks(
+    who: Who, svc: Svc,
+    team: str | None = Query(None, max_length=100, description="The task's team (or the case owner's staff ID)"),
+    kind: str | None = Query(None, max_length=60, description="A task kind (casework/tasks.py)"),
+    case_id: str | None = Query(None, max_length=200),
+    assignee: str | None = Query(None, max_length=64),
+    overdue: bool = Query(False, description="Only overdue tasks"),
+    mine: bool = Query(False, description="Only tasks for me: my teams', my own as case owner, or assigned to me"),
+    limit: int = Query(50, ge=1, le=200),
+    cursor: str | None = Query(None, max_length=200, description="``next_cursor`` of the page before"),
+) -> TaskPage:
+    filters = read_model.TaskFilters(
+        team=team, kind=kind, case_id=case_id, assignee=assignee, overdue=overdue,
+        mine_teams=tuple(sorted(who.teams)) if mine else None, mine_subject=who.subject if mine else None)
+    after = _after(cursor)
+    async with svc.pool.acquire() as conn:
+        rows = await read_model.api_tasks(conn, filters, tasks_of(who), after=after, limit=limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    shown = []
+    for row in rows:
+        # The SQL filter is the policy's task_scope; asked again here so that a filter wider
+        # than the policy shows nothing it should not (and says so in the log).
+        if decide(who, Action.SEE_TASK, task_ref(row)):
+            shown.append(_task_out(row))
+        else:
+            log.error("task list filter admitted task %s the policy refuses", row["id"])
+    return TaskPage(tasks=shown, next_cursor=_cursor(rows[-1]) if more and rows else None)
+
+
+@router.get("/tasks/{task_id}", response_model=TaskOut, summary="One task",
+            responses=problem_responses(401, 403, 404, 422))
+async def get_task(task_id: TaskId, who: Who, svc: Svc) -> TaskOut:
+    row = await _task_row(svc, task_id)
+    allow(who, Action.SEE_TASK, task_ref(row))
+    return _task_out(row)
+
+
+# ---------------------------------------------------------------------------- completing
+
+
+def _refused_by_case(err: WorkflowUpdateFailedError, row: Any) -> Problem:
+    """The case's refusal, word for word, with its status: the case's own validator is
+    the judge of what is legal now (unknown or settled task, illegal outcome, R30)."""
+    cause = err.cause
+    text = " ".join(str(getattr(cause, "message", None) or cause or err).split())
+    kind = getattr(cause, "type", None)
+    rule = _RULE.search(text)
+    if kind == "CaseClosed":
+        return Problem(409, text, kind="case-closed")
+    if any(words in text for words in ("already done", "was already", "being completed already", "has no open task")):
+        return Problem(409, text, kind="already-done")
+    return Problem(422, text, kind="refused-by-case", rule=rule.group(0) if rule else None)
+
+
+@router.post("/tasks/{task_id}/completion", response_model=CompletionOut,
+             summary="Complete a task through the case's update; the case's refusals come back as they are",
+             responses=problem_responses(401, 403, 404, 409, 422, 503))
+async def complete_task(task_id: TaskId, body: CompletionIn, who: Who, svc: Svc) -> CompletionOut:
+    row = await _task_row(svc, task_id)
+    allow(who, Action.COMPLETE_TASK, task_ref(row))
+    if row["status"] != "open":
+        raise _not_open(row)
+    completion = TaskCompletion(
+        task_key=row["task_key"], outcome=body.outcome, actor=who.subject, details=body.details,
+        acting=Acting(subject=who.subject, roles=sorted(who.roles), teams=sorted(who.teams)),
+    )
+    try:
+        done = await asyncio.wait_for(svc.cases.complete_task(row["case_id"], completion), UPDATE_TIMEOUT_SECONDS)
+    except WorkflowUpdateFailedError as err:
+        raise _refused_by_case(err, row) from None
+    except (WorkflowUpdateRPCTimeoutOrCancelledError, asyncio.TimeoutError, TimeoutError):
+        raise Problem(503, f"case {row['case_id']} did not answer in time; nothing was refused - look at the task "
+                      "before sending again", kind="case-unavailable", retry_after=RETRY_AFTER) from None
+    except RPCError as err:
+        if err.status is RPCStatusCode.NOT_FOUND:
+            raise Problem(409, f"case {row['case_id']} is closed", kind="case-closed") from None
+        raise Problem(503, f"Temporal did not answer ({err.status.name if err.status else 'error'})",
+                      kind="temporal-unavailable", retry_after=RETRY_AFTER) from None
+    return CompletionOut(task_id=row["id"], case_id=row["case_id"], key=row["task_key"], outcome=done.outcome,
+                         stage=done.stage.value, completed_by=who.subject)
+
+
+# ---------------------------------------------------------------------------- who holds it
+
+
+async def _changed(svc: Services, row: Any, *, to: str | None, who: Principal, action: Holding) -> TaskOut:
+    async with svc.pool.acquire() as conn:
+        ok = await change_assignee(conn, row["id"], expected=row["assignee"], to=to, actor=who.subject, action=action)
+        now = await read_model.api_task(conn, row["id"])
+    if not ok:  # settled, or someone else's change came first: nothing was written
+        if now["status"] != "open":
+            raise _not_open(now)
+        held = f"claimed by {now['assignee']}" if now["assignee"] else "no longer claimed"
+        raise Problem(409, f"{_label(now)} is {held} now", kind="already-claimed")
+    return _task_out(now)
+
+
+@router.post("/tasks/{task_id}/claim", response_model=TaskOut, summary="Take a task: one winner when two claim at once",
+             responses=problem_responses(401, 403, 404, 409, 422))
+async def claim_task(task_id: TaskId, who: Who, svc: Svc) -> TaskOut:
+    row = await _task_row(svc, task_id)
+    ref = task_ref(row)
+    if ref.assignee is not None:
+        # Taken already: a state of the task (409) for whoever might have claimed it free;
+        # a refusal (403) for whoever may not claim it at all.
+        allow(who, Action.CLAIM_TASK, replace(ref, assignee=None))
+        mine = " by you" if ref.assignee == who.subject else f" by {ref.assignee}"
+        raise Problem(409, f"{_label(row)} is claimed already{mine}", kind="already-claimed")
+    allow(who, Action.CLAIM_TASK, ref)
+    if row["status"] != "open":
+        raise _not_open(row)
+    return await _changed(svc, row, to=who.subject, who=who, action=Holding.CLAIMED)
+
+
+@router.post("/tasks/{task_id}/unclaim", response_model=TaskOut, summary="Release a claimed task",
+             responses=problem_responses(401, 403, 404, 409, 422))
+async def unclaim_task(task_id: TaskId, who: Who, svc: Svc) -> TaskOut:
+    row = await _task_row(svc, task_id)
+    ref = task_ref(row)
+    if ref.assignee is None:
+        allow(who, Action.SEE_TASK, ref)
+        raise Problem(409, f"{_label(row)} is not claimed", kind="not-claimed")
+    allow(who, Action.UNCLAIM_TASK, ref)
+    if row["status"] != "open":
+        raise _not_open(row)
+    return await _changed(svc, row, to=None, who=who, action=Holding.UNCLAIMED)
+
+
+@router.post("/tasks/{task_id}/assignment", response_model=TaskOut, summary="Assign a task to a member of its team",
+             responses=problem_responses(401, 403, 404, 409, 422))
+async def assign_task(task_id: TaskId, body: AssignmentIn, who: Who, svc: Svc) -> TaskOut:
+    row = await _task_row(svc, task_id)
+    ref = task_ref(row)
+    member = svc.directory.member(body.assignee.strip())
+    if member is None:
+        allow(who, Action.SEE_TASK, ref)
+        where = "the directory" if svc.directory.source else "the directory (none is configured: CASEWORK_DIRECTORY)"
+        raise Problem(422, f"body.assignee: '{body.assignee}' is not a person in {where}", kind="unknown-person",
+                      errors=[FieldError(field="body.assignee", message="not a person in the directory")])
+    allow(who, Action.ASSIGN_TASK, Assignment(ref, member))
+    if row["status"] != "open":
+        raise _not_open(row)
+    if row["assignee"] == member.subject:
+        return _task_out(row)  # already theirs: nothing to change, nothing recorded
+    return await _changed(svc, row, to=member.subject, who=who, action=Holding.ASSIGNED)
