@@ -7,6 +7,8 @@ plain records and knows nothing of the policy; the policy knows nothing of SQL.
 
 from __future__ import annotations
 
+from typing import Any
+
 import asyncpg
 
 from access.policy import CASEWORK_KINDS, OWNER_KINDS, CaseRef, CaseScope, TaskRef, TaskScope, case_scope, task_scope
