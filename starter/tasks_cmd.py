@@ -165,6 +165,22 @@ def assign(task: str = typer.Argument(..., metavar="TASK", help="Task ID, or CAS
     _task_command(f"assigned to {to}", task, json_out, lambda api, task_id: api.assign(task_id, to.strip()))
 
 
+def parse_details(pairs: list[str]) -> dict[str, Any]:
+    """``key=value`` pairs: true/false become booleans, everything else stays text
+    (dates too: the task's own model in the workflow parses and checks them)."""
+    details: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key = key.strip()
+        if not sep or not _DETAIL_KEY.match(key):
+            raise CliError(f"--detail '{pair}' is not KEY=VALUE (a lower-case key such as case_owner=cw.smith)", Exit.BAD_INPUT)
+        if key in details:
+            raise CliError(f"--detail {key} is given twice", Exit.BAD_INPUT)
+        value = value.strip()
+        details[key] = {"true": True, "false": False}.get(value.lower(), value)
+    return details
+
+
 def legal_outcomes(kind: str) -> dict[str, Any]:
     """The outcomes a task kind takes and the details each needs (from casework.tasks)."""
     from casework.tasks import TASK_KINDS
