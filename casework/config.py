@@ -129,6 +129,39 @@ def token() -> str | None:
     return _get(TOKEN_ENV)
 
 
+# ------------------------------------------------------------------ the CLI as a client of the API (starter/)
+
+OIDC_ISSUER_ENV = "CASEWORK_OIDC_ISSUER"  # the same issuer the API's verifier trusts (access/settings.py)
+CONFIG_HOME_ENV = "XDG_CONFIG_HOME"
+API_TIMEOUT_ENV = "CASEWORK_API_TIMEOUT_SECONDS"
+DEFAULT_API_TIMEOUT_SECONDS = 60.0  # a completion waits on the case's update (the API's own deadline is shorter)
+
+
+def oidc_issuer() -> str | None:
+    """The issuer ``casework login`` signs people in through (else the local stack's)."""
+    return _get(OIDC_ISSUER_ENV)
+
+
+def config_home() -> Path:
+    """The user's configuration folder (XDG Base Directory): ``casework login`` keeps its token here."""
+    explicit = _get(CONFIG_HOME_ENV)
+    return Path(explicit) if explicit and Path(explicit).is_absolute() else Path.home() / ".config"
+
+
+def api_timeout() -> float:
+    """Seconds the CLI waits for one API answer (``CASEWORK_API_TIMEOUT_SECONDS``)."""
+    text = _get(API_TIMEOUT_ENV)
+    if not text:
+        return DEFAULT_API_TIMEOUT_SECONDS
+    try:
+        seconds = float(text)
+        if seconds > 0:
+            return seconds
+    except ValueError:
+        pass
+    raise ValueError(f"{API_TIMEOUT_ENV} must be a number of seconds above 0, not '{text}'")
+
+
 # ------------------------------------------------------------------ the people directory (access/directory.py)
 
 DIRECTORY_ENV = "CASEWORK_DIRECTORY"

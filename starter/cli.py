@@ -30,7 +30,7 @@ def _root() -> None:
 
 
 #: Every module that adds commands to ``app``, in the order ``--help`` lists them.
-COMMAND_MODULES = ("cases", "events", "ops", "privacy", "submit", "tasks_cmd", "up")
+COMMAND_MODULES = ("cases", "events", "ops", "privacy", "signin", "submit", "tasks_cmd", "up")
 #: The module that defines each command. Running one imports only its module, so that
 #: e.g. ``casework submit`` does not load the local stack and the codec server first (the
 #: command starts in about half the time). A name not here - ``--help``, a typo, a
@@ -38,7 +38,8 @@ COMMAND_MODULES = ("cases", "events", "ops", "privacy", "submit", "tasks_cmd", "
 MODULE_OF = {
     "cases": "cases", "show": "cases", "event": "events", "stuck": "ops", "codec-server": "privacy",
     "codec-key": "privacy", "retention": "privacy", "submit": "submit", "tasks": "tasks_cmd", "subject-check": "ops",
-    "complete": "tasks_cmd", "up": "up",
+    "complete": "tasks_cmd", "claim": "tasks_cmd", "unclaim": "tasks_cmd", "assign": "tasks_cmd", "up": "up",
+    "login": "signin", "logout": "signin", "whoami": "signin",
 }
 
 

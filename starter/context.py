@@ -8,7 +8,6 @@ so a caseworker's second terminal needs no configuration.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from dataclasses import dataclass
 from typing import AsyncIterator
@@ -21,16 +20,9 @@ from casework import config
 from casework.temporal import TemporalSettings, connect
 from cid.db import create_pool
 from starter.exits import CliError, Exit
+from starter.stack_file import STACK_FILE, stack_settings  # noqa: F401 - their home; imported here as before
 
 DATA_DIR = config.data_dir()
-STACK_FILE = "stack.json"
-
-
-def stack_settings() -> dict[str, str]:
-    path = DATA_DIR / STACK_FILE
-    if path.is_file():
-        return json.loads(path.read_text())
-    return {}
 
 
 def database_url() -> str:

@@ -1,11 +1,11 @@
 """``casework event``: messages from other systems and people, one at a time or a CSV batch.
 
-Each event goes to its case as the ``deliver_event`` update, and what the command says is
-the case's own answer: applied (and what it did), already applied (an identical repeat of
-the same kind and event ID), or refused (a repeat with other content, an unknown
-certificate). A certificate is held in the CID and handed to the case by reference
-(personal data never enters Temporal history). A batch is checked whole before anything
-is sent.
+Each event goes through the API (``POST /cases/{id}/events/{kind}``), sent as who is
+signed in, and what the command says is the case's own answer: applied (and what it did),
+already applied (an identical repeat of the same kind and event ID), or refused (a repeat
+with other content, a refusal by the case, or by the policy). The API holds a certificate
+in the CID and hands it to the case by reference. A batch is checked whole before
+anything is sent.
 """
 
 from __future__ import annotations
@@ -22,17 +22,15 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
-from casework import config
 from casework.keys import CERTIFICATE_RECEIVED
+from starter.api_client import ACTOR_HELP
 from starter.cli import app, err_console
 from starter.exits import CliError, Exit
 from starter.output import console, print_json, table
 
 if TYPE_CHECKING:  # heavy imports stay out of the command line's start-up
-    import asyncpg
-    from temporalio.client import Client
-
     from casework.referral import Certificate
+    from starter.api_client import ApiClient
 
 event_app = typer.Typer(
     help="Tell a case what happened: located, left-uk, certificate, representations (or a CSV batch).",
@@ -49,7 +47,9 @@ KINDS: dict[str, str] = {
 }
 CUSTODY = ("detained", "in_prison", "confirmed_address")
 CSV_REQUIRED = ("kind", "case_id", "event_id")
-CSV_OPTIONAL = ("actor", "custody", "release_date", "certificate_file")
+CSV_OPTIONAL = ("custody", "release_date", "certificate_file")
+#: Columns of older CSV files, refused by name: the sender is who is signed in.
+CSV_GONE = {"actor": "the sender recorded is who is signed in ('casework whoami'); remove the column"}
 MAX_CSV_BYTES = 20_000_000
 MAX_CERTIFICATE_BYTES = 1_000_000
 CONCURRENCY = 16
@@ -63,6 +63,7 @@ class Result(StrEnum):
     FAILED = "failed"
     REFUSED = "refused"  # by the case: a repeat with other content, an unknown certificate
     SENT = "sent"  # to a case of an older release, which gives no answer
+    NOT_ALLOWED = "not allowed"  # the policy refuses this sender (403)
 
 
 @dataclass
@@ -71,7 +72,6 @@ class EventRow:
     kind: str
     case_id: str
     event_id: str
-    actor: str
     custody: str | None = None
     release_date: date | None = None
     certificate: "Certificate | None" = None
@@ -86,14 +86,14 @@ class EventRow:
 
 
 def make_event(
-    line: int, kind: str, case: str, event_id: str | None, actor: str | None,
+    line: int, kind: str, case: str, event_id: str | None,
     custody: str | None = None, release_date: str | None = None, certificate_file: str | None = None,
     base_dir: Path = Path("."),
 ) -> EventRow:
     """One event, checked; ValueError names the problem (nothing has been sent)."""
     from pydantic import TypeAdapter, ValidationError
 
-    from casework.case import Actor, EventId
+    from casework.case import EventId
     from starter.views import case_id_from
 
     kind = (kind or "").strip().lower().replace("_", "-")
@@ -112,13 +112,7 @@ def make_event(
         raise ValueError(str(err)) from None
     except ValidationError:
         raise ValueError("event_id is empty or longer than 128 characters") from None
-    if not actor:
-        raise ValueError("no actor: give an actor column, --actor, or set CASEWORK_ACTOR")
-    try:
-        checked_actor = TypeAdapter(Actor).validate_python(actor)
-    except ValidationError:
-        raise ValueError(f"actor '{actor}' is not a staff or system ID (letters, digits, . _ @ : -)") from None
-    row = EventRow(line, kind, case_id, checked_event, checked_actor)
+    row = EventRow(line, kind, case_id, checked_event)
     custody = (custody or "").strip() or None
     released = (release_date or "").strip() or None
     if kind == "located":
@@ -167,7 +161,7 @@ def _read_certificate(path: Path) -> "Certificate":
         raise ValueError(f"{path}: " + "; ".join(describe(err))) from None
 
 
-def read_csv(path: Path, default_actor: str | None) -> tuple[list[EventRow], list[str]]:
+def read_csv(path: Path) -> tuple[list[EventRow], list[str]]:
     """Every row checked; problems as 'FILE:LINE: problem'. Rows are usable only if there are none."""
     if not path.is_file():
         return [], [f"{path}: no such file"]
@@ -186,8 +180,9 @@ def read_csv(path: Path, default_actor: str | None) -> tuple[list[EventRow], lis
     reader.fieldnames = header
     problems = [f"{path}:1: missing column '{c}'" for c in CSV_REQUIRED if c not in header]
     problems += [f"{path}:1: column '{c}' appears more than once" for c in sorted({c for c in header if header.count(c) > 1})]
+    problems += [f"{path}:1: column '{c}' is no longer taken: {CSV_GONE[c]}" for c in header if c in CSV_GONE]
     problems += [f"{path}:1: unknown column '{c}' (columns: {', '.join(CSV_REQUIRED + CSV_OPTIONAL)})"
-                 for c in header if c not in CSV_REQUIRED + CSV_OPTIONAL]
+                 for c in header if c not in CSV_REQUIRED + CSV_OPTIONAL and c not in CSV_GONE]
     if problems:
         return [], problems
     rows: list[EventRow] = []
@@ -207,8 +202,7 @@ def read_csv(path: Path, default_actor: str | None) -> tuple[list[EventRow], lis
             continue
         try:
             row = make_event(
-                line, record.get("kind") or "", record.get("case_id") or "", record.get("event_id"),
-                (record.get("actor") or "").strip() or default_actor, record.get("custody"),
+                line, record.get("kind") or "", record.get("case_id") or "", record.get("event_id"), record.get("custody"),
                 record.get("release_date"), record.get("certificate_file"), base_dir=path.parent,
             )
         except ValueError as err:
@@ -228,64 +222,46 @@ def read_csv(path: Path, default_actor: str | None) -> tuple[list[EventRow], lis
 # ------------------------------------------------------------------------ sending
 
 
-async def apply_event(client: "Client", pool: "asyncpg.Pool", row: EventRow) -> EventRow:
-    """Send one checked event to its case and set ``row.result`` from the case's own answer;
-    never raises for one row."""
-    from casework.case import CertificateReceived, EventResult, LeftUk, PersonLocated, RepresentationsReceived
-    from cid import read_model
-    from starter.failures import classify
+def event_body(row: EventRow) -> dict[str, Any]:
+    """The request body of ``POST /cases/{id}/events/{kind}`` (no actor: the token's subject is)."""
+    body: dict[str, Any] = {"event_id": row.event_id}
+    if row.kind == "located":
+        body["custody"] = row.custody
+        if row.release_date is not None:
+            body["release_date"] = row.release_date.isoformat()
+    elif row.kind == "certificate":
+        assert row.certificate is not None
+        body["certificate"] = row.certificate.model_dump(mode="json")
+    return body
 
-    try:
-        async with pool.acquire() as conn:
-            status = await read_model.case_status(conn, row.case_id)
-            if status is None:
-                return _done(row, Result.NOT_FOUND)
-            if status == "closed":
-                return _done(row, Result.CLOSED)
-            if row.kind == "certificate":  # what cannot be true, against the referral's date of birth
-                from casework.referral import conviction_before_birth
 
-                assert row.certificate is not None
-                born = await conn.fetchval("SELECT date_of_birth FROM referrals WHERE case_id = $1", row.case_id)
-                problem = conviction_before_birth(row.certificate, born)
-                if problem:
-                    row.error = CliError(f"certificate for {row.case_id}: {problem}; nothing was sent", Exit.BAD_INPUT)
-                    return _done(row, Result.FAILED, str(row.error))
-        from workflows.client import CaseClient  # imports the workflow: only when needed
+async def apply_event(api: "ApiClient", row: EventRow) -> EventRow:
+    """Send one checked event and set ``row.result`` from the answer; never raises for
+    one row's refusal (the API cannot be reached: that ends the batch, exit 5)."""
+    from starter.api_client import error_for
 
-        cases = CaseClient(client, pool=pool)
-        if row.kind == "certificate":
-            from casework.rules import non_disclosable_reason
-
-            assert row.certificate is not None
-            judged = non_disclosable_reason(row.certificate)  # R02/R03: said before the case destroys it
-            row.judged = f"judged non-disclosable – {judged}" if judged else ""
-            certificate_id = await cases.hold_certificate(row.case_id, row.certificate, event_id=row.event_id, actor=row.actor)
-            if certificate_id is None:
-                return _done(row, Result.REFUSED, f"certificate event {row.event_id} was handed in before with "
-                                                  "a different certificate: refused; use a new event ID")
-            event = CertificateReceived(event_id=row.event_id, actor=row.actor, certificate_id=certificate_id)
-        else:
-            event = {
-                "located": lambda: PersonLocated(event_id=row.event_id, actor=row.actor,
-                                                 custody=row.custody, release_date=row.release_date),
-                "left-uk": lambda: LeftUk(event_id=row.event_id, actor=row.actor),
-                "representations": lambda: RepresentationsReceived(event_id=row.event_id, actor=row.actor),
-            }[row.kind]()
-        receipt = await cases.deliver_event(row.case_id, event)
-    except Exception as err:  # one row's failure is that row's result, not the batch's end
-        known = classify(err, case_id=row.case_id)
-        if known is None:
-            raise
-        if known.code is Exit.NOT_FOUND:
-            return _done(row, Result.NOT_FOUND)
-        if known.code is Exit.REFUSED and "closed" in str(known):
-            return _done(row, Result.CLOSED)
-        row.error = known
-        return _done(row, Result.FAILED, str(known))
-    result = {EventResult.APPLIED: Result.APPLIED, EventResult.ALREADY_APPLIED: Result.ALREADY,
-              EventResult.REFUSED: Result.REFUSED, EventResult.SENT: Result.SENT}[receipt.result]
-    return _done(row, result, receipt.detail)
+    answer = await api.send_event(row.case_id, row.kind, event_body(row))
+    if answer.ok:
+        receipt = answer.body
+        result = {"applied": Result.APPLIED, "already applied": Result.ALREADY, "sent": Result.SENT}.get(receipt["result"])
+        if result is None:
+            return _done(row, Result.REFUSED, str(receipt.get("detail") or receipt["result"]))
+        judged = receipt.get("non_disclosable")
+        row.judged = f"judged non-disclosable – {judged}" if judged else ""  # R02/R03: said before the case destroys it
+        return _done(row, result, str(receipt.get("detail") or ""))
+    row.error = error_for(answer)
+    problem = answer.problem
+    if answer.status == 404:
+        return _done(row, Result.NOT_FOUND, str(row.error))
+    if str(problem.get("type", "")).endswith("case-closed"):
+        return _done(row, Result.CLOSED)
+    if answer.status in (409, 422):
+        return _done(row, Result.REFUSED, str(row.error))
+    if answer.status == 403:
+        return _done(row, Result.NOT_ALLOWED, str(row.error))
+    if answer.status in (401, 503):  # the same for every row: stop here
+        raise row.error
+    return _done(row, Result.FAILED, str(row.error))
 
 
 def _done(row: EventRow, result: Result, note: str = "") -> EventRow:
@@ -297,23 +273,20 @@ def _done(row: EventRow, result: Result, note: str = "") -> EventRow:
 async def _apply_all(rows: list[EventRow], show_progress: bool) -> list[EventRow]:
     from rich.progress import Progress
 
-    from starter import context
-    from starter.failures import translated
+    from starter.api_client import ApiClient
 
-    with translated():
-        async with context.services() as (client, pool):
-            assert client is not None
-            limit = asyncio.Semaphore(CONCURRENCY)
-            with Progress(console=err_console, transient=True, disable=not show_progress) as progress:
-                bar = progress.add_task("Sending events", total=len(rows))
+    async with ApiClient() as api:
+        limit = asyncio.Semaphore(CONCURRENCY)
+        with Progress(console=err_console, transient=True, disable=not show_progress) as progress:
+            bar = progress.add_task("Sending events", total=len(rows))
 
-                async def one(row: EventRow) -> EventRow:
-                    async with limit:
-                        done = await apply_event(client, pool, row)
-                    progress.advance(bar)
-                    return done
+            async def one(row: EventRow) -> EventRow:
+                async with limit:
+                    done = await apply_event(api, row)
+                progress.advance(bar)
+                return done
 
-                return list(await asyncio.gather(*(one(r) for r in rows)))
+            return list(await asyncio.gather(*(one(r) for r in rows)))
 
 
 # ------------------------------------------------------------------------ commands
@@ -324,12 +297,15 @@ def event(
     ctx: typer.Context,
     from_csv: Optional[Path] = typer.Option(
         None, "--from-csv", metavar="FILE",
-        help="A batch: columns kind,case_id,event_id,actor[,custody,release_date,certificate_file].",
+        help="A batch: columns kind,case_id,event_id[,custody,release_date,certificate_file].",
     ),
-    actor: Optional[str] = typer.Option(None, "--actor", help="Actor for rows without one (or CASEWORK_ACTOR)."),
+    actor: Optional[str] = typer.Option(None, "--actor", hidden=True, help=ACTOR_HELP),
     json_out: bool = typer.Option(False, "--json", help="Print the batch's results as JSON."),
 ) -> None:
-    """Send events to cases: one (a sub-command) or a CSV batch (--from-csv)."""
+    """Send events to cases through the API, as who is signed in: one (a sub-command) or a CSV batch (--from-csv)."""
+    from starter.api_client import refuse_actor
+
+    refuse_actor(actor)
     if ctx.invoked_subcommand is not None:
         if from_csv is not None:
             raise CliError("--from-csv is a batch on its own: leave out the sub-command", Exit.BAD_INPUT)
@@ -338,7 +314,7 @@ def event(
         console.print(ctx.get_help())
         raise CliError("say which event (located, left-uk, certificate, representations) or give --from-csv FILE",
                        Exit.BAD_INPUT)
-    rows, problems = read_csv(from_csv, actor or config.actor())
+    rows, problems = read_csv(from_csv)
     if problems:
         for line in problems:
             err_console.print(line, markup=False, soft_wrap=True)
@@ -360,18 +336,19 @@ def event(
         console.print(", ".join(f"{n} {r.value}" for r, n in counts.items()))
         if counts[Result.ALREADY] == len(done):
             console.print("Every event had been applied before: nothing changed.")
-    if counts[Result.NOT_FOUND] or counts[Result.CLOSED] or counts[Result.FAILED] or counts[Result.REFUSED]:
+    if counts[Result.NOT_FOUND] or counts[Result.CLOSED] or counts[Result.FAILED] or counts[Result.REFUSED] \
+            or counts[Result.NOT_ALLOWED]:
         raise typer.Exit(Exit.FAILED)
 
 
 def _one(kind: str, case: str, event_id: Optional[str], actor: Optional[str], json_out: bool, **extra: Any) -> None:
-    from starter import context
+    from starter.api_client import refuse_actor
 
+    refuse_actor(actor)
     if not event_id:
         raise CliError("give --event-id: it makes a repeat of this event harmless", Exit.BAD_INPUT)
-    who = context.actor(actor)
     try:
-        row = make_event(0, kind, case, event_id, who, **extra)
+        row = make_event(0, kind, case, event_id, **extra)
     except ValueError as err:
         raise CliError(str(err), Exit.BAD_INPUT) from None
     done = asyncio.run(_apply_all([row], show_progress=False))[0]
@@ -382,11 +359,10 @@ def _one(kind: str, case: str, event_id: Optional[str], actor: Optional[str], js
         raise CliError(f"no case {done.case_id}", Exit.NOT_FOUND)
     if done.result is Result.CLOSED:
         raise CliError(f"case {done.case_id} is closed", Exit.REFUSED)
-    if done.result is Result.FAILED:
-        assert done.error is not None
+    if done.result in (Result.FAILED, Result.NOT_ALLOWED) and done.error is not None:
         raise done.error
     if done.result is Result.REFUSED:
-        raise CliError(f"{done.case_id}: {done.note}", Exit.REFUSED)
+        raise CliError(f"{done.case_id}: {done.error or done.note}", Exit.REFUSED)
     if not json_out:
         what = KINDS[kind]
         if done.result is Result.ALREADY:
@@ -399,7 +375,7 @@ def _one(kind: str, case: str, event_id: Optional[str], actor: Optional[str], js
 
 _CASE = typer.Argument(..., metavar="CASE", help="Case ID or ACRO reference.")
 _EVENT_ID = typer.Option(None, "--event-id", help="The sender's ID for this event; a repeat with it is harmless.")
-_ACTOR = typer.Option(None, "--actor", help="Who or which system sends it (or CASEWORK_ACTOR).")
+_ACTOR = typer.Option(None, "--actor", hidden=True, help=ACTOR_HELP)
 _JSON = typer.Option(False, "--json", help="Print the result as JSON.")
 
 

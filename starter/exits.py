@@ -11,7 +11,9 @@ class Exit(IntEnum):
     BAD_INPUT = 2  # a file, flag or field is wrong; nothing was changed
     NOT_FOUND = 3  # no such case or task
     REFUSED = 4  # the process refused the action (validator), e.g. R30
-    UNAVAILABLE = 5  # Temporal or the database cannot be reached
+    UNAVAILABLE = 5  # the API, Temporal or the database cannot be reached
+    NOT_SIGNED_IN = 6  # no token, or the API refused it (401): run 'casework login'
+    NOT_ALLOWED = 7  # the policy refuses this action to who is signed in (403); nothing was changed
 
 
 class CliError(Exception):

@@ -284,6 +284,8 @@ def stuck(
     """List stuck cases: overdue, failing, or Temporal and the CID disagreeing; why each one is.
 
     A report: exits 0 even when cases are stuck (5 when Temporal or the CID cannot be reached).
+
+    Operator command: direct access to Temporal and the database (DATABASE_URL, TEMPORAL_*), not through the API.
     """
     if not 1 <= limit <= 10_000:
         raise CliError("--limit is from 1 to 10000", Exit.BAD_INPUT)
@@ -325,6 +327,8 @@ def subject_check(json_out: bool = typer.Option(False, "--json", help="Print the
     key whose folded name is empty or too short, or keyed differently by today's fold.
 
     A report of subject and case IDs only (no personal data); exits 0 whatever it finds.
+
+    Operator command: direct access to Temporal and the database (DATABASE_URL, TEMPORAL_*), not through the API.
     """
     found = asyncio.run(_subject_check())
     if json_out:

@@ -26,7 +26,10 @@ def codec_server(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8081, "--port", help="Port to listen on."),
 ) -> None:
-    """Serve /encode and /decode for the Temporal Web UI and CLI (token: CASEWORK_CODEC_TOKEN)."""
+    """Serve /encode and /decode for the Temporal Web UI and CLI (token: CASEWORK_CODEC_TOKEN).
+
+    Operator command: holds the payload keys itself (CASEWORK_CODEC_KEYS), not through the API.
+    """
     asyncio.run(_serve_codec(host, port))
 
 
@@ -75,7 +78,10 @@ def retention_purge(
     actor: Optional[str] = typer.Option(None, "--actor", help="Who purges (or CASEWORK_ACTOR); recorded in the audit log."),
     json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
-    """Purge the personal data of cases closed longer than the retention period (idempotent)."""
+    """Purge the personal data of cases closed longer than the retention period (idempotent).
+
+    Operator command: direct access to Temporal and the database (DATABASE_URL, TEMPORAL_*), not through the API. The actor recorded is --actor or CASEWORK_ACTOR.
+    """
     from datetime import timedelta
 
     from cid.retention import retention_period

@@ -1,4 +1,5 @@
-"""``casework submit``: referrals in, one case each (R01)."""
+"""``casework submit``: referrals in, one case each (R01), through the API (``POST
+/referrals/batch``): the submitter recorded is who is signed in."""
 
 from __future__ import annotations
 
@@ -9,14 +10,15 @@ from typing import TYPE_CHECKING, Optional
 import typer
 from rich.console import Console
 
+from starter.api_client import ACTOR_HELP
 from starter.cli import app, err_console
 from starter.exits import CliError, Exit
 
 if TYPE_CHECKING:
     from workflows.client import SubmitResult
 
-# Temporal, the CID and the referral model are imported when a command runs, not when
-# the command line starts (``casework submit --help`` needs none of them).
+# The referral model is imported when a command runs, not when the command line starts
+# (``casework submit --help`` needs none of it).
 
 console = Console(highlight=False)
 
@@ -24,20 +26,21 @@ console = Console(highlight=False)
 @app.command()
 def submit(
     sources: list[str] = typer.Argument(..., metavar="FILE|DIR|-", help="Referral JSON files, folders of them, or - for stdin."),
-    actor: Optional[str] = typer.Option(None, "--actor", help="Who submits (or CASEWORK_ACTOR)."),
+    actor: Optional[str] = typer.Option(None, "--actor", hidden=True, help=ACTOR_HELP),
     json_out: bool = typer.Option(False, "--json", help="Print the results as JSON."),
 ) -> None:
-    """Submit ACRO referrals. Bad files are refused field by field and nothing is started."""
-    from starter import context
+    """Submit ACRO referrals through the API, as who is signed in. Bad files are refused
+    field by field and nothing is sent."""
+    from starter.api_client import refuse_actor
     from starter.referral_files import read_referrals
 
-    who = context.actor(actor)
+    refuse_actor(actor)
     read = read_referrals(sources, date.today())
     if read.problems:
         for line in read.problems:
             err_console.print(line, markup=False, soft_wrap=True)  # one line per problem, however long
         raise CliError(f"{len(read.problems)} problem(s) found; nothing was submitted", Exit.BAD_INPUT)
-    results = asyncio.run(_submit_all([r for _, r in read.referrals], who, show_progress=not json_out))
+    results = asyncio.run(_submit_all([r for _, r in read.referrals], show_progress=not json_out))
     _report(results, json_out)
     from workflows.client import Submitted
 
@@ -45,26 +48,36 @@ def submit(
         raise typer.Exit(Exit.FAILED)
 
 
-async def _submit_all(referrals: list, who: str, show_progress: bool) -> list[SubmitResult]:
+async def _submit_all(referrals: list, show_progress: bool) -> list[SubmitResult]:
+    """``POST /referrals/batch`` in batches the API takes; the answer per referral, in order."""
     from rich.progress import Progress
 
-    from starter import context
-    from workflows.client import CaseClient
+    from starter.api_client import MAX_BATCH, ApiClient
 
-    async with context.services() as (client, pool):
-        assert client is not None
-        cases = CaseClient(client, pool=pool, task_queue=context.temporal_settings().task_queue)
-        limit = asyncio.Semaphore(16)
+    results: list[SubmitResult] = []
+    async with ApiClient() as api:
         with Progress(console=err_console, transient=True, disable=not show_progress) as progress:
             bar = progress.add_task("Submitting", total=len(referrals))
+            for start in range(0, len(referrals), MAX_BATCH):
+                chunk = referrals[start:start + MAX_BATCH]
+                answer = await api.submit_batch([r.model_dump(mode="json") for r in chunk])
+                for referral, item in zip(chunk, sorted(answer["results"], key=lambda i: i["index"])):
+                    results.append(_result(referral, item))
+                progress.advance(bar, len(chunk))
+    return results
 
-            async def one(referral) -> SubmitResult:  # noqa: ANN001
-                async with limit:
-                    result = await cases.submit(referral, actor=who)
-                progress.advance(bar)
-                return result
 
-            return list(await asyncio.gather(*(one(r) for r in referrals)))
+def _result(referral, item: dict) -> SubmitResult:  # noqa: ANN001
+    """One referral's answer in the batch, as the command reports it."""
+    from casework.case import case_id_for
+    from workflows.client import SubmitResult, Submitted
+
+    if item["result"] == "refused":
+        problem = item.get("problem") or {}
+        return SubmitResult(item.get("case_id") or case_id_for(referral.acro_reference), Submitted.CONFLICT,
+                            " ".join(str(problem.get("detail") or problem.get("title") or "refused").split()))
+    status = Submitted.STARTED if item["result"] == "started" else Submitted.EXISTS
+    return SubmitResult(item["case_id"], status, "", item.get("non_disclosable"))
 
 
 def _report(results: list[SubmitResult], json_out: bool) -> None:

@@ -89,8 +89,10 @@ def up(
     no_examples: bool = typer.Option(False, "--no-examples", help="Do not submit examples/referrals."),
 ) -> None:
     """Run Temporal (with its Web UI), the case database, a worker, a development token
-    issuer and the HTTP API here; Ctrl-C stops them. (An operator command: it holds
-    direct access to Temporal and the CID.)"""
+    issuer and the HTTP API here; Ctrl-C stops them.
+
+    Operator command: direct access to Temporal and the database (DATABASE_URL, TEMPORAL_*), not through the API.
+    """
     if len({temporal_port, ui_port, codec_port, api_port, issuer_port}) < 5:
         raise CliError("--temporal-port, --ui-port, --codec-port, --api-port and --issuer-port must differ", Exit.BAD_INPUT)
     logging.basicConfig(level=config.log_level("WARNING"), format="%(levelname)s %(name)s: %(message)s")

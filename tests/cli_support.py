@@ -47,15 +47,25 @@ class Ran:
 
 
 class Casework:
-    """``await cw("tasks", "--json")`` runs the command; ``env=`` overrides variables for one run."""
+    """``await cw("tasks", "--json")`` runs the command; ``env=`` overrides variables for one run.
 
-    def __init__(self, env: dict[str, str], pool: asyncpg.Pool, cwd: Path) -> None:
+    In API mode (``cw_api``), ``who=`` names the identity acting: the command gets a real
+    token of that person or system from the development issuer (``CASEWORK_TOKEN``)."""
+
+    def __init__(self, env: dict[str, str], pool: asyncpg.Pool, cwd: Path, token_of: Any = None,
+                 who: str | None = None) -> None:
         self.env = env
         self.pool = pool
         self.cwd = cwd
+        self.token_of = token_of
+        self.who = who
 
-    async def __call__(self, *args: str, env: dict[str, str | None] | None = None, timeout: float = 90) -> Ran:
+    async def __call__(self, *args: str, env: dict[str, str | None] | None = None, timeout: float = 90,
+                       who: str | None = None) -> Ran:
         run_env = dict(self.env)
+        acting = who or self.who
+        if self.token_of is not None and acting is not None:
+            run_env["CASEWORK_TOKEN"] = await asyncio.to_thread(self.token_of, acting)
         for name, value in (env or {}).items():
             if value is None:
                 run_env.pop(name, None)
@@ -69,9 +79,9 @@ class Casework:
         assert process.returncode is not None
         return Ran(args, process.returncode, out.decode(), err.decode())
 
-    async def each(self, *calls: tuple[str, ...], env: dict[str, str | None] | None = None) -> list[Ran]:
+    async def each(self, *calls: tuple[str, ...], env: dict[str, str | None] | None = None, who: str | None = None) -> list[Ran]:
         """Independent commands at once (each is a process start: this keeps the tests quick)."""
-        return list(await asyncio.gather(*(self(*args, env=env) for args in calls)))
+        return list(await asyncio.gather(*(self(*args, env=env, who=who) for args in calls)))
 
     async def ok(self, *args: str, **kw: Any) -> Ran:
         ran = await self(*args, **kw)
@@ -86,10 +96,10 @@ class Casework:
         ), timeout, f"{case_id} has no open {kind} task")
         return f"{case_id}:{key}"
 
-    async def task_id(self, case_id: str, kind: str, timeout: float = 30) -> str:
+    async def task_id(self, case_id: str, kind: str, timeout: float = 30, who: str | None = None) -> str:
         """The open task's numeric ID, found the way a caseworker finds it: ``casework tasks``."""
         await self.task_ref(case_id, kind, timeout)
-        listed = (await self.ok("tasks", "--case", case_id, "--json")).json()["tasks"]
+        listed = (await self.ok("tasks", "--case", case_id, "--json", who=who)).json()["tasks"]
         return str(next(t["task_id"] for t in listed if t["kind"] == kind))
 
 
@@ -122,3 +132,20 @@ async def cw(dev_env, pool, worker_pool, database_url, task_queue, tmp_path) -> 
     env = cli_environment(database_url, address, task_queue, tmp_path / "casework-data")
     async with running_worker(dev_env.client, worker_pool, task_queue):  # as casework-worker logs in
         yield Casework(env, pool, tmp_path)
+
+
+def api_cli_environment(api_url: str, data_dir: Path, config_home: Path) -> dict[str, str]:
+    """A person's terminal in front of the API: its URL, and nothing of Temporal, the CID or
+    the payload keys (so every command can only go through the API)."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("TEMPORAL_", "CASEWORK_", "XDG_")) and k not in ("DATABASE_URL", "COLUMNS")}
+    env.update(CASEWORK_API_URL=api_url, CASEWORK_DATA_DIR=str(data_dir), XDG_CONFIG_HOME=str(config_home))
+    return env
+
+
+@pytest.fixture
+async def cw_api(api, pool, tmp_path) -> AsyncIterator[Casework]:  # noqa: ANN001
+    """The command line as a client of the API (tests/api_support.py ``api``: the dev issuer,
+    the API on uvicorn, a worker on the module's time-skipping server); ``who=`` per command."""
+    env = api_cli_environment(api.url, tmp_path / "casework-data", tmp_path / "config")
+    yield Casework(env, pool, tmp_path, token_of=api.tokens.of)

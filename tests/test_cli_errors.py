@@ -121,8 +121,6 @@ async def test_unreachable_temporal_is_unavailable(cw: Casework, dev_env, pool, 
     (dict(case=" "), "case_id is empty"),
     (dict(event_id=""), "event_id is empty"),
     (dict(event_id="x" * 129), "longer than 128"),
-    (dict(actor=None), "no actor"),
-    (dict(actor="two words"), "not a staff or system ID"),
     (dict(custody="on_holiday"), "custody 'on_holiday'"),
     (dict(release_date="2030-01-01"), "only with custody in_prison"),
     (dict(custody="in_prison", release_date="31/01/2030"), "not a date"),
@@ -133,38 +131,38 @@ async def test_unreachable_temporal_is_unavailable(cw: Casework, dev_env, pool, 
     (dict(kind="representations", certificate_file="cert.json"), "belongs to 'certificate' events only"),
 ])
 def test_an_event_is_checked_before_it_is_sent(fields, problem, tmp_path):
-    given = dict(kind="located", case="acro-case-T1", event_id="e-1", actor="ice.system") | fields
+    given = dict(kind="located", case="acro-case-T1", event_id="e-1") | fields
     with pytest.raises(ValueError, match=problem):
-        make_event(1, given.pop("kind"), given.pop("case"), given.pop("event_id"), given.pop("actor"),
-                   base_dir=tmp_path, **given)
+        make_event(1, given.pop("kind"), given.pop("case"), given.pop("event_id"), base_dir=tmp_path, **given)
 
 
 def test_a_certificate_file_is_validated_field_by_field(tmp_path: Path):
     """R02: the certificate is parsed as intake parses one; a bad one is named by field."""
     (tmp_path / "bad.json").write_text('{"request_purpose": "x", "convictions": []}')
     with pytest.raises(ValueError, match="convictions: needs at least 1 item, none given"):
-        make_event(1, "certificate", "T1", "e", "acro.system", certificate_file="bad.json", base_dir=tmp_path)
+        make_event(1, "certificate", "T1", "e", certificate_file="bad.json", base_dir=tmp_path)
     (tmp_path / "notjson.json").write_text("{")
     with pytest.raises(ValueError, match="not JSON"):
-        make_event(1, "certificate", "T1", "e", "acro.system", certificate_file="notjson.json", base_dir=tmp_path)
+        make_event(1, "certificate", "T1", "e", certificate_file="notjson.json", base_dir=tmp_path)
 
 
 def test_csv_header_and_rows_are_checked_whole(tmp_path: Path):
     wrong = tmp_path / "wrong.csv"
-    wrong.write_text("kind,case,event_id,colour\n")
-    assert read_csv(wrong, "x.y")[1] == [
+    wrong.write_text("kind,case,event_id,colour,actor\n")
+    assert read_csv(wrong)[1] == [
         f"{wrong}:1: missing column 'case_id'",
-        f"{wrong}:1: unknown column 'case' (columns: kind, case_id, event_id, actor, custody, release_date, certificate_file)",
-        f"{wrong}:1: unknown column 'colour' (columns: kind, case_id, event_id, actor, custody, release_date, certificate_file)",
+        f"{wrong}:1: column 'actor' is no longer taken: the sender recorded is who is signed in ('casework whoami'); remove the column",
+        f"{wrong}:1: unknown column 'case' (columns: kind, case_id, event_id, custody, release_date, certificate_file)",
+        f"{wrong}:1: unknown column 'colour' (columns: kind, case_id, event_id, custody, release_date, certificate_file)",
     ]
     extra = tmp_path / "extra.csv"
     extra.write_text("\ufeffkind,case_id,event_id\nlocated,T1,e1\nleft_uk,T2,e2,surplus\n")
-    rows, problems = read_csv(extra, "nbtc.system")
+    rows, problems = read_csv(extra)
     assert problems == [f"{extra}:3: more fields than the header has"]
-    assert [(r.kind, r.case_id, r.actor) for r in rows] == [("located", "acro-case-T1", "nbtc.system")]
+    assert [(r.kind, r.case_id) for r in rows] == [("located", "acro-case-T1")]
     empty = tmp_path / "empty.csv"
     empty.write_text("kind,case_id,event_id\n")
-    assert read_csv(empty, None)[1] == [f"{empty}: no events in the file"]
+    assert read_csv(empty)[1] == [f"{empty}: no events in the file"]
 
 
 def test_details_and_names_people_type():

@@ -157,7 +157,7 @@ def test_events_csv_refuses_each_broken_line_naming_its_field(generated: tuple[l
     with tempfile.TemporaryDirectory() as folder:
         (Path(folder) / "certificate.json").write_text(json.dumps(good_certificate()))
         path = write_csv(Path(folder), list(CSV_REQUIRED + CSV_OPTIONAL), rows)
-        events, problems = read_csv(path, "cw.default")
+        events, problems = read_csv(path)
     by_line: dict[int, list[str]] = {}
     for problem in problems:
         match = re.match(rf"^{re.escape(str(path))}:(\d+): (.+)$", problem, re.DOTALL)
@@ -177,7 +177,7 @@ def test_any_text_as_an_events_csv_is_read_or_refused_by_line(header: str, body:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "events.csv"
         path.write_text(header + body, encoding="utf-8", errors="surrogatepass")  # lone surrogates: not UTF-8
-        events, problems = read_csv(path, "cw.default")
+        events, problems = read_csv(path)
     assert events or problems
     for problem in problems:
         assert re.match(rf"^{re.escape(str(path))}(:\d+)?: \S", problem), problem
@@ -203,7 +203,7 @@ def test_events_csv_edge_cases_are_refused_without_traceback(tmp_path: Path) -> 
     for name, content in cases.items():
         path = tmp_path / f"{name}.csv"
         path.write_bytes(content if isinstance(content, bytes) else content.encode())
-        events, problems = read_csv(path, "cw.default")
+        events, problems = read_csv(path)
         assert events == [] or name == "quoted-line-break", (name, events)
         assert any(p.startswith(f"{path}{expected[name]}") for p in problems), (name, problems)
 
@@ -212,7 +212,7 @@ def test_oversized_csv_and_certificate_files_are_refused_unread(tmp_path: Path) 
     big_csv = tmp_path / "big.csv"
     with big_csv.open("wb") as out:  # sparse: no time spent writing 20 MB
         out.truncate(MAX_CSV_BYTES + 1)
-    events, problems = read_csv(big_csv, "cw.default")
+    events, problems = read_csv(big_csv)
     assert events == [] and problems == [f"{big_csv}: larger than {MAX_CSV_BYTES // 1_000_000} MB; split it"]
 
     big_certificate = tmp_path / "big-certificate.json"

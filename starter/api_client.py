@@ -1,0 +1,234 @@
+"""The command line's one client of the HTTP API (docs/api.md): people's commands go
+through it, so the API's policy is the one authorization point and the actor recorded
+is the token's subject.
+
+Where: ``CASEWORK_API_URL``, else ``api_url`` in the local stack's ``stack.json``. Who:
+``CASEWORK_TOKEN``, else the token ``casework login`` stored (``starter.credentials``).
+A problem document (RFC 9457) becomes one line and the documented exit status:
+
+======  ===========================================================  ====
+status  the line                                                     exit
+======  ===========================================================  ====
+400     the problem's detail                                         2
+401     not signed in: <why>; run 'casework login'                   6
+403     not allowed: <the policy's reason>                           7
+404     the detail (no such case or task)                            3
+409     the detail (a conflicting repeat, already claimed or done)   4
+422     the detail, led by its rule (R30/R61 ...) or fields          4
+503     unavailable: <detail> (try again in N s)                     5
+other   the API failed (<status>): <detail>                          1
+======  ===========================================================  ====
+
+The API cannot be reached, or does not answer in time: 5. Personal data never goes in a
+URL: paths carry case and task IDs only, filters are teams, stages and staff IDs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Mapping
+
+import httpx
+
+from casework import config
+from starter.exits import CliError, Exit
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+LOGIN_HINT = "run 'casework login' (or set CASEWORK_TOKEN)"
+#: The most referrals one ``POST /referrals/batch`` carries (the API's limit).
+MAX_BATCH = 100
+#: What the CLI says it is in the API's logs.
+USER_AGENT = "casework-cli"
+
+
+def api_url() -> str:
+    from starter.stack_file import stack_settings
+
+    url = config.api_url() or stack_settings().get("api_url")
+    if not url:
+        raise CliError("no API: set CASEWORK_API_URL, or start the local stack with 'casework up'", Exit.UNAVAILABLE)
+    if not url.startswith(("http://", "https://")):
+        raise CliError(f"CASEWORK_API_URL must be an http(s) URL, not '{url}'", Exit.BAD_INPUT)
+    return url.rstrip("/")
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One API answer: its status and its JSON body (a problem document when not 2xx)."""
+
+    status: int
+    body: Any
+    headers: Mapping[str, str]
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def problem(self) -> dict[str, Any]:
+        return self.body if isinstance(self.body, dict) else {}
+
+
+def error_for(answer: Answer) -> CliError:
+    """The CLI's one line and exit status for an API answer that is not a success."""
+    problem = answer.problem
+    detail = _one_line(problem.get("detail") or problem.get("title") or f"HTTP {answer.status}")
+    rule = problem.get("rule")
+    status = answer.status
+    if status == 401:
+        return CliError(f"not signed in: {detail}; {LOGIN_HINT}", Exit.NOT_SIGNED_IN)
+    if status == 403:
+        return CliError(f"not allowed: {detail}", Exit.NOT_ALLOWED)
+    if status == 404:
+        return CliError(detail, Exit.NOT_FOUND)
+    if status in (409, 422):
+        if rule and not detail.startswith(str(rule)):
+            detail = f"{rule}: {detail}"
+        return CliError(detail, Exit.REFUSED)
+    if status == 400:
+        return CliError(detail, Exit.BAD_INPUT)
+    if status == 503:
+        retry = answer.headers.get("retry-after")
+        again = f" (try again in {retry} s)" if retry and retry.isdigit() else ""
+        return CliError(f"unavailable: {detail}{again}", Exit.UNAVAILABLE)
+    return CliError(f"the API failed ({status}): {detail}", Exit.FAILED)
+
+
+class ApiClient:
+    """``async with ApiClient() as api: await api.complete(task_id, ...)``.
+
+    The typed calls raise ``CliError`` for a problem; ``request`` returns the ``Answer``
+    for callers that report per item (a batch of events)."""
+
+    def __init__(self, base_url: str | None = None, token: str | None = None, *, timeout: float | None = None) -> None:
+        from starter import credentials
+
+        self.base_url = base_url or api_url()
+        self._token = token or credentials.bearer()
+        try:
+            self.timeout = timeout or config.api_timeout()
+        except ValueError as err:
+            raise CliError(str(err), Exit.BAD_INPUT) from None
+        self._http: httpx.AsyncClient | None = None
+
+    async def __aenter__(self) -> ApiClient:
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url, timeout=self.timeout,
+            headers={"Authorization": f"Bearer {self._token}", "Accept": f"application/json, {PROBLEM_MEDIA_TYPE}",
+                     "User-Agent": USER_AGENT},
+        )
+        return self
+
+    async def __aexit__(self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    # ------------------------------------------------------------------ the wire
+
+    async def request(self, method: str, path: str, *, json: Any = None, params: Mapping[str, Any] | None = None) -> Answer:
+        """One call; connection failures and timeouts raise ``CliError`` (exit 5)."""
+        assert self._http is not None, "use 'async with ApiClient()'"
+        query = {k: _param(v) for k, v in (params or {}).items() if v is not None and v is not False}
+        try:
+            response = await self._http.request(method, path, json=json, params=query)
+        except httpx.TimeoutException:
+            raise CliError(
+                f"the API did not answer within {self.timeout:.0f} s ({method} {path}); nothing is known to have"
+                " changed: check (e.g. 'casework tasks') before repeating", Exit.UNAVAILABLE) from None
+        except httpx.HTTPError as err:
+            raise CliError(f"the API cannot be reached at {self.base_url}: {_one_line(err) or type(err).__name__}",
+                           Exit.UNAVAILABLE) from None
+        try:
+            body = response.json() if response.content else None
+        except ValueError:
+            body = None
+        if not response.is_success and not isinstance(body, dict):
+            body = {"detail": f"HTTP {response.status_code} {response.reason_phrase}"}
+        elif response.is_success and body is None and response.content:
+            raise CliError(f"the API answered {method} {path} with something other than JSON", Exit.FAILED)
+        return Answer(response.status_code, body, response.headers)
+
+    async def _ok(self, method: str, path: str, **kwargs: Any) -> Any:
+        answer = await self.request(method, path, **kwargs)
+        if not answer.ok:
+            raise error_for(answer)
+        return answer.body
+
+    # ------------------------------------------------------------------ referrals
+
+    async def submit(self, referral: Mapping[str, Any]) -> Answer:
+        """``POST /referrals``: 201 started, 200 already exists, 409 a different referral."""
+        return await self.request("POST", "/referrals", json=referral)
+
+    async def submit_batch(self, referrals: list[Mapping[str, Any]]) -> Any:
+        """``POST /referrals/batch``: up to ``MAX_BATCH``, answered per referral (``results``)."""
+        return await self._ok("POST", "/referrals/batch", json=list(referrals))
+
+    # ------------------------------------------------------------------ events
+
+    async def send_event(self, case_id: str, kind: str, body: Mapping[str, Any]) -> Answer:
+        """``POST /cases/{id}/events/{kind}``; the answer as it is (a batch reports per row)."""
+        return await self.request("POST", f"/cases/{case_id}/events/{kind}", json=body)
+
+    # ------------------------------------------------------------------ cases
+
+    async def cases(self, **filters: Any) -> Any:
+        return await self._ok("GET", "/cases", params=filters)
+
+    async def case(self, case_id: str) -> Any:
+        return await self._ok("GET", f"/cases/{case_id}")
+
+    async def personal_data(self, case_id: str, purpose: str, reason: str) -> Any:
+        """R60: the read is recorded under the token's subject, with the purpose and reason."""
+        return await self._ok("POST", f"/cases/{case_id}/personal-data", json={"purpose": purpose, "reason": reason})
+
+    # ------------------------------------------------------------------ tasks
+
+    async def tasks(self, **filters: Any) -> Any:
+        return await self._ok("GET", "/tasks", params=filters)
+
+    async def task(self, task_id: int | str) -> Any:
+        return await self._ok("GET", f"/tasks/{task_id}")
+
+    async def complete(self, task_id: int | str, outcome: str, details: Mapping[str, Any]) -> Any:
+        return await self._ok("POST", f"/tasks/{task_id}/completion", json={"outcome": outcome, "details": dict(details)})
+
+    async def claim(self, task_id: int | str) -> Any:
+        return await self._ok("POST", f"/tasks/{task_id}/claim")
+
+    async def unclaim(self, task_id: int | str) -> Any:
+        return await self._ok("POST", f"/tasks/{task_id}/unclaim")
+
+    async def assign(self, task_id: int | str, assignee: str) -> Any:
+        return await self._ok("POST", f"/tasks/{task_id}/assignment", json={"assignee": assignee})
+
+
+def _param(value: Any) -> Any:
+    return "true" if value is True else value
+
+
+#: ``--actor`` on a person's command: kept only to refuse it in words (it named anyone).
+ACTOR_HELP = "No longer taken: you act as who is signed in ('casework whoami')."
+
+
+def refuse_actor(actor: str | None) -> None:
+    if actor is not None:
+        raise CliError("--actor is no longer taken: the API records who is signed in as the actor"
+                       " (see 'casework whoami'; sign in as someone else with 'casework login')", Exit.BAD_INPUT)
+
+
+def run(work: Any) -> Any:
+    """``asyncio.run(work(api))`` with one ``ApiClient`` open for the command."""
+    import asyncio
+
+    async def with_client() -> Any:
+        async with ApiClient() as api:
+            return await work(api)
+
+    return asyncio.run(with_client())
