@@ -3,7 +3,8 @@ subprocess, as a script would run it), against as many bare workflow starts from
 process at the same concurrency (16, as ``starter/submit.py`` has).
 
 Neither task queue has a worker: this measures submitting - reading and validating the
-files, holding each referral in the CID, starting its case - not running the cases.
+files, sending them to the HTTP API (``casework-api``, its own process, ACRO's token),
+which holds each referral in the CID and starts its case - not running the cases.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from pathlib import Path
 
 from rich.progress import Progress
 
+from bench.api import serving_api
 from bench.bare import BARE_WORKFLOW
 from bench.drive import bounded
 from bench.intake import CONCURRENCY
 from bench.referrals import reference, referral_data
 from bench.stack import Stack
+from casework import config
 
 
 @dataclass
@@ -61,17 +64,16 @@ def casework_command() -> list[str]:
     return [sys.executable, "-c", "from starter.cli import main; main()"]
 
 
-def command_env(stack: Stack, queue: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=stack.database_url,
-        TEMPORAL_ADDRESS=stack.temporal_address,
-        TEMPORAL_NAMESPACE=stack.client.namespace,
-        TEMPORAL_TASK_QUEUE=queue,
-        CASEWORK_ACTOR="bench.bulk",
-        CASEWORK_CODEC_KEYS=os.environ["CASEWORK_CODEC_KEYS"],
-        CASEWORK_DATA_DIR=str(stack.work_dir / "no-stack"),  # never a local stack.json
-    )
+def command_env(stack: Stack, api_url: str, token: str) -> dict[str, str]:
+    """The command as ACRO's system runs it: the API's address and a token, nothing else
+    (no database, no Temporal, no payload key)."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DATABASE_URL", "CASEWORK_CODEC_KEYS") and not k.startswith("TEMPORAL_")}
+    env.update({
+        config.API_URL_ENV: api_url,
+        config.TOKEN_ENV: token,
+        config.DATA_DIR_ENV: str(stack.work_dir / "no-stack"),  # never a local stack.json
+    })
     return env
 
 
@@ -96,7 +98,7 @@ async def run(command: list[str], env: dict[str, str]) -> tuple[float, bytes]:
 
 async def cli_start(env: dict[str, str], empty: Path, tries: int = 3) -> float:
     """The fastest of a few ``casework submit`` runs with nothing to submit: the command's
-    fixed cost (interpreter, imports, connecting to the CID and Temporal)."""
+    fixed cost (interpreter, imports, reading the token)."""
     empty.mkdir(parents=True, exist_ok=True)
     command = casework_command() + ["submit", str(empty), "--json"]
     return min([(await run(command, env))[0] for _ in range(tries)])
@@ -128,10 +130,11 @@ async def casework_submit(stack: Stack, n: int, progress: Progress, label: str, 
 async def measure(stack: Stack, n: int, progress: Progress, rounds: int = 3) -> BulkResult:
     """``rounds`` alternating rounds of each (the machine is shared: the median of each
     is compared, which one burst of someone else's load does not decide)."""
-    env = command_env(stack, stack.queue("bulk"))
-    start_up = await cli_start(env, stack.work_dir / "no-referrals")
-    times = []
-    for r in range(rounds):
-        label = f"{stack.run_id}{r}"
-        times.append((await casework_submit(stack, n, progress, label, env), await bare_starts(stack, n, progress, label)))
+    async with serving_api(stack, stack.queue("bulk")) as api:
+        env = command_env(stack, api.url, api.tokens.system("acro", "referrals:submit"))
+        start_up = await cli_start(env, stack.work_dir / "no-referrals")
+        times = []
+        for r in range(rounds):
+            label = f"{stack.run_id}{r}"
+            times.append((await casework_submit(stack, n, progress, label, env), await bare_starts(stack, n, progress, label)))
     return BulkResult(referrals=n, rounds=times, cli_start_seconds=start_up)
