@@ -52,6 +52,8 @@ class Action(str, Enum):
     READ_FEED = "read_feed"
     ACKNOWLEDGE_FEED = "acknowledge_feed"
     READ_AUDIT = "read_audit"
+    #: Decrypt Temporal history through the codec server (the Web UI, the temporal CLI).
+    DECODE_HISTORY = "decode_history"
 
 
 class Purpose(str, Enum):
@@ -500,4 +502,11 @@ def decide(principal: Principal, action: Action, resource: Resource = None) -> D
         if Role.AUDITOR in roles_of(principal) and not principal.is_system:
             return _allow("read_audit: auditors")
         return _refuse("read_audit: only auditors read the audit log and the R60 read log")
+    if action is Action.DECODE_HISTORY:
+        # Interpretation: operators find and mend stuck cases from their history. Auditors
+        # read the audit and R60 logs (the record), not the workflow's inputs, whose task
+        # details are free text; systems work through the API.
+        if Role.OPERATOR in roles_of(principal) and not principal.is_system:
+            return _allow("decode_history: operators")
+        return _refuse("decode_history: only operators decode case histories (the codec server)")
     raise ValueError(f"unknown action {action!r}")

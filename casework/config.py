@@ -10,6 +10,7 @@ before the value is needed.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 
@@ -179,3 +180,26 @@ def directory_path() -> Path | None:
     if explicit:
         return Path(explicit)
     return DEV_DIRECTORY if _get(_STACK_ENV) == "local" else None
+
+
+# ------------------------------------------------------------------ the codec server's callers (issue 15)
+
+CODEC_AUTH_ENV = "CASEWORK_CODEC_AUTH"
+CODEC_OIDC_AUDIENCE_ENV = "CASEWORK_CODEC_OIDC_AUDIENCE"
+CODEC_AUTH_MODES = ("token", "oidc")
+
+
+def codec_auth(environ: Mapping[str, str] | None = None) -> str:
+    """How the codec server knows who calls (``CASEWORK_CODEC_AUTH``): ``token``, the shared
+    ``CASEWORK_CODEC_TOKEN`` (the local stack, the default); ``oidc``, each person's bearer
+    token from the ``CASEWORK_OIDC_ISSUER`` (the cluster, behind the Web UI's login)."""
+    value = ((environ if environ is not None else os.environ).get(CODEC_AUTH_ENV) or "token").strip().lower()
+    if value not in CODEC_AUTH_MODES:
+        raise ValueError(f"{CODEC_AUTH_ENV} must be one of {', '.join(CODEC_AUTH_MODES)}, not '{value}'")
+    return value
+
+
+def codec_oidc_audience(environ: Mapping[str, str] | None = None) -> str | None:
+    """The audience people's tokens carry for the codec server (``CASEWORK_CODEC_OIDC_AUDIENCE``);
+    unset: the API's (``CASEWORK_OIDC_AUDIENCE``)."""
+    return (environ if environ is not None else os.environ).get(CODEC_OIDC_AUDIENCE_ENV) or None

@@ -5,16 +5,26 @@ The Temporal remote-codec protocol: ``POST /decode`` (and ``/encode``) with a JS
 an ``X-Namespace`` header; the answer has the same shape. The UI calls it from the
 browser, so the UI's origin must be allowed by CORS.
 
-Every call needs the token (``CASEWORK_CODEC_TOKEN``): ``Authorization: Bearer <token>``
-(the ``temporal`` CLI's ``--codec-auth``), or, for a Web UI that cannot add a header
-without its own login, inside the endpoint path: ``/ui/<token>/decode``. Without it: 401.
+Who may call, one of two ways (``CASEWORK_CODEC_AUTH``):
 
-No payload content is ever logged; neither is the token (the access log is off).
+* ``token`` (the local stack): the shared token (``CASEWORK_CODEC_TOKEN``) as
+  ``Authorization: Bearer <token>`` (the ``temporal`` CLI's ``--codec-auth``), or, for a
+  Web UI that cannot add a header without its own login, inside the endpoint path:
+  ``/ui/<token>/decode``. Without it: 401.
+* ``oidc`` (the cluster): each person's own bearer token, the one the Web UI got at its
+  OIDC login (``TEMPORAL_CODEC_PASS_ACCESS_TOKEN``), verified by ``access.tokens`` against
+  the same issuer as the API, and allowed by the one policy (``decode_history``:
+  operators). No shared token is accepted, so none sits in the UI's settings. ``/encode``
+  is refused there: it would let whoever may decode seal a message a worker takes as
+  genuine.
+
+No payload content is ever logged; neither is any token (the access log is off).
 """
 
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import os
 from collections.abc import Mapping
@@ -24,6 +34,11 @@ from aiohttp import web
 from google.protobuf.json_format import MessageToDict, ParseDict, ParseError
 from temporalio.api.common.v1 import Payload, Payloads
 
+from access.policy import Action, decide
+from access.principal import Principal
+from access.settings import AccessSettings, access_settings
+from access.tokens import IssuerUnavailable, TokenRefused, TokenVerifier
+from casework import config as settings
 from casework.codec import TOKEN_ENV, EncryptionCodec, UndecryptablePayload
 
 log = logging.getLogger("casework.codec_server")
@@ -42,15 +57,25 @@ class CodecServerConfigError(ValueError):
 
 @dataclass(frozen=True)
 class CodecServerConfig:
-    token: str = field(repr=False)
+    #: The shared token (``token`` mode); None with ``oidc``.
+    token: str | None = field(default=None, repr=False)
     origins: tuple[str, ...] = DEFAULT_ORIGINS
     #: When set, only these namespaces may be decoded.
     namespaces: frozenset[str] | None = None
+    #: ``oidc`` mode: people's bearer tokens from this issuer, for this audience.
+    oidc: AccessSettings | None = None
 
     def __post_init__(self) -> None:
-        if len(self.token) < MIN_TOKEN:
+        if self.oidc is not None:
+            if self.token:  # one way in: a shared token left beside OIDC would be the weaker door
+                raise CodecServerConfigError(
+                    f"with {settings.CODEC_AUTH_ENV}=oidc the codec server takes people's tokens only: unset {TOKEN_ENV}"
+                )
+            return
+        if len(self.token or "") < MIN_TOKEN:
             raise CodecServerConfigError(
                 f"{TOKEN_ENV} must be set to a random token of at least {MIN_TOKEN} characters"
+                f" (or {settings.CODEC_AUTH_ENV}=oidc with CASEWORK_OIDC_ISSUER)"
             )
 
     @classmethod
@@ -58,22 +83,40 @@ class CodecServerConfig:
         environ = os.environ if environ is None else environ
         origins = tuple(o.strip().rstrip("/") for o in environ.get(ORIGINS_ENV, "").split(",") if o.strip())
         namespaces = frozenset(n.strip() for n in environ.get(NAMESPACES_ENV, "").split(",") if n.strip())
+        try:
+            mode = settings.codec_auth(environ)
+        except ValueError as err:
+            raise CodecServerConfigError(str(err)) from None
+        oidc = None
+        if mode == "oidc":  # the issuer's settings as the API reads them (CASEWORK_OIDC_*)
+            audience = settings.codec_oidc_audience(environ)
+            try:
+                oidc = access_settings(**({"audience": audience} if audience else {}))
+            except ValueError as err:  # pydantic's, in one line of our words
+                problems = "; ".join(f"CASEWORK_OIDC_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}"
+                                     for e in getattr(err, "errors", lambda: [{"loc": (), "msg": str(err)}])())
+                raise CodecServerConfigError(f"{settings.CODEC_AUTH_ENV}=oidc: {problems}") from None
         return cls(
-            token=environ.get(TOKEN_ENV, "").strip(),
+            token=environ.get(TOKEN_ENV, "").strip() or None,
             origins=origins or DEFAULT_ORIGINS,
             namespaces=namespaces or None,
+            oidc=oidc,
         )
 
 
 CODEC = web.AppKey("codec", EncryptionCodec)
 CONFIG = web.AppKey("config", CodecServerConfig)
+VERIFIER = web.AppKey("verifier", TokenVerifier)
 
 
 def create_app(codec: EncryptionCodec, config: CodecServerConfig) -> web.Application:
     app = web.Application(middlewares=[_cors], client_max_size=MAX_BODY)
     app[CODEC] = codec
     app[CONFIG] = config
-    for prefix in ("", "/ui/{token}"):
+    if config.oidc is not None:
+        app[VERIFIER] = TokenVerifier(config.oidc)  # one per process: it holds the JWKS cache
+    # The token-in-path form exists for a UI without login; with OIDC there is no such UI.
+    for prefix in ("",) if config.oidc is not None else ("", "/ui/{token}"):
         app.router.add_post(f"{prefix}/decode", _decode)
         app.router.add_post(f"{prefix}/encode", _encode)
         app.router.add_route("OPTIONS", f"{prefix}/decode", _preflight)
@@ -119,29 +162,50 @@ async def _health(request: web.Request) -> web.Response:
 
 
 def _authorised(request: web.Request) -> bool:
-    expected = request.app[CONFIG].token.encode()
+    expected = (request.app[CONFIG].token or "").encode()
     given = request.match_info.get("token")
     if given is None:
         scheme, _, value = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer":
             return False
         given = value.strip()
-    return hmac.compare_digest(given.encode(), expected)
+    return bool(expected) and hmac.compare_digest(given.encode(), expected)
 
 
-async def _payloads(request: web.Request) -> tuple[str, Payloads]:
-    if not _authorised(request):
-        raise web.HTTPUnauthorized(
-            text='{"error": "a bearer token is required"}', content_type="application/json",
-            headers={"WWW-Authenticate": 'Bearer realm="casework-codec"'},
-        )
+def _error(http: type[web.HTTPException], message: str, **headers: str) -> web.HTTPException:
+    return http(text=json.dumps({"error": message}), content_type="application/json", headers=headers or None)
+
+
+async def _caller(request: web.Request) -> str:
+    """Who calls, or 401/403/503: the shared token (``token`` mode, answered as "token"),
+    or a person's verified bearer token that the policy lets decode (``oidc`` mode)."""
+    if request.app[CONFIG].oidc is None:
+        if not _authorised(request):
+            raise _error(web.HTTPUnauthorized, "a bearer token is required", **{"WWW-Authenticate": 'Bearer realm="casework-codec"'})
+        return "token"
+    try:
+        who: Principal = await request.app[VERIFIER].verify_header_async(request.headers.get("Authorization"))
+    except IssuerUnavailable as err:  # not the caller's fault: the UI may try again
+        raise _error(web.HTTPServiceUnavailable, err.reason, **{"Retry-After": "5"}) from None
+    except TokenRefused as err:
+        raise _error(web.HTTPUnauthorized, err.reason, **{"WWW-Authenticate": err.www_authenticate}) from None
+    decision = decide(who, Action.DECODE_HISTORY)
+    if not decision:
+        log.info("refused %s (%s)", who.subject, decision.reason)
+        raise _error(web.HTTPForbidden, decision.reason)
+    return who.subject
+
+
+async def _payloads(request: web.Request) -> tuple[str, Payloads, str]:
+    """The namespace, the payloads and who asks (for the log line)."""
+    caller = await _caller(request)
     namespace = request.headers.get("X-Namespace", "")
     allowed = request.app[CONFIG].namespaces
     if allowed is not None and namespace not in allowed:
         raise web.HTTPForbidden(text='{"error": "namespace not served here"}', content_type="application/json")
     try:
         body = await request.json()
-        return namespace, ParseDict(body, Payloads())
+        return namespace, ParseDict(body, Payloads()), caller
     except (ValueError, ParseError, TypeError, AttributeError):
         raise web.HTTPBadRequest(
             text='{"error": "the body is {\\"payloads\\": [{\\"metadata\\": {...}, \\"data\\": \\"...\\"}]}"}',
@@ -154,7 +218,7 @@ def _answer(payloads: list[Payload]) -> web.Response:
 
 
 async def _decode(request: web.Request) -> web.Response:
-    namespace, payloads = await _payloads(request)
+    namespace, payloads, caller = await _payloads(request)
     codec = request.app[CODEC]
     out: list[Payload] = []
     refused = 0
@@ -164,12 +228,17 @@ async def _decode(request: web.Request) -> web.Response:
         except UndecryptablePayload:
             refused += 1  # left sealed: the UI shows it as it is, the others still decode
             out.append(payload)
-    log.info("decode: %d payload(s), namespace %s, %d left sealed", len(out), namespace or "-", refused)
+    log.info("decode: %d payload(s), namespace %s, %d left sealed, by %s", len(out), namespace or "-", refused,
+             caller)
     return _answer(out)
 
 
 async def _encode(request: web.Request) -> web.Response:
-    namespace, payloads = await _payloads(request)
+    namespace, payloads, caller = await _payloads(request)
+    if request.app[CONFIG].oidc is not None:
+        # Sealing is what the payload key's holders alone may do (a worker takes what is
+        # sealed as genuine): the cluster's codec server only decodes, for people.
+        raise _error(web.HTTPForbidden, "this codec server only decodes: messages are sent through the API")
     out = await request.app[CODEC].encode(payloads.payloads)
-    log.info("encode: %d payload(s), namespace %s", len(out), namespace or "-")
+    log.info("encode: %d payload(s), namespace %s, by %s", len(out), namespace or "-", caller)
     return _answer(out)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from access.settings import AccessSettings
 from casework.codec import EncryptionCodec, KeyRing, keyring_from_environment
 from codec_server.app import CodecServerConfig, create_app
 
@@ -20,7 +21,9 @@ class CodecServer:
     port: int
     keyring: KeyRing
     _runner: web.AppRunner = field(repr=False)
-    _token: str = field(repr=False)
+    _token: str | None = field(repr=False)
+    #: The issuer's settings when it takes people's tokens (``CASEWORK_CODEC_AUTH=oidc``).
+    oidc: AccessSettings | None = None
 
     @property
     def url(self) -> str:
@@ -30,7 +33,9 @@ class CodecServer:
     def ui_endpoint(self) -> str:
         """For ``temporal server start-dev --ui-codec-endpoint``: the Web UI sends no bearer
         token without its own login, so the token is in the path. It is a secret: keep it
-        out of shared logs."""
+        out of shared logs. Only in ``token`` mode: with OIDC the UI passes each person's token."""
+        if self._token is None:
+            raise ValueError("this codec server takes people's bearer tokens (OIDC): no token goes in its endpoint")
         return f"{self.url}/ui/{self._token}"
 
     async def close(self) -> None:
@@ -63,5 +68,5 @@ async def start_codec_server(
         await runner.cleanup()
         raise
     bound = runner.addresses[0][1] if runner.addresses else port
-    return CodecServer(host=host, port=bound, keyring=keyring, _runner=runner, _token=config.token)
+    return CodecServer(host=host, port=bound, keyring=keyring, _runner=runner, _token=config.token, oidc=config.oidc)
 

@@ -1,7 +1,6 @@
 #!/bin/sh
 # Make the secrets docker-compose.yml expects, once (docs/operations.md):
 #   deploy/secrets/codec-keys.json  the payload key, made by `casework codec-key`
-#   deploy/secrets/codec-token      the codec server's token
 #   deploy/secrets/cid-postgres-password          the CID server's bootstrap superuser
 #   deploy/secrets/cid-{owner,worker,api}.pgpass  one login each (PGPASSFILE format:
 #       cid-postgresql:5432:cid:casework_<login>:<random password>; deploy/cid-init.sh)
@@ -22,10 +21,6 @@ key_id, key = sys.stdin.read().strip().split(":", 1)
 print(json.dumps({"keys": [{"id": key_id, "key": key}]}))' > secrets/codec-keys.json.new
   mv secrets/codec-keys.json.new secrets/codec-keys.json
   echo "made deploy/secrets/codec-keys.json (key ${KEY_ID:-k1})"
-fi
-if [ ! -s secrets/codec-token ]; then
-  "$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(32))' > secrets/codec-token
-  echo "made deploy/secrets/codec-token"
 fi
 if [ ! -s secrets/cid-postgres-password ]; then
   "$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(32))' > secrets/cid-postgres-password

@@ -26,10 +26,9 @@ def codec_server(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8081, "--port", help="Port to listen on."),
 ) -> None:
-    """Serve /encode and /decode for the Temporal Web UI and CLI (token: CASEWORK_CODEC_TOKEN).
-
-    Operator command: holds the payload keys itself (CASEWORK_CODEC_KEYS), not through the API.
-    """
+    """Serve /encode and /decode for the Temporal Web UI and CLI (token: CASEWORK_CODEC_TOKEN; in
+    the cluster CASEWORK_CODEC_AUTH=oidc: operators' own bearer tokens, decode only). An operator
+    command with direct access: it holds the payload key."""
     asyncio.run(_serve_codec(host, port))
 
 
@@ -48,11 +47,16 @@ async def _serve_codec(host: str, port: int) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     err_console.print(f"codec server on {server.url} ({server.keyring.describe()})", markup=False)
-    err_console.print(
-        f"Web UI: --ui-codec-endpoint {server.url}/ui/$CASEWORK_CODEC_TOKEN · "
-        f"CLI: --codec-endpoint {server.url} --codec-auth \"Bearer $CASEWORK_CODEC_TOKEN\"",
-        markup=False,
-    )
+    if server.oidc:
+        err_console.print(
+            f"people's bearer tokens from {server.oidc.issuer} (operators; decode only) · Web UI: "
+            f"TEMPORAL_CODEC_ENDPOINT={server.url} with TEMPORAL_CODEC_PASS_ACCESS_TOKEN=true", markup=False)
+    else:
+        err_console.print(
+            f"Web UI: --ui-codec-endpoint {server.url}/ui/$CASEWORK_CODEC_TOKEN · "
+            f"CLI: --codec-endpoint {server.url} --codec-auth \"Bearer $CASEWORK_CODEC_TOKEN\"",
+            markup=False,
+        )
     try:
         await stop.wait()
     finally:

@@ -346,6 +346,9 @@ class LocalStack:
         """The Web UI calls it from the browser: its origin (this UI port) must be allowed."""
         try:
             config = CodecServerConfig.from_environment()
+            if config.oidc is not None:  # the dev server's UI has no login to take a token from
+                raise CodecServerConfigError("the local stack's Web UI has no login, so its codec server takes the "
+                                             "shared token: unset CASEWORK_CODEC_AUTH (docs/privacy.md)")
             if not os.environ.get(ORIGINS_ENV):
                 config = dataclasses.replace(
                     config, origins=(f"http://localhost:{self.ui_port}", f"http://127.0.0.1:{self.ui_port}"))

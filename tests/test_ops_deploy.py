@@ -46,22 +46,31 @@ def test_compose_casework_variables_are_read_by_the_code() -> None:
         command = " ".join(service.get("command", []))
         named = set(service.get("environment", {})) | set(re.findall(r"\b(CASEWORK_[A-Z_]+)=", command))
         for variable in sorted(v for v in named if v.startswith("CASEWORK_")):
+            if variable.startswith("CASEWORK_OIDC_"):  # access/settings.py: pydantic-settings, by prefix
+                from access.settings import AccessSettings
+
+                assert variable.removeprefix("CASEWORK_OIDC_").lower() in AccessSettings.model_fields, variable
+                continue
             assert f'"{variable}"' in source, f"{name}: {variable} is read by no code"
         for variable in sorted(v for v in named if v.startswith("TEMPORAL_")):
             assert variable in ENVCONFIG_VARIABLES | {TASK_QUEUE_ENV}, f"{name}: {variable} is read by no code"
 
 
-def test_codec_server_command_exports_its_token_from_the_secret(tmp_path: Path) -> None:
-    """The codec server's shell line, run as compose would ($$ is compose's escaped $),
-    hands the secret file's token to the program as CASEWORK_CODEC_TOKEN."""
-    command = _compose()["services"]["codec-server"]["command"]
-    assert command[:2] == ["sh", "-c"]
-    token_file = tmp_path / "codec_token"
-    token_file.write_text("a-token-of-some-length\n")
-    line = (command[2].replace("$$", "$").replace("/run/secrets/codec_token", str(token_file))
-            .replace("exec casework codec-server", "exec env #"))
-    out = subprocess.run(["sh", "-c", line], capture_output=True, text=True, check=True).stdout
-    assert "CASEWORK_CODEC_TOKEN=a-token-of-some-length" in out.splitlines()
+def test_the_codec_servers_environment_makes_an_oidc_codec_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Compose's codec-server environment, read as the server reads it: people's tokens from
+    the issuer, its own audience, no shared token (tests/test_codec_server_oidc.py)."""
+    from codec_server.app import CodecServerConfig
+
+    service = _compose()["services"]["codec-server"]
+    assert service["command"][:2] == ["casework", "codec-server"]
+    environ = {k: re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", v) for k, v in service["environment"].items()}
+    environ["CASEWORK_OIDC_ISSUER"] = "https://login.example.gov.uk/realms/casework"
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("CASEWORK_CODEC_TOKEN", raising=False)
+    config = CodecServerConfig.from_environment()
+    assert config.token is None and config.oidc is not None
+    assert (config.oidc.issuer, config.oidc.audience) == ("https://login.example.gov.uk/realms/casework", "casework-codec")
 
 
 def test_make_secrets_makes_files_the_code_loads_and_keeps_them(tmp_path: Path) -> None:
@@ -70,16 +79,15 @@ def test_make_secrets_makes_files_the_code_loads_and_keeps_them(tmp_path: Path) 
     shutil.copy(ROOT / "deploy" / "make_certs.py", tmp_path / "make_certs.py")
     env = dict(os.environ, CASEWORK=str(Path(sys.executable).parent / "casework"), PYTHON=sys.executable)
     subprocess.run(["sh", str(script)], env=env, check=True, capture_output=True)
-    keys, token = tmp_path / "secrets" / "codec-keys.json", tmp_path / "secrets" / "codec-token"
+    keys = tmp_path / "secrets" / "codec-keys.json"
     keyring = load_key_file(keys)
     assert keyring.ids == ["k1"]
-    assert len(token.read_text().strip()) >= 32
-    for path in (keys, token):
-        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    assert stat.S_IMODE(keys.stat().st_mode) == 0o600
+    assert not (tmp_path / "secrets" / "codec-token").exists()  # the cluster's codec server takes people's tokens
     tls = sorted((tmp_path / "secrets" / "tls").iterdir())
-    before = keys.read_text(), token.read_text(), [path.read_bytes() for path in tls]
+    before = keys.read_text(), [path.read_bytes() for path in tls]
     subprocess.run(["sh", str(script)], env=env, check=True, capture_output=True)
-    after = keys.read_text(), token.read_text(), [path.read_bytes() for path in tls]
+    after = keys.read_text(), [path.read_bytes() for path in tls]
     assert after == before, "a second run must never replace a key"
     # The compose file mounts exactly these files.
     secrets = _compose()["secrets"]

@@ -24,6 +24,7 @@ import pytest
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 from temporalio.api.common.v1 import Payload, Payloads, WorkflowExecution
+from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
 from temporalio.client import Client, WorkflowHistory, WorkflowUpdateFailedError
@@ -260,7 +261,7 @@ async def test_temporal_cli_reads_history_through_the_codec_server(located, dev_
     server = await start_codec_server("127.0.0.1", 0, config=CodecServerConfig(token=TOKEN))
     address = dev_env.client.service_client.config.target_host
     show = [temporal_cli(), "workflow", "show", "--address", address, "--namespace", dev_env.client.namespace,
-            "-w", case.id, "--output", "json"]
+            "-w", case.id, "--run-id", await _run_with_the_last_update(case), "--output", "json"]
     try:
         with_key = await asyncio.to_thread(subprocess.run, show + [
             "--codec-endpoint", server.url, "--codec-auth", f"Bearer {TOKEN}"], capture_output=True, text=True, timeout=60)
@@ -274,6 +275,21 @@ async def test_temporal_cli_reads_history_through_the_codec_server(located, dev_
     assert without.returncode == 0 and person.location.encode() not in payload_data(without.stdout)
     # Without the token the codec server answers 401 and the CLI shows nothing.
     assert refused.returncode != 0 and person.location.encode() not in payload_data(refused.stdout)
+
+
+async def _run_with_the_last_update(case: Case) -> str:
+    """The run that took the case's last update (ICE's, with the typed location): the dev
+    server suggests continue-as-new every 60 events, so it need not be the current run."""
+    first = (await case.handle.describe()).raw_description.workflow_execution_info.first_run_id
+    run, holder = first, first
+    while run:
+        history = await case.client.get_workflow_handle(case.id, run_id=run).fetch_history()
+        if any(e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED for e in history.events):
+            holder = run
+        last = history.events[-1]
+        run = (last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
+               if last.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW else "")
+    return holder
 
 
 def payload_data(cli_json: str) -> bytes:

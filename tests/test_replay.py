@@ -4,7 +4,8 @@ A change to ``CaseWorkflow`` that would break a live case fails here. The histor
 captured from real runs (tests/histories/README.md; ``scripts/record-histories``) and are
 replayed with the worker's own data converter, under the key they were recorded with.
 Every version folder is kept as long as runs started by that code may be live:
-``v0`` from before the search-attributes patch, ``v1`` from after it.
+``v0`` from before the search-attributes patch, ``v1`` from after it, ``v2`` after
+messages-v2, ``v3`` after acting-checked-v1.
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ from temporalio.worker import Replayer
 
 from casework.codec import parse_keys
 from casework.temporal import data_converter
-from workflows.case import PATCH_SEARCH_ATTRIBUTES, CaseWorkflow
+from workflows.case import PATCH_ACTING, PATCH_SEARCH_ATTRIBUTES, CaseWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
 #: The version folders and the least number of histories each must hold.
-VERSIONS = {"v0": 40, "v1": 60, "v2": 100}
+VERSIONS = {"v0": 40, "v1": 60, "v2": 100, "v3": 100}
 
 
 def recorded(version: str | None = None) -> list[WorkflowHistory]:
@@ -86,6 +87,12 @@ def test_both_sides_of_the_search_attributes_patch_are_recorded() -> None:
     """v0 runs predate the patch (no marker); v1 runs carry it, so both branches replay."""
     assert all(PATCH_SEARCH_ATTRIBUTES not in patches(h) for h in recorded("v0"))
     assert all(PATCH_SEARCH_ATTRIBUTES in patches(h) for h in recorded("v1"))
+
+
+def test_both_sides_of_the_acting_patch_are_recorded() -> None:
+    """v0-v2 runs predate acting-checked-v1; v3 runs carry it (decided in __init__, first)."""
+    assert all(PATCH_ACTING not in patches(h) for v in ("v0", "v1", "v2") for h in recorded(v))
+    assert all(PATCH_ACTING in patches(h) for h in recorded("v3"))
 
 
 async def test_every_recorded_history_replays() -> None:

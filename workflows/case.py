@@ -48,6 +48,9 @@ with workflow.unsafe.imports_passed_through():
     from casework import keys, metrics, search
     from casework.settings import ProcessSettings
     from casework.tasks import CASE_OWNER, SENIOR_CASEWORKER, TASK_KINDS, OutcomeRefused, convictions_refusal, validate_outcome
+    # The one policy (pure: no I/O, no clock), so the validator asks what the API asks.
+    from access.policy import Action, CaseRef, TaskRef, decide
+    from access.principal import Kind, Principal
 
 #: An update's details larger than this (as JSON) are refused by the validator, unread.
 MAX_DETAILS_BYTES = 16_000
@@ -56,6 +59,9 @@ PATCH_SEARCH_ATTRIBUTES = "search-attributes-v1"
 #: Messages are queued by their handlers and applied by the main line, in order; a case
 #: continues as new in any long wait; left-UK per stage; custody and outcome kept true.
 PATCH_MESSAGES = "messages-v2"
+#: The update validator also checks the principal the API verified (``TaskCompletion.acting``)
+#: against the task, by the one policy (issue 15: nothing behind the API trusts its caller).
+PATCH_ACTING = "acting-checked-v1"
 # A database outage must not fail a case: activities retry, backing off to a minute, forever.
 # (A message no retry can make right, an unknown certificate, is answered by its activity.)
 ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
@@ -72,6 +78,8 @@ MAX_CARRIED = 200
 CONTINUING_AS_NEW = "ContinuingAsNew"
 #: Refused by a run from before messages-v2: the sender signals instead.
 UNSUPPORTED = "Unsupported"
+#: A completion whose acting principal the policy refuses for the task (the API answers 403).
+NOT_PERMITTED = "NotPermitted"
 
 
 class _LeftUkConfirmed(Exception):
@@ -96,6 +104,9 @@ class CaseWorkflow:
         self._continuing = False
         self._visit_counts: dict[str, int] = {}
         self._v2_memo: bool | None = None
+        # acting-checked-v1, decided once per run here: a validator may run before ``run``
+        # (an update in a run's first task) and may not call workflow.patched itself.
+        self._acting_checked = workflow.patched(PATCH_ACTING)
 
     @property
     def _v2(self) -> bool:
@@ -463,6 +474,10 @@ class CaseWorkflow:
         task = self.s.open_tasks.get(cmd.task_key)
         if task is None:
             raise ValueError(f"case {self.s.case_id} has no open task {cmd.task_key}")
+        if cmd.acting is not None and self._acting_checked:
+            refusal = self._acting_refusal(task, cmd)
+            if refusal is not None:
+                raise ApplicationError(refusal, type=NOT_PERMITTED, non_retryable=True)
         if cmd.task_key in self._completing or any(
             i.completion is not None and i.completion.task_key == cmd.task_key for i in self.s.inbox
         ):
@@ -476,6 +491,25 @@ class CaseWorkflow:
         refusal = self._refusal(task, cmd)
         if refusal is not None:
             raise ValueError(refusal)
+
+    def _acting_refusal(self, task: OpenTask, cmd: TaskCompletion) -> str | None:
+        """Why the principal the API verified may not complete this task (None: it may).
+
+        The actor recorded must be that principal, and the policy must allow it on the task
+        as the case knows it: its team (or owner) and whether it is overdue. The assignee is
+        not known here (claims live in the CID): the API checks it; this check asks what the
+        policy asks of an unclaimed task, which every assignee passes too (a task is claimed
+        or assigned only by or to someone who may do it). Pure and without the clock: a
+        validator never replays, and this one would replay the same anyway.
+        """
+        acting = cmd.acting
+        assert acting is not None
+        if acting.subject != cmd.actor:
+            return f"the actor ({cmd.actor}) must be the authenticated subject ({acting.subject})"
+        who = Principal(subject=acting.subject, kind=Kind.PERSON, roles=frozenset(acting.roles), teams=frozenset(acting.teams))
+        case = CaseRef(self.s.case_id, team=self.s.team, case_owner=self.s.case_owner)
+        decision = decide(who, Action.COMPLETE_TASK, TaskRef(case, task.key, task.kind, task.team, overdue=task.overdue))
+        return None if decision else f"{acting.subject} may not: {decision.reason}"
 
     def _refusal(self, task: OpenTask, cmd: TaskCompletion) -> str | None:
         """Why this outcome may not be recorded now (None: it may): the task table, then R30."""
@@ -913,6 +947,8 @@ class CaseWorkflow:
         return True
 
     _last_actor: str = r.SYSTEM_ACTOR
+    #: acting-checked-v1 (set in ``__init__``; False for an object the validator tests build by hand).
+    _acting_checked: bool = False
     #: Set while a run continues as new: new updates are refused (their senders send again).
     _continuing: bool = False
 

@@ -33,6 +33,7 @@ from casework.case import Acting, TaskCompletion
 from casework.tasks import TASK_KINDS
 from cid import read_model
 from cid.assignments import Holding, change_assignee
+from workflows.case import NOT_PERMITTED
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["tasks"])
@@ -197,6 +198,8 @@ def _refused_by_case(err: WorkflowUpdateFailedError, row: Any) -> Problem:
     rule = _RULE.search(text)
     if kind == "CaseClosed":
         return Problem(409, text, kind="case-closed")
+    if kind == NOT_PERMITTED:  # the case's own check of the verified principal (defence in depth)
+        return Problem(403, text, kind="not-allowed")
     if any(words in text for words in ("already done", "was already", "being completed already", "has no open task")):
         return Problem(409, text, kind="already-done")
     return Problem(422, text, kind="refused-by-case", rule=rule.group(0) if rule else None)
