@@ -33,7 +33,7 @@ def issuer() -> Iterator[Tokens]:
 
 @pytest.fixture
 async def codec(issuer: Tokens) -> AsyncIterator[str]:
-    server = await start_codec_server("127.0.0.1", 0, config=CodecServerConfig(oidc=access_settings(issuer=issuer.issuer.url)))
+    server = await start_codec_server("127.0.0.1", 0, config=CodecServerConfig(oidc=access_settings(issuer=issuer.issuer_url)))
     try:
         yield server.url
     finally:
@@ -90,7 +90,7 @@ async def test_no_token_a_shared_token_or_a_bad_token_is_401(issuer: Tokens, cod
 async def test_a_token_for_another_audience_is_401(issuer: Tokens) -> None:
     """The codec server may have an audience of its own (CASEWORK_CODEC_OIDC_AUDIENCE): an
     API token is not a codec token then."""
-    config = CodecServerConfig(oidc=access_settings(issuer=issuer.issuer.url, audience="casework-codec"))
+    config = CodecServerConfig(oidc=access_settings(issuer=issuer.issuer_url, audience="casework-codec"))
     server = await start_codec_server("127.0.0.1", 0, config=config)
     try:
         status, answer, _ = await _post(f"{server.url}/decode", issuer.person("ops.ivy"))
@@ -111,13 +111,13 @@ async def test_no_token_in_a_path_and_no_encoding_for_anyone(issuer: Tokens, cod
 
 def test_the_mode_is_configured_explicitly_and_never_both(issuer: Tokens, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(CodecServerConfigError, match="unset CASEWORK_CODEC_TOKEN"):
-        CodecServerConfig(token="t" * 32, oidc=access_settings(issuer=issuer.issuer.url))
+        CodecServerConfig(token="t" * 32, oidc=access_settings(issuer=issuer.issuer_url))
     with pytest.raises(CodecServerConfigError, match="CASEWORK_CODEC_AUTH must be one of token, oidc"):
         CodecServerConfig.from_environment({"CASEWORK_CODEC_AUTH": "none"})
     monkeypatch.delenv("CASEWORK_OIDC_ISSUER", raising=False)
     with pytest.raises(CodecServerConfigError, match="CASEWORK_CODEC_AUTH=oidc: CASEWORK_OIDC_ISSUER"):
         CodecServerConfig.from_environment({"CASEWORK_CODEC_AUTH": "oidc"})
-    monkeypatch.setenv("CASEWORK_OIDC_ISSUER", issuer.issuer.url)
+    monkeypatch.setenv("CASEWORK_OIDC_ISSUER", issuer.issuer_url)
     config = CodecServerConfig.from_environment({"CASEWORK_CODEC_AUTH": "oidc", "CASEWORK_CODEC_OIDC_AUDIENCE": "casework-codec"})
     assert config.token is None and config.oidc is not None
-    assert (config.oidc.issuer, config.oidc.audience) == (issuer.issuer.url, "casework-codec")
+    assert (config.oidc.issuer, config.oidc.audience) == (issuer.issuer_url, "casework-codec")
