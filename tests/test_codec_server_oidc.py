@@ -28,7 +28,7 @@ GENUINE = b'{"task_key": "nbtc_check-1", "outcome": "in_uk"}'
 def issuer() -> Iterator[Tokens]:
     identities = load_identities(IDENTITIES)
     with running(identities, environ=LOCAL) as served:
-        yield Tokens(served, identities)
+        yield Tokens(served.url, identities)
 
 
 @pytest.fixture
@@ -83,7 +83,7 @@ async def test_no_token_a_shared_token_or_a_bad_token_is_401(issuer: Tokens, cod
         assert headers["WWW-Authenticate"].startswith('Bearer realm="casework"')
         assert "payloads" not in answer
     with running(load_identities(IDENTITIES), environ=LOCAL) as other:  # another issuer's operator
-        status, answer, _ = await _post(f"{codec}/decode", Tokens(other, load_identities(IDENTITIES)).person("ops.ivy"))
+        status, answer, _ = await _post(f"{codec}/decode", Tokens(other.url, load_identities(IDENTITIES)).person("ops.ivy"))
     assert status == 401 and "no signing key" in answer["error"]  # its keys are not our issuer's
 
 
