@@ -24,6 +24,7 @@ from bench.drive import bounded
 from bench.intake import CONCURRENCY
 from bench.referrals import reference, referral_data
 from bench.stack import Stack
+from casework import config
 
 
 @dataclass
@@ -62,17 +63,17 @@ def casework_command() -> list[str]:
 
 
 def command_env(stack: Stack, queue: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=stack.database_url,
-        TEMPORAL_ADDRESS=stack.temporal_address,
-        TEMPORAL_NAMESPACE=stack.client.namespace,
-        TEMPORAL_TASK_QUEUE=queue,
-        CASEWORK_ACTOR="bench.bulk",
-        CASEWORK_CODEC_KEYS=os.environ["CASEWORK_CODEC_KEYS"],
-        CASEWORK_DATA_DIR=str(stack.work_dir / "no-stack"),  # never a local stack.json
-    )
-    return env
+    """This process's environment (its payload keys included: bench.stack.throwaway_keys)
+    with the stack's server, database and queue."""
+    return {
+        **os.environ,
+        config.DATABASE_URL_ENV: stack.database_url,
+        config.TEMPORAL_ADDRESS_ENV: stack.temporal_address,
+        config.TEMPORAL_NAMESPACE_ENV: stack.client.namespace,
+        config.TASK_QUEUE_ENV: queue,
+        config.ACTOR_ENV: "bench.bulk",
+        config.DATA_DIR_ENV: str(stack.work_dir / "no-stack"),  # never a local stack.json
+    }
 
 
 def write_referrals(folder: Path, prefix: str, n: int) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import os
 import secrets
 import shutil
 import tempfile
@@ -23,10 +22,10 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from bench import cpu
-from casework import search
+from casework import config, search
 from casework.local_stack import database_url_or_embedded
 from casework.binaries import temporal_cli
-from casework.codec import KEYS_ENV, CodecKey, KeyRing
+from casework.codec import CodecKey, KeyRing
 from casework.temporal import data_converter
 from cid.db import create_pool, migrate_dsn
 
@@ -54,8 +53,8 @@ class Stack:
 def throwaway_keys() -> None:
     """A payload key for this run only (the server is in memory: nothing outlives it),
     exported so that the ``casework submit`` subprocess seals with the same key."""
-    if not os.environ.get(KEYS_ENV):
-        os.environ[KEYS_ENV] = KeyRing([CodecKey.generate(f"bench-{secrets.token_hex(4)}")], "bench").to_env()
+    if not config.codec_keys():
+        config.export(config.CODEC_KEYS_ENV, KeyRing([CodecKey.generate(f"bench-{secrets.token_hex(4)}")], "bench").to_env())
 
 
 @contextlib.asynccontextmanager

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -24,12 +23,13 @@ from aiohttp import web
 from google.protobuf.json_format import MessageToDict, ParseDict, ParseError
 from temporalio.api.common.v1 import Payload, Payloads
 
+from casework import config
 from casework.codec import TOKEN_ENV, EncryptionCodec, UndecryptablePayload
 
 log = logging.getLogger("casework.codec_server")
 
-ORIGINS_ENV = "CASEWORK_CODEC_CORS_ORIGINS"
-NAMESPACES_ENV = "CASEWORK_CODEC_NAMESPACES"
+ORIGINS_ENV = config.CODEC_CORS_ORIGINS_ENV
+NAMESPACES_ENV = config.CODEC_NAMESPACES_ENV
 DEFAULT_ORIGINS = ("http://localhost:8233", "http://127.0.0.1:8233")
 MIN_TOKEN = 16
 MAX_BODY = 16 * 1024 * 1024  # a page of history; Temporal's own payload limit is 2 MiB each
@@ -55,13 +55,10 @@ class CodecServerConfig:
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> "CodecServerConfig":
-        environ = os.environ if environ is None else environ
-        origins = tuple(o.strip().rstrip("/") for o in environ.get(ORIGINS_ENV, "").split(",") if o.strip())
-        namespaces = frozenset(n.strip() for n in environ.get(NAMESPACES_ENV, "").split(",") if n.strip())
         return cls(
-            token=environ.get(TOKEN_ENV, "").strip(),
-            origins=origins or DEFAULT_ORIGINS,
-            namespaces=namespaces or None,
+            token=config.codec_token(environ),
+            origins=config.codec_cors_origins(environ) or DEFAULT_ORIGINS,
+            namespaces=config.codec_namespaces(environ) or None,
         )
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from dataclasses import dataclass
 from typing import AsyncIterator
 
@@ -22,12 +21,11 @@ from casework.temporal import TemporalSettings, connect
 from cid.db import create_pool
 from starter.exits import CliError, Exit
 
-DATA_DIR = config.data_dir()
 STACK_FILE = "stack.json"
 
 
 def stack_settings() -> dict[str, str]:
-    path = DATA_DIR / STACK_FILE
+    path = config.data_dir() / STACK_FILE  # read when asked: a test may set CASEWORK_DATA_DIR first
     if path.is_file():
         return json.loads(path.read_text())
     return {}
@@ -45,7 +43,7 @@ def temporal_settings() -> TemporalSettings:
     stack = stack_settings()
     if settings.profile.address is None and "temporal_address" in stack:  # no profile or variable names one
         settings = settings.replace(address=stack["temporal_address"])
-    if "TEMPORAL_TASK_QUEUE" not in os.environ and "task_queue" in stack:
+    if not config.task_queue_is_set() and "task_queue" in stack:
         settings = settings.replace(task_queue=stack["task_queue"])
     return settings
 

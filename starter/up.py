@@ -48,7 +48,7 @@ from casework.binaries import MissingBinary
 from casework.local_stack import dev_server_command
 from casework.settings import ProcessSettings
 from codec_server import CodecServer, start_codec_server
-from codec_server.app import ORIGINS_ENV, CodecServerConfig, CodecServerConfigError
+from codec_server.app import CodecServerConfig, CodecServerConfigError
 from casework.temporal import TemporalSettings, connect
 from cid.db import create_pool, migrate_dsn
 from starter.cli import app
@@ -74,7 +74,7 @@ class Stopped(Exception):
 @app.command()
 def up(
     data_dir: Path = typer.Option(
-        Path(".casework"), "--data-dir", envvar="CASEWORK_DATA_DIR",
+        Path(config.DEFAULT_DATA_DIR), "--data-dir", envvar=config.DATA_DIR_ENV,
         help="Where the dev server's SQLite file, the embedded database and stack.json live.",
     ),
     temporal_port: int = typer.Option(7233, "--temporal-port", min=1, max=65535, help="Temporal gRPC port."),
@@ -279,9 +279,10 @@ class LocalStack:
                 console.print(_panel(server, codec_server, database_url, self.data_dir))
                 for line in try_next(self.data_dir):
                     console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
-                if os.environ.get("TEMPORAL_ADDRESS", server.address) != server.address:
+                elsewhere = config.temporal_address()
+                if elsewhere and elsewhere != server.address:
                     # starter/context.py prefers the environment to stack.json.
-                    console.print(f"[yellow]![/] TEMPORAL_ADDRESS is set ({escape(os.environ['TEMPORAL_ADDRESS'])}): "
+                    console.print(f"[yellow]![/] {config.TEMPORAL_ADDRESS_ENV} is set ({escape(elsewhere)}): "
                                   "other casework commands will use that server, not this stack.")
                 # Run until asked to stop, or until the worker or the server fails.
                 dies = asyncio.create_task(server.watch())
@@ -304,11 +305,11 @@ class LocalStack:
     async def _codec_server(self, keys: codec.KeyRing) -> CodecServer:
         """The Web UI calls it from the browser: its origin (this UI port) must be allowed."""
         try:
-            config = CodecServerConfig.from_environment()
-            if not os.environ.get(ORIGINS_ENV):
-                config = dataclasses.replace(
-                    config, origins=(f"http://localhost:{self.ui_port}", f"http://127.0.0.1:{self.ui_port}"))
-            return await start_codec_server("127.0.0.1", self.codec_port, config=config, keyring=keys)
+            settings = CodecServerConfig.from_environment()
+            if not config.codec_cors_origins():
+                settings = dataclasses.replace(
+                    settings, origins=(f"http://localhost:{self.ui_port}", f"http://127.0.0.1:{self.ui_port}"))
+            return await start_codec_server("127.0.0.1", self.codec_port, config=settings, keyring=keys)
         except CodecServerConfigError as err:
             raise CliError(f"codec server: {err}", Exit.BAD_INPUT) from None
         except OSError as err:
