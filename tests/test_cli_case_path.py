@@ -14,8 +14,8 @@ import json
 from datetime import date, datetime, timedelta, timezone
 
 from casework.case import case_id_for
-from tests.cli_support import Casework, cw, wait_until  # noqa: F401 - cw is a fixture
-from tests.support import referral_data
+from tests.cli_support import Casework, cw  # noqa: F401 - cw is a fixture
+from tests.support import referral_data, until
 
 PURPOSE = "deportation consideration for this case"
 
@@ -82,20 +82,20 @@ async def test_case_from_referral_to_closure_with_casework_commands(cw: Casework
     certificate.write_text(json.dumps(data["certificate"]))
     await cw.ok("event", "certificate", case_id, "--event-id", "acro-cert-2", "--actor", "acro.system",
                 "--file", str(certificate))
-    await wait_until(lambda: pool.fetchval("SELECT disclosable FROM cases WHERE id = $1", case_id), 30,
-                     "the certificate to make the convictions available")
+    await until(lambda: pool.fetchval("SELECT disclosable FROM cases WHERE id = $1", case_id),
+                "the certificate to make the convictions available", 30)
     await cw.ok("complete", pursuit, "--outcome", "pursue", "--actor", "co.smith", *factors)
 
     # Stage E: the notice is served; the case waits on representations (10 days: R43) ...
-    await wait_until(lambda: pool.fetchval(
+    await until(lambda: pool.fetchval(
         "SELECT 1 FROM outbound_messages WHERE case_id = $1 AND message_key = 'stage1-notice'", case_id
-    ), 30, "the Stage 1 notice to be served")
+    ), "the Stage 1 notice to be served", 30)
 
     async def waiting_on_representations() -> dict | None:
         shown = (await cw.ok("show", case_id, "--purpose", PURPOSE, "--json")).json()
         return shown["waiting"] if str(shown["waiting"]["on"] or "").startswith("representations") else None
 
-    waiting = await wait_until(waiting_on_representations, 30, "the case to wait on representations")
+    waiting = await until(waiting_on_representations, "the case to wait on representations", 30)
     assert waiting["source"] == "workflow"  # respond_by, from the workflow's query
     window = datetime.fromisoformat(waiting["until"]) - datetime.now(timezone.utc)
     assert timedelta(days=9.9) < window <= timedelta(days=10)  # R43: not detained, 10 days
@@ -119,7 +119,7 @@ async def test_case_from_referral_to_closure_with_casework_commands(cw: Casework
         listing = await cw.ok("cases", "--stage", "closed", "--json", "--page-size", "500")
         return listing.out if any(c["case_id"] == case_id for c in listing.json()["cases"]) else None
 
-    listing = await wait_until(closed, 30, "the case to close")
+    listing = await until(closed, "the case to close", 30)
     # The listing names no one (no personal data); show does, and records why it was read (R60).
     assert data["name"] not in listing and data["date_of_birth"] not in listing
 
