@@ -58,7 +58,8 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from access import pkce
-from access.settings import LOCAL_STACK_MARKER, DevIssuerSettings, in_kubernetes, local_stack_marker
+from access.settings import DevIssuerSettings
+from casework import config
 
 CODE_SECONDS = 60
 #: Scopes a person's token may carry (people's rights come from their roles, not scopes).
@@ -169,12 +170,12 @@ def _is_loopback_host(host: str | None) -> bool:
 
 def check_local_stack(issuer: str, host: str, environ: dict[str, str] | None = None) -> None:
     """Refuse to run anywhere but the local stack (see the module docstring)."""
-    if local_stack_marker(environ) != "local":
+    if config.stack_marker(environ) != "local":
         raise DevIssuerRefused(
-            f"the development issuer runs only on the local stack: {LOCAL_STACK_MARKER}=local is not set "
+            f"the development issuer runs only on the local stack: {config.STACK_ENV}=local is not set "
             "(use a real OpenID Connect issuer anywhere else; docs/access.md)"
         )
-    if in_kubernetes(environ):
+    if config.in_kubernetes(environ):
         raise DevIssuerRefused("the development issuer does not run in Kubernetes; use the cluster's OpenID Connect issuer")
     if not _is_loopback_host(host):
         raise DevIssuerRefused(f"the development issuer binds only to a loopback address, not {host!r}")
@@ -475,7 +476,7 @@ def main(argv: list[str] | None = None) -> int:
     defaults = DevIssuerSettings()
     parser = argparse.ArgumentParser(prog="casework-dev-issuer", description=(
         "The development OpenID Connect issuer for the local stack (docs/access.md). "
-        f"Needs {LOCAL_STACK_MARKER}=local; binds to loopback only."))
+        f"Needs {config.STACK_ENV}=local; binds to loopback only."))
     parser.add_argument("--host", default=defaults.host, help="a loopback address (default %(default)s)")
     parser.add_argument("--port", type=int, default=defaults.port, help="default %(default)s")
     parser.add_argument("--identities", default=defaults.identities, help="people, teams and clients (default %(default)s)")

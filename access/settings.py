@@ -1,5 +1,7 @@
-"""The one place the access package reads its environment: ``CASEWORK_OIDC_*`` (the
-verifier), ``CASEWORK_DEV_ISSUER_*`` and the ``CASEWORK_STACK`` marker (the dev issuer).
+"""The access package's settings, read from the environment by pydantic-settings:
+``CASEWORK_OIDC_*`` (the verifier) and ``CASEWORK_DEV_ISSUER_*`` (the dev issuer). Every
+other variable, the dev issuer's ``CASEWORK_STACK`` marker included, is read in
+``casework/config.py`` (docs/design.md, "One configuration").
 
 Which issuer and audience tokens must name, how long a cached JWKS lives, and which
 claims carry a principal's subject, roles, teams and scopes. Claim names may be dotted
@@ -8,7 +10,6 @@ paths into nested claims (Keycloak puts realm roles at ``realm_access.roles``).
 
 from __future__ import annotations
 
-import os
 from typing import Annotated
 
 from pydantic import Field, field_validator
@@ -77,10 +78,6 @@ def access_settings(**overrides: object) -> AccessSettings:
     return AccessSettings(**overrides)  # type: ignore[arg-type]
 
 
-#: The local-stack marker the development issuer insists on: ``CASEWORK_STACK=local``.
-LOCAL_STACK_MARKER = "CASEWORK_STACK"
-
-
 class DevIssuerSettings(BaseSettings):
     """The development issuer's own settings (``CASEWORK_DEV_ISSUER_*``); the command
     line's options override them."""
@@ -92,11 +89,3 @@ class DevIssuerSettings(BaseSettings):
     identities: str = "deploy/dev-identities.toml"
     audience: str = "casework-api"
     token_seconds: int = Field(default=600, ge=10, le=3600)
-
-
-def local_stack_marker(environ: dict[str, str] | None = None) -> str | None:
-    return (environ if environ is not None else os.environ).get(LOCAL_STACK_MARKER)
-
-
-def in_kubernetes(environ: dict[str, str] | None = None) -> bool:
-    return "KUBERNETES_SERVICE_HOST" in (environ if environ is not None else os.environ)

@@ -32,7 +32,7 @@ from bench.bare import BARE_SLEEPER, BareActivities, bare_worker
 from bench.intake import CONCURRENCY, real_intake
 from bench.referrals import reference
 from bench.stack import Stack
-from casework import keys
+from casework import config, keys
 from casework.case import CaseInput, CaseState, EventKind, Stage, case_id_for
 from worker.service import DEFAULT_CACHE, build_worker
 from workflows.client import CaseClient
@@ -189,8 +189,8 @@ async def probe(stack: Stack, kind: str, queue: str, cache: int, ids: list[str],
     ids_file = stack.work_dir / f"probe-{label.replace(' ', '-')}.txt"
     ids_file.write_text("\n".join(ids))
     bar = progress.add_task(f"Dormancy: {label}: a worker process replays {len(ids)} into its cache", total=len(ids))
-    env = dict(os.environ, DATABASE_URL=stack.database_url, TEMPORAL_ADDRESS=stack.temporal_address,
-               TEMPORAL_NAMESPACE=stack.client.namespace)
+    env = {**os.environ, config.DATABASE_URL_ENV: stack.database_url, config.TEMPORAL_ADDRESS_ENV: stack.temporal_address,
+           config.TEMPORAL_NAMESPACE_ENV: stack.client.namespace}
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bench.worker_probe", kind, queue, str(cache), str(ids_file),
         env=env, cwd=CHECKOUT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,

@@ -25,6 +25,7 @@ from bench.drive import bounded
 from bench.referrals import reference, referral
 from bench.stack import Stack
 from casework.case import case_id_for
+from casework.local_stack import until
 from worker.service import build_worker
 from workflows.client import CaseClient, Submitted
 
@@ -99,8 +100,8 @@ async def activities_to_first_wait(stack: Stack) -> int:
         handle = cases.handle(result.case_id)
         await wait_open(stack, prefix, FIRST_WAIT, 1, timeout=60)
         # The CID row comes from the activity; wait for the workflow to take the task as open.
-        while not any(t.kind == FIRST_WAIT for t in (await cases.view(result.case_id)).open_tasks):
-            await asyncio.sleep(0.05)
+        await until(lambda: cases.view(result.case_id), f"the probe case to open {FIRST_WAIT}", 60, 0.05,
+                    holds=lambda view: any(t.kind == FIRST_WAIT for t in view.open_tasks))
         history = await handle.fetch_history()
         await handle.terminate(reason="benchmark probe")
     return sum(1 for e in history.events if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)

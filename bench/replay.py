@@ -10,7 +10,6 @@ many activities is replayed as often, for comparison.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass
 from typing import AsyncIterator
@@ -25,6 +24,7 @@ from bench.bare import BARE_WORKFLOW, BareActivities, BareWorkflow, bare_worker
 from bench.referrals import reference, referral
 from bench.stack import Stack
 from casework.case import Stage
+from casework.local_stack import until
 from casework.temporal import data_converter
 from worker.service import build_worker
 from workflows.case import CaseWorkflow
@@ -83,8 +83,8 @@ async def record_longest_path(stack: Stack, progress: Progress) -> WorkflowHisto
         handle = cases.handle(result.case_id)
         for key, outcome, details in LONGEST_PATH:
             if key == "representations":
-                while "representations" not in ((await cases.view(result.case_id)).waiting_on or ""):
-                    await asyncio.sleep(0.05)
+                await until(lambda: cases.view(result.case_id), "the case to wait on representations", 60, 0.05,
+                            holds=lambda view: "representations" in (view.waiting_on or ""))
                 await drive.representations(stack.client, result.case_id)
             else:
                 await drive.complete(stack.client, result.case_id, key, outcome, **details)

@@ -1,16 +1,16 @@
 """What every phase runs on: one dev server in memory, one CID, clients, throwaway keys.
 
-The dev server is started the way the tests start it (explicit binary, our converter,
-our search attributes); the CID is ``DATABASE_URL`` or an embedded PostgreSQL in a
-temporary folder. A second client on the same server has Temporal's default converter:
+The dev server is the one ``casework up`` and the fault tests run
+(``casework.local_stack.DevServer``: explicit binary, our search attributes), in memory;
+the CID is ``DATABASE_URL`` or an embedded PostgreSQL in a temporary folder. A second client on the same server has Temporal's default converter:
 the bare baseline pays for none of our codec.
 """
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import contextlib
-import os
 import secrets
 import shutil
 import tempfile
@@ -23,10 +23,9 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from bench import cpu
-from casework import search
-from casework.local_stack import database_url_or_embedded
-from casework.binaries import temporal_cli
-from casework.codec import KEYS_ENV, CodecKey, KeyRing
+from casework import config
+from casework.local_stack import DevServer, database_url_or_embedded
+from casework.codec import CodecKey, KeyRing
 from casework.temporal import data_converter
 from cid.db import create_pool, migrate_dsn
 
@@ -54,8 +53,8 @@ class Stack:
 def throwaway_keys() -> None:
     """A payload key for this run only (the server is in memory: nothing outlives it),
     exported so that the ``casework submit`` subprocess seals with the same key."""
-    if not os.environ.get(KEYS_ENV):
-        os.environ[KEYS_ENV] = KeyRing([CodecKey.generate(f"bench-{secrets.token_hex(4)}")], "bench").to_env()
+    if not config.codec_keys():
+        config.export(config.CODEC_KEYS_ENV, KeyRing([CodecKey.generate(f"bench-{secrets.token_hex(4)}")], "bench").to_env())
 
 
 @contextlib.asynccontextmanager
@@ -69,12 +68,11 @@ async def stack() -> AsyncIterator[Stack]:
     if database == "embedded":
         cpu.database_pid = int((work_dir / "pgdata" / "postmaster.pid").read_text().split()[0])
     await migrate_dsn(url)
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_cli(),
-        data_converter=data_converter(),
-        search_attributes=search.ALL,
-    )
+    server = DevServer(None, work_dir / "temporal.log")  # in memory: nothing outlives the run
+    server.start()
     try:
+        await server.wait_ready(60)
+        env = WorkflowEnvironment.from_client(await Client.connect(server.address, data_converter=data_converter()))
         # The worker service's pool (worker/service.py uses create_pool's defaults).
         pool = await create_pool(url)
         try:
@@ -84,4 +82,4 @@ async def stack() -> AsyncIterator[Stack]:
         finally:
             await pool.close()
     finally:
-        await env.shutdown()
+        await asyncio.to_thread(server.stop)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -26,6 +25,7 @@ async def main(kind: str, queue: str, cache: int, ids_file: str) -> None:
     from bench.bare import BareActivities, bare_worker
     from bench.drive import bounded
     from bench.memory import rss_mb
+    from casework import config
     from casework.temporal import TemporalSettings, connect
 
     settings = TemporalSettings.from_environment()
@@ -37,7 +37,10 @@ async def main(kind: str, queue: str, cache: int, ids_file: str) -> None:
         from workflows.client import CaseClient
 
         client = await connect(settings)
-        pool = await create_pool(os.environ["DATABASE_URL"])
+        url = config.database_url()
+        if not url:
+            raise SystemExit(f"bench.worker_probe: {config.DATABASE_URL_ENV} is not set")
+        pool = await create_pool(url)
         worker = build_worker(client, pool, queue, max_cached_workflows=cache)
         query = CaseClient(client).view
     else:

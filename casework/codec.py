@@ -52,18 +52,20 @@ from temporalio.api.common.v1 import Payload
 from temporalio.converter import EncodingPayloadConverter, PayloadCodec
 from temporalio.exceptions import ApplicationError
 
+from casework import config
+
 ENCODING = b"binary/encrypted"
 KEY_ID_METADATA = "encryption-key-id"
 NONCE_BYTES = 12
 KEY_BYTES = 32  # AES-256
 
-KEYS_ENV = "CASEWORK_CODEC_KEYS"
-KEY_FILE_ENV = "CASEWORK_CODEC_KEY_FILE"
-TEST_KEY_ENV = "CASEWORK_CODEC_TEST_KEY"
-TOKEN_ENV = "CASEWORK_CODEC_TOKEN"
-DATA_DIR_ENV = "CASEWORK_DATA_DIR"
-#: Read unencrypted payloads as they are (histories recorded before encryption was on).
-ACCEPT_PLAINTEXT_ENV = "CASEWORK_CODEC_ACCEPT_PLAINTEXT"
+# The variables' names, as the code that imports them from here knows them (casework.config reads them).
+KEYS_ENV = config.CODEC_KEYS_ENV
+KEY_FILE_ENV = config.CODEC_KEY_FILE_ENV
+TEST_KEY_ENV = config.CODEC_TEST_KEY_ENV
+TOKEN_ENV = config.CODEC_TOKEN_ENV
+DATA_DIR_ENV = config.DATA_DIR_ENV
+ACCEPT_PLAINTEXT_ENV = config.CODEC_ACCEPT_PLAINTEXT_ENV
 #: What an unencrypted payload becomes on decode when plaintext is not accepted: its data
 #: is the whole original payload (kept for forensics: the codec server shows it so).
 REFUSED_ENCODING = b"binary/unencrypted-refused"
@@ -197,29 +199,29 @@ def write_key_file(path: Path, keyring: KeyRing) -> None:
 
 
 def local_key_file(data_dir: str | os.PathLike[str] | None = None) -> Path:
-    return Path(data_dir or os.environ.get(DATA_DIR_ENV, ".casework")) / LOCAL_KEY_FILE
+    return Path(data_dir or config.data_dir()) / LOCAL_KEY_FILE
 
 
-def _explicit(environ: MutableMapping[str, str]) -> KeyRing | None:
-    if environ.get(KEYS_ENV):
-        return parse_keys(environ[KEYS_ENV])
-    if environ.get(KEY_FILE_ENV):
-        return load_key_file(environ[KEY_FILE_ENV])
-    if environ.get(TEST_KEY_ENV, "").lower() in ("1", "true", "yes"):
+def _explicit(environ: MutableMapping[str, str] | None) -> KeyRing | None:
+    """``environ``: None for this process's environment."""
+    if keys := config.codec_keys(environ):
+        return parse_keys(keys)
+    if key_file := config.codec_key_file(environ):
+        return load_key_file(key_file)
+    if config.codec_test_key(environ):
         # Exported so that subprocesses (the CLI run by a test) seal with the same key.
         keyring = KeyRing([CodecKey.generate(f"test-{secrets.token_hex(4)}")], f"{TEST_KEY_ENV} (throwaway)")
-        environ[KEYS_ENV] = keyring.to_env()
+        config.export(KEYS_ENV, keyring.to_env(), environ)
         return keyring
     return None
 
 
 def keyring_from_environment(environ: MutableMapping[str, str] | None = None) -> KeyRing:
     """The keys configured for this process (see the module docstring for the order)."""
-    environ = os.environ if environ is None else environ
     keyring = _explicit(environ)
     if keyring is not None:
         return keyring
-    local = local_key_file(environ.get(DATA_DIR_ENV))
+    local = local_key_file(config.data_dir(environ))
     if local.is_file():
         return load_key_file(local)
     raise CodecKeysMissing(
@@ -236,25 +238,24 @@ def ensure_local_keys(data_dir: str | os.PathLike[str]) -> None:
     ``CASEWORK_CODEC_TOKEN`` is kept.
     """
     path = local_key_file(data_dir)
-    explicit = _explicit(os.environ) is not None
+    explicit = _explicit(None) is not None
     if not explicit:
         if not path.is_file():
             write_key_file(path, KeyRing([CodecKey.generate(f"local-{secrets.token_hex(4)}")], "local"))
         load_key_file(path)  # refuse a damaged file now, not at the first payload
-        os.environ[KEY_FILE_ENV] = str(path.resolve())
+        config.export(KEY_FILE_ENV, str(path.resolve()))
     token_path = path.with_name("codec-token")
-    if not os.environ.get(TOKEN_ENV):
+    if not config.codec_token():
         if not token_path.is_file():
             fd = os.open(token_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w") as out:
                 out.write(secrets.token_urlsafe(32))
-        os.environ[TOKEN_ENV] = token_path.read_text().strip()
+        config.export(TOKEN_ENV, token_path.read_text().strip())
 
 
 def accept_plaintext_from_environment(environ: Mapping[str, str] | None = None) -> bool:
     """``CASEWORK_CODEC_ACCEPT_PLAINTEXT``: 1/true/yes, or off (the default)."""
-    environ = os.environ if environ is None else environ
-    value = environ.get(ACCEPT_PLAINTEXT_ENV, "").strip().lower()
+    value = config.codec_accept_plaintext(environ)
     if value in ("", "0", "false", "no"):
         return False
     if value in ("1", "true", "yes"):
@@ -359,5 +360,5 @@ def codec_from_environment(environ: Mapping[str, str] | None = None) -> Encrypti
 # Under the test flag, make the throwaway key as soon as this module is imported (the test
 # run's conftest imports it before any test), so that every process the tests start -
 # a worker, ``casework up``, a CLI command - inherits the same key through the environment.
-if os.environ.get(TEST_KEY_ENV) and not (os.environ.get(KEYS_ENV) or os.environ.get(KEY_FILE_ENV)):
-    _explicit(os.environ)
+if not (config.codec_keys() or config.codec_key_file()):
+    _explicit(None)  # makes and exports the throwaway key only under the test flag

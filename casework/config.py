@@ -1,18 +1,27 @@
-"""Every setting the programs read from the environment, in one place (README,
-"Configuration"). Temporal's connection is ``casework.temporal.TemporalSettings`` (the
-SDK's environment configuration); payload keys are ``casework.codec`` (secrets, with their
-own loading rules); the process's deadlines and lists are ``casework.settings``.
+"""Every environment variable the programs read, in one place (README, "Configuration"):
+its name and the one function that reads it. What a value means is decided beside its
+use: payload keys are parsed by ``casework.codec`` (secrets, with their own loading
+rules), the process's deadlines and lists are ``casework.settings``.
+
+Two other homes, each for a reason (tests/test_config_home.py holds the list):
+``casework.temporal`` hands the environment to the SDK's environment configuration
+(``temporalio.envconfig`` reads the ``TEMPORAL_*`` connection variables, as the
+``temporal`` CLI does), and ``access/settings.py`` declares the ``CASEWORK_OIDC_*`` and
+``CASEWORK_DEV_ISSUER_*`` settings that pydantic-settings reads (docs/design.md).
 
 Functions, not import-time constants: a test or ``casework up`` may set a variable
-before the value is needed.
+before the value is needed. A function that takes ``environ`` reads that mapping instead
+of ``os.environ`` (tests; a child process's environment).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from datetime import timedelta
 from pathlib import Path
+
+Environ = Mapping[str, str]
 
 DATABASE_URL_ENV = "DATABASE_URL"
 DATA_DIR_ENV = "CASEWORK_DATA_DIR"
@@ -31,17 +40,26 @@ DEFAULT_MAX_CACHED_WORKFLOWS = 1000  # temporalio's default
 MAX_PURPOSE_CHARS = 500
 
 
-def _get(name: str) -> str | None:
-    return os.environ.get(name) or None  # an empty variable is an unset one
+def _get(name: str, environ: Environ | None = None) -> str | None:
+    """The variable's value; an empty variable is an unset one."""
+    return (os.environ if environ is None else environ).get(name) or None
 
 
-def database_url() -> str | None:
-    return _get(DATABASE_URL_ENV)
+def export(name: str, value: str, environ: MutableMapping[str, str] | None = None) -> None:
+    """Set a variable for the child processes this one starts (a worker, a CLI command)."""
+    if environ is None:
+        os.environ[name] = value
+    else:
+        environ[name] = value
 
 
-def data_dir() -> Path:
+def database_url(environ: Environ | None = None) -> str | None:
+    return _get(DATABASE_URL_ENV, environ)
+
+
+def data_dir(environ: Environ | None = None) -> Path:
     """The local stack's folder (``casework up``, and where the CLI finds stack.json)."""
-    return Path(_get(DATA_DIR_ENV) or DEFAULT_DATA_DIR)
+    return Path(_get(DATA_DIR_ENV, environ) or DEFAULT_DATA_DIR)
 
 
 def actor() -> str | None:
@@ -49,7 +67,8 @@ def actor() -> str | None:
 
 
 def db_role() -> str | None:
-    """A role the worker's connections take (``SET ROLE``), e.g. ``casework_worker``."""
+    """No longer used (migration 0003's ``SET ROLE``): read only so that the worker can
+    warn that it is set; the worker logs in as its own role (``worker_database_url``)."""
     return _get(DB_ROLE_ENV)
 
 
@@ -92,6 +111,137 @@ def process_config_path() -> str | None:
 
 def log_level(default: str) -> str:
     return _get(LOG_LEVEL_ENV) or default
+
+
+# ------------------------------------------------------------------ Temporal, beside the SDK
+# The connection (address, namespace, TLS, API key, profiles) is the SDK's environment
+# configuration (casework/temporal.py); these are the reads our own code makes.
+
+TEMPORAL_ADDRESS_ENV = "TEMPORAL_ADDRESS"
+TEMPORAL_NAMESPACE_ENV = "TEMPORAL_NAMESPACE"  # read by the SDK only; named here for child environments
+#: Our own variable beside the SDK's: the task queue the case workers poll.
+TASK_QUEUE_ENV = "TEMPORAL_TASK_QUEUE"
+TEMPORAL_CLI_PATH_ENV = "TEMPORAL_CLI_PATH"
+TEMPORAL_TEST_SERVER_PATH_ENV = "TEMPORAL_TEST_SERVER_PATH"
+
+
+def temporal_address(environ: Environ | None = None) -> str | None:
+    """``TEMPORAL_ADDRESS`` as set (``casework up`` warns that other commands will use it)."""
+    return _get(TEMPORAL_ADDRESS_ENV, environ)
+
+
+def task_queue(environ: Environ | None = None) -> str | None:
+    return _get(TASK_QUEUE_ENV, environ)
+
+
+def task_queue_is_set(environ: Environ | None = None) -> bool:
+    """Whether ``TEMPORAL_TASK_QUEUE`` is set at all (even empty): then the CLI does not
+    take the local stack's queue from stack.json."""
+    return TASK_QUEUE_ENV in (os.environ if environ is None else environ)
+
+
+def temporal_cli_path() -> str | None:
+    """An explicit ``temporal`` binary (casework/binaries.py: nothing is downloaded)."""
+    return _get(TEMPORAL_CLI_PATH_ENV)
+
+
+def temporal_test_server_path() -> str | None:
+    """An explicit ``temporal-test-server`` binary."""
+    return _get(TEMPORAL_TEST_SERVER_PATH_ENV)
+
+
+# ------------------------------------------------------------------ payload encryption (casework.codec)
+# Read here, parsed and checked by casework.codec (docs/privacy.md, "Keys").
+
+CODEC_KEYS_ENV = "CASEWORK_CODEC_KEYS"
+CODEC_KEY_FILE_ENV = "CASEWORK_CODEC_KEY_FILE"
+CODEC_TEST_KEY_ENV = "CASEWORK_CODEC_TEST_KEY"
+CODEC_TOKEN_ENV = "CASEWORK_CODEC_TOKEN"
+#: Read unencrypted payloads as they are (histories recorded before encryption was on).
+CODEC_ACCEPT_PLAINTEXT_ENV = "CASEWORK_CODEC_ACCEPT_PLAINTEXT"
+CODEC_CORS_ORIGINS_ENV = "CASEWORK_CODEC_CORS_ORIGINS"
+CODEC_NAMESPACES_ENV = "CASEWORK_CODEC_NAMESPACES"
+
+
+def codec_keys(environ: Environ | None = None) -> str | None:
+    """``ID:BASE64,...``, the first encrypting (casework.codec.parse_keys)."""
+    return _get(CODEC_KEYS_ENV, environ)
+
+
+def codec_key_file(environ: Environ | None = None) -> str | None:
+    return _get(CODEC_KEY_FILE_ENV, environ)
+
+
+def codec_test_key(environ: Environ | None = None) -> bool:
+    """``CASEWORK_CODEC_TEST_KEY``: 1/true/yes asks for a throwaway key (tests)."""
+    return (_get(CODEC_TEST_KEY_ENV, environ) or "").lower() in ("1", "true", "yes")
+
+
+def codec_token(environ: Environ | None = None) -> str:
+    """The codec server's bearer token (empty: none set)."""
+    return (_get(CODEC_TOKEN_ENV, environ) or "").strip()
+
+
+def codec_accept_plaintext(environ: Environ | None = None) -> str:
+    """The raw switch, lower case (casework.codec decides what it means)."""
+    return (_get(CODEC_ACCEPT_PLAINTEXT_ENV, environ) or "").strip().lower()
+
+
+def _listed(name: str, environ: Environ | None) -> list[str]:
+    return [part.strip() for part in (_get(name, environ) or "").split(",") if part.strip()]
+
+
+def codec_cors_origins(environ: Environ | None = None) -> tuple[str, ...]:
+    """Browser origins the codec server answers (comma-separated; none: the server's default)."""
+    return tuple(origin.rstrip("/") for origin in _listed(CODEC_CORS_ORIGINS_ENV, environ))
+
+
+def codec_namespaces(environ: Environ | None = None) -> frozenset[str]:
+    """Namespaces the codec server serves (comma-separated; none: every one)."""
+    return frozenset(_listed(CODEC_NAMESPACES_ENV, environ))
+
+
+# ------------------------------------------------------------------ the CID and the worker's login
+
+WORKER_DATABASE_URL_ENV = "CASEWORK_WORKER_DATABASE_URL"
+RETENTION_ENV = "CASEWORK_RETENTION_DAYS"
+DEFAULT_RETENTION_DAYS = 2190  # six years after closure
+
+
+def worker_database_url(environ: Environ | None = None) -> str | None:
+    """The worker's own database login (migration 0005); unset: derived from DATABASE_URL
+    (worker/database.py)."""
+    return _get(WORKER_DATABASE_URL_ENV, environ)
+
+
+def retention_period(environ: Environ | None = None) -> timedelta:
+    """``CASEWORK_RETENTION_DAYS``: how long a closed case keeps its personal data (cid/retention.py)."""
+    text = (_get(RETENTION_ENV, environ) or "").strip()
+    if not text:
+        return timedelta(days=DEFAULT_RETENTION_DAYS)
+    try:
+        days = int(text)
+    except ValueError:
+        raise ValueError(f"{RETENTION_ENV} must be a whole number of days, not '{text}'") from None
+    if days < 1:
+        raise ValueError(f"{RETENTION_ENV} must be at least 1 day, not {days}")
+    return timedelta(days=days)
+
+
+# ------------------------------------------------------------------ where a program runs (access/dev_issuer.py)
+
+#: The local-stack marker the development issuer insists on: ``CASEWORK_STACK=local``.
+STACK_ENV = "CASEWORK_STACK"
+#: Set by Kubernetes in every pod: the development issuer refuses to run there.
+KUBERNETES_ENV = "KUBERNETES_SERVICE_HOST"
+
+
+def stack_marker(environ: Environ | None = None) -> str | None:
+    return _get(STACK_ENV, environ)
+
+
+def in_kubernetes(environ: Environ | None = None) -> bool:
+    return KUBERNETES_ENV in (os.environ if environ is None else environ)
 
 
 # ------------------------------------------------------------------ the HTTP API (api/)
@@ -166,8 +316,6 @@ def api_timeout() -> float:
 # ------------------------------------------------------------------ the people directory (access/directory.py)
 
 DIRECTORY_ENV = "CASEWORK_DIRECTORY"
-#: The local-stack marker (access/settings.py LOCAL_STACK_MARKER reads the same variable).
-_STACK_ENV = "CASEWORK_STACK"
 #: On the local stack the directory is the development issuer's people.
 DEV_DIRECTORY = Path(__file__).resolve().parent.parent / "deploy" / "dev-identities.toml"
 
@@ -179,7 +327,7 @@ def directory_path() -> Path | None:
     explicit = _get(DIRECTORY_ENV)
     if explicit:
         return Path(explicit)
-    return DEV_DIRECTORY if _get(_STACK_ENV) == "local" else None
+    return DEV_DIRECTORY if _get(STACK_ENV) == "local" else None
 
 
 # ------------------------------------------------------------------ the codec server's callers (issue 15)

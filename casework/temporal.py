@@ -14,13 +14,14 @@ from temporalio.contrib.pydantic import PydanticPayloadConverter, pydantic_data_
 from temporalio.runtime import Runtime
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 
+from casework import config
 from casework.codec import EncryptionCodec, KeyRing, RefusedPayloadConverter, keyring_from_environment
 
 TASK_QUEUE = "acro-casework"
 DEFAULT_ADDRESS = "localhost:7233"
 DEFAULT_NAMESPACE = "default"
-#: Our own variable beside the SDK's: the task queue the case workers poll.
-TASK_QUEUE_ENV = "TEMPORAL_TASK_QUEUE"
+#: Our own variable beside the SDK's: the task queue the case workers poll (casework.config reads it).
+TASK_QUEUE_ENV = config.TASK_QUEUE_ENV
 #: The variables the SDK's environment configuration reads (temporalio.envconfig), as the
 #: temporal CLI does; a TOML profile (TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE) may hold the same.
 ENVCONFIG_VARIABLES = frozenset({
@@ -62,7 +63,7 @@ class TemporalSettings:
             raise TlsSettingsError(
                 "TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH go together: set both or neither"
             )
-        return cls(profile, env.get(TASK_QUEUE_ENV) or TASK_QUEUE)
+        return cls(profile, config.task_queue(env) or TASK_QUEUE)
 
     @classmethod
     def local(cls, address: str, *, namespace: str = DEFAULT_NAMESPACE, task_queue: str = TASK_QUEUE) -> "TemporalSettings":
@@ -83,10 +84,10 @@ class TemporalSettings:
 
     def connect_config(self) -> dict[str, Any]:
         """``Client.connect`` keyword arguments: the profile's, with our defaults filled in."""
-        config: dict[str, Any] = dict(self.profile.to_client_connect_config())
-        config["target_host"] = self.address
-        config["namespace"] = self.namespace
-        return config
+        arguments: dict[str, Any] = dict(self.profile.to_client_connect_config())
+        arguments["target_host"] = self.address
+        arguments["namespace"] = self.namespace
+        return arguments
 
 
 class CaseworkPayloadConverter(PydanticPayloadConverter):

@@ -132,10 +132,11 @@ def main() -> None:
     """``python -m cid.db``: apply the migrations as the owner (``DATABASE_URL``) - the
     one-shot job of docker-compose.yml, before any worker starts."""
     import asyncio
-    import os
     import sys
 
-    url = os.environ.get("DATABASE_URL")
+    from casework import config
+
+    url = config.database_url()
     if not url:
         print("cid.db: DATABASE_URL (the owner's login) is not set", file=sys.stderr)
         raise SystemExit(2)

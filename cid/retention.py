@@ -18,34 +18,25 @@ Every purge is one transaction per case and idempotent: a purged case is marked
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Mapping
 
 import asyncpg
 
+from casework import config
 from cid import case_record
 
-RETENTION_ENV = "CASEWORK_RETENTION_DAYS"
-DEFAULT_RETENTION_DAYS = 2190  # six years after closure
+RETENTION_ENV = config.RETENTION_ENV
+DEFAULT_RETENTION_DAYS = config.DEFAULT_RETENTION_DAYS  # six years after closure
 REDACTED = "[redacted]"
 PURGE_ACTION = "personal data purged"
 PURGE_EVENT_KEY = "retention-purge"
 
 
 def retention_period(environ: Mapping[str, str] | None = None) -> timedelta:
-    environ = os.environ if environ is None else environ
-    text = environ.get(RETENTION_ENV, "").strip()
-    if not text:
-        return timedelta(days=DEFAULT_RETENTION_DAYS)
-    try:
-        days = int(text)
-    except ValueError:
-        raise ValueError(f"{RETENTION_ENV} must be a whole number of days, not '{text}'") from None
-    if days < 1:
-        raise ValueError(f"{RETENTION_ENV} must be at least 1 day, not {days}")
-    return timedelta(days=days)
+    """``CASEWORK_RETENTION_DAYS`` (casework.config reads and checks it)."""
+    return config.retention_period(environ)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,6 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -38,13 +37,13 @@ from access.policy import Action, decide
 from access.principal import Principal
 from access.settings import AccessSettings, access_settings
 from access.tokens import IssuerUnavailable, TokenRefused, TokenVerifier
-from casework import config as settings
+from casework import config
 from casework.codec import TOKEN_ENV, EncryptionCodec, UndecryptablePayload
 
 log = logging.getLogger("casework.codec_server")
 
-ORIGINS_ENV = "CASEWORK_CODEC_CORS_ORIGINS"
-NAMESPACES_ENV = "CASEWORK_CODEC_NAMESPACES"
+ORIGINS_ENV = config.CODEC_CORS_ORIGINS_ENV
+NAMESPACES_ENV = config.CODEC_NAMESPACES_ENV
 DEFAULT_ORIGINS = ("http://localhost:8233", "http://127.0.0.1:8233")
 MIN_TOKEN = 16
 MAX_BODY = 16 * 1024 * 1024  # a page of history; Temporal's own payload limit is 2 MiB each
@@ -69,37 +68,34 @@ class CodecServerConfig:
         if self.oidc is not None:
             if self.token:  # one way in: a shared token left beside OIDC would be the weaker door
                 raise CodecServerConfigError(
-                    f"with {settings.CODEC_AUTH_ENV}=oidc the codec server takes people's tokens only: unset {TOKEN_ENV}"
+                    f"with {config.CODEC_AUTH_ENV}=oidc the codec server takes people's tokens only: unset {TOKEN_ENV}"
                 )
             return
         if len(self.token or "") < MIN_TOKEN:
             raise CodecServerConfigError(
                 f"{TOKEN_ENV} must be set to a random token of at least {MIN_TOKEN} characters"
-                f" (or {settings.CODEC_AUTH_ENV}=oidc with CASEWORK_OIDC_ISSUER)"
+                f" (or {config.CODEC_AUTH_ENV}=oidc with CASEWORK_OIDC_ISSUER)"
             )
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> "CodecServerConfig":
-        environ = os.environ if environ is None else environ
-        origins = tuple(o.strip().rstrip("/") for o in environ.get(ORIGINS_ENV, "").split(",") if o.strip())
-        namespaces = frozenset(n.strip() for n in environ.get(NAMESPACES_ENV, "").split(",") if n.strip())
         try:
-            mode = settings.codec_auth(environ)
+            mode = config.codec_auth(environ)
         except ValueError as err:
             raise CodecServerConfigError(str(err)) from None
         oidc = None
         if mode == "oidc":  # the issuer's settings as the API reads them (CASEWORK_OIDC_*)
-            audience = settings.codec_oidc_audience(environ)
+            audience = config.codec_oidc_audience(environ)
             try:
                 oidc = access_settings(**({"audience": audience} if audience else {}))
             except ValueError as err:  # pydantic's, in one line of our words
                 problems = "; ".join(f"CASEWORK_OIDC_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}"
                                      for e in getattr(err, "errors", lambda: [{"loc": (), "msg": str(err)}])())
-                raise CodecServerConfigError(f"{settings.CODEC_AUTH_ENV}=oidc: {problems}") from None
+                raise CodecServerConfigError(f"{config.CODEC_AUTH_ENV}=oidc: {problems}") from None
         return cls(
-            token=environ.get(TOKEN_ENV, "").strip() or None,
-            origins=origins or DEFAULT_ORIGINS,
-            namespaces=namespaces or None,
+            token=config.codec_token(environ) or None,
+            origins=config.codec_cors_origins(environ) or DEFAULT_ORIGINS,
+            namespaces=config.codec_namespaces(environ) or None,
             oidc=oidc,
         )
 

@@ -8,7 +8,6 @@ so a caseworker's second terminal needs no configuration.
 from __future__ import annotations
 
 import contextlib
-import os
 from dataclasses import dataclass
 from typing import AsyncIterator
 
@@ -22,7 +21,6 @@ from cid.db import create_pool
 from starter.exits import CliError, Exit
 from starter.stack_file import STACK_FILE, stack_settings  # noqa: F401 - their home; imported here as before
 
-DATA_DIR = config.data_dir()
 
 
 def database_url() -> str:
@@ -37,7 +35,7 @@ def temporal_settings() -> TemporalSettings:
     stack = stack_settings()
     if settings.profile.address is None and "temporal_address" in stack:  # no profile or variable names one
         settings = settings.replace(address=stack["temporal_address"])
-    if "TEMPORAL_TASK_QUEUE" not in os.environ and "task_queue" in stack:
+    if not config.task_queue_is_set() and "task_queue" in stack:
         settings = settings.replace(task_queue=stack["task_queue"])
     return settings
 

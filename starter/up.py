@@ -25,15 +25,11 @@ import logging
 import os
 import shlex
 import signal
-import socket
-import subprocess
 import sys
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
-from typing import Any, Awaitable, Iterator, TextIO, TypeVar
+from typing import Any, Awaitable, Iterator, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -43,14 +39,12 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.text import Text
 
-from temporalio.client import Client
-
 from casework import codec, config
 from casework.binaries import MissingBinary
-from casework.local_stack import dev_server_command
+from casework.local_stack import DevServer, DevServerStopped, port_taken
 from casework.settings import ProcessSettings
 from codec_server import CodecServer, start_codec_server
-from codec_server.app import ORIGINS_ENV, CodecServerConfig, CodecServerConfigError
+from codec_server.app import CodecServerConfig, CodecServerConfigError
 from casework.temporal import TemporalSettings, connect
 from cid.db import create_pool, migrate_dsn
 from starter.cli import app
@@ -76,7 +70,7 @@ class Stopped(Exception):
 @app.command()
 def up(
     data_dir: Path = typer.Option(
-        Path(".casework"), "--data-dir", envvar="CASEWORK_DATA_DIR",
+        Path(config.DEFAULT_DATA_DIR), "--data-dir", envvar=config.DATA_DIR_ENV,
         help="Where the dev server's SQLite file, the embedded database and stack.json live.",
     ),
     temporal_port: int = typer.Option(7233, "--temporal-port", min=1, max=65535, help="Temporal gRPC port."),
@@ -104,121 +98,30 @@ def up(
 # --------------------------------------------------------------------------- the dev server
 
 
-class DevServer:
-    """The Temporal CLI's dev server as a child process in its own session, so that a
-    Ctrl-C in the terminal reaches only us and we stop it after the worker."""
-
-    def __init__(self, data_dir: Path, port: int, ui_port: int, namespace: str, codec_endpoint: str) -> None:
-        self.port = port
-        self.ui_port = ui_port
-        self.namespace = namespace
-        self.codec_endpoint = codec_endpoint
-        self.db_file = data_dir / "temporal.db"
-        self.log_file = data_dir / "temporal.log"
-        self._log: TextIO | None = None
-        self._log_start = 0
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        for port, flag in ((self.port, "--temporal-port"), (self.ui_port, "--ui-port")):
-            if _port_taken(port):
-                raise CliError(
-                    f"port {port} on 127.0.0.1 is taken (another 'casework up' or Temporal server?); "
-                    f"stop it or choose another with {flag}", Exit.UNAVAILABLE)
-        try:
-            args = dev_server_command(self.db_file, self.port, ui_port=self.ui_port, namespace=self.namespace,
-                                      codec_endpoint=self.codec_endpoint)
-        except MissingBinary as err:
-            raise CliError(str(err), Exit.UNAVAILABLE) from None
-        self._log = self.log_file.open("a", encoding="utf-8")
-        self._log.write(f"--- casework up: starting the dev server at {datetime.now().isoformat(timespec='seconds')}\n")
-        self._log.flush()
-        self._log_start = self._log.tell()
-        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    @property
-    def ui_url(self) -> str:
-        return f"http://localhost:{self.ui_port}/namespaces/{self.namespace}/workflows"
-
-    def died(self) -> CliError | None:
-        assert self.proc is not None
-        if self.proc.poll() is None:
-            return None
-        return CliError(f"the Temporal dev server stopped (exit {self.proc.returncode}): "
-                        f"{self._last_error()} (see {self.log_file})", Exit.UNAVAILABLE)
-
-    async def wait_ready(self, settings: TemporalSettings) -> None:
-        """Until the frontend answers a client and the UI answers HTTP, bounded."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + TEMPORAL_READY_SECONDS
-        while True:
-            if (failure := self.died()) is not None:
-                raise failure
-            try:
-                # A bare client: this only asks whether the server answers (no codec needed).
-                await asyncio.wait_for(Client.connect(settings.address, namespace=settings.namespace), timeout=5)
-                break
-            except (RuntimeError, OSError, asyncio.TimeoutError):
-                if loop.time() > deadline:
-                    raise CliError(f"the Temporal dev server did not answer on {self.address} within "
-                                   f"{TEMPORAL_READY_SECONDS:.0f}s (see {self.log_file})", Exit.UNAVAILABLE) from None
-                await asyncio.sleep(0.2)
-        deadline = loop.time() + UI_READY_SECONDS
-        while not await asyncio.to_thread(_http_ok, f"http://127.0.0.1:{self.ui_port}/"):
-            if (failure := self.died()) is not None:
-                raise failure
-            if loop.time() > deadline:
-                raise CliError(f"the Temporal Web UI did not answer on port {self.ui_port} (see {self.log_file})",
-                               Exit.UNAVAILABLE)
-            await asyncio.sleep(0.2)
-
-    async def watch(self) -> CliError:
-        """Returns (with the reason) only if the server dies under us."""
-        while (failure := self.died()) is None:
-            await asyncio.sleep(0.5)
-        return failure
-
-    async def stop(self) -> None:
-        """SIGTERM, wait, then kill after a bound: its SQLite file is consistent either way."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                await asyncio.to_thread(self.proc.wait, SERVER_STOP_SECONDS)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                await asyncio.to_thread(self.proc.wait)
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-
-    def _last_error(self) -> str:
-        try:
-            with self.log_file.open(encoding="utf-8", errors="replace") as f:
-                f.seek(self._log_start)
-                lines = [line.strip() for line in f if line.strip()]
-        except OSError:
-            lines = []
-        errors = [line for line in lines if line.startswith("Error") or "level=ERROR" in line]
-        return (errors or lines or ["no output"])[0][:300]
-
-
-def _port_taken(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.settimeout(0.5)
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
-def _http_ok(url: str) -> bool:
+def _dev_server(data_dir: Path, port: int, ui_port: int, namespace: str, codec_endpoint: str) -> DevServer:
+    """The stack's dev server (casework.local_stack.DevServer): its state and log in the
+    data folder, in a session of its own (a Ctrl-C reaches only us: we stop it after the worker)."""
+    for taken, flag in ((port, "--temporal-port"), (ui_port, "--ui-port")):
+        if port_taken(taken):
+            raise CliError(
+                f"port {taken} on 127.0.0.1 is taken (another 'casework up' or Temporal server?); "
+                f"stop it or choose another with {flag}", Exit.UNAVAILABLE)
+    server = DevServer(data_dir / "temporal.db", data_dir / "temporal.log", port, ui_port=ui_port,
+                       namespace=namespace, codec_endpoint=codec_endpoint, own_session=True)
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
+        server.start()
+    except MissingBinary as err:
+        raise CliError(str(err), Exit.UNAVAILABLE) from None
+    return server
+
+
+async def _server_ready(server: DevServer) -> None:
+    """Until the frontend answers a client and the UI answers HTTP, bounded."""
+    try:
+        await server.wait_ready(TEMPORAL_READY_SECONDS)
+        await server.wait_ui(UI_READY_SECONDS)
+    except (DevServerStopped, TimeoutError) as err:
+        raise CliError(str(err), Exit.UNAVAILABLE) from None
 
 
 # --------------------------------------------------------------------------- the stack
@@ -245,14 +148,14 @@ class LocalStack:
         """The development issuer (access/dev_issuer.py) on loopback; it refuses to run
         without the local stack's marker, which this command is."""
         from access.dev_issuer import DevIssuerRefused, load_identities, running
-        from access.settings import LOCAL_STACK_MARKER, DevIssuerSettings
+        from access.settings import DevIssuerSettings
 
         settings = DevIssuerSettings()
         try:
             identities = load_identities(_identities_file(settings.identities))
             return self._issuer_stack.enter_context(running(
                 identities, host=settings.host, port=self.issuer_port, audience=settings.audience,
-                token_seconds=settings.token_seconds, environ={**os.environ, LOCAL_STACK_MARKER: "local"}))
+                token_seconds=settings.token_seconds, environ={**os.environ, config.STACK_ENV: "local"}))
         except DevIssuerRefused as refused:
             raise CliError(f"the development issuer: {refused}", Exit.UNAVAILABLE) from None
         except OSError as err:
@@ -296,10 +199,11 @@ class LocalStack:
         temporal = TemporalSettings.local(f"127.0.0.1:{self.temporal_port}", namespace=env.namespace,
                                           task_queue=env.task_queue)
         codec_server = await self._codec_server(keys)
-        server = DevServer(self.data_dir, self.temporal_port, self.ui_port, temporal.namespace, codec_server.ui_endpoint)
+        server: DevServer | None = None
         try:
-            server.start()
-            await _until(stop, server.wait_ready(temporal))
+            server = _dev_server(self.data_dir, self.temporal_port, self.ui_port, temporal.namespace,
+                                 codec_server.ui_endpoint)
+            await _until(stop, _server_ready(server))
             console.print(f"[green]✓[/] Temporal dev server on {server.address} (state in {escape(str(server.db_file))})")
             console.print(f"[green]✓[/] Payload encryption: {escape(keys.describe())}; "
                           f"codec server for the Web UI on {codec_server.url}")
@@ -318,9 +222,10 @@ class LocalStack:
                 console.print(_panel(server, codec_server, database_url, self.data_dir, api.url, issuer.url))
                 for line in try_next(self.data_dir):
                     console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
-                if os.environ.get("TEMPORAL_ADDRESS", server.address) != server.address:
+                elsewhere = config.temporal_address()
+                if elsewhere and elsewhere != server.address:
                     # starter/context.py prefers the environment to stack.json.
-                    console.print(f"[yellow]![/] TEMPORAL_ADDRESS is set ({escape(os.environ['TEMPORAL_ADDRESS'])}): "
+                    console.print(f"[yellow]![/] {config.TEMPORAL_ADDRESS_ENV} is set ({escape(elsewhere)}): "
                                   "other casework commands will use that server, not this stack.")
                 # Run until asked to stop, or until the worker or the server fails.
                 dies = asyncio.create_task(server.watch())
@@ -329,7 +234,7 @@ class LocalStack:
                 for task in (dies, stopping):
                     task.cancel()
                 if dies in done:
-                    raise dies.result()
+                    raise CliError(str(dies.result()), Exit.UNAVAILABLE)
                 if worker in done:
                     worker.result()  # raises the worker's failure as one line
                 console.print("Stopping: the worker finishes its in-flight work first…")
@@ -339,20 +244,21 @@ class LocalStack:
                 await self._stop_worker(worker)
         finally:
             self._issuer_stack.close()
-            await server.stop()
+            if server is not None:
+                await asyncio.to_thread(server.stop, SERVER_STOP_SECONDS)
             await codec_server.close()
 
     async def _codec_server(self, keys: codec.KeyRing) -> CodecServer:
         """The Web UI calls it from the browser: its origin (this UI port) must be allowed."""
         try:
-            config = CodecServerConfig.from_environment()
-            if config.oidc is not None:  # the dev server's UI has no login to take a token from
+            settings = CodecServerConfig.from_environment()
+            if settings.oidc is not None:  # the dev server's UI has no login to take a token from
                 raise CodecServerConfigError("the local stack's Web UI has no login, so its codec server takes the "
                                              "shared token: unset CASEWORK_CODEC_AUTH (docs/privacy.md)")
-            if not os.environ.get(ORIGINS_ENV):
-                config = dataclasses.replace(
-                    config, origins=(f"http://localhost:{self.ui_port}", f"http://127.0.0.1:{self.ui_port}"))
-            return await start_codec_server("127.0.0.1", self.codec_port, config=config, keyring=keys)
+            if not config.codec_cors_origins():
+                settings = dataclasses.replace(
+                    settings, origins=(f"http://localhost:{self.ui_port}", f"http://127.0.0.1:{self.ui_port}"))
+            return await start_codec_server("127.0.0.1", self.codec_port, config=settings, keyring=keys)
         except CodecServerConfigError as err:
             raise CliError(f"codec server: {err}", Exit.BAD_INPUT) from None
         except OSError as err:

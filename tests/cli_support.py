@@ -91,9 +91,9 @@ class Casework:
 
     async def task_ref(self, case_id: str, kind: str, timeout: float = 30) -> str:
         """Wait (reading the CID) until the case has an open task of ``kind``; return it as CASE:KEY."""
-        key = await wait_until(lambda: self.pool.fetchval(
+        key = await until(lambda: self.pool.fetchval(
             "SELECT task_key FROM tasks WHERE case_id = $1 AND kind = $2 AND status = 'open'", case_id, kind
-        ), timeout, f"{case_id} has no open {kind} task")
+        ), f"{case_id} has no open {kind} task", timeout)
         return f"{case_id}:{key}"
 
     async def task_id(self, case_id: str, kind: str, timeout: float = 30, who: str | None = None) -> str:
@@ -101,10 +101,6 @@ class Casework:
         await self.task_ref(case_id, kind, timeout)
         listed = (await self.ok("tasks", "--case", case_id, "--json", who=who)).json()["tasks"]
         return str(next(t["task_id"] for t in listed if t["kind"] == kind))
-
-
-async def wait_until(probe: Any, timeout: float, what: str) -> Any:  # the argument order of older tests
-    return await until(probe, what, timeout)
 
 
 def cli_environment(database_url: str, temporal_address: str, task_queue: str, data_dir: Path) -> dict[str, str]:

@@ -1,5 +1,6 @@
-"""Fault tests with real processes: the ``casework-worker`` service and the Temporal dev
-server as subprocesses that a test kills, PostgreSQL stopped and started, a driver that
+"""Fault tests with real processes: the ``casework-worker`` service as a subprocess that
+a test kills (the Temporal dev server is ``casework.local_stack.DevServer``), PostgreSQL
+stopped and started, a driver that
 keeps acting on cases through all of it, the CID rows of a case as a comparable
 fingerprint, and the invariants every fault test ends with (``check_invariants``).
 
@@ -42,9 +43,8 @@ from casework.case import (
     TaskCompletion,
 )
 from casework.codec import KEYS_ENV, keyring_from_environment
-from casework.local_stack import dev_server_command, free_port  # noqa: F401 - free_port re-exported
+from casework.local_stack import free_port  # noqa: F401 - re-exported for the fault tests
 from casework.settings import ProcessSettings
-from casework.temporal import data_converter
 from cid.db import API_LOGIN, WORKER_LOGIN
 from tests.support import until  # noqa: F401 - re-exported for the fault tests
 from workflows.client import CaseClient, CaseEvent
@@ -160,62 +160,6 @@ class WorkerProcess:
 
 async def _done(process: subprocess.Popen[bytes] | None) -> bool:
     return process is None or process.poll() is not None
-
-
-class DevServer:
-    """``temporal server start-dev`` on a SQLite file, as a subprocess this test owns."""
-
-    def __init__(self, db_file: Path, logs: Path) -> None:
-        self.db_file = db_file
-        self.logs = logs
-        self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-        self.starts = 0
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    async def start(self, timeout: float = 90.0) -> None:
-        self.starts += 1
-        self.logs.mkdir(parents=True, exist_ok=True)
-        args = dev_server_command(self.db_file, self.port, http_port=free_port(), metrics_port=free_port())
-        with (self.logs / f"temporal-{self.starts}.log").open("wb") as out:
-            self.process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
-
-        async def answers() -> bool:
-            if self.process is not None and self.process.poll() is not None:
-                log = (self.logs / f"temporal-{self.starts}.log").read_text(errors="replace")
-                raise AssertionError(f"the dev server exited with {self.process.returncode}:\n{log[-3000:]}")
-            try:
-                client = await Client.connect(self.address, data_converter=data_converter())
-                await client.workflow_service.get_system_info(_system_info_request())
-                return True
-            except Exception:  # noqa: BLE001 - not up yet, whichever way it says so
-                return False
-
-        await until(answers, f"dev server on {self.address}", timeout, every=0.25)
-
-    def kill(self) -> None:
-        """kill -9: whatever the server had not written to its SQLite file is gone."""
-        assert self.process is not None and self.process.poll() is None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(30)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(20)
-
-
-def _system_info_request() -> Any:
-    from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
-
-    return GetSystemInfoRequest()
 
 
 class EmbeddedPostgres:

@@ -219,11 +219,7 @@ async def to_consideration(case: Case, *, detention: str = "not_detained", **sta
 async def eventually(case: Case, sql: str, *args: Any, timeout: float = 15.0) -> None:
     """Poll the CID until ``sql`` (the case ID is $1) returns true: for effects of signals,
     which the query cannot show."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not await case.pool.fetchval(sql, case.id, *args):
-        assert loop.time() < end, f"timed out waiting for: {sql} {args}"
-        await asyncio.sleep(0.05)
+    await until(lambda: case.pool.fetchval(sql, case.id, *args), f"{sql} {args}", timeout, 0.05)
 
 
 async def busy(handle: WorkflowHandle) -> bool:

@@ -18,8 +18,8 @@ import json
 from datetime import date, datetime, timedelta, timezone
 
 from casework.case import case_id_for
-from tests.cli_support import Casework, cw_api, wait_until  # noqa: F401 - cw_api is a fixture
-from tests.support import referral_data
+from tests.cli_support import Casework, cw_api  # noqa: F401 - cw_api is a fixture
+from tests.support import referral_data, until
 
 #: The identities of deploy/dev-identities.toml acting on the case.
 INTAKE = "wf.ada"  # cc-workflow
@@ -94,23 +94,23 @@ async def test_case_from_referral_to_closure_through_the_api(cw_api: Casework, p
     certificate = tmp_path / "certificate.json"
     certificate.write_text(json.dumps(data["certificate"]))
     await cw.ok("event", "certificate", case_id, "--event-id", "acro-cert-2", "--file", str(certificate), who=ACRO)
-    await wait_until(lambda: pool.fetchval("SELECT disclosable FROM cases WHERE id = $1", case_id), 30,
-                     "the certificate to make the convictions available")
+    await until(lambda: pool.fetchval("SELECT disclosable FROM cases WHERE id = $1", case_id),
+                     "the certificate to make the convictions available", 30)
     await cw.ok("complete", pursuit, "--outcome", "pursue", *factors, who=OWNER)
 
     # Stage E: the notice is served; the case waits on representations (10 days: R43), which
     # the owner's case list shows as what is due next.
-    await wait_until(lambda: pool.fetchval(
+    await until(lambda: pool.fetchval(
         "SELECT 1 FROM outbound_messages WHERE case_id = $1 AND message_key = 'stage1-notice'", case_id
-    ), 30, "the Stage 1 notice to be served")
+    ), "the Stage 1 notice to be served", 30)
 
     async def window_end() -> datetime | None:
         listed = (await cw.ok("cases", "--stage", "E", "--owner", OWNER, "--json", who=OWNER)).json()["cases"]
         row = next((c for c in listed if c["case_id"] == case_id), None)
         return datetime.fromisoformat(row["next_due"]) if row and row["next_due"] and not row["open_task_count"] else None
 
-    until = await wait_until(window_end, 30, "the case to wait on representations")
-    assert timedelta(days=9.9) < until - datetime.now(timezone.utc) <= timedelta(days=10)  # R43: not detained, 10 days
+    window_ends = await until(window_end, "the case to wait on representations", 30)
+    assert timedelta(days=9.9) < window_ends - datetime.now(timezone.utc) <= timedelta(days=10)  # R43: not detained, 10 days
     # ... and representations received end the wait early, not the ten days.
     await cw.ok("event", "representations", case_id, "--event-id", "reps-1", who=OWNER)
     decision = await cw.task_id(case_id, "consideration_decision", who=OWNER)
@@ -126,7 +126,7 @@ async def test_case_from_referral_to_closure_through_the_api(cw_api: Casework, p
         listing = await cw.ok("cases", "--stage", "closed", "--owner", OWNER, "--json", who=OWNER)
         return listing.out if any(c["case_id"] == case_id for c in listing.json()["cases"]) else None
 
-    listing = await wait_until(closed, 30, "the case to close")
+    listing = await until(closed, "the case to close", 30)
     # The listing names no one (no personal data); show does, and the API records why (R60).
     assert data["name"] not in listing and data["date_of_birth"] not in listing
 

@@ -16,8 +16,8 @@ import uuid
 from pathlib import Path
 
 from workflows.client import CaseClient
-from tests.cli_support import Casework, cw, wait_until  # noqa: F401 - cw is a fixture
-from tests.support import referral
+from tests.cli_support import Casework, cw  # noqa: F401 - cw is a fixture
+from tests.support import referral, until
 
 SOURCES = ("ice.system", "police.pnc", "nbtc.system", "prison.service")
 CASES = 50
@@ -89,11 +89,11 @@ async def test_batch_of_200_events_is_applied_once_and_a_rerun_changes_nothing(c
     first = await cw.ok("event", "--from-csv", str(good))
     assert "200 applied, 0 already applied, 0 case not found, 0 case closed, 0 failed" in first.out, first.out
 
-    await wait_until(lambda: _equals(located_rows(pool, case_ids, event_ids), 200), 90, "200 events recorded")
+    await until(lambda: _equals(located_rows(pool, case_ids, event_ids), 200), "200 events recorded", 90)
     # Each case moved on once (R20: one allocation task), however many reports it had.
-    await wait_until(lambda: _equals(pool.fetchval(
+    await until(lambda: _equals(pool.fetchval(
         "SELECT count(*) FROM tasks WHERE case_id = ANY($1::text[]) AND kind = 'allocate_case_owner'", case_ids
-    ), CASES), 60, "every case to reach Stage C")
+    ), CASES), "every case to reach Stage C", 60)
 
     second = await cw.ok("event", "--from-csv", str(good), "--json")
     report = second.json()
@@ -119,8 +119,7 @@ async def test_batch_reports_unknown_and_closed_cases_row_by_row(cw: Casework, d
     open_case, closing = await start_cases(dev_env.client, pool, task_queue, 2)
     left = await cw.ok("event", "left-uk", closing, "--event-id", "nbtc-left-1", "--actor", "nbtc.system")
     assert "left the UK (event nbtc-left-1) applied" in left.out
-    await wait_until(lambda: pool.fetchval("SELECT status = 'closed' FROM cases WHERE id = $1", closing), 30,
-                     "the left-UK case to close")
+    await until(lambda: pool.fetchval("SELECT status = 'closed' FROM cases WHERE id = $1", closing), "the left-UK case to close", 30)
 
     mixed = write_csv(tmp_path / "mixed.csv", [
         {"kind": "left-uk", "case_id": open_case, "event_id": "nbtc-9", "actor": ""},
@@ -133,9 +132,9 @@ async def test_batch_reports_unknown_and_closed_cases_row_by_row(cw: Casework, d
     assert "1 applied, 0 already applied, 1 case not found, 1 case closed, 0 failed" in ran.out, ran.out
     lines = {line.split("│")[1].strip(): line for line in ran.out.splitlines() if line.count("│") > 3}
     assert "case not found" in lines["3"] and "case closed" in lines["4"] and "applied" in lines["2"], ran.out
-    await wait_until(lambda: pool.fetchval(
+    await until(lambda: pool.fetchval(
         "SELECT actor FROM audit_log WHERE case_id = $1 AND event_key = $2", open_case, keys.event_key(EventKind.LEFT_UK, "nbtc-9")
-    ), 30, "the left-UK event to be recorded")
+    ), "the left-UK event to be recorded", 30)
     assert await pool.fetchval(
         "SELECT actor FROM audit_log WHERE case_id = $1 AND event_key = $2", open_case, keys.event_key(EventKind.LEFT_UK, "nbtc-9")
     ) == "nbtc.batch"  # the row had no actor: --actor stood in

@@ -20,11 +20,11 @@ from pathlib import Path
 
 from temporalio.client import Client
 
+from casework.local_stack import DevServer
 from casework.settings import default_deadline_days
 from casework.temporal import data_converter
 from tests.fault_support import (
     REASON,
-    DevServer,
     Driver,
     WorkerProcess,
     check_invariants,
@@ -58,8 +58,9 @@ async def to_stage1_window(d: Driver) -> str:
 
 async def test_timers_fire_after_the_server_is_killed_and_restarted_on_its_file(pool, database_url, task_queue, tmp_path: Path, capsys):
     began = time.monotonic()
-    server = DevServer(tmp_path / "temporal.db", tmp_path / "logs")
-    await server.start()
+    server = DevServer(tmp_path / "temporal.db", tmp_path / "logs" / "temporal.log", side_ports=True)
+    server.start()
+    await server.wait_ready(90)
     config = process_config(
         tmp_path,
         deadline_days={**default_deadline_days(), "nbtc_check": seconds(DEADLINE_S)},
@@ -96,7 +97,8 @@ async def test_timers_fire_after_the_server_is_killed_and_restarted_on_its_file(
         # Down past every NBTC deadline; the windows end after the restart.
         wake = max(due)
         await asyncio.sleep(max(0.0, (wake - datetime.now(UTC)).total_seconds() + 0.5))
-        await server.start()
+        server.start()  # the same file and port
+        await server.wait_ready(90)
         downtime = time.monotonic() - killed
         await worker.start()
 

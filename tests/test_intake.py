@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from typing import Any, AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any, AsyncIterator, Iterator
 
 import asyncpg
 import pytest
@@ -20,7 +20,7 @@ from casework.rules import ACRO_REFERRAL_EVENT, NON_DISCLOSABLE_NOTE
 from casework.tasks import CC_WORKFLOW, NBTC
 from cid import intake
 from workflows.client import CaseClient, Submitted, fingerprint
-from tests.support import Case, referral, running_worker
+from tests.support import Case, referral, running_worker, until
 
 CRIMINAL_PROCEEDINGS = "Request for criminal proceedings"
 
@@ -54,19 +54,6 @@ def certificate(purpose: str, *offences: str, on_pnc: bool = False, category: st
             for offence in offences
         ],
     }
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 15.0) -> Any:
-    """Poll ``check`` until it returns something truthy (the CID is written by activities)."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while True:
-        value = await check()
-        if value:
-            return value
-        if loop.time() > end:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.05)
 
 
 async def audit(case: Case) -> dict[str, tuple[str, dict[str, Any]]]:
@@ -255,10 +242,12 @@ async def test_R03_R61_non_disclosable_destroyed_then_disclosable_resumes(dev_en
 
         # A second non-disclosable certificate: destroyed too, the case keeps waiting.
         await case.certificate(certificate(CRIMINAL_PROCEEDINGS, second))
-        second_row = await eventually(lambda: case.row(
-            "SELECT * FROM certificates WHERE case_id = $1 AND seq = 2 AND destroyed_at IS NOT NULL"))
+        second_row = await until(lambda: case.row(
+            "SELECT * FROM certificates WHERE case_id = $1 AND seq = 2 AND destroyed_at IS NOT NULL"),
+            "the second certificate destroyed", 15, 0.05)
         assert second_row["content"] is None and second_row["request_purpose"] is None
-        await eventually(lambda: case.row("SELECT 1 FROM audit_log WHERE case_id = $1 AND event_key = 'certificate-2-destroyed'"))
+        await until(lambda: case.row("SELECT 1 FROM audit_log WHERE case_id = $1 AND event_key = 'certificate-2-destroyed'"),
+                    "its audit row", 15, 0.05)
         assert [n["note_key"] for n in await case.rows("SELECT note_key FROM notes WHERE case_id = $1 ORDER BY id")] == [
             "non-disclosable-1", "non-disclosable-2"]
         assert await case.messages() == [("ACRO", "ACRO certificate request")] * 2
@@ -315,7 +304,7 @@ async def test_same_referral_twice_is_one_case_and_a_changed_one_is_refused(dev_
         await case.task("nbtc_check")
         assert await pool.fetchval("SELECT count(*) FROM cases WHERE acro_reference = $1", ref.acro_reference) == 1
         assert (await case.row("SELECT name FROM referrals WHERE case_id = $1"))["name"] == ref.name
-        await eventually(lambda: executions(dev_env.client, first.case_id))
+        await until(lambda: executions(dev_env.client, first.case_id), "the case's run listed", 15, 0.05)
         assert await executions(dev_env.client, first.case_id) == 1
 
 
@@ -333,7 +322,7 @@ async def test_same_referral_submitted_concurrently_starts_once(dev_env, pool, t
             case = Case(dev_env.client, pool, dev_env.client.get_workflow_handle(mine[0].case_id), ref)
             await case.task("nbtc_check")
             assert await pool.fetchval("SELECT count(*) FROM cases WHERE acro_reference = $1", ref.acro_reference) == 1
-            await eventually(lambda: executions(dev_env.client, case.id))
+            await until(lambda: executions(dev_env.client, case.id), "the case's run listed", 15, 0.05)
             assert await executions(dev_env.client, case.id) == 1
 
 

@@ -16,7 +16,7 @@ import aiohttp
 from casework import metrics
 from casework.temporal import TemporalSettings
 from tests.ops_support import Forwarder, database_through, free_port, samples, total
-from tests.support import Case, referral
+from tests.support import Case, referral, until
 from worker.service import serve
 
 NAME = "Zbigniew Qwertyukowski"
@@ -30,17 +30,6 @@ async def _get(session: aiohttp.ClientSession, url: str) -> tuple[int, Any]:
     async with session.get(url, timeout=aiohttp.ClientTimeout(total=10)) as response:
         body = await (response.json() if response.content_type == "application/json" else response.text())
         return response.status, body
-
-
-async def _until(probe: Any, want: Any, timeout: float, what: str) -> Any:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while True:
-        got = await probe()
-        if want(got):
-            return got
-        assert loop.time() < end, f"timed out: {what}; last: {got}"
-        await asyncio.sleep(0.2)
 
 
 async def test_worker_service_metrics_and_readiness(dev_env, pool, database_url, task_queue):
@@ -79,8 +68,8 @@ async def test_worker_service_metrics_and_readiness(dev_env, pool, database_url,
             case = await Case.start(dev_env.client, pool, task_queue, referral(name=NAME, date_of_birth=DOB))
             await case.complete("nbtc_check", "in_uk")  # R10 -> R13/R14: ICD.5079 and ICE tasking
             await case.task("ice_tasking")
-            text = await _until(scrape, lambda r: total(r[1], metrics.TASKS_OPENED, task_queue=task_queue,
-                                                        kind="ice_tasking") > before["ice"], 10, "ice_tasking counted")
+            text = await until(scrape, "ice_tasking counted", 10, 0.2, holds=lambda r: total(
+                r[1], metrics.TASKS_OPENED, task_queue=task_queue, kind="ice_tasking") > before["ice"])
             text = text[1]
             after = {
                 "started": total(text, metrics.CASES_STARTED, task_queue=task_queue),
@@ -106,16 +95,16 @@ async def test_worker_service_metrics_and_readiness(dev_env, pool, database_url,
             assert await _get(http, live_url) == (200, {"status": "live"})
             assert await _get(http, ready_url) == (200, {"status": "ready"})
             await database.cut()
-            status, body = await _until(lambda: _get(http, ready_url), lambda r: r[0] == 503, 10, "503 without the CID")
+            status, body = await until(lambda: _get(http, ready_url), "503 without the CID", 10, 0.2, holds=lambda r: r[0] == 503)
             assert set(body["problems"]) == {"database"}, body
             assert (await _get(http, live_url))[0] == 200  # alive all the same: not a reason to restart it
             await database.restore()
-            await _until(lambda: _get(http, ready_url), lambda r: r[0] == 200, 15, "ready again with the CID back")
+            await until(lambda: _get(http, ready_url), "ready again with the CID back", 15, 0.2, holds=lambda r: r[0] == 200)
             await temporal.cut()
-            status, body = await _until(lambda: _get(http, ready_url), lambda r: r[0] == 503, 10, "503 without Temporal")
+            status, body = await until(lambda: _get(http, ready_url), "503 without Temporal", 10, 0.2, holds=lambda r: r[0] == 503)
             assert set(body["problems"]) == {"temporal"}, body
             await temporal.restore()
-            await _until(lambda: _get(http, ready_url), lambda r: r[0] == 200, 15, "ready again with Temporal back")
+            await until(lambda: _get(http, ready_url), "ready again with Temporal back", 15, 0.2, holds=lambda r: r[0] == 200)
             await case.handle.terminate(reason="test finished")
     finally:
         for forwarder in (database, temporal):

@@ -37,7 +37,7 @@ from casework.referral import DISCLOSABLE_PURPOSE
 from casework.temporal import data_converter
 from codec_server import start_codec_server
 from codec_server.app import CodecServerConfig
-from tests.support import Case, referral, running_worker
+from tests.support import Case, referral, running_worker, until
 from workflows.case import CaseWorkflow
 
 PAYLOAD = Payload.DESCRIPTOR.full_name
@@ -162,14 +162,6 @@ class Person:
                                  "conviction_date": "2009-04-05", "sentence": self.sentence}],
             },
         )
-
-
-async def until(check: Any, timeout: float = 15.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not await check():
-        assert loop.time() < end, "timed out"
-        await asyncio.sleep(0.05)
 
 
 async def to_located(case: Case, person: Person) -> None:
@@ -364,7 +356,8 @@ async def test_R03_destroyed_certificate_is_in_no_history_and_no_CID_row(dev_env
                              "conviction_date": "2011-02-03", "sentence": later.sentence}],
         })
         await until(lambda: pool.fetchval(
-            "SELECT destroyed_at IS NOT NULL FROM certificates WHERE case_id = $1 AND seq = 2", case.id))
+            "SELECT destroyed_at IS NOT NULL FROM certificates WHERE case_id = $1 AND seq = 2", case.id),
+            "the second certificate destroyed", 15, 0.05)
         view = await case.view()
         assert view.stage is Stage.AWAITING_CERTIFICATE  # R03: no further action on it
         await case.handle.terminate(reason="test finished")

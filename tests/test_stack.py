@@ -34,7 +34,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 
 from casework import search
 from casework.case import TaskCompletion, case_id_for
-from casework.local_stack import free_port
+from casework.local_stack import free_port, port_taken
 from casework.codec import load_key_file
 from casework.rules import OUTCOME_LEFT_UK
 from casework.temporal import data_converter
@@ -57,12 +57,6 @@ def _casework() -> str:
         if candidate.is_file():
             return str(candidate)
     pytest.fail("the casework command is not installed in this venv (pip install -e .)")
-
-
-def _port_open(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _http_status(url: str) -> int:
@@ -151,7 +145,7 @@ class Stack:
         while True:
             if self.proc.poll() is not None:
                 pytest.fail(f"casework up exited {self.proc.returncode}:\n{self.said()}")
-            if stack_file.is_file() and _port_open(self.ui_port):
+            if stack_file.is_file() and port_taken(self.ui_port):
                 try:
                     await Client.connect(f"127.0.0.1:{self.temporal_port}")
                     return json.loads(stack_file.read_text())
@@ -311,7 +305,7 @@ async def test_up_serves_the_web_ui_and_starts_a_case_for_every_example(stack: S
 
     assert await stack.interrupt(signal.SIGTERM) == 0
     for port in (stack.temporal_port, stack.ui_port, stack.codec_port):  # every server went too
-        assert not _port_open(port), port
+        assert not port_taken(port), port
     assert not (stack.data_dir / "stack.json").exists()
     assert "Stopped" in stack.said()
 

@@ -7,16 +7,15 @@ that nothing the worker runs - or anyone who takes it over - can change the audi
 
 from __future__ import annotations
 
-import os
-
 import asyncpg
 
+from casework import config
 from cid.db import WORKER_LOGIN, login_as, login_problems, unapplied_migrations
 
 #: The worker's own database login (migration 0005): member of no role, only its grants.
 #: Unset: DATABASE_URL's server and database as user casework_worker, without a password
 #: (servers that trust local connections: the local stack, the tests).
-WORKER_DATABASE_URL_ENV = "CASEWORK_WORKER_DATABASE_URL"
+WORKER_DATABASE_URL_ENV = config.WORKER_DATABASE_URL_ENV
 
 
 class UnsafeDatabaseLogin(RuntimeError):
@@ -26,8 +25,7 @@ class UnsafeDatabaseLogin(RuntimeError):
 def worker_database_url(owner_url: str | None, environ: dict[str, str] | None = None) -> str:
     """Where the worker's activities connect: ``CASEWORK_WORKER_DATABASE_URL``, or the
     owner's URL with the worker's login."""
-    environ = dict(os.environ) if environ is None else environ
-    explicit = environ.get(WORKER_DATABASE_URL_ENV)
+    explicit = config.worker_database_url(environ)
     if explicit:
         return explicit
     if not owner_url:

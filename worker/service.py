@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 import sys
 from typing import Any
@@ -74,8 +73,9 @@ async def serve(
     ``/live`` and ``/ready``. Either may be None to serve nothing.
     """
     temporal = temporal or TemporalSettings.from_environment()
-    if os.environ.get("CASEWORK_DB_ROLE"):
-        log.warning("CASEWORK_DB_ROLE is no longer read: the worker logs in as %s (%s)", WORKER_LOGIN, WORKER_DATABASE_URL_ENV)
+    if config.db_role():
+        log.warning("%s is no longer read: the worker logs in as %s (%s)", config.DB_ROLE_ENV, WORKER_LOGIN,
+                    WORKER_DATABASE_URL_ENV)
     if database_url:
         await migrate_dsn(database_url)
     pool = await create_pool(worker_database_url(database_url))
@@ -121,7 +121,7 @@ def _stop_on_signals() -> asyncio.Event:
 def main() -> None:
     logging.basicConfig(level=config.log_level("INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     database_url = config.database_url()
-    if not (database_url or os.environ.get(WORKER_DATABASE_URL_ENV)):
+    if not (database_url or config.worker_database_url()):
         print(f"casework-worker: neither DATABASE_URL (the owner's login, to migrate) nor {WORKER_DATABASE_URL_ENV}"
               " (the worker's own) is set: postgresql://user@host:port/db", file=sys.stderr)
         raise SystemExit(2)
