@@ -43,9 +43,9 @@ USER_AGENT = "casework-cli"
 
 
 def api_url() -> str:
-    from starter.stack_file import stack_settings
+    from starter.stack_file import API_URL, stack_settings
 
-    url = config.api_url() or stack_settings().get("api_url")
+    url = config.api_url() or stack_settings().get(API_URL)
     if not url:
         raise CliError("no API: set CASEWORK_API_URL, or start the local stack with 'casework up'", Exit.UNAVAILABLE)
     if not url.startswith(("http://", "https://")):

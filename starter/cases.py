@@ -152,7 +152,7 @@ def _render(shown: dict[str, Any]) -> None:
             ("Nationalities", ", ".join(ref.get("nationalities") or [])),
             ("PNC ID", ref.get("pnc_id")),
             ("Identity documents", docs),
-            ("Whereabouts at referral", (ref.get("whereabouts") or {}).get("status")),
+            ("Whereabouts at referral", _whereabouts(ref.get("whereabouts") or {})),
             ("Last known address", ", ".join([*address.get("lines", []), address.get("postcode") or ""]).strip(", ")),
             ("Requesting officer", ", ".join(v for v in (officer.get("name"), officer.get("force")) if v)),
             ("Reason for request", ref.get("reason_for_request")),
@@ -172,6 +172,12 @@ def _render(shown: dict[str, Any]) -> None:
           "; ".join(t["legal_outcomes"]["hints"]) or "(completed by an event)"] for t in tasks),
         ids=2,
     ) if tasks else "No open tasks.")
+
+
+def _whereabouts(whereabouts: dict[str, Any]) -> str:
+    """The referral's whereabouts, with the release date it gave (R42: the Stage 1 window's length)."""
+    released = whereabouts.get("release_date")
+    return str(whereabouts.get("status") or "") + (f", release expected {released} (R42)" if released else "")
 
 
 def _iso_when(value: Any) -> str:

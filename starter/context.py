@@ -19,12 +19,13 @@ from casework import config
 from casework.temporal import TemporalSettings, connect
 from cid.db import create_pool
 from starter.exits import CliError, Exit
+from starter import stack_file
 from starter.stack_file import STACK_FILE, stack_settings  # noqa: F401 - their home; imported here as before
 
 
 
 def database_url() -> str:
-    url = config.database_url() or stack_settings().get("database_url")
+    url = config.database_url() or stack_settings().get(stack_file.DATABASE_URL)
     if not url:
         raise CliError("no database: set DATABASE_URL, or start the local stack with 'casework up'", Exit.UNAVAILABLE)
     return url
@@ -33,10 +34,10 @@ def database_url() -> str:
 def temporal_settings() -> TemporalSettings:
     settings = TemporalSettings.from_environment()
     stack = stack_settings()
-    if settings.profile.address is None and "temporal_address" in stack:  # no profile or variable names one
-        settings = settings.replace(address=stack["temporal_address"])
-    if not config.task_queue_is_set() and "task_queue" in stack:
-        settings = settings.replace(task_queue=stack["task_queue"])
+    if settings.profile.address is None and stack_file.TEMPORAL_ADDRESS in stack:  # no profile or variable names one
+        settings = settings.replace(address=stack[stack_file.TEMPORAL_ADDRESS])
+    if not config.task_queue_is_set() and stack_file.TASK_QUEUE in stack:
+        settings = settings.replace(task_queue=stack[stack_file.TASK_QUEUE])
     return settings
 
 

@@ -25,9 +25,9 @@ SCOPE = "openid casework"
 
 
 def issuer() -> str:
-    from starter.stack_file import stack_settings
+    from starter.stack_file import OIDC_ISSUER, stack_settings
 
-    found = config.oidc_issuer() or stack_settings().get("oidc_issuer")
+    found = config.oidc_issuer() or stack_settings().get(OIDC_ISSUER)
     if not found:
         raise CliError("no sign-in issuer: set CASEWORK_OIDC_ISSUER, or start the local stack with 'casework up'",
                        Exit.UNAVAILABLE)

@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import dataclasses
 import fcntl
-import json
 import logging
 import os
 import shlex
@@ -48,7 +47,7 @@ from codec_server.app import CodecServerConfig, CodecServerConfigError
 from casework.temporal import TemporalSettings, connect
 from cid.db import create_pool, migrate_dsn
 from starter.cli import app
-from starter.context import STACK_FILE
+from starter.stack_file import STACK_FILE
 from starter.exits import CliError, Exit
 from workflows.client import CaseClient, Submitted
 from starter.referral_files import read_referrals
@@ -489,23 +488,20 @@ def _start_embedded(pgdata: Path) -> str:
 
 def _write_stack_file(path: Path, database_url: str, server: DevServer, temporal: TemporalSettings,
                       codec_server: CodecServer, api_url: str, issuer_url: str) -> None:
-    """What a second terminal's ``casework`` reads (starter/context.py); 0600: it may hold a password."""
-    content: dict[str, Any] = {
-        "database_url": database_url,
-        "temporal_address": server.address,
-        "namespace": temporal.namespace,
-        "task_queue": temporal.task_queue,
-        "ui_url": server.ui_url,
-        "codec_url": codec_server.url,  # the token is in codec-token beside this file
-        "api_url": api_url,  # CASEWORK_API_URL for the CLI (docs/api.md)
-        "oidc_issuer": issuer_url,  # the development issuer: `casework login`, client credentials
-        "pid": os.getpid(),
-    }
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump(content, f, indent=1)
-    tmp.replace(path)
+    """What a second terminal's ``casework`` reads, under the keys of starter/stack_file.py."""
+    from starter import stack_file as key
+
+    key.write_stack_settings(path, {
+        key.DATABASE_URL: database_url,
+        key.TEMPORAL_ADDRESS: server.address,
+        key.NAMESPACE: temporal.namespace,
+        key.TASK_QUEUE: temporal.task_queue,
+        key.UI_URL: server.ui_url,
+        key.CODEC_URL: codec_server.url,  # the token is in codec-token beside this file
+        key.API_URL: api_url,  # CASEWORK_API_URL for the CLI (docs/api.md)
+        key.OIDC_ISSUER: issuer_url,  # the development issuer: `casework login`, client credentials
+        key.PID: os.getpid(),
+    })
 
 
 def _examples_folder() -> Path | None:
@@ -548,10 +544,16 @@ def _panel(server: DevServer, codec_server: CodecServer, database_url: str, data
     return Panel("\n".join(lines), title="casework is up", expand=False)
 
 
+#: Who to pick on the development issuer's sign-in page to submit referrals (CC Workflow).
+TRY_AS = "wf.ada"
+
+
 def try_next(data_dir: Path) -> list[str]:
     """Commands that work as printed in a new terminal: it starts elsewhere and without
-    the venv, so they go to this folder and activate the venv first. Printed outside the
-    box, unwrapped, so that they can be copied whole."""
+    the venv, so they go to this folder and activate the venv first; people's commands act
+    as who signed in, so ``casework login`` comes before them (the issuer's page lists the
+    people of deploy/dev-identities.toml). Printed outside the box, unwrapped, so that they
+    can be copied whole."""
     default_dir = config.data_dir().expanduser().resolve()
     env = "" if data_dir == default_dir else f"CASEWORK_DATA_DIR={shlex.quote(str(data_dir))} "
     setup = f"cd {shlex.quote(str(Path.cwd()))}"
@@ -560,6 +562,7 @@ def try_next(data_dir: Path) -> list[str]:
     examples = _examples_folder()
     return [
         setup,
-        f"{env}CASEWORK_ACTOR=cw.jones casework submit {shlex.quote(str(examples or 'examples/referrals'))}",
+        f"{env}casework login    # in the browser, pick {TRY_AS} (CC Workflow) to submit referrals",
+        f"{env}casework submit {shlex.quote(str(examples or 'examples/referrals'))}",
         f"{env}casework --help",
     ]

@@ -1,15 +1,12 @@
-"""How people name cases, stages and tasks on the command line; the reading itself is
-the CID's read model (``cid/read_model.py``)."""
+"""How people name cases and stages on the command line. Pure: people's commands read
+through the API, never the CID (tasks are found through the API: starter/tasks_cmd.py)."""
 
 from __future__ import annotations
 
 import re
 
-import asyncpg
-
 from casework.case import Stage, case_id_for
 from casework.keys import WORKFLOW_ID_PREFIX
-from cid import read_model
 from starter.exits import CliError, Exit
 
 
@@ -35,18 +32,3 @@ def stage_filter(text: str | None) -> str | None:
         return wanted.upper() + "-%"
     names = ", ".join(s.value for s in Stage)
     raise CliError(f"unknown stage '{text}'; stages: {names} (or a letter A-F)", Exit.BAD_INPUT)
-
-
-async def find_task(conn: asyncpg.Connection, ref: str) -> asyncpg.Record:
-    """A task by its numeric ID, or as CASE:KEY (case ID or ACRO reference, then the task key)."""
-    ref = ref.strip()
-    if ref.isdigit():
-        row = await read_model.task_by_id(conn, int(ref))
-    elif ":" in ref:
-        case, _, key = ref.rpartition(":")
-        row = await read_model.task_by_key(conn, case_id_from(case), key.strip())
-    else:
-        raise CliError(f"'{ref}' is not a task: give the task ID from 'casework tasks', or CASE:KEY", Exit.BAD_INPUT)
-    if row is None:
-        raise CliError(f"no task {ref}", Exit.NOT_FOUND)
-    return row

@@ -1,110 +1,178 @@
 """Every error a caseworker or script meets: one readable line, the documented exit status
-(starter/exits.py), never a traceback.
+(starter/exits.py, README "Exit statuses"), never a traceback.
 
-The refusals that need the stack run the real command; the checks of typed input are
-also tested in-process (``make_event``, ``read_csv``, ``parse_details``), where they are
-quick to table.
+People's commands are clients of the API (starter/api_client.py): the refusals that need
+the stack run the real command with a real token of the identity acting (``cw_api``);
+bad input is refused before anything is sent, with no token and no API at all. The checks
+of typed input are also tested in-process (``make_event``, ``read_csv``,
+``parse_details``), where they are quick to table.
 """
 
 from __future__ import annotations
 
-from casework import keys
-from casework.case import EventKind
-
+import asyncio
+import contextlib
+import json
+import socket
 from pathlib import Path
+from typing import AsyncIterator
 
 import pytest
+from temporalio.testing import WorkflowEnvironment
 
+from casework import keys, search
+from casework.binaries import temporal_cli
+from casework.case import EventKind
+from casework.temporal import data_converter
 from starter.events import make_event, read_csv
 from starter.exits import CliError, Exit
 from starter.tasks_cmd import parse_details
 from starter.views import case_id_from, stage_filter
-from tests.cli_support import CASEWORK, Casework, Ran, cw  # noqa: F401 - cw is a fixture
-from tests.support import Case, referral
+from tests.cli_support import CASEWORK, Casework, Ran, api_cli_environment, cw_api  # noqa: F401 - cw_api is a fixture
 
-CLOSED_PORT_DB = "postgresql://postgres@127.0.0.1:1/casework"
-NO_TEMPORAL = "127.0.0.1:1"
+SENIOR = "scw.erin"  # senior-caseworker: sees every case; purposes detention, deportation, public_security
+NBTC = "nbtc.finn"
+ICE = "ice-system"  # client credentials, events:located
+ACRO = "acro"  # client credentials, events:certificate
 
 
-async def test_unknown_case_and_task_are_not_found(cw: Casework):
-    runs = await cw.each(
-        ("show", "acro-case-NO-SUCH-CASE", "--purpose", "checking a reference"),
-        ("event", "located", "NO/SUCH/REF", "--event-id", "e-1"),
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then let go)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+async def test_unknown_case_and_task_are_not_found(cw_api: Casework):
+    """3 and one line, whoever asks: the API's 404 (a case you may not see is one that does not exist)."""
+    shown, by_id, by_key = await cw_api.each(
+        ("show", "acro-case-NO-SUCH-CASE", "--purpose", "deportation", "--reason", "checking a reference"),
         ("complete", "987654321", "--outcome", "in_uk"),
         ("complete", "acro-case-NO-SUCH-CASE:nbtc_check-1", "--outcome", "in_uk"),
+        who=SENIOR,
     )
-    for ran in runs:
+    located = await cw_api("event", "located", "NO/SUCH/REF", "--event-id", "e-1", who=ICE)
+    for ran in (shown, by_id, by_key, located):
         assert ran.code == Exit.NOT_FOUND, str(ran)
         line = ran.one_error_line()
         assert line.startswith("casework: no ") and ("case" in line or "task" in line), line
-    assert runs[1].one_error_line() == "casework: no case acro-case-NO_SUCH_REF"
+    assert shown.one_error_line() == "casework: no case acro-case-NO-SUCH-CASE that you may see"
+    assert by_id.one_error_line() == "casework: no task 987654321"
+    assert by_key.one_error_line() == "casework: no open task nbtc_check-1 on acro-case-NO-SUCH-CASE that you may see"
+    assert located.one_error_line() == "casework: no case acro-case-NO_SUCH_REF"
 
 
-async def test_bad_input_is_refused_before_anything_is_sent(cw: Casework):
-    """R60: personal data is shown only for a stated purpose and to a named actor."""
-    no_purpose, bad_detail, no_event_id = await cw.each(
+async def test_bad_input_is_refused_before_anything_is_sent(tmp_path: Path):
+    """R60: personal data is shown only for a stated purpose and reason. Every refusal here
+    comes before a token is looked for or the API is asked: there is neither."""
+    env = api_cli_environment(f"http://127.0.0.1:{closed_port()}", tmp_path / "data", tmp_path / "config")
+    cw = Casework(env, None, tmp_path)  # type: ignore[arg-type] - no database: nothing reads it
+    no_purpose, no_reason, bad_purpose, bad_detail, no_event_id, actor, bad_stage = await cw.each(
         ("show", "acro-case-X"),
+        ("show", "acro-case-X", "--purpose", "deportation"),
+        ("show", "acro-case-X", "--purpose", "curiosity", "--reason", "just looking"),
         ("complete", "12", "--outcome", "reviewed", "--detail", "reason"),
         ("event", "located", "acro-case-X"),
+        ("complete", "12", "--outcome", "in_uk", "--actor", "director.impostor"),
+        ("cases", "--stage", "G"),
     )
-    assert "R60" in no_purpose.one_error_line()
+    assert no_purpose.one_error_line().startswith("casework: R60: this shows personal data; say why with --purpose")
+    assert no_reason.one_error_line() == no_purpose.one_error_line()
+    assert bad_purpose.one_error_line() == ("casework: --purpose 'curiosity' is not one of intake, locating, detention, "
+                                            "deportation, public_security (R60)")
     assert "not KEY=VALUE" in bad_detail.one_error_line()
     assert "--event-id" in no_event_id.one_error_line()
-    anonymous = await cw.each(("show", "acro-case-X", "--purpose", "review"), ("complete", "12", "--outcome", "x"),
-                              env={"CASEWORK_ACTOR": None})
-    for ran in (no_purpose, bad_detail, no_event_id, *anonymous):
+    assert "--actor is no longer taken" in actor.one_error_line()
+    assert "unknown stage 'G'" in bad_stage.one_error_line()
+    for ran in (no_purpose, no_reason, bad_purpose, bad_detail, no_event_id, actor, bad_stage):
         assert ran.code == Exit.BAD_INPUT, str(ran)
+    # Well-formed, but nobody is signed in: 6, before the API is asked.
+    anonymous = await cw.each(("show", "acro-case-X", "--purpose", "deportation", "--reason", "review"),
+                              ("complete", "12", "--outcome", "x"), ("cases",))
     for ran in anonymous:
-        assert "who is acting?" in ran.one_error_line()
+        assert ran.code == Exit.NOT_SIGNED_IN, str(ran)
+        assert ran.one_error_line() == "casework: not signed in: run 'casework login' (or set CASEWORK_TOKEN)"
 
 
-async def test_a_later_certificate_convicting_before_birth_is_refused_naming_the_field(cw: Casework, dev_env, pool,
-                                                                                      task_queue, tmp_path):
+async def test_a_later_certificate_convicting_before_birth_is_refused_by_the_case(cw_api: Casework, start, pool,
+                                                                                 tmp_path: Path):
     """Input that cannot be true (issue 12, defect 5): a certificate handed in later is checked
-    against the referral's date of birth, and nothing is sent."""
-    import json
-
-    case = await Case.start(dev_env.client, pool, task_queue, referral(date_of_birth="1980-02-03"))
+    against the referral's date of birth by the case's worker, where the date of birth is
+    (the command and the API hold no read of it): 4, one line naming the conviction and no
+    date, and nothing taken or recorded."""
+    case = await start(date_of_birth="1980-02-03")
     await case.task("nbtc_check")
     bad = tmp_path / "certificate.json"
     bad.write_text(json.dumps(dict(case.referral.certificate.model_dump(mode="json"), convictions=[
         {"country": "PL", "offence": "Theft", "category": "theft", "conviction_date": "1979-12-31"}])))
-    ran = await cw("event", "certificate", case.id, "--event-id", "cert-born-later", "--file", str(bad))
-    assert ran.code == Exit.BAD_INPUT, str(ran)
-    assert ran.one_error_line() == (f"casework: certificate for {case.id}: convictions.0.conviction_date: 1979-12-31 "
-                                    "is before the date of birth (1980-02-03); nothing was sent")
-    assert await pool.fetchval("SELECT count(*) FROM intake_certificates WHERE case_id = $1", case.id) == 0
-    await case.handle.terminate(reason="test finished")
+    certificates = await pool.fetchval("SELECT count(*) FROM certificates WHERE case_id = $1", case.id)
+    ran = await cw_api("event", "certificate", case.id, "--event-id", "cert-born-later", "--file", str(bad), who=ACRO)
+    assert ran.code == Exit.REFUSED, str(ran)
+    line = ran.one_error_line()
+    assert line.startswith(f"casework: {case.id}: ") and "conviction 1 is dated before the subject's date of birth" in line
+    assert "1980" not in ran.err and "1979" not in ran.err  # no date is told back
+    assert await pool.fetchval("SELECT taken_at FROM intake_certificates WHERE case_id = $1 AND event_id = $2",
+                               case.id, "cert-born-later") is None
+    assert await pool.fetchval("SELECT count(*) FROM certificates WHERE case_id = $1", case.id) == certificates
+    assert await pool.fetchval("SELECT count(*) FROM audit_log WHERE case_id = $1 AND actor = $2 AND action = $3",
+                               case.id, ACRO, keys.CERTIFICATE_RECEIVED) == 0
 
 
-async def test_unreachable_database_is_unavailable(cw: Casework):
+async def test_an_unreachable_api_is_unavailable(tmp_path: Path):
+    """5 and one line naming where the API was looked for, for every people's command."""
+    port = closed_port()
+    env = api_cli_environment(f"http://127.0.0.1:{port}", tmp_path / "data", tmp_path / "config")
+    cw = Casework(env | {"CASEWORK_TOKEN": "any.token.at-all"}, None, tmp_path)  # type: ignore[arg-type]
     runs = await cw.each(
-        ("cases",), ("show", "acro-case-X", "--purpose", "review"), ("complete", "1", "--outcome", "in_uk"),
+        ("cases",), ("tasks",), ("show", "acro-case-X", "--purpose", "deportation", "--reason", "review"),
+        ("complete", "1", "--outcome", "in_uk"), ("claim", "1"), ("unclaim", "1"), ("assign", "1", "--to", "cw.eve"),
         ("event", "located", "acro-case-X", "--event-id", "e"),
-        env={"DATABASE_URL": CLOSED_PORT_DB},
     )
     for ran in runs:
         assert ran.code == Exit.UNAVAILABLE, str(ran)
-        assert ran.one_error_line().startswith("casework: the case database cannot be reached"), str(ran)
+        assert ran.one_error_line().startswith(f"casework: the API cannot be reached at http://127.0.0.1:{port}: "), str(ran)
 
 
-async def test_unreachable_temporal_is_unavailable(cw: Casework, dev_env, pool, task_queue):
-    case = await Case.start(dev_env.client, pool, task_queue, referral())
+@contextlib.asynccontextmanager
+async def api_without_temporal(database_url: str) -> AsyncIterator[object]:
+    """A real API whose Temporal went away after it started (its dev server stopped): the
+    CID still answers it, Temporal does not."""
+    from tests.api_support import serving_api
+
+    env = await WorkflowEnvironment.start_local(dev_server_existing_path=temporal_cli(), data_converter=data_converter(),
+                                                search_attributes=search.ALL)
+    try:
+        async with serving_api(env.client, "nowhere", database_url) as down:
+            await env.shutdown()
+            yield down
+    finally:
+        with contextlib.suppress(Exception):
+            await env.shutdown()
+
+
+async def test_an_api_whose_temporal_is_down_is_unavailable_and_changes_nothing(start, pool, database_url, tmp_path):
+    """The API answers 503 with Retry-After (api/failures.py): 5, one line, "try again";
+    reading needs only the CID, so the case list and one case still work."""
+    case = await start()
     await case.task("nbtc_check")
     task_id = await pool.fetchval("SELECT id FROM tasks WHERE case_id = $1 AND kind = 'nbtc_check'", case.id)
-    complete, located, shown = await cw.each(
-        ("complete", str(task_id), "--outcome", "in_uk"),
-        ("event", "located", case.id, "--event-id", "e-offline"),
-        ("show", case.id, "--purpose", "review while Temporal is down"),
-        env={"TEMPORAL_ADDRESS": NO_TEMPORAL},
-    )
+    async with api_without_temporal(database_url) as down:
+        env = api_cli_environment(down.url, tmp_path / "data", tmp_path / "config")
+        cw = Casework(env, pool, tmp_path, token_of=down.tokens.of)
+        complete, located = await asyncio.gather(cw("complete", str(task_id), "--outcome", "in_uk", who=NBTC),
+                                                 cw("event", "located", case.id, "--event-id", "e-offline", who=ICE))
+        shown = await cw("show", case.id, "--purpose", "deportation", "--reason", "review while Temporal is down",
+                         who=SENIOR)
+        listed = await cw("tasks", "--case", case.id, who=NBTC)
     for ran in (complete, located):
         assert ran.code == Exit.UNAVAILABLE, str(ran)
-        assert ran.one_error_line().startswith(f"casework: Temporal cannot be reached at {NO_TEMPORAL}"), str(ran)
-    # Reading needs only the CID: show still works, and says the live state is missing.
-    assert shown.code == 0, str(shown)
-    assert "live state unavailable" in shown.one_error_line()
-    assert "NBTC check" in shown.out
+        line = ran.one_error_line()
+        assert line.startswith("casework: unavailable: ") and line.endswith("(try again in 5 s)"), line
+    # The completion waited for the case's answer (the API's bound), the event for Temporal.
+    assert f"case {case.id} did not answer in time; nothing was refused" in complete.one_error_line()
+    assert "Temporal is not answering; nothing was refused" in located.one_error_line()
+    assert shown.code == 0 and "NBTC check" in shown.out, str(shown)
+    assert listed.code == 0 and "nbtc_check" in listed.out, str(listed)
     # Nothing was sent while Temporal was away: the task is still open and the event unrecorded.
     assert await pool.fetchval("SELECT status FROM tasks WHERE id = $1", task_id) == "open"
     assert await pool.fetchval(

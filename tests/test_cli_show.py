@@ -1,57 +1,62 @@
 """``casework show`` and ``casework cases`` say what the case and the CID say, without --json
-(issue 12, defect 8): the release date (R42), the Stage 1 notice's service and response
-times (R41-R43), and one "stage entered" per stage entered."""
+(issue 12, defect 8), through the API as a senior caseworker: the release date the referral
+gave (R42), the end of the Stage 1 response window as what is next due (R41-R43), in the
+list and in the case; and the CID records one "stage entered" per stage entered.
+
+The API's case carries no timeline and no Stage 1 service time (the API's database login
+reads no audit log): the timeline's one entry per stage is the read model's, tested below.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from starter.output import when
-from tests.cli_support import Casework, cw  # noqa: F401 - cw is a fixture
-from tests.support import Case, eventually, referral, to_consideration
+from tests.cli_support import Casework, cw_api  # noqa: F401 - cw_api is a fixture
+from tests.support import eventually, to_consideration
 
-PURPOSE = "checking the response window"
+SENIOR = "scw.erin"  # senior-caseworker: sees every case, reads for deportation
+REASON = "checking the response window"
 
 
-async def test_show_and_cases_print_the_release_date_and_stage1_times_and_each_stage_once_R41_R42_R43(
-    cw: Casework, dev_env, pool, task_queue
-):
-    ref = referral(nationalities=["NG"], whereabouts={"status": "in_prison", "release_date": "2031-01-01"})
-    case = await Case.start(dev_env.client, pool, task_queue, ref)
-    try:
-        await to_consideration(case)
-        await eventually(case, "SELECT true FROM outbound_messages WHERE case_id = $1 AND message_key = 'stage1-notice'")
-        body = (await case.row("SELECT body FROM outbound_messages WHERE case_id = $1 AND message_key = 'stage1-notice'"))["body"]
-        served, respond_by = (when(datetime.fromisoformat(body[k])) for k in ("served_at", "respond_by"))
+async def test_show_and_cases_print_the_release_date_and_the_stage1_window_R41_R42_R43(cw_api: Casework, start, pool):
+    case = await start(nationalities=["NG"], whereabouts={"status": "in_prison", "release_date": "2031-01-01"})
+    await to_consideration(case)
+    await eventually(case, "SELECT true FROM outbound_messages WHERE case_id = $1 AND message_key = 'stage1-notice'")
+    body = (await case.row("SELECT body FROM outbound_messages WHERE case_id = $1 AND message_key = 'stage1-notice'"))["body"]
+    respond_by = when(datetime.fromisoformat(body["respond_by"]))
 
-        text, as_json, listing = await cw.each(
-            ("show", case.id, "--purpose", PURPOSE),
-            ("show", case.id, "--purpose", PURPOSE, "--json"),
-            ("cases", "--stage", "E", "--page-size", "500"),
-        )
-        for ran in (text, as_json, listing):
-            assert ran.code == 0, str(ran)
-        assert "Expected release date: 2031-01-01 (R42)" in text.out, text.out
-        # R42: released long after the window, so 20 days.
-        assert f"Stage 1 notice served {served} UTC · respond by {respond_by} UTC (20 days) (R41-R43)" in text.out, text.out
-        [row] = [line for line in listing.out.splitlines() if case.id in line]
-        assert served in row and respond_by in row, listing.out
+    text, as_json, listing = await cw_api.each(
+        ("show", case.id, "--purpose", "deportation", "--reason", REASON),
+        ("show", case.id, "--purpose", "deportation", "--reason", REASON, "--json"),
+        ("cases", "--stage", "E", "--limit", "200"),
+        who=SENIOR,
+    )
+    for ran in (text, as_json, listing):
+        assert ran.code == 0, str(ran)
+    assert "Whereabouts at referral: in_prison, release expected 2031-01-01 (R42)" in text.out, text.out
+    # R42/R43: no task while the window runs; its end is what is next due.
+    assert f"next due {respond_by} UTC" in text.out, text.out
+    shown = as_json.json()
+    assert shown["case"]["stage"] == "E-consideration" and shown["case"]["open_tasks"] == []
+    assert when(datetime.fromisoformat(shown["case"]["next_due"])) == respond_by
+    assert shown["personal_data"]["referral"]["whereabouts"]["release_date"] == "2031-01-01"
+    [row] = [line for line in listing.out.splitlines() if case.id in line]
+    assert respond_by in row and "E-consideration" in row, listing.out
+    # Both reads recorded under the token's subject, with the reason given (R60).
+    reads = await case.rows("SELECT actor, detail FROM audit_log WHERE case_id = $1 AND action = 'personal data read'")
+    assert [(r["actor"], r["detail"]["purpose"], r["detail"]["reason"]) for r in reads] == [
+        (SENIOR, "deportation", REASON)] * 2
 
-        # The timeline: allocating the owner in Stage C is not a second entry into Stage C.
-        timeline = as_json.json()["timeline"]
-        entered = [e["detail"]["stage"] for e in timeline if e["action"] == "stage entered"]
-        assert {"C-located", "D-detention", "E-consideration"} <= set(entered), entered
-        assert len(entered) == len(set(entered)), entered  # each stage once
-        assert "case owner allocated" in [e["action"] for e in timeline]  # shown as what it was
-        lines = [line for line in text.out.splitlines() if "stage entered" in line and "stage=C-located" in line]
-        assert len(lines) == 1, text.out
-        # The record itself says so: the allocation is named as such, with what changed.
-        logged = await case.rows("SELECT action, detail FROM audit_log WHERE case_id = $1 AND event_key LIKE 'stage-%'"
-                                 " AND detail->>'stage' = 'C-located' ORDER BY id")
-        assert [(a["action"], a["detail"].get("updated")) for a in logged] == [
-            ("stage entered", None), ("case owner allocated", ["case_owner"])]
-    finally:
-        await case.handle.terminate(reason="test finished")
+    # The record itself: allocating the owner in Stage C is not a second entry into Stage C.
+    logged = await case.rows("SELECT action, detail FROM audit_log WHERE case_id = $1 AND event_key LIKE 'stage-%'"
+                             " AND detail->>'stage' = 'C-located' ORDER BY id")
+    assert [(a["action"], a["detail"].get("updated")) for a in logged] == [
+        ("stage entered", None), ("case owner allocated", ["case_owner"])]
+    entered = await case.rows("SELECT detail->>'stage' AS stage FROM audit_log WHERE case_id = $1"
+                              " AND action = 'stage entered' ORDER BY id")
+    stages = [e["stage"] for e in entered]
+    assert {"C-located", "D-detention", "E-consideration"} <= set(stages) and len(stages) == len(set(stages)), stages
 
 
 def test_an_audit_log_written_before_the_fix_shows_each_stage_once() -> None:

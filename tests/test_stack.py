@@ -38,6 +38,8 @@ from casework.local_stack import free_port, port_taken
 from casework.codec import load_key_file
 from casework.rules import OUTCOME_LEFT_UK
 from casework.temporal import data_converter
+from starter.up import TRY_AS
+from tests.test_access_tokens import Person
 from workflows.client import CaseClient
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "referrals"
@@ -48,6 +50,23 @@ PARKED = case_id_for("EX/000001A")  # disclosable, whereabouts unknown: waits on
 
 def _example_case_ids() -> set[str]:
     return {case_id_for(json.loads(p.read_text())["acro_reference"]) for p in EXAMPLES.glob("*.json")}
+
+
+def _sign_in(command: str, env: dict[str, str], user: str) -> subprocess.CompletedProcess:
+    """Run the panel's ``casework login`` line; play the person's browser on the address it prints."""
+    process = subprocess.Popen(["bash", "-c", command], env=env, cwd="/", text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert process.stderr is not None
+        first = process.stderr.readline()
+        assert first.startswith("Sign in at: "), first + process.stderr.read()
+        Person(user)(first.removeprefix("Sign in at: ").strip())
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    return subprocess.CompletedProcess(command, process.returncode, out, first + err)
 
 
 
@@ -288,12 +307,18 @@ async def test_up_serves_the_web_ui_and_starts_a_case_for_every_example(stack: S
     exposed = [str(p) for p in stack.data_dir.rglob("*") if not p.is_symlink() and p.stat().st_mode & 0o077]
     assert not exposed, exposed
     # The "try next" lines work as printed in a new terminal: another folder, no venv, no
-    # variables of ours (the CLI finds the stack through the data folder's stack.json).
+    # variables of ours (the CLI finds the API and the issuer through the data folder's
+    # stack.json). First the sign-in: the browser (here the test, as TRY_AS) picks a person
+    # on the issuer's page; then submit acts as that person, through the API.
     said = stack.said().splitlines()
     first = next(i for i, line in enumerate(said) if line.startswith("  cd "))
-    setup, submit, help_line = (line.strip() for line in said[first:first + 3])
-    assert "bin/activate" in setup and "casework submit" in submit and help_line.endswith("casework --help")
-    terminal = {"PATH": "/usr/bin:/bin", "HOME": str(stack.data_dir.parent), "LANG": "C.UTF-8"}
+    setup, login, submit, help_line = (line.strip() for line in said[first:first + 4])
+    assert "bin/activate" in setup and "casework login" in login and TRY_AS in login
+    assert "casework submit" in submit and help_line.endswith("casework --help")
+    terminal = {"PATH": "/usr/bin:/bin", "HOME": str(stack.data_dir.parent), "LANG": "C.UTF-8",
+                "BROWSER": "true"}  # the browser 'opens' the address; the test follows it
+    signed_in = await asyncio.to_thread(_sign_in, f"{setup} && {login}", terminal, TRY_AS)
+    assert signed_in.returncode == 0 and f"Signed in as {TRY_AS}" in signed_in.stdout, signed_in
     for command in (submit, help_line):
         ran = await asyncio.to_thread(subprocess.run, ["bash", "-c", f"{setup} && {command}"], env=terminal,
                                       cwd="/", capture_output=True, text=True, timeout=120)

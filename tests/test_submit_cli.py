@@ -1,14 +1,16 @@
-"""``casework submit`` as people run it: the real command in a subprocess, the dev server, the CID.
+"""``casework submit`` as people run it: the real command in a subprocess, a client of the
+API (``POST /referrals/batch``) with a real token of CC Workflow's caseworker; the API and
+a worker on the time-skipping server, the CID.
 
 R01: a malformed referral is refused with a clear message naming the field, and nothing
-is started. A good one starts one case; the same one again says it already exists.
+is started (nor sent: the file is refused before the API is asked). A good one starts one
+case, submitted by the token's subject; the same one again says it already exists.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 import uuid
 from dataclasses import dataclass
@@ -21,11 +23,11 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from casework.case import case_id_for
 from casework.referral import DISCLOSABLE_PURPOSE
-from tests.support import Case, referral, referral_data, running_worker
-from tests.test_intake import stop_running
+from tests.cli_support import api_cli_environment
+from tests.support import Case, referral, referral_data, stop
 
 CASEWORK = str(Path(sys.executable).parent / "casework")
-ACTOR = "cw.submitter"
+SUBMITTER = "wf.ada"  # cc-workflow (deploy/dev-identities.toml): who the API records as submitting
 
 
 @dataclass
@@ -36,19 +38,14 @@ class Run:
 
 
 @pytest.fixture
-def cli_env(dev_env, database_url, task_queue, tmp_path) -> dict[str, str]:
-    return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+async def cli_env(api, tmp_path) -> dict[str, str]:  # noqa: ANN001
+    """A person's terminal: the API's URL and a token of ``SUBMITTER``; nothing of Temporal,
+    the CID or the payload keys. No local stack settings: the environment decides."""
+    env = api_cli_environment(api.url, tmp_path / "no-stack", tmp_path / "config")
+    return env | {
         "HOME": str(tmp_path),
-        "DATABASE_URL": database_url,
-        "TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
-        "TEMPORAL_NAMESPACE": dev_env.client.namespace,
-        "TEMPORAL_TASK_QUEUE": task_queue,
-        "CASEWORK_ACTOR": ACTOR,
-        "CASEWORK_DATA_DIR": str(tmp_path / "no-stack"),  # no local stack settings: the env decides
         "COLUMNS": "200",  # the result table is not wrapped
-        # The payload-encryption keys of this test run (exported by casework.codec).
-        **{k: v for k, v in os.environ.items() if k.startswith("CASEWORK_CODEC_")},
+        "CASEWORK_TOKEN": await asyncio.to_thread(api.tokens.of, SUBMITTER),
     }
 
 
@@ -69,11 +66,11 @@ def write(folder: Path, name: str, content: Any) -> Path:
     return path
 
 
-async def nothing_started(dev_env, pool, acro_reference: str) -> None:
+async def nothing_started(ts_env, pool, acro_reference: str) -> None:
     case_id = case_id_for(acro_reference.upper())
     assert await pool.fetchval("SELECT count(*) FROM intake_referrals WHERE case_id = $1", case_id) == 0
     with pytest.raises(RPCError) as no_workflow:
-        await dev_env.client.get_workflow_handle(case_id).describe()
+        await ts_env.client.get_workflow_handle(case_id).describe()
     assert no_workflow.value.status is RPCStatusCode.NOT_FOUND
 
 
@@ -99,7 +96,7 @@ def bad_referrals() -> dict[str, tuple[Any, list[str]]]:
     }
 
 
-async def test_R01_bad_files_refused_field_by_field_nothing_started(dev_env, pool, cli_env, tmp_path):
+async def test_R01_bad_files_refused_field_by_field_nothing_started(ts_env, pool, cli_env, tmp_path):
     files = bad_referrals()
     paths = {name: write(tmp_path, name, content) for name, (content, _) in files.items()}
     runs = await asyncio.gather(*(casework(cli_env, "submit", str(path)) for path in paths.values()))
@@ -114,7 +111,7 @@ async def test_R01_bad_files_refused_field_by_field_nothing_started(dev_env, poo
         assert lines[-1] == f"casework: {len(fields)} problem(s) found; nothing was submitted", (name, lines)
         assert run.out == "", (name, run.out)
         if isinstance(content, dict) and "acro_reference" in content:
-            await nothing_started(dev_env, pool, content["acro_reference"])
+            await nothing_started(ts_env, pool, content["acro_reference"])
 
 
 async def test_R01_messages_say_what_is_wrong(cli_env, tmp_path):
@@ -129,20 +126,20 @@ async def test_R01_messages_say_what_is_wrong(cli_env, tmp_path):
     ]
 
 
-async def test_R01_good_file_starts_once_then_already_exists(dev_env, pool, cli_env, task_queue, tmp_path):
+async def test_R01_good_file_starts_once_then_already_exists(ts_env, pool, cli_env, tmp_path):
     data = referral_data(name=f"Cli Person {uuid.uuid4().hex[:6]}")
     path = write(tmp_path, "good.json", data)
     case_id = case_id_for(data["acro_reference"])
-    async with running_worker(dev_env.client, pool, task_queue):
-        first = await casework(cli_env, "submit", str(path))
-        assert first.code == 0, first
-        assert case_id in first.out and "started" in first.out and "1 started, 0 already exists" in first.out
-        # The case runs on the task queue the command was configured with, as the actor named.
-        case = Case(dev_env.client, pool, dev_env.client.get_workflow_handle(case_id), referral(**data))
+    first = await casework(cli_env, "submit", str(path))
+    assert first.code == 0, first
+    assert case_id in first.out and "started" in first.out and "1 started, 0 already exists" in first.out
+    # The case runs, submitted by the token's subject (no name the command was given).
+    case = Case(ts_env.client, pool, ts_env.client.get_workflow_handle(case_id), referral(**data))
+    try:
         await case.task("nbtc_check")
-        assert await pool.fetchval("SELECT submitted_by FROM intake_referrals WHERE case_id = $1", case_id) == ACTOR
+        assert await pool.fetchval("SELECT submitted_by FROM intake_referrals WHERE case_id = $1", case_id) == SUBMITTER
         received = await case.row("SELECT actor FROM audit_log WHERE case_id = $1 AND event_key = 'referral-received'")
-        assert received is not None and received["actor"] == ACTOR
+        assert received is not None and received["actor"] == SUBMITTER
 
         again = await casework(cli_env, "submit", str(path))
         assert again.code == 0, again
@@ -155,10 +152,11 @@ async def test_R01_good_file_starts_once_then_already_exists(dev_env, pool, cli_
         assert conflict.code == 1, conflict
         assert "refused" in conflict.out and "was submitted before" in conflict.out
         assert (await case.row("SELECT name FROM referrals WHERE case_id = $1"))["name"] == data["name"]
-        await stop_running(dev_env.client, task_queue)
+    finally:
+        await stop(case)
 
 
-async def test_R01_folder_with_one_bad_file_starts_nothing(dev_env, pool, cli_env, tmp_path):
+async def test_R01_folder_with_one_bad_file_starts_nothing(ts_env, pool, cli_env, tmp_path):
     folder = tmp_path / "batch"
     folder.mkdir()
     good = [referral_data() for _ in range(3)]
@@ -169,10 +167,10 @@ async def test_R01_folder_with_one_bad_file_starts_nothing(dev_env, pool, cli_en
     assert run.code == 2, run
     assert run.err.splitlines()[0] == f"{folder / '9-bad.json'}: reason_for_request: should be one of: victim, witness, arrest"
     for data in good:
-        await nothing_started(dev_env, pool, data["acro_reference"])
+        await nothing_started(ts_env, pool, data["acro_reference"])
 
 
-async def test_R02_R03_submit_says_which_certificates_are_non_disclosable_and_why(dev_env, pool, cli_env, task_queue, tmp_path):
+async def test_R02_R03_submit_says_which_certificates_are_non_disclosable_and_why(ts_env, pool, cli_env, tmp_path):
     """Issue 12, defect 6: the purpose wording is matched robustly (spacing around the slash,
     a full stop), and submit names each certificate judged non-disclosable, with the reason,
     before its case destroys it (R03)."""
@@ -184,7 +182,8 @@ async def test_R02_R03_submit_says_which_certificates_are_non_disclosable_and_wh
     write(folder, "spaced.json", spaced)
     write(folder, "police.json", police)
     spaced_id, police_id = case_id_for(spaced["acro_reference"]), case_id_for(police["acro_reference"])
-    async with running_worker(dev_env.client, pool, task_queue):
+    cases: list[Case] = []
+    try:
         run = await casework(cli_env, "submit", str(folder))
         assert run.code == 0, run
         assert (f'{police_id}: certificate 1 judged non-disclosable – R02/R61: request purpose "Request for criminal '
@@ -192,14 +191,17 @@ async def test_R02_R03_submit_says_which_certificates_are_non_disclosable_and_wh
                 "destroyed and a certificate for immigration purposes requested from ACRO") in run.out
         assert f"{spaced_id}: certificate 1 judged non-disclosable" not in run.out
         # The spaced wording is disclosable: registered, at the NBTC check; the other waits.
-        spaced_case = Case(dev_env.client, pool, dev_env.client.get_workflow_handle(spaced_id), referral(**spaced))
-        police_case = Case(dev_env.client, pool, dev_env.client.get_workflow_handle(police_id), referral(**police))
+        spaced_case = Case(ts_env.client, pool, ts_env.client.get_workflow_handle(spaced_id), referral(**spaced))
+        police_case = Case(ts_env.client, pool, ts_env.client.get_workflow_handle(police_id), referral(**police))
+        cases += [spaced_case, police_case]
         await spaced_case.task("nbtc_check")
         await police_case.task("await_certificate")
         assert (await spaced_case.case_row())["disclosable"] is True
 
         as_json = await casework(cli_env, "submit", "--json", str(folder / "police.json"))
         assert as_json.code == 0, as_json
-        await stop_running(dev_env.client, task_queue)
+    finally:
+        for case in cases:
+            await stop(case)
     [again] = json.loads(as_json.out)
     assert again["status"] == "already exists" and again["non_disclosable"] == []  # judged once, when started
