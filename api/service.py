@@ -17,6 +17,10 @@ from cid.db import API_LOGIN, create_pool, login_as
 from workflows.client import CaseClient
 
 
+#: Connections the API's pool keeps open (its most is create_pool's, 10).
+API_POOL_MIN = 4
+
+
 def api_database_url() -> str:
     explicit = config.api_database_url()
     if explicit:
@@ -31,7 +35,9 @@ async def make_services() -> tuple[Services, Callable[[], Awaitable[None]]]:
     temporal = TemporalSettings.from_environment()
     verifier = TokenVerifier(access_settings())
     directory = load_directory(config.directory_path())
-    pool = await create_pool(api_database_url())
+    # Connections opened at start-up, not by the first requests (each login costs a SCRAM
+    # exchange of several milliseconds): as many as requests commonly run at once.
+    pool = await create_pool(api_database_url(), min_size=API_POOL_MIN)
     try:
         client = await connect(temporal)
     except BaseException:
