@@ -7,6 +7,7 @@ actor anywhere (audit, R60 log, tasks) is ``who.subject``.
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -31,12 +32,16 @@ async def principal(
     _: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     svc: Annotated[Services, Depends(services)],
 ) -> Principal:
+    started = time.perf_counter()
     try:
         return await svc.verifier.verify_header_async(request.headers.get("authorization"))
     except IssuerUnavailable as err:
         raise Problem(503, err.reason, kind="issuer-unavailable", retry_after=ISSUER_RETRY_AFTER) from None
     except TokenRefused as err:
         raise Problem(401, err.reason, kind="token-refused", headers={"WWW-Authenticate": err.www_authenticate}) from None
+    finally:
+        # How long the token took (api/routes/tasks.py reports it in Server-Timing).
+        request.state.token_seconds = time.perf_counter() - started
 
 
 Who = Annotated[Principal, Depends(principal)]

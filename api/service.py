@@ -17,6 +17,12 @@ from cid.db import API_LOGIN, create_pool, login_as
 from workflows.client import CaseClient
 
 
+#: Seconds an idle HTTP connection is kept open (above the usual load balancers' 60 s).
+KEEP_ALIVE_SECONDS = 75
+#: Connections the API's pool keeps open (its most is create_pool's, 10).
+API_POOL_MIN = 4
+
+
 def api_database_url() -> str:
     explicit = config.api_database_url()
     if explicit:
@@ -31,7 +37,9 @@ async def make_services() -> tuple[Services, Callable[[], Awaitable[None]]]:
     temporal = TemporalSettings.from_environment()
     verifier = TokenVerifier(access_settings())
     directory = load_directory(config.directory_path())
-    pool = await create_pool(api_database_url())
+    # Connections opened at start-up, not by the first requests (each login costs a SCRAM
+    # exchange of several milliseconds): as many as requests commonly run at once.
+    pool = await create_pool(api_database_url(), min_size=API_POOL_MIN)
     try:
         client = await connect(temporal)
     except BaseException:
@@ -55,5 +63,8 @@ def main() -> None:
     except (ValueError, ValidationError) as err:
         print(f"casework-api: {err}".splitlines()[0], file=sys.stderr)
         raise SystemExit(2) from None
+    # Idle keep-alive connections are kept longer than a load balancer's (or a client pool's)
+    # idle timeout: uvicorn's 5 s default equals httpx's, and a request sent on a connection
+    # the server is closing at that moment fails (seen in the benchmark as ReadError).
     uvicorn.run(create_app(), host=host, port=port, log_level=config.log_level("info").lower(),
-                access_log=False, proxy_headers=True)
+                access_log=False, proxy_headers=True, timeout_keep_alive=KEEP_ALIVE_SECONDS)

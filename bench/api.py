@@ -7,8 +7,11 @@ same server in the same run.
   clients, each latency measured; against a bare workflow's update that runs one trivial
   activity, at the same concurrency. Target: p95 at most 1.5 times bare's.
 - Messages: ``POST /cases/{id}/events/located`` by ICE's system, ``EVENT_CONCURRENCY`` in
-  flight, answered with what the case did; against bare signals at the same concurrency.
-  Target: at least 0.7 of bare's rate.
+  flight, both ways (docs/api.md): sent asynchronously (``Prefer: respond-async``, answered
+  202 once Temporal holds the signal), against bare signals at the same concurrency, target
+  at least 0.7 of bare's rate; then, once the case applied them all (timed too), as many
+  waiting for the case's receipt (reported beside it, no target: a receipt costs the
+  case's record_message activity and the workflow tasks around it).
 
 Bare runs first and last (half each) so that a server that slows as it fills weighs on
 both alike (bench/intake.py explains the drift).
@@ -40,7 +43,7 @@ from bench.intake import wait_open
 from bench.referrals import reference, referral
 from bench.stack import Stack
 from casework import config
-from casework.case import case_id_for
+from casework.case import Acting, TaskCompletion, case_id_for
 from casework.codec import KEYS_ENV
 from casework.local_stack import free_port
 from worker.service import build_worker
@@ -50,6 +53,7 @@ COMPLETE_CONCURRENCY = 4
 EVENT_CONCURRENCY = 16
 IDENTITIES = Path(__file__).resolve().parent.parent / "deploy" / "dev-identities.toml"
 FIRST_TASK = "nbtc_check"
+RESPOND_ASYNC = {"Prefer": "respond-async"}
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -62,11 +66,21 @@ class ApiResult:
     cases: int
     events: int
     complete_latencies_s: list[float] = field(default_factory=list)
+    #: The API's own account of each completion (its Server-Timing, ms): token, CID read, update.
+    complete_server_ms: list[dict[str, float]] = field(default_factory=list)
+    #: The same completion on the same kind of case by ``CaseClient.complete_task`` (no API).
+    direct_complete_latencies_s: list[float] = field(default_factory=list)
     bare_update_latencies_s: list[float] = field(default_factory=list)
+    #: Sending the messages asynchronously (``Prefer: respond-async``), all answered.
     event_seconds: float = 0.0
+    #: From the first asynchronous send until the cases had applied every one (the CID's audit rows).
+    event_applied_seconds: float = 0.0
+    #: As many messages waiting for the case's receipt.
+    event_wait_seconds: float = 0.0
     bare_signal_seconds: float = 0.0
     #: What the API answered to the messages (status code: count); all 2xx or a case's refusal.
     event_answers: dict[str, int] = field(default_factory=dict)
+    event_wait_answers: dict[str, int] = field(default_factory=dict)
 
     @property
     def p50(self) -> float:
@@ -75,6 +89,20 @@ class ApiResult:
     @property
     def p95(self) -> float:
         return percentile(self.complete_latencies_s, 0.95)
+
+    @property
+    def direct_p50(self) -> float:
+        return statistics.median(self.direct_complete_latencies_s)
+
+    @property
+    def direct_p95(self) -> float:
+        return percentile(self.direct_complete_latencies_s, 0.95)
+
+    @property
+    def server_p50_ms(self) -> dict[str, float]:
+        """The median of each part of a completion as the API measured it."""
+        parts = sorted({k for t in self.complete_server_ms for k in t})
+        return {k: statistics.median(t.get(k, 0.0) for t in self.complete_server_ms) for k in parts}
 
     @property
     def bare_p50(self) -> float:
@@ -99,7 +127,16 @@ class ApiResult:
 
     @property
     def event_ratio(self) -> float:
+        """Sent asynchronously over bare signals: at least 0.7 is the target."""
         return self.event_rate / self.bare_signal_rate
+
+    @property
+    def event_wait_rate(self) -> float:
+        return self.events / self.event_wait_seconds
+
+    @property
+    def event_wait_ratio(self) -> float:
+        return self.event_wait_rate / self.bare_signal_rate
 
 
 @dataclass
@@ -150,7 +187,7 @@ async def _timed(job: Callable[[], Awaitable[object]], into: list[float]) -> Non
     into.append(time.perf_counter() - started)
 
 
-async def _cases_at_first_task(stack: Stack, n: int, queue: str, prefix: str, progress: Progress) -> list[tuple[str, int]]:
+async def _cases_at_first_task(stack: Stack, n: int, queue: str, prefix: str, progress: Progress) -> list[tuple[str, int, str]]:
     cases = CaseClient(stack.client, pool=stack.pool, task_queue=queue)
     bar = progress.add_task(f"API: {n} cases to their NBTC check", total=n)
 
@@ -161,13 +198,13 @@ async def _cases_at_first_task(stack: Stack, n: int, queue: str, prefix: str, pr
     await bounded(16, [lambda i=i: submit(i) for i in range(n)])
     await wait_open(stack, prefix, FIRST_TASK, n, progress, bar)
     rows = await stack.pool.fetch(
-        "SELECT case_id, id FROM tasks WHERE kind = $1 AND case_id LIKE $2 ORDER BY case_id",
+        "SELECT case_id, id, task_key FROM tasks WHERE kind = $1 AND case_id LIKE $2 ORDER BY case_id",
         FIRST_TASK, case_id_for(prefix) + "%")
     # The CID row comes from the activity a moment before the workflow holds the task open.
-    for case_id, _ in rows:
+    for case_id, _, _ in rows:
         while not any(t.kind == FIRST_TASK for t in (await cases.view(case_id)).open_tasks):
             await asyncio.sleep(0.05)
-    return [(r["case_id"], r["id"]) for r in rows]
+    return [(r["case_id"], r["id"], r["task_key"]) for r in rows]
 
 
 async def measure(stack: Stack, n: int, events: int, progress: Progress) -> ApiResult:
@@ -177,7 +214,9 @@ async def measure(stack: Stack, n: int, events: int, progress: Progress) -> ApiR
     result = ApiResult(cases=n, events=events)
     activities = BareActivities()
     async with build_worker(stack.client, stack.pool, queue), bare_worker(stack.bare_client, bare_queue, activities):
-        tasks = await _cases_at_first_task(stack, n, queue, prefix, progress)
+        direct_n = max(1, n // 4)
+        tasks = await _cases_at_first_task(stack, n + direct_n, queue, prefix, progress)
+        tasks, direct = tasks[:n], tasks[n:]
         inboxes = [await stack.bare_client.start_workflow(BareInbox.run, id=f"bare-inbox-{stack.run_id}-{i}",
                                                           task_queue=bare_queue) for i in range(n)]
         async with serving_api(stack, queue) as api:
@@ -188,27 +227,40 @@ async def measure(stack: Stack, n: int, events: int, progress: Progress) -> ApiR
                 answer = await api.http.post(f"/tasks/{task_id}/completion", json={"outcome": "in_uk"}, headers=nbtc)
                 if answer.status_code != 200:
                     raise RuntimeError(f"completing task {task_id}: {answer.status_code} {answer.text[:300]}")
+                result.complete_server_ms.append({
+                    name: float(dur.split("=")[1]) for name, dur in
+                    (part.strip().split(";") for part in answer.headers.get("Server-Timing", "").split(",") if ";" in part)})
+
+            client = CaseClient(stack.client)
+            finn = load_identities(IDENTITIES).users["nbtc.finn"]
+
+            async def complete_directly(case_id: str, key: str) -> None:
+                await client.complete_task(case_id, TaskCompletion(
+                    task_key=key, outcome="in_uk", actor="nbtc.finn", details={},
+                    acting=Acting(subject="nbtc.finn", roles=sorted(finn.roles), teams=sorted(finn.teams))))
 
             half = n // 2
-            bar = progress.add_task(f"API: {n} task completions, {n} bare updates", total=2 * n)
+            bar = progress.add_task(f"API: {n} task completions, {direct_n} direct, {n} bare updates", total=2 * n + direct_n)
             step = lambda: progress.advance(bar)  # noqa: E731
             await bounded(COMPLETE_CONCURRENCY, [lambda h=h: _timed(lambda: h.execute_update(BareInbox.complete, "k"),
                                                                       result.bare_update_latencies_s) for h in inboxes[:half]], step)
             await bounded(COMPLETE_CONCURRENCY, [
-                lambda t=t: _timed(lambda: complete_by_api(t), result.complete_latencies_s) for _, t in tasks], step)
+                lambda t=t: _timed(lambda: complete_by_api(t), result.complete_latencies_s) for _, t, _ in tasks], step)
+            await bounded(COMPLETE_CONCURRENCY, [lambda c=c, k=k: _timed(lambda: complete_directly(c, k),
+                                                                      result.direct_complete_latencies_s)
+                                                 for c, _, k in direct], step)
             await bounded(COMPLETE_CONCURRENCY, [lambda h=h: _timed(lambda: h.execute_update(BareInbox.complete, "k"),
                                                                       result.bare_update_latencies_s) for h in inboxes[half:]], step)
 
-            answers: Counter[str] = Counter()
-
-            async def located(case_id: str) -> None:
-                answer = await api.http.post(f"/cases/{case_id}/events/located", json={"event_id": uuid.uuid4().hex},
-                                             headers=ice)
+            async def located(case_id: str, event_id: str, answers: Counter[str], prefer: dict[str, str]) -> None:
+                answer = await api.http.post(f"/cases/{case_id}/events/located", json={"event_id": event_id},
+                                             headers=ice | prefer)
                 if answer.status_code >= 500:
                     raise RuntimeError(f"located on {case_id}: {answer.status_code} {answer.text[:300]}")
                 answers[str(answer.status_code)] += 1
 
-            bar = progress.add_task(f"API: {events} messages, {events} bare signals", total=2 * events)
+            bar = progress.add_task(f"API: {events} messages sent, {events} waited for, {events} bare signals",
+                                    total=3 * events)
             targets = [tasks[i % n][0] for i in range(events)]
             signals = [inboxes[i % n] for i in range(events)]
             half_events = events // 2
@@ -216,14 +268,30 @@ async def measure(stack: Stack, n: int, events: int, progress: Progress) -> ApiR
             await bounded(EVENT_CONCURRENCY, [lambda h=h: h.signal(BareInbox.message, uuid.uuid4().hex)
                                               for h in signals[:half_events]], step)
             result.bare_signal_seconds = time.perf_counter() - started
+
+            sent: Counter[str] = Counter()
+            batch = f"bench-async-{stack.run_id}-"
             started = time.perf_counter()
-            await bounded(EVENT_CONCURRENCY, [lambda c=c: located(c) for c in targets], step)
+            await bounded(EVENT_CONCURRENCY, [lambda c=c, i=i: located(c, f"{batch}{i}", sent, RESPOND_ASYNC)
+                                              for i, c in enumerate(targets)], step)
             result.event_seconds = time.perf_counter() - started
+            # Applied once each: one audit row per message (its key: casework/keys.py event_key).
+            while await stack.pool.fetchval(
+                    "SELECT count(*) FROM audit_log WHERE case_id LIKE $1 AND event_key LIKE $2",
+                    case_id_for(prefix) + "%", f"event-located:{batch}%") < events:
+                await asyncio.sleep(0.05)
+            result.event_applied_seconds = time.perf_counter() - started
+
+            waited: Counter[str] = Counter()
+            started = time.perf_counter()
+            await bounded(EVENT_CONCURRENCY, [lambda c=c: located(c, uuid.uuid4().hex, waited, {}) for c in targets], step)
+            result.event_wait_seconds = time.perf_counter() - started
+
             started = time.perf_counter()
             await bounded(EVENT_CONCURRENCY, [lambda h=h: h.signal(BareInbox.message, uuid.uuid4().hex)
                                               for h in signals[half_events:]], step)
             result.bare_signal_seconds += time.perf_counter() - started
-            result.event_answers = dict(answers)
+            result.event_answers, result.event_wait_answers = dict(sent), dict(waited)
         for inbox in inboxes:
             await inbox.terminate(reason="benchmark done")
     return result

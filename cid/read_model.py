@@ -476,3 +476,23 @@ async def open_tasks_of(conn: asyncpg.Connection, case_id: str) -> list[asyncpg.
         " FROM tasks t WHERE t.case_id = $1 AND t.status = 'open' ORDER BY t.due_at, t.id",
         case_id,
     ))
+
+
+@dataclass(frozen=True)
+class MessageRecord:
+    """What the case recorded of one message (kind, event ID): its action and when, and
+    whether the case was closed by then (recorded, and it changed nothing)."""
+
+    action: str
+    occurred_at: datetime
+    after_closing: bool
+
+
+async def message_record(conn: Executor, case_id: str, kind: str, event_id: str) -> MessageRecord | None:
+    """The case's record of a message, through migration 0010's function (the API's login
+    reads no audit rows itself); None while the case has not applied it."""
+    row = await conn.fetchrow(
+        "SELECT m.action, m.occurred_at, coalesce(c.closed_at <= m.occurred_at, false) AS after_closing"
+        " FROM casework_message_record($1, $2) m LEFT JOIN cases c ON c.id = $1",
+        case_id, keys.event_key(kind, event_id))
+    return None if row is None else MessageRecord(row["action"], row["occurred_at"], row["after_closing"])

@@ -143,3 +143,87 @@ async def test_representations_from_the_case_owners_team(api: ApiStack, pool: as
     answer = await api.call("POST", f"/cases/{case_id}/events/representations", "cw.ben", json={"event_id": "rep-1"})
     assert answer.status_code == 200 and "R43" in answer.json()["detail"]
     assert await _received(pool, case_id) == [("cw.ben", "representations received")]
+
+
+ASYNC = {"Prefer": "respond-async"}
+
+
+async def _audit_rows(pool: asyncpg.Pool, case_id: str, event_key: str) -> int:
+    return await pool.fetchval("SELECT count(*) FROM audit_log WHERE case_id = $1 AND event_key = $2", case_id, event_key)
+
+
+async def test_located_sent_async_202_then_read_back_applied_once(api: ApiStack, pool: asyncpg.Pool) -> None:
+    from casework.keys import event_key
+
+    case_id = await _registered(api, pool)
+    event_id = f"pnc/{uuid.uuid4().hex}"  # a slash in an event ID survives the Location
+    path = f"/cases/{case_id}/events/located"
+    body = {"event_id": event_id, "custody": "confirmed_address"}
+    sent = await api.call("POST", path, "ice-system", json=body, headers=ASYNC)
+    assert sent.status_code == 202, sent.text
+    assert sent.headers["Preference-Applied"] == "respond-async"
+    assert sent.json()["result"] == "sent" and "applies it in order" in sent.json()["detail"]
+    assert sent.json()["stage"] is None
+    location = sent.headers["Location"]
+    assert location.startswith(f"/cases/{case_id}/events/located/") and "/" not in location.rsplit("/", 1)[1]
+
+    loop = asyncio.get_running_loop()
+    end = loop.time() + 20
+    while True:
+        read = await api.call("GET", location, "ice-system")
+        if read.status_code == 200:
+            break
+        assert read.status_code == 404 and read.headers["Retry-After"] == "1", read.text
+        assert read.json()["type"].endswith("not-applied-yet")
+        assert loop.time() < end, "never applied"
+        await asyncio.sleep(0.1)
+    record = read.json()
+    assert record["result"] == "applied" and record["action"] == "person located" and record["event_id"] == event_id
+    assert record["applied_at"]
+    assert await _received(pool, case_id) == [("ice-system", "person located")]  # the token's subject
+
+    # A repeat, async or not, is harmless: applied once, one audit row.
+    again = await api.call("POST", path, "ice-system", json=body, headers=ASYNC)
+    assert again.status_code == 202 and again.headers["Location"] == location
+    waited = await api.call("POST", path, "ice-system", json=body)  # after the async repeat: in order
+    assert waited.status_code == 200 and waited.json()["result"] == "already applied", waited.text
+    assert await _audit_rows(pool, case_id, event_key("located", event_id)) == 1
+    assert await _received(pool, case_id) == [("ice-system", "person located")]
+
+    # Never sent: 404 not applied yet; another kind's read is that kind's sender's to ask.
+    never = await api.call("GET", f"/cases/{case_id}/events/located/never-sent", "ice-system")
+    assert never.status_code == 404 and never.headers["Retry-After"] == "1"
+    assert (await api.call("GET", location, "nbtc-system")).status_code == 403
+    assert (await api.call("GET", f"/cases/acro-case-NO-SUCH-3/events/located/{event_id}", "ice-system")).status_code == 404
+
+
+async def test_async_send_is_refused_as_the_waiting_one_is_and_sends_nothing(api: ApiStack, pool: asyncpg.Pool) -> None:
+    case_id = await _registered(api, pool)
+    path = f"/cases/{case_id}/events/located"
+    refused = await api.call("POST", path, "cw.cara", json={"event_id": "e-1"}, headers=ASYNC)  # not the case's team
+    assert refused.status_code == 403 and "Location" not in refused.headers
+    unknown = await api.call("POST", "/cases/acro-case-NO-SUCH-4/events/located", "ice-system", json={"event_id": "e"},
+                             headers=ASYNC)
+    assert unknown.status_code == 404
+    bad = await api.call("POST", path, "ice-system", json={"event_id": "e-2", "custody": "in_prison"}, headers=ASYNC)
+    assert bad.status_code == 422 and "R42" in bad.json()["detail"]
+    # Nothing reached the case: its history holds no signal, the CID no message.
+    history = await api.services.cases.handle(case_id).fetch_history()
+    assert not any(e.HasField("workflow_execution_signaled_event_attributes") for e in history.events)
+    assert await _received(pool, case_id) == []
+
+    left = await api.call("POST", f"/cases/{case_id}/events/left-uk", "nbtc-system", json={"event_id": "nbtc-9"})
+    assert left.status_code == 200
+    await _until(pool, "SELECT status = 'closed' FROM cases WHERE id = $1", case_id)
+    late = await api.call("POST", path, "ice-system", json={"event_id": "ice-9"}, headers=ASYNC)
+    assert late.status_code == 422 and "closed" in late.json()["detail"]
+    assert ("ice-system", "person located") not in await _received(pool, case_id)
+
+
+async def test_certificates_are_answered_with_the_receipt_even_when_async_is_asked(api: ApiStack, pool: asyncpg.Pool) -> None:
+    case_id = await _registered(api, pool, "A-awaiting-certificate", **{
+        "certificate": dict(referral_data()["certificate"], request_purpose="Request for criminal proceedings")})
+    answer = await api.call("POST", f"/cases/{case_id}/events/certificate", "acro", headers=ASYNC,
+                            json={"event_id": "cert-a", "certificate": referral_data()["certificate"]})
+    assert answer.status_code == 200 and answer.json()["result"] == "applied", answer.text
+    assert "Preference-Applied" not in answer.headers

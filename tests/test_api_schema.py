@@ -27,7 +27,8 @@ EXAMPLES = 12
 #: Who calls each operation: someone the policy lets through, so the routes are exercised past 403.
 CALLERS = {"/referrals": "acro", "/referrals/batch": "acro", "/cases/{case_id}/events/certificate": "acro",
            "/cases/{case_id}/events/located": "ice-system", "/cases/{case_id}/events/left-uk": "nbtc-system",
-           "/cases/{case_id}/events/representations": "scw.erin"}
+           "/cases/{case_id}/events/representations": "scw.erin",
+           "/cases/{case_id}/events/{kind}/{event_id}": "ice-system"}
 DEFAULT_CALLER = "scw.erin"
 CHECKS = [checks.not_a_server_error, checks.status_code_conformance, checks.content_type_conformance,
           checks.response_headers_conformance, checks.response_schema_conformance]
@@ -44,6 +45,8 @@ def _examples(path: str, case_id: str) -> list[dict]:
     if path == "/cases/{case_id}/events/certificate":
         return [{"path_parameters": {"case_id": case_id},
                  "body": {"event_id": "schema-2", "certificate": referral_data()["certificate"]}}]
+    if path == "/cases/{case_id}/events/{kind}/{event_id}":  # the located example's message, read back
+        return [{"path_parameters": {"case_id": case_id, "kind": "located", "event_id": "schema-1"}}]
     if path == "/cases/{case_id}/personal-data":
         return [{"path_parameters": {"case_id": case_id}, "body": {"purpose": "deportation", "reason": "schema test"}}]
     if "{case_id}" in path:

@@ -49,7 +49,11 @@ async def test_bench_runs_every_phase_and_records_it(database_url: str, tmp_path
     # Every NBTC check completed through the API, each timed; every message answered (no 5xx).
     assert len(api["complete_latencies_s"]) == 3 and len(api["bare_update_latencies_s"]) == 3
     assert api["p95_ratio"] == pytest.approx(api["p95"] / api["bare_p95"])
-    assert sum(api["event_answers"].values()) == 6 and api["event_rate"] > 0 and api["bare_signal_rate"] > 0
+    assert len(api["direct_complete_latencies_s"]) == 1  # the same completion without the API
+    assert len(api["complete_server_ms"]) == 3 and set(api["server_p50_ms"]) == {"token", "cid", "update"}
+    assert api["event_answers"] == {"202": 6} and api["event_rate"] > 0 and api["bare_signal_rate"] > 0
+    assert api["event_applied_seconds"] >= api["event_seconds"] > 0  # sent, then applied
+    assert api["event_wait_answers"] == {"200": 6} and api["event_wait_rate"] > 0
 
     replay = record["replay"]
     # The longest path (Director disagrees, back to Stage E, deported) makes a long history.

@@ -192,7 +192,29 @@ def test_the_worker_service_refuses_a_login_that_can_become_the_owner(tmp_path: 
 DEFINERS: dict[str, set[str]] = {
     "api_read_personal_data": {API_LOGIN},  # R60: reads and records in one call (0008)
     "casework_change_assignee": {API_LOGIN},  # claim, unclaim, assign with its audit row (0009)
+    "casework_message_record": {API_LOGIN},  # a message's action and when, no other audit row (0010)
 }
+
+
+async def test_the_api_login_reads_back_messages_only_never_other_audit_rows(start, database_url: str, pool) -> None:
+    """0010: the API reads a message's record (action, when) and nothing else of the audit
+    log: not another key's row, not the actor or the detail."""
+    case = await start()
+    await case.task("nbtc_check")
+    conn = await _login(database_url, API_LOGIN)
+    try:
+        other = await pool.fetchval("SELECT event_key FROM audit_log WHERE case_id = $1 AND event_key NOT LIKE 'event-%'"
+                                    " LIMIT 1", case.id)
+        assert other is not None and not await conn.fetch("SELECT * FROM casework_message_record($1, $2)", case.id, other)
+        await pool.execute("INSERT INTO audit_log (case_id, event_key, actor, action, detail, occurred_at)"
+                           " VALUES ($1, 'event-located:x1', 'ice-system', 'person located', '{\"custody\": \"detained\"}', now())",
+                           case.id)
+        [row] = await conn.fetch("SELECT * FROM casework_message_record($1, 'event-located:x1')", case.id)
+        assert set(row.keys()) == {"action", "occurred_at"} and row["action"] == "person located"
+        with pytest.raises(DENIED):
+            await conn.fetch("SELECT action FROM audit_log WHERE case_id = $1", case.id)
+    finally:
+        await conn.close()
 
 
 async def test_definer_functions_run_on_a_fixed_path_and_only_their_login_may_call_them(pool) -> None:

@@ -5,15 +5,23 @@ the answer is the case's own receipt: applied, already applied (an identical rep
 or refused - a conflicting repeat (409) or a refusal by the case (422, naming the rule
 when the case names one). The sender recorded is the token's subject; a certificate is
 held in the CID first (``CaseClient.hold_certificate``) and the case given its ID.
+
+A sender of many messages may ask ``Prefer: respond-async`` (RFC 7240): after the same
+checks the message is signalled (``CaseClient.send_event``: durable once Temporal accepted
+it; the case applies it in order, once per kind and event ID) and answered 202 with a
+``Location`` where what the case did is read back (``GET .../events/{kind}/{event_id}``,
+from the case's audit row). Certificates are always answered synchronously: they are held
+in the CID first, and their refusals (a conviction before the date of birth) matter.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from typing import Annotated, Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Header, Path, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
@@ -22,7 +30,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from access.policy import Action, CaseRef
 from api.auth import Who, allow
 from api.problems import FieldError, Problem, problem_responses
-from api.resources import CaseId, case_ref
+from api.resources import CaseId, as_case_ref
 from api.services import Svc
 from casework.case import (
     AT_THE_DOOR,
@@ -35,9 +43,11 @@ from casework.case import (
     PersonLocated,
     RepresentationsReceived,
     Stage,
+    kind_of,
 )
 from casework.referral import Certificate, parse_certificate
 from casework.refusals import field_errors
+from cid import read_model
 from casework.rules import non_disclosable_reason
 from workflows.client import is_conflicting_repeat
 
@@ -68,15 +78,17 @@ class Receipt(BaseModel):
     kind: EventKind
     event_id: str
     result: EventResult = Field(description="'applied'; 'already applied' (an identical repeat: nothing changed); "
-                                            "'sent' (a case of an older release, which applies it in its own time)")
+                                            "'sent' (sent asynchronously, or to a case of an older release: "
+                                            "the case applies it in its own time)")
     detail: str
-    stage: Stage
+    stage: Stage | None = Field(description="The case's stage when it applied the message; null when only sent")
     non_disclosable: str | None = Field(None, description="A certificate judged non-disclosable (R02/R03): why")
 
 
 _ANSWERS = {
     200: {"model": Receipt, "description": "Applied, or already applied (an identical repeat)"},
-    202: {"model": Receipt, "description": "Sent to a case of an older release, which applies it in its own time"},
+    202: {"model": Receipt, "description": "Sent (asked with 'Prefer: respond-async', or to a case of an older release): "
+                                           "the case applies it in order; read what it did at Location"},
     **problem_responses(401, 403, 404, 409, 422, 503),
 }
 _ACTIONS = {
@@ -85,18 +97,34 @@ _ACTIONS = {
 }
 
 
-async def _allowed_case(svc: Svc, who: Who, kind: EventKind, case_id: str) -> CaseRef:
+async def _allowed_case(svc: Svc, who: Who, kind: EventKind, case_id: str) -> read_model.CaseAccess:
     """The policy first, then existence: a caller who may not send on a case it cannot see
     hears 403 whether or not the case exists (asked of a bare ref when there is none)."""
-    found = await case_ref(svc.pool, case_id)
-    allow(who, _ACTIONS[kind], found or CaseRef(case_id=case_id))
+    found = await read_model.case_ref(svc.pool, case_id)
+    allow(who, _ACTIONS[kind], as_case_ref(found) if found is not None else CaseRef(case_id=case_id))
     if found is None:
         raise Problem(404, f"no case {case_id}", kind="no-such-case")
     return found
 
 
-async def _closed(svc: Svc, case_id: str) -> bool:
-    return await svc.pool.fetchval("SELECT status = 'closed' FROM cases WHERE id = $1", case_id) is True
+def _refuse_closed(case: read_model.CaseAccess) -> None:
+    if case.status == "closed":
+        raise Problem(422, f"case {case.case_id} is closed", kind="case-closed")
+
+
+def respond_async(prefer: str | None) -> bool:
+    """RFC 7240: whether ``Prefer`` asks ``respond-async`` (among others, any case, with or
+    without parameters)."""
+    if not prefer:
+        return False
+    return any(part.split(";")[0].split("=")[0].strip().lower() == "respond-async" for part in prefer.split(","))
+
+
+#: The request header of RFC 7240 (documented in the OpenAPI document on each event route).
+Prefer = Annotated[str | None, Header(description="'respond-async': answered 202 once sent; read the outcome at Location "
+                                                  "(not for certificates, always answered with the case's receipt)")]
+#: Seconds a reader of a message not yet applied waits before asking again.
+APPLIED_RETRY_AFTER = 1
 
 
 def _door(model: type[Event], data: dict[str, Any]) -> Event:
@@ -140,38 +168,62 @@ def _rule(text: str) -> str | None:
     return found.group(0) if found else None
 
 
+def _applied_path(case_id: str, kind: EventKind, event_id: str) -> str:
+    return f"/cases/{case_id}/events/{kind.value}/{quote(event_id, safe='')}"
+
+
+async def _signal(svc: Svc, case_id: str, event: Event, response: Response) -> Receipt:
+    """Fire and forget, once the checks passed: durable when Temporal accepted the signal."""
+    kind = kind_of(event)
+    try:
+        await svc.cases.send_event(case_id, event)  # type: ignore[arg-type]
+    except RPCError as err:
+        if err.status is RPCStatusCode.NOT_FOUND:  # closed between the CID's read and the signal
+            raise Problem(422, f"case {case_id} is closed", kind="case-closed") from None
+        raise
+    response.status_code = 202
+    response.headers["Preference-Applied"] = "respond-async"
+    response.headers["Location"] = _applied_path(case_id, kind, event.event_id)
+    return Receipt(case_id=case_id, kind=kind, event_id=event.event_id, result=EventResult.SENT,
+                   detail=f"{kind.value} event {event.event_id} accepted: the case applies it in order, once; "
+                          "read what it did at Location", stage=None)
+
+
 async def _send(svc: Svc, who: Who, kind: EventKind, case_id: str, model: type[Event], fields: dict[str, Any],
-                response: Response) -> Receipt:
-    await _allowed_case(svc, who, kind, case_id)
+                response: Response, prefer: str | None) -> Receipt:
+    case = await _allowed_case(svc, who, kind, case_id)
     event = _door(model, {**fields, "actor": who.subject})
-    if await _closed(svc, case_id):
-        raise Problem(422, f"case {case_id} is closed", kind="case-closed")
+    _refuse_closed(case)
+    if respond_async(prefer):
+        return await _signal(svc, case_id, event, response)
     return await _deliver(svc, case_id, event, response)
 
 
 @router.post("/cases/{case_id}/events/located", response_model=Receipt, responses=_ANSWERS,
              summary="The person has been found (R16 -> R20)")
-async def located(case_id: CaseId, body: LocatedBody, who: Who, svc: Svc, response: Response) -> Receipt:  # type: ignore[valid-type]
-    return await _send(svc, who, EventKind.LOCATED, case_id, PersonLocated, body.model_dump(), response)  # type: ignore[attr-defined]
+async def located(case_id: CaseId, body: LocatedBody, who: Who, svc: Svc, response: Response,  # type: ignore[valid-type]
+                  prefer: Prefer = None) -> Receipt:  # type: ignore[valid-type]
+    return await _send(svc, who, EventKind.LOCATED, case_id, PersonLocated, body.model_dump(), response, prefer)  # type: ignore[attr-defined]
 
 
 @router.post("/cases/{case_id}/events/left-uk", response_model=Receipt, responses=_ANSWERS,
              summary="The person has left the UK (R10/R11)")
-async def left_uk(case_id: CaseId, body: LeftUkBody, who: Who, svc: Svc, response: Response) -> Receipt:  # type: ignore[valid-type]
-    return await _send(svc, who, EventKind.LEFT_UK, case_id, LeftUk, body.model_dump(), response)  # type: ignore[attr-defined]
+async def left_uk(case_id: CaseId, body: LeftUkBody, who: Who, svc: Svc, response: Response,  # type: ignore[valid-type]
+                  prefer: Prefer = None) -> Receipt:  # type: ignore[valid-type]
+    return await _send(svc, who, EventKind.LEFT_UK, case_id, LeftUk, body.model_dump(), response, prefer)  # type: ignore[attr-defined]
 
 
 @router.post("/cases/{case_id}/events/representations", response_model=Receipt, responses=_ANSWERS,
              summary="Representations against the Stage 1 notice (R43)")
 async def representations(case_id: CaseId, body: RepresentationsBody, who: Who, svc: Svc,  # type: ignore[valid-type]
-                          response: Response) -> Receipt:
-    return await _send(svc, who, EventKind.REPRESENTATIONS, case_id, RepresentationsReceived, body.model_dump(), response)  # type: ignore[attr-defined]
+                          response: Response, prefer: Prefer = None) -> Receipt:
+    return await _send(svc, who, EventKind.REPRESENTATIONS, case_id, RepresentationsReceived, body.model_dump(), response, prefer)  # type: ignore[attr-defined]
 
 
 @router.post("/cases/{case_id}/events/certificate", response_model=Receipt, responses=_ANSWERS,
              summary="A new ACRO certificate (R03 -> R04): held in the CID, then given to the case")
 async def certificate(case_id: CaseId, body: CertificateBody, who: Who, svc: Svc, response: Response) -> Receipt:  # type: ignore[valid-type]
-    await _allowed_case(svc, who, EventKind.CERTIFICATE, case_id)
+    case = await _allowed_case(svc, who, EventKind.CERTIFICATE, case_id)
     event_id: str = body.event_id  # type: ignore[attr-defined]
     try:
         cert = parse_certificate(body.certificate.model_dump(mode="json"), date.today())  # type: ignore[attr-defined]
@@ -179,8 +231,7 @@ async def certificate(case_id: CaseId, body: CertificateBody, who: Who, svc: Svc
         errors = [FieldError(field=f"body.certificate.{f}", message=m) for f, m in field_errors(err.errors())]
         raise Problem(422, "; ".join(f"{e.field}: {e.message}" for e in errors[:5]), kind="invalid-certificate",
                       errors=errors) from None
-    if await _closed(svc, case_id):
-        raise Problem(422, f"case {case_id} is closed", kind="case-closed")
+    _refuse_closed(case)
     judged = non_disclosable_reason(cert)  # R02/R03: said before the case destroys it
     held = await svc.cases.hold_certificate(case_id, cert, event_id=event_id, actor=who.subject)
     if held is None:
@@ -189,3 +240,35 @@ async def certificate(case_id: CaseId, body: CertificateBody, who: Who, svc: Svc
     event = CertificateReceived(event_id=event_id, actor=who.subject, certificate_id=held)
     return await _deliver(svc, case_id, event, response, judged)
 
+
+
+class MessageApplied(BaseModel):
+    """What the case did with a message sent to it, as its record says."""
+
+    case_id: str
+    kind: EventKind
+    event_id: str
+    result: EventResult = Field(description="'applied'; 'refused' when it came after the case closed (recorded, "
+                                            "it changed nothing)")
+    action: str = Field(description="What the case recorded, e.g. 'person located'")
+    applied_at: datetime
+    detail: str
+
+
+@router.get("/cases/{case_id}/events/{kind}/{event_id:path}", response_model=MessageApplied,
+            responses=problem_responses(401, 403, 404, 422),
+            summary="What the case did with a message sent asynchronously (404 with Retry-After until it applied it)")
+async def applied(case_id: CaseId, kind: EventKind, event_id: Annotated[str, Path(min_length=1, max_length=128)],
+                  who: Who, svc: Svc) -> MessageApplied:
+    # Whoever may send such a message on the case may read back what became of it.
+    await _allowed_case(svc, who, kind, case_id)
+    record = await read_model.message_record(svc.pool, case_id, kind.value, event_id)
+    if record is None:
+        raise Problem(404, f"{kind.value} event {event_id} is not applied yet (or was never sent): ask again later",
+                      kind="not-applied-yet", retry_after=APPLIED_RETRY_AFTER)
+    if record.after_closing:
+        result, detail = EventResult.REFUSED, "the case was closed: the message is recorded and changes nothing"
+    else:
+        result, detail = EventResult.APPLIED, f"{kind.value} event {event_id} applied: {record.action}"
+    return MessageApplied(case_id=case_id, kind=kind, event_id=event_id, result=result, action=record.action,
+                          applied_at=record.occurred_at, detail=detail)

@@ -14,11 +14,12 @@ import binascii
 import json
 import logging
 import re
+import time
 from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
@@ -208,8 +209,11 @@ def _refused_by_case(err: WorkflowUpdateFailedError, row: Any) -> Problem:
 @router.post("/tasks/{task_id}/completion", response_model=CompletionOut,
              summary="Complete a task through the case's update; the case's refusals come back as they are",
              responses=problem_responses(401, 403, 404, 409, 422, 503))
-async def complete_task(task_id: TaskId, body: CompletionIn, who: Who, svc: Svc) -> CompletionOut:
+async def complete_task(task_id: TaskId, body: CompletionIn, who: Who, svc: Svc, request: Request,
+                        response: Response) -> CompletionOut:
+    started = time.perf_counter()
     row = await _task_row(svc, task_id)
+    read = time.perf_counter()
     allow(who, Action.COMPLETE_TASK, task_ref(row))
     if row["status"] != "open":
         raise _not_open(row)
@@ -233,6 +237,11 @@ async def complete_task(task_id: TaskId, body: CompletionIn, who: Who, svc: Svc)
             raise Problem(409, f"case {row['case_id']} is closed", kind="case-closed") from None
         raise Problem(503, f"Temporal did not answer ({err.status.name if err.status else 'error'})",
                       kind="temporal-unavailable", retry_after=RETRY_AFTER) from None
+    # Where a completion's time goes (docs/performance.md, "The API"): durations only.
+    timing = {"token": getattr(request.state, "token_seconds", 0.0), "cid": read - started,
+              "update": time.perf_counter() - read}
+    response.headers["Server-Timing"] = ", ".join(f"{k};dur={v * 1e3:.1f}" for k, v in timing.items())
+    log.debug("task %s completed: %s", task_id, response.headers["Server-Timing"])
     return CompletionOut(task_id=row["id"], case_id=row["case_id"], key=row["task_key"], outcome=done.outcome,
                          stage=done.stage.value, completed_by=who.subject)
 
