@@ -44,7 +44,6 @@ from bench.referrals import reference, referral
 from bench.stack import Stack
 from casework import config
 from casework.case import Acting, TaskCompletion, case_id_for
-from casework.codec import KEYS_ENV
 from casework.local_stack import free_port
 from worker.service import build_worker
 from workflows.client import CaseClient, Submitted
@@ -156,8 +155,8 @@ async def serving_api(stack: Stack, queue: str) -> AsyncIterator[_Api]:
         env = dict(os.environ, **{
             config.DATABASE_URL_ENV: stack.database_url, "TEMPORAL_ADDRESS": stack.temporal_address,
             "TEMPORAL_NAMESPACE": stack.client.namespace, "TEMPORAL_TASK_QUEUE": queue,
-            "CASEWORK_OIDC_ISSUER": issuer.url, config.API_ADDRESS_ENV: f"127.0.0.1:{port}",
-            KEYS_ENV: os.environ[KEYS_ENV], config.LOG_LEVEL_ENV: "WARNING",
+            config.OIDC_ISSUER_ENV: issuer.url, config.API_ADDRESS_ENV: f"127.0.0.1:{port}",
+            config.LOG_LEVEL_ENV: "WARNING",  # the payload key comes with this process's environment
         })
         command = [str(Path(sys.executable).parent / "casework-api")]
         process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

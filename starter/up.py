@@ -150,11 +150,12 @@ class LocalStack:
         from access.settings import DevIssuerSettings
 
         settings = DevIssuerSettings()
+        config.export(config.STACK_ENV, "local")  # this is the local stack: the issuer checks for it
         try:
             identities = load_identities(_identities_file(settings.identities))
             return self._issuer_stack.enter_context(running(
                 identities, host=settings.host, port=self.issuer_port, audience=settings.audience,
-                token_seconds=settings.token_seconds, environ={**os.environ, config.STACK_ENV: "local"}))
+                token_seconds=settings.token_seconds))
         except DevIssuerRefused as refused:
             raise CliError(f"the development issuer: {refused}", Exit.UNAVAILABLE) from None
         except OSError as err:
