@@ -79,7 +79,7 @@ async def test_list_filters_and_refusals(api: ApiStack, two_cases: tuple[str, st
         answer = await api.call("GET", "/cases", "scw.erin", params=params)
         assert answer.status_code == 422 and answer.json()["errors"][0]["field"] == field
     bad = await api.call("GET", "/cases", "scw.erin", params={"cursor": "not-ours"})
-    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "query.cursor"
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.cursor"
     assert (await api.call("GET", "/cases", "pnc-bureau")).status_code == 403  # no cases:read scope
     assert (await api.call("GET", "/cases", None)).status_code == 401
 

@@ -8,9 +8,6 @@ caller may not see is answered as one that does not exist (404), so existence is
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
 from datetime import datetime
 from typing import Annotated, Any
@@ -21,7 +18,8 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from access.policy import SCOPES, Action, CaseRef, PersonalDataRead, Purpose
 from api.auth import Who, allow
-from api.problems import FieldError, Problem, problem_responses
+from api import cursors
+from api.problems import Problem, problem_responses
 from api.resources import CASE_ID_PATTERN, CaseId, case_ref, cases_of
 from api.services import Svc
 from casework import config
@@ -106,28 +104,16 @@ def _summary(row: asyncpg.Record) -> dict[str, Any]:
             "next_due": row["next_due"], "overdue": bool(row["overdue"]), "open_task_count": int(row["open_tasks"])}
 
 
-def _cursor(row: asyncpg.Record) -> str:
-    raw = json.dumps([row["opened_at"].isoformat(), row["id"]], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+def _cursor(row: Any) -> str:
+    return cursors.encode(row["opened_at"], row["id"])
 
 
 def _after(cursor: str | None) -> tuple[datetime, str] | None:
-    """The keyset a cursor carries (opaque to callers); 400 for one we did not give."""
-    if cursor is None:
-        return None
-    try:
-        opened, case_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        at = datetime.fromisoformat(opened)
-        if not isinstance(case_id, str) or not re.match(CASE_ID_PATTERN, case_id) or at.tzinfo is None:
-            raise ValueError
-        return at, case_id
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError):
-        raise Problem(400, "cursor: not a cursor this API gave (pass next_cursor as it came)", kind="bad-cursor",
-                      errors=[FieldError(field="query.cursor", message="not a cursor this API gave")]) from None
+    return cursors.decode(cursor, str, valid=lambda key: re.match(CASE_ID_PATTERN, key) is not None)
 
 
 @router.get("/cases", response_model=CasePage, summary="The case list (no personal data), newest first",
-            responses=problem_responses(400, 401, 403, 422, 503))
+            responses=problem_responses(401, 403, 422, 503))
 async def list_cases(
     who: Who, svc: Svc,
     stage: Annotated[Stage | None, Query(description="Only cases at this stage")] = None,

@@ -9,9 +9,6 @@ Every route reads the task from the CID, asks the policy about it as the CID rec
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import json
 import logging
 import re
 import time
@@ -27,6 +24,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from access.policy import Action, Assignment, decide
 from access.principal import Principal
 from api.auth import Who, allow
+from api import cursors
 from api.problems import FieldError, Problem, problem_responses
 from api.resources import task_ref, tasks_of
 from api.services import Services, Svc
@@ -107,22 +105,11 @@ def _task_out(row: Any) -> TaskOut:
 
 
 def _cursor(row: Any) -> str:
-    raw = json.dumps([row["due_at"].isoformat(), row["id"]]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return cursors.encode(row["due_at"], row["id"])
 
 
 def _after(cursor: str | None) -> tuple[datetime, int] | None:
-    if cursor is None:
-        return None
-    try:
-        due, task_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        after = datetime.fromisoformat(due), int(task_id)
-        if after[0].tzinfo is None or not 0 <= after[1] < 2**63:
-            raise ValueError(cursor)
-        return after
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
-        raise Problem(422, "query.cursor: not a cursor this API gave (use next_cursor as it came)", kind="invalid-request",
-                      errors=[FieldError(field="query.cursor", message="not a cursor this API gave")]) from None
+    return cursors.decode(cursor, int, valid=lambda key: 0 <= key < 2**63)
 
 
 async def _task_row(svc: Services, task_id: int) -> Any:
