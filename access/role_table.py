@@ -79,9 +79,14 @@ def _markdown(title: str, columns: list[tuple[str, Action, Resource]]) -> str:
     return "\n".join([head, rule, *body])
 
 
+def roles_table() -> str:
+    """The actions of each role (the README carries this one)."""
+    return _markdown("role", COLUMNS) + "\n"
+
+
 def render() -> str:
     return "\n\n".join([
-        _markdown("role", COLUMNS),
+        roles_table().rstrip("\n"),
         _markdown("complete / claim a task of kind", TASK_COLUMNS),
         _markdown("read and acknowledge the feed of", FEED_COLUMNS),
     ]) + "\n"
