@@ -16,7 +16,7 @@ from pathlib import Path
 
 from casework.case import case_id_for
 from starter import stack_file
-from tests.cli_support import Casework, cw_api, wait_until  # noqa: F401 - cw_api is a fixture
+from tests.cli_support import Casework, cw_api  # noqa: F401 - cw_api is a fixture
 from tests.support import Case, referral, referral_data, stop
 
 INTAKE = "wf.ada"  # cc-workflow
