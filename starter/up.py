@@ -365,7 +365,7 @@ class LocalApi:
         from api.services import Services
         from cid.db import API_LOGIN, login_as
 
-        if _port_taken(port):
+        if port_taken(port):
             raise CliError(f"port {port} on 127.0.0.1 is taken; choose another with --api-port", Exit.UNAVAILABLE)
         try:
             verifier = TokenVerifier(access_settings(issuer=issuer_url))
