@@ -48,6 +48,25 @@ async def worker_pool(database_url: str, pool: asyncpg.Pool) -> AsyncIterator[as
     await worker_pool.close()
 
 
+async def _time_skipping_server() -> WorkflowEnvironment:
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=temporal_test_server(), data_converter=data_converter()
+    )
+    # Unregistered search attributes make the test server retry workflow tasks forever.
+    await search.register(env.client)
+    return env
+
+
+@pytest.fixture
+async def own_ts_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server for one test alone: for the tests that sleep through long
+    stretches while cases continue as new, which a time lock left by an earlier test of
+    the module (see ``ts_env``) would stall until the sleep's RPC deadline."""
+    env = await _time_skipping_server()
+    yield env
+    await env.shutdown()
+
+
 @pytest.fixture(scope="module")
 async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
     """The time-skipping server: 10-day windows and two-year sleeps pass at once.
@@ -56,11 +75,7 @@ async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
     for each workflow task and activity in flight, and one it never releases (a case
     terminated while busy, or a run's first task it loses as a query meets the run
     continuing as new, both seen here) stops time for every later test on it."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=temporal_test_server(), data_converter=data_converter()
-    )
-    # Unregistered search attributes make the test server retry workflow tasks forever.
-    await search.register(env.client)
+    env = await _time_skipping_server()
     yield env
     await env.shutdown()
 

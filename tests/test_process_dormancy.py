@@ -111,10 +111,11 @@ async def test_unable_to_locate_sleeps_two_years_then_located_continues_R16_R20_
 LONG_DORMANCY = ProcessSettings(dormant_history_limit=100)
 
 
-async def test_long_dormancy_with_wake_ups_and_escalations_keeps_its_state_across_runs_R16(ts_env, pool):
+async def test_long_dormancy_with_wake_ups_and_escalations_keeps_its_state_across_runs_R16(own_ts_env, pool):
     """Many wake-ups while dormant continue the case as new several times (history bounded
     by ``dormant_history_limit``); what it carries stays intact: the marker, open reviews,
     certificate numbering and the events already seen."""
+    ts_env = own_ts_env  # a server of its own: no time lock left by an earlier test stalls its sleeps
     queue = f"long-dormancy-{uuid.uuid4().hex[:8]}"
     async with running_worker(ts_env.client, pool, queue, LONG_DORMANCY), case_starter(ts_env.client, pool, queue) as start:
         case = await start()

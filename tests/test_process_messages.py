@@ -217,9 +217,10 @@ async def test_a_first_run_cannot_carry_a_state_R30(ts_env, queue):
     assert "cannot carry a state" in str(failed.value.cause)
 
 
-async def test_many_messages_in_a_long_wait_continue_as_new_carrying_the_task_exactly_R16(ts_env, pool):
+async def test_many_messages_in_a_long_wait_continue_as_new_carrying_the_task_exactly_R16(own_ts_env, pool):
     """[messages] 4/5: a burst in the NBTC wait and in the Stage 1 window: the case continues as new
     inside the wait (history bounded), the same task and deadline, escalations and window carried."""
+    ts_env = own_ts_env  # a server of its own: no time lock left by an earlier test stalls its sleeps
     from casework.settings import ProcessSettings
     from tests.support import case_starter, running_worker
 
