@@ -38,7 +38,7 @@ from rich.progress import Progress
 from access.dev_issuer import load_identities, running
 from access.dev_tokens import Tokens
 from bench.bare import BareActivities, BareInbox, bare_worker
-from bench.drive import bounded
+from bench.drive import bounded, quantile
 from bench.intake import wait_open
 from bench.referrals import reference, referral
 from bench.stack import Stack
@@ -53,11 +53,6 @@ EVENT_CONCURRENCY = 16
 IDENTITIES = Path(__file__).resolve().parent.parent / "deploy" / "dev-identities.toml"
 FIRST_TASK = "nbtc_check"
 RESPOND_ASYNC = {"Prefer": "respond-async"}
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
 @dataclass
@@ -87,7 +82,7 @@ class ApiResult:
 
     @property
     def p95(self) -> float:
-        return percentile(self.complete_latencies_s, 0.95)
+        return quantile(self.complete_latencies_s, 0.95)
 
     @property
     def direct_p50(self) -> float:
@@ -95,7 +90,7 @@ class ApiResult:
 
     @property
     def direct_p95(self) -> float:
-        return percentile(self.direct_complete_latencies_s, 0.95)
+        return quantile(self.direct_complete_latencies_s, 0.95)
 
     @property
     def server_p50_ms(self) -> dict[str, float]:
@@ -109,7 +104,7 @@ class ApiResult:
 
     @property
     def bare_p95(self) -> float:
-        return percentile(self.bare_update_latencies_s, 0.95)
+        return quantile(self.bare_update_latencies_s, 0.95)
 
     @property
     def p95_ratio(self) -> float:

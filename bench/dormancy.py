@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import statistics
 import sys
 import time
 import uuid
@@ -64,19 +63,19 @@ class DormancyResult:
 
     @property
     def p50(self) -> float:
-        return _quantile(self.wake_latencies_s, 0.50)
+        return drive.quantile(self.wake_latencies_s, 0.50)
 
     @property
     def p95(self) -> float:
-        return _quantile(self.wake_latencies_s, 0.95)
+        return drive.quantile(self.wake_latencies_s, 0.95)
 
     @property
     def bare_p50(self) -> float:
-        return _quantile(self.bare_wake_latencies_s, 0.50)
+        return drive.quantile(self.bare_wake_latencies_s, 0.50)
 
     @property
     def bare_p95(self) -> float:
-        return _quantile(self.bare_wake_latencies_s, 0.95)
+        return drive.quantile(self.bare_wake_latencies_s, 0.95)
 
     @property
     def per_case_kb(self) -> float:
@@ -88,12 +87,6 @@ class DormancyResult:
         return (self.bare_rss_cached_mb - self.bare_rss_idle_mb) * 1024 / self.bare_cases if self.bare_cases else 0.0
 
 
-def _quantile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[round(q * 100) - 1]
 
 
 async def drive_to_dormant(stack: Stack, prefix: str, n: int, progress: Progress) -> None:

@@ -5,6 +5,7 @@ are the workflow's own: ``<kind>-<n>``."""
 from __future__ import annotations
 
 import asyncio
+import statistics
 import uuid
 from typing import Any
 
@@ -57,3 +58,13 @@ async def bounded(limit: int, jobs: list, on_done=None) -> list:  # noqa: ANN001
         return result
 
     return list(await asyncio.gather(*(one(j) for j in jobs)))
+
+
+def quantile(values: list[float], q: float) -> float:
+    """The ``q`` quantile of latencies (inclusive method; NaN for none): one definition of
+    p50 and p95 for every phase."""
+    if not values:
+        return float("nan")
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[round(q * 100) - 1]

@@ -8,7 +8,6 @@ so a caseworker's second terminal needs no configuration.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
 from typing import AsyncIterator
 
 import asyncpg

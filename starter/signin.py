@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime, timezone
-from typing import Any, Optional
+from typing import Any
 
 import typer
 

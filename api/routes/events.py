@@ -16,7 +16,6 @@ in the CID first, and their refusals (a conviction before the date of birth) mat
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -32,6 +31,7 @@ from api.auth import Who, allow
 from api.problems import FieldError, Problem, problem_responses
 from api.resources import CaseId, as_case_ref
 from api.services import Svc
+from casework.rule_ids import first_rule_id
 from casework.case import (
     AT_THE_DOOR,
     CertificateReceived,
@@ -53,7 +53,6 @@ from workflows.client import is_conflicting_repeat
 
 router = APIRouter(tags=["events"])
 
-_RULE = re.compile(r"\bR\d{2}\b")
 
 
 def _body_of(event: type[Event], name: str, **extra: Any) -> type[BaseModel]:
@@ -135,7 +134,7 @@ def _door(model: type[Event], data: dict[str, Any]) -> Event:
         errors = [FieldError(field=f"body.{f}" if f != "(document)" else "body", message=m)
                   for f, m in field_errors(err.errors())]
         detail = "; ".join(f"{e.field}: {e.message}" for e in errors[:5])
-        raise Problem(422, detail, kind="invalid-event", errors=errors, rule=_rule(detail)) from None
+        raise Problem(422, detail, kind="invalid-event", errors=errors, rule=first_rule_id(detail)) from None
 
 
 async def _deliver(svc: Svc, case_id: str, event: Event, response: Response, judged: str | None = None) -> Receipt:
@@ -146,7 +145,7 @@ async def _deliver(svc: Svc, case_id: str, event: Event, response: Response, jud
         message = getattr(cause, "message", None) or str(cause or err)
         closed = isinstance(cause, ApplicationError) and cause.type == "CaseClosed"
         raise Problem(422, message, kind="case-closed" if closed else "refused-by-case",
-                      rule=_rule(message)) from None
+                      rule=first_rule_id(message)) from None
     except RPCError as err:
         if err.status is RPCStatusCode.NOT_FOUND:
             if "completed" in err.message or "closed" in err.message:
@@ -156,16 +155,11 @@ async def _deliver(svc: Svc, case_id: str, event: Event, response: Response, jud
     if receipt.result is EventResult.REFUSED:
         if is_conflicting_repeat(receipt):
             raise Problem(409, receipt.detail, kind="conflicting-repeat")
-        raise Problem(422, receipt.detail, kind="refused-by-case", rule=_rule(receipt.detail))
+        raise Problem(422, receipt.detail, kind="refused-by-case", rule=first_rule_id(receipt.detail))
     if receipt.result is EventResult.SENT:
         response.status_code = 202
     return Receipt(case_id=case_id, kind=receipt.kind, event_id=receipt.event_id, result=receipt.result,
                    detail=receipt.detail, stage=receipt.stage, non_disclosable=judged)
-
-
-def _rule(text: str) -> str | None:
-    found = _RULE.search(text)
-    return found.group(0) if found else None
 
 
 def _applied_path(case_id: str, kind: EventKind, event_id: str) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from dataclasses import replace
 from datetime import datetime
@@ -25,9 +24,11 @@ from access.policy import Action, Assignment, decide
 from access.principal import Principal
 from api.auth import Who, allow
 from api import cursors
+from api.failures import RETRY_AFTER
 from api.problems import FieldError, Problem, problem_responses
 from api.resources import task_ref, tasks_of
 from api.services import Services, Svc
+from casework.rule_ids import first_rule_id
 from casework.case import Acting, TaskCompletion
 from casework.tasks import TASK_KINDS
 from cid import read_model
@@ -39,9 +40,6 @@ router = APIRouter(tags=["tasks"])
 
 #: How long a completion waits for the case's answer (a worker must be running).
 UPDATE_TIMEOUT_SECONDS = 30.0
-#: Seconds to wait before asking again when the case or Temporal did not answer.
-RETRY_AFTER = 5
-_RULE = re.compile(r"\bR\d{2}\b")
 
 #: Query and body text: no control characters (PostgreSQL refuses NUL in text).
 TEXT = r"^[^\x00-\x1f\x7f]*$"
@@ -183,14 +181,14 @@ def _refused_by_case(err: WorkflowUpdateFailedError, row: Any) -> Problem:
     cause = err.cause
     text = " ".join(str(getattr(cause, "message", None) or cause or err).split())
     kind = getattr(cause, "type", None)
-    rule = _RULE.search(text)
+    rule = first_rule_id(text)
     if kind == "CaseClosed":
         return Problem(409, text, kind="case-closed")
     if kind == NOT_PERMITTED:  # the case's own check of the verified principal (defence in depth)
         return Problem(403, text, kind="not-allowed")
     if any(words in text for words in ("already done", "was already", "being completed already", "has no open task")):
         return Problem(409, text, kind="already-done")
-    return Problem(422, text, kind="refused-by-case", rule=rule.group(0) if rule else None)
+    return Problem(422, text, kind="refused-by-case", rule=rule)
 
 
 @router.post("/tasks/{task_id}/completion", response_model=CompletionOut,
