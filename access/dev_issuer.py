@@ -437,6 +437,11 @@ class Running:
     issuer: DevIssuer
     url: str
     _server: Any = field(repr=False)
+    _thread: threading.Thread | None = field(default=None, repr=False)
+
+    def alive(self) -> bool:
+        """Whether it still serves (``casework up`` watches it)."""
+        return self._thread is None or (self._thread.is_alive() and not self._server.should_exit)
 
 
 @contextmanager
@@ -464,7 +469,7 @@ def running(identities: Identities, *, host: str = "127.0.0.1", port: int = 0, a
     try:
         if not server.started:
             raise DevIssuerRefused("the development issuer did not start")
-        yield Running(issuer, url, server)
+        yield Running(issuer, url, server, thread)
     finally:
         server.should_exit = True
         thread.join(timeout=10)

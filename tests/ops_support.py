@@ -12,7 +12,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from casework import search
-from casework.local_stack import free_port  # noqa: F401 - re-exported
+from local_stack.ports import free_port  # noqa: F401 - re-exported
 from casework.binaries import temporal_cli
 from casework.codec import CodecKey, KeyRing
 from casework.temporal import data_converter

@@ -24,7 +24,7 @@ from casework.case import (
     TaskCompletion,
 )
 from casework.referral import DISCLOSABLE_PURPOSE, Certificate, Referral
-from casework.local_stack import until  # noqa: F401 - the one polling helper, re-exported for the tests
+from local_stack.polling import until  # noqa: F401 - the one polling helper, re-exported for the tests
 from casework.settings import ProcessSettings
 from worker.service import build_worker
 from workflows.client import CaseClient, Submitted

@@ -34,7 +34,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 
 from casework import search
 from casework.case import TaskCompletion, case_id_for
-from casework.local_stack import free_port, port_taken
+from local_stack.ports import free_port, port_taken
 from casework.codec import load_key_file
 from casework.rules import OUTCOME_LEFT_UK
 from casework.temporal import data_converter

@@ -1,0 +1,18 @@
+"""The local stack's case database: ``DATABASE_URL`` if set, else an embedded PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from casework import config
+
+
+def database_url_or_embedded(pgdata: Path) -> tuple[str, str]:
+    """The CID: ``DATABASE_URL`` if set, else an embedded PostgreSQL in ``pgdata``
+    (started, or reused); returns (DSN, where it is, for people)."""
+    url = config.database_url()
+    if url:
+        return url, "DATABASE_URL"
+    from cid.embedded import start_embedded
+
+    return start_embedded(pgdata), f"embedded PostgreSQL in {pgdata}"
