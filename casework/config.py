@@ -34,7 +34,9 @@ MAX_CACHED_WORKFLOWS_ENV = "CASEWORK_MAX_CACHED_WORKFLOWS"
 PROCESS_CONFIG_ENV = "CASEWORK_PROCESS_CONFIG"
 LOG_LEVEL_ENV = "LOG_LEVEL"
 
-DEFAULT_DATA_DIR = ".casework"
+STATE_HOME_ENV = "XDG_STATE_HOME"
+#: The data folder's name under the user's state folder (XDG Base Directory).
+DATA_DIR_NAME = "casework"
 DEFAULT_MAX_CACHED_WORKFLOWS = 1000  # temporalio's default
 #: R60: the longest purpose a read of personal data may state (the CLI and the CID agree).
 MAX_PURPOSE_CHARS = 500
@@ -58,8 +60,15 @@ def database_url(environ: Environ | None = None) -> str | None:
 
 
 def data_dir(environ: Environ | None = None) -> Path:
-    """The local stack's folder (``casework up``, and where the CLI finds stack.json)."""
-    return Path(_get(DATA_DIR_ENV, environ) or DEFAULT_DATA_DIR)
+    """The local stack's folder (``casework up``, and where the CLI finds stack.json):
+    ``CASEWORK_DATA_DIR``, else ``$XDG_STATE_HOME/casework`` (``~/.local/state/casework``),
+    the same from any working folder."""
+    explicit = _get(DATA_DIR_ENV, environ)
+    if explicit:
+        return Path(explicit).expanduser()
+    state = _get(STATE_HOME_ENV, environ)
+    home = Path(state) if state and Path(state).is_absolute() else Path.home() / ".local" / "state"
+    return home / DATA_DIR_NAME
 
 
 def actor() -> str | None:

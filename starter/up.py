@@ -69,9 +69,10 @@ class Stopped(Exception):
 
 @app.command()
 def up(
-    data_dir: Path = typer.Option(
-        Path(config.DEFAULT_DATA_DIR), "--data-dir", envvar=config.DATA_DIR_ENV,
-        help="Where the dev server's SQLite file, the embedded database and stack.json live.",
+    data_dir: Path | None = typer.Option(
+        None, "--data-dir", envvar=config.DATA_DIR_ENV, show_default="$XDG_STATE_HOME/casework",
+        help="Where the dev server's SQLite file, the embedded database and stack.json live "
+             "(the CLI finds stack.json there from any folder; another folder: set CASEWORK_DATA_DIR).",
     ),
     temporal_port: int = typer.Option(7233, "--temporal-port", min=1, max=65535, help="Temporal gRPC port."),
     ui_port: int = typer.Option(8233, "--ui-port", min=1, max=65535, help="Temporal Web UI port."),
@@ -89,9 +90,24 @@ def up(
     """
     if len({temporal_port, ui_port, codec_port, api_port, issuer_port}) < 5:
         raise CliError("--temporal-port, --ui-port, --codec-port, --api-port and --issuer-port must differ", Exit.BAD_INPUT)
-    stack = LocalStack(data_dir.expanduser().resolve(), temporal_port, ui_port, codec_port, examples=not no_examples,
+    folder = (data_dir or config.data_dir()).expanduser().resolve()
+    _note_earlier_state(folder)
+    stack = LocalStack(folder, temporal_port, ui_port, codec_port, examples=not no_examples,
                        api_port=api_port, issuer_port=issuer_port)
     asyncio.run(stack.run())
+
+
+#: Where the data folder was before it moved to the XDG state folder (issue 24 item 2).
+OLD_DATA_DIR = ".casework"
+
+
+def _note_earlier_state(folder: Path) -> None:
+    """An older checkout kept its stack in ./.casework: say so rather than seem to lose it."""
+    old = Path(OLD_DATA_DIR).resolve()
+    if old != folder and (old / "temporal.db").is_file():
+        console.print(f"[yellow]![/] An earlier stack's cases are in {escape(str(old))}; this one uses "
+                      f"{escape(str(folder))}. To go on with those: casework up --data-dir {escape(OLD_DATA_DIR)}",
+                      soft_wrap=True)
 
 
 # --------------------------------------------------------------------------- the dev server

@@ -42,10 +42,10 @@ def run(env: dict[str, str], *args: str) -> Ran:
     return Ran(args, done.returncode, done.stdout, done.stderr)
 
 
-def sign_in(env: dict[str, str], user: str) -> Ran:
+def sign_in(env: dict[str, str], user: str, cwd: str | None = None) -> Ran:
     """``casework login --no-browser``: the address it prints is opened by ``Person(user)``."""
     process = subprocess.Popen([CASEWORK, "login", "--no-browser", "--timeout", "30"], env=env, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd)
     try:
         assert process.stderr is not None
         first = process.stderr.readline()
@@ -97,6 +97,24 @@ def test_login_finds_the_issuer_in_the_local_stack_file(issuer: Running, tmp_pat
     (tmp_path / "data" / "stack.json").write_text(json.dumps({"oidc_issuer": issuer.url}))
     assert sign_in(env, "director.hal").code == 0
     assert run(env, "whoami", "--json").json()["subject"] == "director.hal"
+
+
+def test_the_local_stack_is_found_from_any_folder_in_the_xdg_state_folder(issuer: Running, tmp_path: Path) -> None:
+    """Issue 24 item 2: without CASEWORK_DATA_DIR the stack file is in $XDG_STATE_HOME/casework
+    (else ~/.local/state/casework), whatever the working folder."""
+    home = tmp_path / "home"
+    env = {k: v for k, v in environment(tmp_path).items() if k != "CASEWORK_DATA_DIR"} | {"HOME": str(home)}
+    state = home / ".local" / "state" / "casework"
+    state.mkdir(parents=True)
+    (state / "stack.json").write_text(json.dumps({"oidc_issuer": issuer.url}))
+    assert sign_in(env, "director.hal", cwd="/").code == 0
+    assert run(env, "whoami", "--json").json()["subject"] == "director.hal"
+    # XDG_STATE_HOME names another state folder.
+    other = tmp_path / "state"
+    (other / "casework").mkdir(parents=True)
+    (other / "casework" / "stack.json").write_text(json.dumps({"oidc_issuer": "http://127.0.0.1:9"}))
+    nowhere = run(env | {"XDG_STATE_HOME": str(other)}, "login", "--no-browser", "--timeout", "10")
+    assert nowhere.code == 6 and "http://127.0.0.1:9 could not be reached" in nowhere.one_error_line(), str(nowhere)
 
 
 def test_login_without_an_issuer_or_an_answer_is_one_line(issuer: Running, tmp_path: Path) -> None:
