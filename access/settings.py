@@ -89,3 +89,5 @@ class DevIssuerSettings(BaseSettings):
     identities: str = "deploy/dev-identities.toml"
     audience: str = "casework-api"
     token_seconds: int = Field(default=600, ge=10, le=3600)
+    #: How long a person's sign-in lasts (the refresh token's absolute lifetime): a working day.
+    refresh_seconds: int = Field(default=10 * 3600, ge=60, le=7 * 24 * 3600)

@@ -57,6 +57,8 @@ console = Console(highlight=False)
 log = logging.getLogger("casework.up")
 
 EXAMPLES_ACTOR = "acro.referrals"
+#: The development issuer's signing keys and refresh tokens: a restart signs nobody out.
+ISSUER_STATE_FILE = "issuer-state.json"
 TEMPORAL_READY_SECONDS = 30.0
 UI_READY_SECONDS = 15.0
 SERVER_STOP_SECONDS = 10.0
@@ -189,7 +191,8 @@ class LocalStack:
             identities = load_identities(_identities_file(settings.identities))
             return self._issuer_stack.enter_context(running(
                 identities, host=settings.host, port=self.issuer_port, audience=settings.audience,
-                token_seconds=settings.token_seconds))
+                token_seconds=settings.token_seconds, state_file=self.data_dir / ISSUER_STATE_FILE,
+                refresh_seconds=settings.refresh_seconds))
         except DevIssuerRefused as refused:
             raise CliError(f"the development issuer: {refused}", Exit.UNAVAILABLE) from None
         except OSError as err:
