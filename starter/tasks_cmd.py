@@ -104,7 +104,9 @@ def complete(
     if json_out:
         print_json(done)
         return
-    stage = f" The case is now at {done['stage']}." if done.get("stage") else ""
+    # The API's answer says where the case went (issue 24 item 8): "closed" when the outcome closed it.
+    stage = (" The case is closed." if done.get("stage") == "closed"
+             else f" The case is now at {done['stage']}." if done.get("stage") else "")
     console.print(f"Task {done['task_id']} ({done['key']} of {done['case_id']}) completed: {done['outcome']}.{stage}",
                   markup=False)
 

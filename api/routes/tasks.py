@@ -12,12 +12,15 @@ import asyncio
 import logging
 import time
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import WorkflowExecutionStatus
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
+from temporalio.client import WorkflowQueryFailedError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
 from access.policy import Action, Assignment, decide
@@ -29,7 +32,7 @@ from api.problems import FieldError, Problem, problem_responses
 from api.resources import task_ref, tasks_of
 from api.services import Services, Svc
 from casework.rule_ids import first_rule_id
-from casework.case import Acting, TaskCompletion
+from casework.case import Acting, Stage, TaskCompletion
 from casework.tasks import TASK_KINDS
 from cid import read_model
 from cid.assignments import Holding, change_assignee
@@ -82,7 +85,9 @@ class CompletionOut(BaseModel):
     case_id: str
     key: str
     outcome: str
-    stage: str
+    stage: str = Field(description="The case's stage after the completion, as the case says: 'closed' when the "
+                                   "outcome closed it")
+    closed: bool = Field(default=False, description="The completion closed the case")
     completed_by: str
 
 
@@ -227,8 +232,44 @@ async def complete_task(task_id: TaskId, body: CompletionIn, who: Who, svc: Svc,
               "update": time.perf_counter() - read}
     response.headers["Server-Timing"] = ", ".join(f"{k};dur={v * 1e3:.1f}" for k, v in timing.items())
     log.debug("task %s completed: %s", task_id, response.headers["Server-Timing"])
+    stage = await _stage_after(svc, row["case_id"], done.stage)
     return CompletionOut(task_id=row["id"], case_id=row["case_id"], key=row["task_key"], outcome=done.outcome,
-                         stage=done.stage.value, completed_by=who.subject)
+                         stage=stage.value, closed=stage is Stage.CLOSED, completed_by=who.subject)
+
+
+WORKFLOW_EXECUTION_STATUS_RUNNING = WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
+WORKFLOW_EXECUTION_STATUS_COMPLETED = WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED
+#: How long a completion's answer waits for the case to settle before saying where it is.
+SETTLE_SECONDS = 3.0
+
+
+async def _stage_after(svc: Services, case_id: str, answered: Stage) -> Stage:
+    """Where the case is once it has acted on the completion (issue 24 item 8: a closing
+    completion answered "the case is now at E-consideration"). The update answers when
+    the task is recorded, with the stage it was completed in; the case then goes on, by
+    activities, to its next wait or to 'closed'. So wait, bounded, until the case has no
+    activity or workflow task pending, and ask its own view; if the case cannot be asked,
+    the update's stage."""
+    client = svc.cases.temporal
+    request = DescribeWorkflowExecutionRequest(namespace=client.namespace, execution=WorkflowExecution(workflow_id=case_id))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SETTLE_SECONDS
+    try:
+        while True:
+            # The raw description: the pending work is all this needs (no search attributes decoded).
+            raw = await client.workflow_service.describe_workflow_execution(request)
+            status = raw.workflow_execution_info.status
+            if status == WORKFLOW_EXECUTION_STATUS_COMPLETED:
+                return Stage.CLOSED
+            if status != WORKFLOW_EXECUTION_STATUS_RUNNING:
+                return answered
+            if (not raw.pending_activities and not raw.HasField("pending_workflow_task")) or loop.time() > deadline:
+                break
+            await asyncio.sleep(0.02)
+        view = await svc.cases.view(case_id, rpc_timeout=timedelta(seconds=SETTLE_SECONDS))
+    except (RPCError, WorkflowQueryFailedError):
+        return answered
+    return view.stage
 
 
 # ---------------------------------------------------------------------------- who holds it
