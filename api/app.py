@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import failures, problems
+from api import docs_pages, failures, problems
 from api.routes import cases, events, feeds, me, referrals, tasks
 from api.services import Services
 
@@ -46,8 +46,9 @@ def create_app(
             await close()
 
     app = FastAPI(title="acro-casework API", version=API_VERSION, description=DESCRIPTION, lifespan=lifespan,
-                  openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
+                  openapi_url="/openapi.json", docs_url=None, redoc_url=None)
     problems.install(app)
+    docs_pages.install(app)  # /docs (Swagger UI, self-hosted) and /docs/api (the problem types)
     failures.install(app)
     for module in (referrals, events, cases, tasks, feeds, me):
         app.include_router(module.router)
