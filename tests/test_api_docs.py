@@ -67,15 +67,19 @@ async def test_an_unknown_event_kind_is_422_naming_path_kind_on_post_as_on_get(a
         assert answer.json()["type"] == f"/docs/api#{INVALID_REQUEST}"
 
 
-async def test_field_errors_on_one_endpoint_have_one_type(api: ApiStack) -> None:
+async def test_field_errors_on_one_endpoint_have_one_type(api: ApiStack, start) -> None:
     """The certificate route checks the body's shape (FastAPI) and then the certificate
     (casework.certificate): both are field errors of one type."""
-    path = "/cases/acro-case-X/events/certificate"
+    case = await start()
+    path = f"/cases/{case.id}/events/certificate"
     shape = await api.call("POST", path, "acro", json={"event_id": "e1"})
     content = await api.call("POST", path, "acro", json={"event_id": "e1", "certificate": {
-        "certificate_id": "C1", "issued_on": "2999-01-01", "convictions": []}})
+        "request_purpose": "Request for administrative purpose immigration/deportation", "issued_on": "2999-01-01",
+        "convictions": [{"country": "PL", "offence": "Theft", "category": "theft", "conviction_date": "2008-02-05"}]}})
     types = {shape.json().get("type"), content.json().get("type")}
     assert {shape.status_code, content.status_code} == {422}, (shape.text, content.text)
+    assert shape.json()["errors"][0]["field"] == "body.certificate"
+    assert content.json()["errors"][0]["field"] == "body.certificate.issued_on", content.text
     assert types == {f"/docs/api#{INVALID_REQUEST}"}, types
 
 
