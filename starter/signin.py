@@ -141,7 +141,7 @@ def whoami(json_out: bool = typer.Option(False, "--json", help="Print it as JSON
     source = "CASEWORK_TOKEN" if explicit else str(credentials.token_path())
     until = None if stored is None else stored.signed_in_until
     if json_out:
-        print_json(me | {"api_url": api_url, "api_from": _api_source(), "token_from": source,
+        print_json(me | {"api": api_url, "api_from": _api_source(), "token_from": source,
                          "signed_in_until": until})
         return
     may = me.get("may") or {}

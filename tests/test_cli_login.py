@@ -94,7 +94,7 @@ async def test_login_whoami_renewal_and_logout(api: ApiStack, tmp_path: Path) ->
     assert who.code == 0, str(who)
     me = who.json()
     assert (me["subject"], me["roles"], me["teams"], me["client_id"]) == ("nbtc.finn", ["nbtc"], ["NBTC"], "casework-cli")
-    assert me["api_url"] == api.url and me["api_from"] == "CASEWORK_API_URL" and me["token_from"] == str(path)
+    assert me["api"] == api.url and me["api_from"] == "CASEWORK_API_URL" and me["token_from"] == str(path)
     assert "send_left_uk" in me["may"]["sends"] and "nbtc_check" in me["may"]["works_tasks"]
     text = await asyncio.to_thread(run, env, "whoami")
     assert text.code == 0 and f"API {api.url} (from CASEWORK_API_URL)" in text.out and "Works tasks: " in text.out

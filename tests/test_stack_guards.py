@@ -111,3 +111,22 @@ async def test_the_stack_stops_in_order_when_its_dev_server_dies(stack: Stack) -
     for port in (stack.api_port, stack.issuer_port, stack.codec_port):
         assert not port_taken(port), port
     assert not (stack.data_dir / "stack.json").exists()
+
+
+async def test_a_failed_worker_task_is_one_line_naming_it_and_the_log(tmp_path: Path) -> None:
+    """The worker runs inside ``casework up`` (an asyncio task), so it cannot be killed
+    apart from it; its failure is watched as the other parts are (local_stack/supervision.py)."""
+    from local_stack import supervision
+
+    async def worker() -> None:
+        await asyncio.sleep(0.05)
+        raise RuntimeError("the case database refused the connection\n(details in the log)")
+
+    task = asyncio.create_task(worker())
+    running = supervision.Part("the Temporal dev server", tmp_path / "temporal.log", lambda: None)
+    ended = await asyncio.wait_for(supervision.first_ended(
+        [running, supervision.Part("the worker", tmp_path / "casework-up.log", lambda: supervision.task_ended(task))],
+        every=0.01), timeout=5)
+    assert ended.line() == (f"the worker stopped (the case database refused the connection (details in the log)); "
+                            f"its log: {tmp_path / 'casework-up.log'}. Stopping the rest.")
+    assert supervision.exit_status(-9) == "killed by SIGKILL" and supervision.exit_status(1) == "exit 1"
