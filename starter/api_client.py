@@ -38,6 +38,8 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 LOGIN_HINT = "run 'casework login' (or set CASEWORK_TOKEN)"
 #: The most referrals one ``POST /referrals/batch`` carries (the API's limit).
 MAX_BATCH = 100
+#: How long a completion's answer may wait for the case to act on it (the API's ``Prefer: wait``).
+COMPLETION_WAIT_SECONDS = 5
 #: What the CLI says it is in the API's logs.
 USER_AGENT = "casework-cli"
 
@@ -131,12 +133,13 @@ class ApiClient:
 
     # ------------------------------------------------------------------ the wire
 
-    async def request(self, method: str, path: str, *, json: Any = None, params: Mapping[str, Any] | None = None) -> Answer:
+    async def request(self, method: str, path: str, *, json: Any = None, params: Mapping[str, Any] | None = None,
+                      headers: Mapping[str, str] | None = None) -> Answer:
         """One call; connection failures and timeouts raise ``CliError`` (exit 5)."""
         assert self._http is not None, "use 'async with ApiClient()'"
         query = {k: _param(v) for k, v in (params or {}).items() if v is not None and v is not False}
         try:
-            response = await self._http.request(method, path, json=json, params=query)
+            response = await self._http.request(method, path, json=json, params=query, headers=headers)
         except httpx.TimeoutException:
             raise CliError(
                 f"the API did not answer within {self.timeout:.0f} s ({method} {path}); nothing is known to have"
@@ -197,7 +200,9 @@ class ApiClient:
         return await self._ok("GET", f"/tasks/{task_id}")
 
     async def complete(self, task_id: int | str, outcome: str, details: Mapping[str, Any]) -> Any:
-        return await self._ok("POST", f"/tasks/{task_id}/completion", json={"outcome": outcome, "details": dict(details)})
+        # A person reads where the case went: wait for the case to act on it (RFC 7240).
+        return await self._ok("POST", f"/tasks/{task_id}/completion", json={"outcome": outcome, "details": dict(details)},
+                              headers={"Prefer": f"wait={COMPLETION_WAIT_SECONDS}"})
 
     async def claim(self, task_id: int | str) -> Any:
         return await self._ok("POST", f"/tasks/{task_id}/claim")

@@ -140,7 +140,8 @@ async def test_a_completion_that_closes_the_case_says_so(api: ApiStack, start) -
     """Issue 24 item 8: R11, left the UK, closes the case; the answer said "E-consideration"."""
     case = await start()
     task_id = await open_task_id(case, "nbtc_check")
-    answer = await api.call("POST", f"/tasks/{task_id}/completion", "nbtc.finn", json={"outcome": "left_uk"})
+    answer = await api.call("POST", f"/tasks/{task_id}/completion", "nbtc.finn", json={"outcome": "left_uk"},
+                            headers={"Prefer": "wait=5"})
     assert answer.status_code == 200, answer.text
     assert (answer.json()["stage"], answer.json()["closed"]) == ("closed", True), answer.text
 
