@@ -163,6 +163,13 @@ def test_login_without_an_issuer_or_an_answer_is_one_line(issuer: Running, tmp_p
     assert not (tmp_path / "config" / "casework" / "token.json").exists()
 
 
+def test_login_speaks_of_what_exists() -> None:
+    """Issue 24 item 8: access/login.py spoke of a web inbox that did not exist."""
+    import access.login
+
+    assert "web inbox" not in (access.login.__doc__ or "") and "browser-based client" in (access.login.__doc__ or "")
+
+
 def test_people_commands_need_a_token_and_an_api(tmp_path: Path) -> None:
     """Before any request: no API configured (5), no token (6); an API that is down (5)."""
     no_api = run(environment(tmp_path, CASEWORK_TOKEN="x"), "tasks")
