@@ -1,6 +1,7 @@
 """The caseworker tour is a test (issue 24 item 4): docs/caseworker-tour.md is run as
 written, command by command, against ``casework up`` (free ports, its own data folder), so
-the tour cannot drift from the product again.
+the tour cannot drift from the product again; then the README's "try next" lines (its
+```sh block that signs in), each of which must exit 0.
 
 How the doc is read: every ```console block is run; a line ``$ COMMAND`` is a command (a
 line ending in ``\\`` goes on on the next; lines ``> ...`` after it are its here-document),
@@ -72,6 +73,20 @@ def steps(text: str) -> list[Step]:
     return found
 
 
+def readme_steps(text: str) -> list[Step]:
+    """The README's "try next" lines: each line of a ```sh block that signs in on the local
+    stack (a login that names whom to pick), but the terminal's own setup (``cd``, ``source
+    .venv/bin/activate``: the test's PATH has the venv)."""
+    found: list[Step] = []
+    for block in re.findall(r"```sh\n(.*?)```", text, flags=re.S):
+        if not any(line.startswith("casework login") and PICK.search(line) for line in block.splitlines()):
+            continue
+        for line in block.splitlines():
+            if line.strip() and not line.lstrip().startswith(("#", "source ", "cd ")):
+                found.append(Step(line.strip()))
+    return found
+
+
 def checked_lines(shown: list[str]) -> list[str]:
     return [" ".join(s.split()) for s in shown
             if s.strip() and not s.lstrip().startswith(TABLE) and "…" not in s and not re.search(r"\d|(^|\s)/\w", s)]
@@ -88,6 +103,9 @@ def test_the_tour_parses_as_the_runner_expects() -> None:
     assert all(PICK.search(c) for c in commands if c.startswith("casework login"))
     assert not any(re.search(r"casework (complete|claim|unclaim|assign) \d", c) for c in commands), \
         "task numbers differ per run: refer to tasks as CASE:KEY"
+    readme = readme_steps((ROOT / "README.md").read_text(encoding="utf-8"))
+    assert any(s.command.startswith("casework login") for s in readme), "the README's try-next lines sign in first"
+    assert all(PICK.search(s.command) for s in readme if s.command.startswith("casework login"))
 
 
 def _terminal(tmp: Path, data_dir: Path) -> dict[str, str]:
@@ -146,6 +164,11 @@ async def test_the_caseworker_tour_runs_as_written(tmp_path: Path) -> None:
             said = " ".join(output.split())
             for line in checked_lines(step.shown):
                 assert line in said, f"{where}: the doc shows {line!r}; the command printed:\n{output}"
+        # The README's "try next" lines, on the example cases `casework up` submitted.
+        for step in readme_steps((ROOT / "README.md").read_text(encoding="utf-8")):
+            status, output = await asyncio.to_thread(_run, step, env, work)
+            recorded.append(f"$ {step.command}\n{output}[exit {status}]\n")
+            assert status == 0 and "Traceback" not in output, f"README.md: $ {step.command}: exit {status}\n{output}"
     finally:
         if record:
             Path(record).write_text("\n".join(recorded), encoding="utf-8")
