@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from casework import config
+from cid.embedded import start_embedded
 
 
 def database_url_or_embedded(pgdata: Path) -> tuple[str, str]:
@@ -13,6 +14,4 @@ def database_url_or_embedded(pgdata: Path) -> tuple[str, str]:
     url = config.database_url()
     if url:
         return url, "DATABASE_URL"
-    from cid.embedded import start_embedded
-
     return start_embedded(pgdata), f"embedded PostgreSQL in {pgdata}"
