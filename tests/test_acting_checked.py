@@ -20,7 +20,9 @@ from casework.case import Acting, TaskCompletion
 from casework.temporal import data_converter
 from casework.tasks import DIRECTOR, NBTC
 from tests.test_replay import patches
-from workflows.case import NOT_PERMITTED, PATCH_ACTING, CaseWorkflow
+from workflows.case import CaseWorkflow
+from workflows.context import PATCH_ACTING
+from workflows.human_task import NOT_PERMITTED
 
 #: People of deploy/dev-identities.toml, as the API would describe them.
 NBTC_OFFICER = Acting(subject="nbtc.finn", roles=["nbtc"], teams=[NBTC])

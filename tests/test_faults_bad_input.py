@@ -52,7 +52,8 @@ from tests.support import (
     eventually,
     running_worker,
 )
-from workflows.case import MAX_DETAILS_BYTES, CaseWorkflow
+from workflows.case import CaseWorkflow
+from workflows.human_task import MAX_DETAILS_BYTES
 
 MANY = settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 NO_LINE_BREAKS = st.characters(blacklist_categories=("Cs", "Zl", "Zp"), blacklist_characters="\r\n\x0b\x0c\x1c\x1d\x1e\x85")

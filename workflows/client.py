@@ -55,7 +55,10 @@ from casework.case import (
 from casework.referral import Certificate, Referral
 from cid import intake
 from casework.rules import non_disclosable_reason
-from workflows.case import CONFLICTING_REPEAT, CONTINUING_AS_NEW, UNSUPPORTED, CaseWorkflow
+from workflows.case import CaseWorkflow
+from workflows.continuing import CONTINUING_AS_NEW
+from workflows.legacy import UNSUPPORTED
+from workflows.messages import CONFLICTING_REPEAT
 
 #: Every message another system or person can send a case.
 CaseEvent = Union[PersonLocated, LeftUk, CertificateReceived, RepresentationsReceived]
