@@ -27,9 +27,9 @@ with workflow.unsafe.imports_passed_through():
         IceTaskingOutcome,
         LeftUkReviewOutcome,
         NbtcCheckOutcome,
+        ConsiderationOutcome,
         OutcomeRefused,
         PursuitOutcome,
-        ConsiderationOutcome,
         convictions_refusal,
         validate_outcome,
     )
@@ -220,12 +220,7 @@ class HumanTasks:
         if cmd.task_key in self.completing or self.inbox.holds_completion(cmd.task_key):
             raise ValueError(f"task {cmd.task_key} is being completed already")
         self.continuing.refuse_when_busy()
-        encoded = json.dumps(cmd.details, default=str)
-        if len(encoded) > MAX_DETAILS_BYTES:  # refused unread: a task's details are a few short fields
-            raise ValueError(f"details are {len(encoded)} bytes; at most {MAX_DETAILS_BYTES} bytes are accepted")
-        if _has_nul(cmd.details):  # PostgreSQL cannot store it: the completion would retry forever
-            raise ValueError("details contain a NUL character (\\u0000), which cannot be recorded")
-        refusal = self.refusal(task, cmd)
+        refusal = details_refusal(cmd.details) or self.refusal(task, cmd)
         if refusal is not None:
             raise ValueError(refusal)
 
@@ -249,14 +244,33 @@ class HumanTasks:
         return None if decision else f"{acting.subject} may not: {decision.reason}"
 
     def refusal(self, task: OpenTask, cmd: TaskCompletion) -> str | None:
-        """Why this outcome may not be recorded now (None: it may): the task table, then R30."""
-        try:
-            validate_outcome(task.kind, cmd.outcome, cmd.details, today=workflow.now().date())
-        except OutcomeRefused as refused:
-            return str(refused)
-        if cmd.outcome in TASK_KINDS[task.kind].needs_disclosable and not rules.may_detain(self.run.s.convictions_disclosable):
-            return convictions_refusal(task.kind, cmd.outcome)
-        return None
+        """Why this outcome may not be recorded now (None: it may), as the case stands."""
+        return outcome_refusal(task.kind, cmd.outcome, cmd.details, disclosable=self.run.s.convictions_disclosable,
+                               today=workflow.now().date())
+
+
+def outcome_refusal(kind: str, outcome: str, details: dict[str, Any], *, disclosable: bool, today: date) -> str | None:
+    """Why ``outcome`` may not complete a task of ``kind`` (None: it may): the task table, then
+    R30/R61 (no detention or deportation decision on convictions not disclosable). ``today``
+    is the case's business date (``workflow.now()``)."""
+    try:
+        validate_outcome(kind, outcome, details, today=today)
+    except OutcomeRefused as refused:
+        return str(refused)
+    if outcome in TASK_KINDS[kind].needs_disclosable and not rules.may_detain(disclosable):
+        return convictions_refusal(kind, outcome)
+    return None
+
+
+def details_refusal(details: dict[str, Any]) -> str | None:
+    """Details refused unread: too large (a task's details are a few short fields), or holding
+    a NUL, which PostgreSQL cannot store (the completion would retry forever)."""
+    encoded = json.dumps(details, default=str)
+    if len(encoded) > MAX_DETAILS_BYTES:
+        return f"details are {len(encoded)} bytes; at most {MAX_DETAILS_BYTES} bytes are accepted"
+    if _has_nul(details):
+        return "details contain a NUL character (\\u0000), which cannot be recorded"
+    return None
 
 
 class Settlers:
