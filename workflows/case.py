@@ -34,7 +34,7 @@ with workflow.unsafe.imports_passed_through():
 from workflows import legacy
 from workflows.context import CaseRun
 from workflows.continuing import Continuing
-from workflows.human_task import NOT_PERMITTED, HumanTasks, Settlers  # noqa: F401 - NOT_PERMITTED: api/routes/tasks.py
+from workflows.human_task import HumanTasks, Settlers
 from workflows.inbox import Inbox
 from workflows.legacy import UNSUPPORTED, LegacyHandlers
 from workflows.messages import MessageEffects
@@ -50,8 +50,8 @@ class CaseWorkflow:
         # State exists before the first signal or update can arrive (they may come first).
         self.this_run = run = CaseRun(input.state or CaseState(case_id=workflow.info().workflow_id), input.submitted_by)
         self.s = run.s
-        self.record = CaseRecord(run)
         self.status = CaseStatus(run)
+        self.record = CaseRecord(run, self.status)
         self.inbox = Inbox(run)
         self.continuing = Continuing(run, self.inbox)
         self.waits = Waits(run, self.inbox, self.continuing)
@@ -78,7 +78,8 @@ class CaseWorkflow:
                 after = await self._stages[before](self)
             except LeftUkConfirmed:
                 after = await self.left_uk()
-            await self._enter(after)
+            if await self.record.enter(after):
+                self.tasks.new_visit()  # the nth task of a kind counts from the stage's start
             if self.continuing.after_stage(before, after):  # R16
                 await self.continuing.now()
         if self.this_run.v2:
@@ -312,34 +313,6 @@ class CaseWorkflow:
         Stage.CONSIDERATION: consideration,
         Stage.NOT_PURSUED: not_pursued,
     }
-
-    async def _enter(self, stage: Stage) -> None:
-        """A stage transition, recorded in the CID."""
-        if stage is self.s.stage:
-            return
-        leaving = self.s.stage
-        self.s.stage = stage
-        if self.this_run.v2:
-            # A new stage visit: what the last one did is in the CID; the state keeps none of it.
-            self.s.visit_tasks.clear()
-            self.s.visit_steps.clear()
-            self.s.results.clear()
-        self.tasks.new_visit()
-        self.this_run.count(metrics.STAGE_TRANSITIONS, stage=stage.value)
-        if stage is Stage.CLOSED:
-            self.s.open_tasks.clear()
-            self.status.waiting(None)
-            await self.record.act(A.close_case, r.CloseCase(case_id=self.s.case_id, at=workflow.now(), outcome=self.s.outcome or ""))
-            self.this_run.count(metrics.CASES_CLOSED, closed_from=leaving.value)
-        elif stage is Stage.DORMANT:
-            self.s.dormant_periods += 1
-            self.s.outcome = rules.OUTCOME_LIABLE_TO_DEPORT
-            await self.record.set_stage(status="dormant", outcome=self.s.outcome)
-        elif leaving is Stage.DORMANT:
-            self.s.outcome = None  # open again: no longer "liable to deport – wanted/missing"
-            await self.record.set_stage(status="open", clear_outcome=True)
-        else:
-            await self.record.set_stage()
 
     # ================================================================= messages and queries
     #

@@ -1,4 +1,5 @@
-"""What a case writes to the CID, through its activities, called by method reference.
+"""What a case writes to the CID, through its activities, called by method reference:
+its stage transitions, messages, notes and audit entries.
 
 A stage re-entered after continue-as-new resumes instead of writing again: each write
 of a stage visit happens once (``first_time``, messages-v2).
@@ -14,10 +15,13 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.contract import CaseActivityContract as A
+    from casework import metrics, rules
     from casework import records as r
+    from casework.case import Stage
     from casework.keys import Recipient
 
 from workflows.context import CaseRun
+from workflows.status import CaseStatus
 
 # A database outage must not fail a case: activities retry, backing off to a minute, forever.
 # (A message no retry can make right, an unknown certificate, is answered by its activity.)
@@ -26,8 +30,9 @@ T = TypeVar("T")
 
 
 class CaseRecord:
-    def __init__(self, run: CaseRun) -> None:
+    def __init__(self, run: CaseRun, status: CaseStatus) -> None:
         self.run = run
+        self.status = status
 
     async def act(self, activity: Callable[..., Awaitable[T]], cmd: Any = None, *, timeout: timedelta | None = None) -> T:
         """Run one activity of the contract (``A.<name>``) with the case's retry policy."""
@@ -81,3 +86,32 @@ class CaseRecord:
         if not self.first_time(f"restricted:{rule}"):
             return
         await self.act(A.restricted_step, r.RestrictedStep(case_id=self.run.s.case_id, at=workflow.now(), rule=rule))
+
+    async def enter(self, stage: Stage) -> bool:
+        """A stage transition, recorded in the CID; False when the case stays where it is."""
+        s = self.run.s
+        if stage is s.stage:
+            return False
+        leaving = s.stage
+        s.stage = stage
+        if self.run.v2:
+            # A new stage visit: what the last one did is in the CID; the state keeps none of it.
+            s.visit_tasks.clear()
+            s.visit_steps.clear()
+            s.results.clear()
+        self.run.count(metrics.STAGE_TRANSITIONS, stage=stage.value)
+        if stage is Stage.CLOSED:
+            s.open_tasks.clear()
+            self.status.waiting(None)
+            await self.act(A.close_case, r.CloseCase(case_id=s.case_id, at=workflow.now(), outcome=s.outcome or ""))
+            self.run.count(metrics.CASES_CLOSED, closed_from=leaving.value)
+        elif stage is Stage.DORMANT:
+            s.dormant_periods += 1
+            s.outcome = rules.OUTCOME_LIABLE_TO_DEPORT
+            await self.set_stage(status="dormant", outcome=s.outcome)
+        elif leaving is Stage.DORMANT:
+            s.outcome = None  # open again: no longer "liable to deport – wanted/missing"
+            await self.set_stage(status="open", clear_outcome=True)
+        else:
+            await self.set_stage()
+        return True
