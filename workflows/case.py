@@ -376,6 +376,7 @@ class CaseWorkflow:
     def view(self) -> CaseView:
         return CaseView.of(self.s)
 
+
 def _days(window: timedelta) -> int | float:
     """A window in days as records show it: whole days as an int (fractions only in tests)."""
     return window.days if window == timedelta(days=window.days) else window / timedelta(days=1)

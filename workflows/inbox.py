@@ -9,6 +9,7 @@ who waits (an update) gets the case's own receipt of what it did. docs/design.md
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Awaitable, Callable
 
@@ -42,6 +43,13 @@ class Inbox:
         self._receipts: dict[int, EventReceipt | CompletionReceipt] = {}
         self._apply_event: Callable[[Event], Awaitable[Applied]] | None = None
         self._apply_completion: Callable[[TaskCompletion], Awaitable[Applied]] | None = None
+        # What is queued, counted: signals by (kind:event ID, content hash), completions by
+        # task, items whose sender waits. A handler's or validator's check then costs the same
+        # with 5 or 5,000 queued (issue 25 item 9: a scan of the queue per signal grew with
+        # the square of a backlog). Rebuilt from the carried queue at each run's start.
+        self._signals: Counter[tuple[str, str]] = Counter(_signal_key(i.event) for i in run.s.inbox if _is_signal(i))
+        self._completions: Counter[str] = Counter(i.completion.task_key for i in run.s.inbox if i.completion is not None)
+        self._waiting = sum(1 for i in run.s.inbox if i.ticket is not None)
 
     def applies_with(self, events: Callable[[Event], Awaitable[Applied]],
                      completions: Callable[[TaskCompletion], Awaitable[Applied]]) -> None:
@@ -52,20 +60,17 @@ class Inbox:
 
     def receive(self, event: Event) -> None:
         """A signal: queue it unless it is an exact repeat of one applied or queued already."""
-        s = self.run.s
-        key = message_key(kind_of(event), event.event_id)
-        digest = content_hash(event)
-        if s.recent_events.get(key) == digest:
+        key = _signal_key(event)
+        if self.run.s.recent_events.get(key[0]) == key[1] or self._signals[key]:
             return
-        if any(i.ticket is None and i.completion is None and message_key(kind_of(i.event), i.event.event_id) == key
-               and content_hash(i.event) == digest for i in s.inbox):
-            return
-        s.inbox.append(Inbound.of(event))
+        self.run.s.inbox.append(Inbound.of(event))
+        self._signals[key] += 1
 
     async def deliver(self, event: Event) -> EventReceipt:
         """A message whose sender waits for the case's answer."""
         ticket = self._ticket()
         self.run.s.inbox.append(Inbound.of(event, ticket=ticket))
+        self._waiting += 1
         receipt = await self._receipt(ticket)
         assert isinstance(receipt, EventReceipt)
         return receipt
@@ -74,6 +79,8 @@ class Inbox:
         """A person's completion of a task, applied in its turn like a message."""
         ticket = self._ticket()
         self.run.s.inbox.append(Inbound(completion=cmd, ticket=ticket))
+        self._waiting += 1
+        self._completions[cmd.task_key] += 1
         receipt = await self._receipt(ticket)
         assert isinstance(receipt, CompletionReceipt)
         return receipt
@@ -96,10 +103,10 @@ class Inbox:
 
     def senders_waiting(self) -> bool:
         """Whether a queued item's sender waits for an answer (an update)."""
-        return any(i.ticket is not None for i in self.run.s.inbox)
+        return self._waiting > 0
 
     def holds_completion(self, task_key: str) -> bool:
-        return any(i.completion is not None and i.completion.task_key == task_key for i in self.run.s.inbox)
+        return self._completions[task_key] > 0
 
     # ------------------------------------------------------------ applying (main line)
 
@@ -108,6 +115,10 @@ class Inbox:
         assert self._apply_event is not None and self._apply_completion is not None
         s = self.run.s
         item = s.inbox.pop(0)
+        if _is_signal(item):
+            _forget(self._signals, _signal_key(item.event))
+        if item.completion is not None:
+            _forget(self._completions, item.completion.task_key)
         receipt: EventReceipt | CompletionReceipt
         if item.completion is not None:
             result, detail = await self._apply_completion(item.completion)
@@ -119,6 +130,7 @@ class Inbox:
                                    stage=s.stage)
             self.run.count(metrics.MESSAGES, kind=receipt.kind.value, result=result.value)
         if item.ticket is not None:
+            self._waiting -= 1
             self._receipts[item.ticket] = receipt
 
     async def answer_all(self) -> None:
@@ -128,3 +140,18 @@ class Inbox:
                 await self.apply_next()
             else:
                 await workflow.wait_condition(lambda: bool(self.run.s.inbox) or workflow.all_handlers_finished())
+
+
+def _is_signal(item: Inbound) -> bool:
+    return item.ticket is None and item.completion is None
+
+
+def _signal_key(event: Event) -> tuple[str, str]:
+    """What makes a message an exact repeat: its kind and event ID, and its content."""
+    return message_key(kind_of(event), event.event_id), content_hash(event)
+
+
+def _forget(counts: Counter, key: object) -> None:
+    counts[key] -= 1
+    if counts[key] <= 0:
+        del counts[key]
