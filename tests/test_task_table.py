@@ -121,6 +121,14 @@ def test_every_outcome_the_workflow_compares_against_is_its_tasks():
     assert not wrong, "\n".join(wrong)
 
 
+def test_every_task_the_workflow_opens_is_a_kind_of_the_table():
+    opened = [(p.name, n.lineno, n.args[0].value) for p in WORKFLOWS for n in ast.walk(ast.parse(p.read_text()))
+              if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in ("done", "open")
+              and n.args and isinstance(n.args[0], ast.Constant) and isinstance(n.args[0].value, str)]
+    assert len(opened) >= 16  # every kind but overdue_review (opened by escalation), the parse found them
+    assert not [o for o in opened if o[2] not in TASK_KINDS], [o for o in opened if o[2] not in TASK_KINDS]
+
+
 def test_a_message_settles_a_task_only_with_an_outcome_its_kind_lists():
     """Every settler, in every state it can answer from, gives its kinds' ``settled_by_message`` outcomes."""
     _, settlers = workflow_outcome_uses()
