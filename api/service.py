@@ -8,7 +8,6 @@ import sys
 from collections.abc import Awaitable, Callable
 
 from access.directory import load_directory
-from access.settings import access_settings
 from access.tokens import TokenVerifier
 from api.services import Services
 from casework import config
@@ -24,10 +23,10 @@ API_POOL_MIN = 4
 
 
 def api_database_url() -> str:
-    explicit = config.api_database_url()
+    explicit = config.ApiSettings.read().api_database_url
     if explicit:
         return explicit
-    owner = config.database_url()
+    owner = config.DatabaseSettings.read().database_url
     if not owner:
         raise ValueError(f"set {config.API_DATABASE_URL_ENV} (the API's own login) or DATABASE_URL")
     return login_as(owner, API_LOGIN)
@@ -35,8 +34,8 @@ def api_database_url() -> str:
 
 async def make_services() -> tuple[Services, Callable[[], Awaitable[None]]]:
     temporal = TemporalSettings.from_environment()
-    verifier = TokenVerifier(access_settings())
-    directory = load_directory(config.directory_path())
+    verifier = TokenVerifier(config.AccessSettings.read())
+    directory = load_directory(config.ApiSettings.read().directory_path)
     # Connections opened at start-up, not by the first requests (each login costs a SCRAM
     # exchange of several milliseconds): as many as requests commonly run at once.
     pool = await create_pool(api_database_url(), min_size=API_POOL_MIN)
@@ -50,21 +49,22 @@ async def make_services() -> tuple[Services, Callable[[], Awaitable[None]]]:
 
 def main() -> None:
     import uvicorn
-    from pydantic import ValidationError
 
     from api.app import create_app
 
-    logging.basicConfig(level=config.log_level("INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    try:
-        host, port = config.api_address()
-        access_settings()  # refused before anything starts
+    try:  # every setting refused before anything starts
+        level = config.LogSettings.read().level("INFO")
+        settings = config.ApiSettings.read()
+        config.AccessSettings.read()
         api_database_url()
-        load_directory(config.directory_path())
-    except (ValueError, ValidationError) as err:
+        load_directory(settings.directory_path)
+    except ValueError as err:
         print(f"casework-api: {err}".splitlines()[0], file=sys.stderr)
         raise SystemExit(2) from None
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    host, port = settings.host_port
     # Idle keep-alive connections are kept longer than a load balancer's (or a client pool's)
     # idle timeout: uvicorn's 5 s default equals httpx's, and a request sent on a connection
     # the server is closing at that moment fails (seen in the benchmark as ReadError).
-    uvicorn.run(create_app(), host=host, port=port, log_level=config.log_level("info").lower(),
+    uvicorn.run(create_app(), host=host, port=port, log_level=level.lower(),
                 access_log=False, proxy_headers=True, timeout_keep_alive=KEEP_ALIVE_SECONDS)

@@ -14,6 +14,9 @@ from typing import Iterable, Sequence
 from casework.referral import DISCLOSABLE_PURPOSE, Certificate, Referral, WhereaboutsStatus  # noqa: F401 (the workflow reads DISCLOSABLE_PURPOSE here)
 
 
+#: R60: the longest purpose a read of personal data may state (the API, the CLI and the CID agree).
+MAX_PURPOSE_CHARS = 500
+
 NON_DISCLOSABLE_NOTE = (
     "non-disclosable ACRO certificate received – no further action until a disclosable "
     "certificate is obtained"

@@ -14,11 +14,11 @@ from typing import Any
 
 import asyncpg
 
-from casework import config
+from casework.rules import MAX_PURPOSE_CHARS
 from cid import case_record
 
 READ_ACTION = "personal data read"
-MAX_PURPOSE = config.MAX_PURPOSE_CHARS
+MAX_PURPOSE = MAX_PURPOSE_CHARS
 
 
 class PurposeRequired(ValueError):

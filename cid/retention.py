@@ -27,8 +27,7 @@ import asyncpg
 from casework import config
 from cid import case_record
 
-RETENTION_ENV = config.RETENTION_ENV
-DEFAULT_RETENTION_DAYS = config.DEFAULT_RETENTION_DAYS  # six years after closure
+RETENTION_ENV = config.RetentionSettings.variable("retention_days")
 REDACTED = "[redacted]"
 PURGE_ACTION = "personal data purged"
 PURGE_EVENT_KEY = "retention-purge"
@@ -36,7 +35,7 @@ PURGE_EVENT_KEY = "retention-purge"
 
 def retention_period(environ: Mapping[str, str] | None = None) -> timedelta:
     """``CASEWORK_RETENTION_DAYS`` (casework.config reads and checks it)."""
-    return config.retention_period(environ)
+    return config.RetentionSettings.read(environ).period
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from temporalio.client import Client
 from access.dev_tokens import Tokens
 from access.directory import load_directory
 from access.dev_issuer import Running, load_identities, running
-from access.settings import AccessSettings
+from casework.config import AccessSettings
 from access.tokens import TokenVerifier
 from api.app import create_app
 from api.services import Services

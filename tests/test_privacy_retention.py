@@ -19,7 +19,10 @@ import asyncpg
 import pytest
 
 from cid.personal_data import PurposeRequired, read_personal_data
-from cid.retention import DEFAULT_RETENTION_DAYS, purge_expired, retention_period
+from casework.config import RetentionSettings
+from cid.retention import purge_expired, retention_period
+
+DEFAULT_RETENTION_DAYS = RetentionSettings.model_fields["retention_days"].default
 from casework.referral import DISCLOSABLE_PURPOSE, Referral
 from tests.support import Case, referral, running_worker
 from tests.test_privacy_history import Person, rows_holding

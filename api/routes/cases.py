@@ -22,7 +22,7 @@ from api import cursors
 from api.problems import Problem, problem_responses
 from api.resources import CASE_ID_PATTERN, CaseId, case_ref, cases_of
 from api.services import Svc
-from casework import config
+from casework.rules import MAX_PURPOSE_CHARS
 from casework.case import Stage
 from cid import read_model
 from cid.personal_data import read_personal_data_for_api
@@ -81,7 +81,7 @@ class PersonalDataRequest(BaseModel):
 
     model_config = {"extra": "forbid"}
     purpose: Purpose
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=config.MAX_PURPOSE_CHARS,
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_PURPOSE_CHARS,
                                              pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+$")]
 
 
