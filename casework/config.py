@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     """The base of every model here: frozen, empty is unset, names as pydantic-settings matches them
     (case-insensitively)."""
 
-    model_config = SettingsConfigDict(extra="ignore", frozen=True, env_ignore_empty=True,
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, env_ignore_empty=True, defer_build=True,
                                       populate_by_name=True)
 
     @classmethod
