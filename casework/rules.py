@@ -65,7 +65,7 @@ def non_disclosable_reason(certificate: Certificate) -> str | None:
 
 
 def is_eea(nationalities: Iterable[str], eea_countries: frozenset[str]) -> bool:
-    """R31/R32/R41: EEA when any nationality is EEA (our dual-nationality choice, see README)."""
+    """R31/R32/R41: EEA when any nationality is EEA (our dual-nationality choice, docs/design.md "Decisions in brief")."""
     return any(code in eea_countries for code in nationalities)
 
 
