@@ -287,3 +287,17 @@ def test_empty_is_unset_except_where_empty_means_none() -> None:
     assert config.WorkerSettings.read({"CASEWORK_MAX_CACHED_WORKFLOWS": ""}).max_cached_workflows == 1000
     endpoints = config.WorkerEndpointSettings.read({"CASEWORK_METRICS_ADDRESS": ""})
     assert endpoints.metrics is None and endpoints.health == "0.0.0.0:8000"
+
+
+def test_the_cli_refuses_a_bad_setting_in_one_line(tmp_path) -> None:
+    """A setting the CLI reads with a bad value: exit 2 (bad input), one line naming the
+    variable, no traceback - before anything is sent."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CASEWORK_")}
+    env.update(CASEWORK_TOKEN="not-a-real-token", CASEWORK_API_TIMEOUT_SECONDS="soon",
+               CASEWORK_DATA_DIR=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path))
+    done = subprocess.run([str(Path(sys.executable).parent / "casework"), "whoami"], env=env, capture_output=True, text=True,
+                          cwd=ROOT, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("casework: CASEWORK_API_TIMEOUT_SECONDS: ") and done.stderr.count("\n") == 1, done.stderr
