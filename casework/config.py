@@ -449,21 +449,21 @@ def _type_name(annotation: Any) -> str:
 
 
 def variables() -> Iterator[Variable]:
-    """Every variable the models read, each once (a model's parent's fields are its parent's)."""
-    seen: set[str] = set()
+    """Every variable each model reads; a field a model inherits is listed under its parent.
+    One variable may appear under two models when two programs read it (the issuer: the
+    API's verifier and the CLI's sign-in)."""
     for model in MODELS:
+        inherited = {field for parent in model.__mro__[1:] if parent in MODELS for field in parent.model_fields}
         for field, info in model.model_fields.items():
-            name = model.variable(field)
-            if name in seen:
+            if field in inherited:
                 continue
-            seen.add(name)
             default = "required" if info.is_required() else info.get_default(call_default_factory=True)
             if isinstance(default, tuple):
                 default = ",".join(default)
             elif isinstance(default, bool):
                 default = int(default)
-            yield Variable(name, model, field, _type_name(info.annotation), "" if default is None else str(default),
-                           info.description or "")
+            yield Variable(model.variable(field), model, field, _type_name(info.annotation),
+                           "" if default is None else str(default), info.description or "")
 
 
 # ------------------------------------------------------------------ names other code writes or quotes

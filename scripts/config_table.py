@@ -40,7 +40,7 @@ def tables() -> str:
             lines += [" ".join(model.__doc__.split()).replace("``", "`"), ""]
         lines += ["| Variable | Type | Default | What it sets |", "| --- | --- | --- | --- |"]
         for v in rows:
-            default = f"`{v.default}`" if v.default else "unset"
+            default = "required" if v.default == "required" else f"`{v.default}`" if v.default else "unset"
             lines.append(f"| `{v.name}` | {_cell(v.type)} | {_cell(default)} | {_cell(v.description)} |")
         lines.append("")
     lines += ["### The SDK's Temporal connection (`temporalio.envconfig`)", "",
