@@ -1,7 +1,7 @@
 """Every setting the programs read from the environment, as pydantic-settings models: each
 variable's name, type, default, check and meaning in one place. docs/configuration.md is
-generated from these models (``python -m scripts.config_table``; tests/test_config_home.py
-checks that it is current).
+generated from these models (``scripts/config_table.py``; tests/test_config_home.py checks
+that it is current).
 
 Each program reads the models it needs when it needs them, never at import time (a test
 or ``casework up`` may set a variable first): ``WorkerSettings.read()``. ``read(environ)``
@@ -105,10 +105,12 @@ def _one_line(model: type[Settings], err: ValidationError) -> str:
     problems = []
     for error in err.errors():
         field = str(error["loc"][0]) if error["loc"] else ""
-        name = model.variable(field) if field in model.model_fields else field or model.__name__
+        known = model.model_fields.get(field)
+        name = model.variable(field) if known else field or model.__name__
         message = str(error["msg"]).removeprefix("Value error, ")
         given = error.get("input")
-        problems.append(f"{name}: {message}" + (f" (not '{given}')" if isinstance(given, str) else ""))
+        secret = known is not None and known.repr is False  # a key or a token is never echoed
+        problems.append(f"{name}: {message}" + (f" (not '{given}')" if isinstance(given, str) and not secret else ""))
     return "; ".join(problems)
 
 
