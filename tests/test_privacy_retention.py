@@ -21,7 +21,7 @@ import pytest
 from cid.personal_data import PurposeRequired, read_personal_data
 from casework.config import RetentionSettings
 from casework.rules import MAX_PURPOSE_CHARS
-from cid.retention import purge_expired, retention_period
+from cid.retention import purge_expired
 
 DEFAULT_RETENTION_DAYS = RetentionSettings.model_fields["retention_days"].default
 from casework.referral import DISCLOSABLE_PURPOSE, Referral
@@ -61,7 +61,7 @@ async def test_retention_purge_removes_personal_data_of_old_closed_cases_only(ts
         first = await closed.case_row()
         assert (await still_open.case_row())["subject_id"] == first["subject_id"]
 
-        period = retention_period({})
+        period = RetentionSettings.read({}).period
         assert period == timedelta(days=DEFAULT_RETENTION_DAYS)
         not_yet = first["closed_at"] + period - timedelta(days=1)
         assert closed.id not in [c.case_id for c in await purge_expired(pool, now=not_yet, retention=period, actor="ops.retention", dry_run=True)]
