@@ -11,7 +11,7 @@ from cid.embedded import start_embedded
 def database_url_or_embedded(pgdata: Path) -> tuple[str, str]:
     """The CID: ``DATABASE_URL`` if set, else an embedded PostgreSQL in ``pgdata``
     (started, or reused); returns (DSN, where it is, for people)."""
-    url = config.database_url()
+    url = config.DatabaseSettings.read().database_url
     if url:
         return url, "DATABASE_URL"
     return start_embedded(pgdata), f"embedded PostgreSQL in {pgdata}"

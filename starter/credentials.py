@@ -30,7 +30,7 @@ CLIENT_ID = "casework-cli"
 
 
 def folder() -> Path:
-    return config.config_home() / "casework"
+    return config.CliSettings.read().config_home / "casework"
 
 
 def token_path() -> Path:
@@ -151,7 +151,7 @@ def current() -> Stored | None:
 def bearer() -> str:
     """The token a command sends: CASEWORK_TOKEN, else the stored one (renewed when due;
     refused if it has expired and cannot be renewed)."""
-    explicit = config.token()
+    explicit = config.CliSettings.read().token
     if explicit:
         return explicit
     stored = current()

@@ -30,7 +30,7 @@ SCOPE = "openid casework"
 def issuer() -> str:
     from starter.stack_file import OIDC_ISSUER, stack_settings
 
-    found = config.oidc_issuer() or stack_settings().get(OIDC_ISSUER)
+    found = config.CliSettings.read().oidc_issuer or stack_settings().get(OIDC_ISSUER)
     if not found:
         raise CliError("no sign-in issuer: set CASEWORK_OIDC_ISSUER, or start the local stack with 'casework up'",
                        Exit.UNAVAILABLE)
@@ -51,7 +51,7 @@ def _api_source() -> str:
     """Which stack the commands talk to, for people."""
     from starter.stack_file import stack_file_path
 
-    if config.api_url():
+    if config.CliSettings.read().api_url:
         return "CASEWORK_API_URL"
     return f"the local stack ({stack_file_path()})"
 
@@ -91,7 +91,7 @@ def login(
     renew = "" if stored.refresh_token else " (the issuer gave no refresh token: sign in again then)"
     console.print(f"Signed in as {_who(claims.get('sub'), claims.get('roles') or [], claims.get('groups') or [])} "
                   f"until {_until(stored.signed_in_until)}{renew}; kept in {path}.", markup=False, soft_wrap=True)
-    if config.token():
+    if config.CliSettings.read().token:
         console.print("Note: CASEWORK_TOKEN is set, and commands send it instead; unset it to use this sign-in.",
                       markup=False, soft_wrap=True)
 
@@ -116,7 +116,7 @@ def logout() -> None:
         credentials.forget()
         console.print(f"Signed out: {revoked}the tokens in {credentials.token_path()} are deleted.",
                       markup=False, soft_wrap=True)
-    if config.token():
+    if config.CliSettings.read().token:
         console.print("Note: CASEWORK_TOKEN is still set in this environment.", markup=False)
 
 
@@ -126,7 +126,7 @@ def whoami(json_out: bool = typer.Option(False, "--json", help="Print it as JSON
     teams, what the policy lets you do, and which stack you talk to."""
     from starter.api_client import error_for, run
 
-    explicit = config.token()
+    explicit = config.CliSettings.read().token
     stored = None if explicit else credentials.current()  # renewed first when due
     if not explicit and stored is None:
         raise CliError(f"not signed in: {credentials.LOGIN_HINT}", Exit.NOT_SIGNED_IN)

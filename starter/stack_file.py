@@ -36,7 +36,7 @@ KEYS = (DATABASE_URL, TEMPORAL_ADDRESS, NAMESPACE, TASK_QUEUE, UI_URL, CODEC_URL
 def stack_file_path() -> Path:
     """Where the commands look: the data folder (``CASEWORK_DATA_DIR``, else the XDG state
     folder's ``casework``), the same from any working folder."""
-    return config.data_dir() / STACK_FILE
+    return config.LocalStackSettings.read().data_dir / STACK_FILE
 
 
 def stack_settings() -> dict[str, Any]:

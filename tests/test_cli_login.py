@@ -24,7 +24,7 @@ import pytest
 
 from access.dev_issuer import Running, load_identities, running
 from access.login import LoginFailed, refresh
-from access.settings import AccessSettings
+from casework.config import AccessSettings
 from access.tokens import TokenVerifier
 from starter import credentials
 from tests.api_support import ApiStack

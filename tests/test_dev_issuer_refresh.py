@@ -15,7 +15,7 @@ import pytest
 
 from access.dev_issuer import load_identities, running
 from access.login import LoginFailed, login, refresh, revoke
-from access.settings import AccessSettings
+from casework.config import AccessSettings
 from access.tokens import TokenVerifier
 from tests.test_access_tokens import IDENTITIES, LOCAL, Person
 
