@@ -108,9 +108,10 @@ class MessageEffects:
         return f"person located ({event.custody.value}); the case goes on to the case owner (R20)"
 
     async def _left_uk(self, event: LeftUk) -> str:
-        """R11 per stage (README, "Left the UK"): before the case owner's stages it settles the
-        NBTC or ICE task, or ends dormancy, and the case closes (R11/R12); from Stage C on the
-        person has been located and action is under way, so the case owner is asked to decide."""
+        """R11 per stage (docs/design.md, "Decisions in brief"): before the case owner's stages
+        it settles the NBTC or ICE task, or ends dormancy, and the case closes (R11/R12); from
+        Stage C on the person has been located and action is under way, so the case owner is
+        asked to decide."""
         s = self.run.s
         s.left_uk = True
         s.left_uk_by = event.actor
