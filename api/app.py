@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import failures, problems
+from api.door import Door
 from api.routes import cases, events, feeds, referrals, tasks
 from api.services import Services
 
@@ -47,6 +48,7 @@ def create_app(
 
     app = FastAPI(title="acro-casework API", version=API_VERSION, description=DESCRIPTION, lifespan=lifespan,
                   openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
+    app.add_middleware(Door)
     problems.install(app)
     failures.install(app)
     for module in (referrals, events, cases, tasks, feeds):

@@ -17,7 +17,6 @@ from access.policy import Action, Resource, decide
 from access.principal import Principal
 from access.tokens import IssuerUnavailable, TokenRefused
 from api.problems import Problem
-from api.services import Services, services
 
 #: Declares the bearer scheme in the OpenAPI document; the check itself is ours (a missing
 #: header is a 401 with the RFC 6750 challenge, not FastAPI's 403).
@@ -27,14 +26,14 @@ bearer = HTTPBearer(auto_error=False, description="An OAuth 2.0 access token (JW
 ISSUER_RETRY_AFTER = 5
 
 
-async def principal(
-    request: Request,
-    _: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    svc: Annotated[Services, Depends(services)],
-) -> Principal:
+async def authenticate(request: Request) -> Principal:
+    """The verified principal of the request's bearer token; a ``Problem`` (401, or 503
+    when the issuer's keys cannot be fetched) otherwise. Called at the door (api/door.py)
+    before a body is read."""
+    verifier = request.app.state.services.verifier
     started = time.perf_counter()
     try:
-        return await svc.verifier.verify_header_async(request.headers.get("authorization"))
+        return await verifier.verify_header_async(request.headers.get("authorization"))
     except IssuerUnavailable as err:
         raise Problem(503, err.reason, kind="issuer-unavailable", retry_after=ISSUER_RETRY_AFTER) from None
     except TokenRefused as err:
@@ -42,6 +41,16 @@ async def principal(
     finally:
         # How long the token took (api/routes/tasks.py reports it in Server-Timing).
         request.state.token_seconds = time.perf_counter() - started
+
+
+async def principal(
+    request: Request,
+    _: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    verified = getattr(request.state, "principal", None)
+    if isinstance(verified, Principal):  # verified at the door, before the body was read
+        return verified
+    return await authenticate(request)
 
 
 Who = Annotated[Principal, Depends(principal)]

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.door import BadJson, BodyTooLarge
 from casework.refusals import field_errors
 
 log = logging.getLogger(__name__)
@@ -127,6 +128,15 @@ def install(app: FastAPI) -> None:
         errors = [FieldError(field=where, message=message) for where, message in field_errors(exc.errors())]
         detail = "; ".join(f"{e.field}: {e.message}" for e in errors[:5]) or "the request is not valid"
         return response(Problem(422, detail, kind="invalid-request", errors=errors), request)
+
+    @app.exception_handler(BodyTooLarge)
+    async def _too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
+        return response(Problem(413, exc.detail, kind="body-too-large"), request)
+
+    @app.exception_handler(BadJson)
+    async def _bad_json(request: Request, exc: BadJson) -> JSONResponse:
+        errors = [FieldError(field="body", message=exc.detail)]
+        return response(Problem(400, exc.detail, kind="bad-json", errors=errors), request)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

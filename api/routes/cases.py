@@ -17,6 +17,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field, StringConstraints
 
 from access.policy import SCOPES, Action, CaseRef, PersonalDataRead, Purpose
+from api.door import StrictJsonRoute, body_limit
 from api.auth import Who, allow
 from api import cursors
 from api.problems import Problem, problem_responses
@@ -27,7 +28,7 @@ from casework.case import Stage
 from cid import read_model
 from cid.personal_data import read_personal_data_for_api
 
-router = APIRouter(tags=["cases"])
+router = APIRouter(tags=["cases"], route_class=StrictJsonRoute)
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -159,7 +160,7 @@ def _sees(who: Who, case: CaseRef) -> bool:
 
 @router.post("/cases/{case_id}/personal-data", response_model=PersonalData,
              summary="The case's personal data, for a stated purpose; the read is recorded (R60)",
-             responses=problem_responses(401, 403, 404, 422, 503))
+             responses=problem_responses(400, 401, 403, 404, 413, 422, 503), openapi_extra=body_limit(4 * 1024))
 async def personal_data(case_id: CaseId, body: PersonalDataRequest, who: Who, svc: Svc, response: Response) -> PersonalData:
     found = await case_ref(svc.pool, case_id)
     allow(who, Action.READ_PERSONAL_DATA, PersonalDataRead(case=found or CaseRef(case_id=case_id), purpose=body.purpose))

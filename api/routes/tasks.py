@@ -22,6 +22,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from access.policy import Action, Assignment, decide
 from access.principal import Principal
+from api.door import StrictJsonRoute, body_limit
 from api.auth import Who, allow
 from api import cursors
 from api.failures import RETRY_AFTER
@@ -36,7 +37,7 @@ from cid.assignments import Holding, change_assignee
 from workflows.case import NOT_PERMITTED
 
 log = logging.getLogger(__name__)
-router = APIRouter(tags=["tasks"])
+router = APIRouter(tags=["tasks"], route_class=StrictJsonRoute)
 
 #: How long a completion waits for the case's answer (a worker must be running).
 UPDATE_TIMEOUT_SECONDS = 30.0
@@ -193,7 +194,7 @@ def _refused_by_case(err: WorkflowUpdateFailedError, row: Any) -> Problem:
 
 @router.post("/tasks/{task_id}/completion", response_model=CompletionOut,
              summary="Complete a task through the case's update; the case's refusals come back as they are",
-             responses=problem_responses(401, 403, 404, 409, 422, 503))
+             responses=problem_responses(400, 401, 403, 404, 409, 413, 422, 503), openapi_extra=body_limit(64 * 1024))
 async def complete_task(task_id: TaskId, body: CompletionIn, who: Who, svc: Svc, request: Request,
                         response: Response) -> CompletionOut:
     started = time.perf_counter()
@@ -278,7 +279,7 @@ async def unclaim_task(task_id: TaskId, who: Who, svc: Svc) -> TaskOut:
 
 
 @router.post("/tasks/{task_id}/assignment", response_model=TaskOut, summary="Assign a task to a member of its team",
-             responses=problem_responses(401, 403, 404, 409, 422))
+             responses=problem_responses(400, 401, 403, 404, 409, 413, 422), openapi_extra=body_limit(4 * 1024))
 async def assign_task(task_id: TaskId, body: AssignmentIn, who: Who, svc: Svc) -> TaskOut:
     row = await _task_row(svc, task_id)
     ref = task_ref(row)
