@@ -28,6 +28,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from access.policy import Action, CaseRef
 from api.door import StrictJsonRoute, body_limit
+from api.failures import transient
 from api.auth import Who, allow
 from api.problems import FieldError, Problem, problem_responses
 from api.resources import CaseId, as_case_ref
@@ -145,6 +146,9 @@ async def _deliver(svc: Svc, case_id: str, event: Event, response: Response, jud
     try:
         receipt: EventReceipt = await svc.cases.deliver_event(case_id, event)  # type: ignore[arg-type]
     except WorkflowUpdateFailedError as err:
+        busy = transient(err, case_id)  # continuing as new: 503, never a refusal (issue 25, item 2)
+        if busy is not None:
+            raise busy from None
         cause = err.cause
         message = getattr(cause, "message", None) or str(cause or err)
         closed = isinstance(cause, ApplicationError) and cause.type == "CaseClosed"
@@ -155,7 +159,7 @@ async def _deliver(svc: Svc, case_id: str, event: Event, response: Response, jud
             if "completed" in err.message or "closed" in err.message:
                 raise Problem(422, f"case {case_id} is closed", kind="case-closed") from None
             raise Problem(404, f"no case {case_id} is running", kind="no-such-case") from None
-        raise
+        raise transient(err, case_id) or err from None
     if receipt.result is EventResult.REFUSED:
         if is_conflicting_repeat(receipt):
             raise Problem(409, receipt.detail, kind="conflicting-repeat")
@@ -178,7 +182,7 @@ async def _signal(svc: Svc, case_id: str, event: Event, response: Response) -> R
     except RPCError as err:
         if err.status is RPCStatusCode.NOT_FOUND:  # closed between the CID's read and the signal
             raise Problem(422, f"case {case_id} is closed", kind="case-closed") from None
-        raise
+        raise transient(err, case_id) or err from None
     response.status_code = 202
     response.headers["Preference-Applied"] = "respond-async"
     response.headers["Location"] = _applied_path(case_id, kind, event.event_id)

@@ -25,7 +25,7 @@ from access.principal import Principal
 from api.door import StrictJsonRoute, body_limit
 from api.auth import Who, allow
 from api import cursors
-from api.failures import RETRY_AFTER
+from api.failures import RETRY_AFTER, transient
 from api.problems import FieldError, Problem, problem_responses
 from api.resources import task_ref, tasks_of
 from api.services import Services, Svc
@@ -213,16 +213,20 @@ async def complete_task(task_id: TaskId, body: CompletionIn, who: Who, svc: Svc,
                       kind="subject-not-recordable") from None
     try:
         done = await asyncio.wait_for(svc.cases.complete_task(row["case_id"], completion), UPDATE_TIMEOUT_SECONDS)
-    except WorkflowUpdateFailedError as err:
-        raise _refused_by_case(err, row) from None
     except (WorkflowUpdateRPCTimeoutOrCancelledError, asyncio.TimeoutError, TimeoutError):
         raise Problem(503, f"case {row['case_id']} did not answer in time; nothing was refused - look at the task "
                       "before sending again", kind="case-unavailable", retry_after=RETRY_AFTER) from None
-    except RPCError as err:
-        if err.status is RPCStatusCode.NOT_FOUND:
+    except (WorkflowUpdateFailedError, RPCError) as err:
+        # A state that passes (continuing as new, updates in flight, a retried workflow
+        # task, Temporal not answering) is 503 with Retry-After; only the case's refusal is a 4xx.
+        busy = transient(err, row["case_id"])
+        if busy is not None:
+            raise busy from None
+        if isinstance(err, WorkflowUpdateFailedError):
+            raise _refused_by_case(err, row) from None
+        if isinstance(err, RPCError) and err.status is RPCStatusCode.NOT_FOUND:
             raise Problem(409, f"case {row['case_id']} is closed", kind="case-closed") from None
-        raise Problem(503, f"Temporal did not answer ({err.status.name if err.status else 'error'})",
-                      kind="temporal-unavailable", retry_after=RETRY_AFTER) from None
+        raise
     # Where a completion's time goes (docs/performance.md, "The API"): durations only.
     timing = {"token": getattr(request.state, "token_seconds", 0.0), "cid": read - started,
               "update": time.perf_counter() - read}
