@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
 from api import failures, problems
 from api.door import Door
@@ -22,6 +23,20 @@ DESCRIPTION = """Cases of the ACRO overseas-convictions process, for people and 
 Every request carries an OAuth 2.0 bearer token from the configured OpenID Connect issuer;
 what each role may do is the policy in docs/access.md. Errors are `application/problem+json`
 (RFC 9457), naming the field or the rule (docs/rules.md)."""
+
+
+class CaseworkApi(FastAPI):
+    """FastAPI, keeping an exception's text out of the logs: the app's handler has answered
+    500 and logged the exception's type (api/problems.py); Starlette then raises it again
+    for the server, and uvicorn would log it whole - with whatever personal data its text
+    holds (issue 25, item 10)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except Exception:  # answered already (500): logged by type only
+            if scope["type"] != "http":
+                raise
 
 
 def create_app(
@@ -46,7 +61,7 @@ def create_app(
         finally:
             await close()
 
-    app = FastAPI(title="acro-casework API", version=API_VERSION, description=DESCRIPTION, lifespan=lifespan,
+    app = CaseworkApi(title="acro-casework API", version=API_VERSION, description=DESCRIPTION, lifespan=lifespan,
                   openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
     app.add_middleware(Door)
     problems.install(app)

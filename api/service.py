@@ -17,8 +17,6 @@ from cid.db import API_LOGIN, create_pool, login_as
 from workflows.client import CaseClient
 
 
-#: Seconds an idle HTTP connection is kept open (above the usual load balancers' 60 s).
-KEEP_ALIVE_SECONDS = 75
 #: Connections the API's pool keeps open (its most is create_pool's, 10).
 API_POOL_MIN = 4
 
@@ -53,6 +51,7 @@ def main() -> None:
     from pydantic import ValidationError
 
     from api.app import create_app
+    from api.serving import uvicorn_options
 
     logging.basicConfig(level=config.log_level("INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
@@ -63,8 +62,6 @@ def main() -> None:
     except (ValueError, ValidationError) as err:
         print(f"casework-api: {err}".splitlines()[0], file=sys.stderr)
         raise SystemExit(2) from None
-    # Idle keep-alive connections are kept longer than a load balancer's (or a client pool's)
-    # idle timeout: uvicorn's 5 s default equals httpx's, and a request sent on a connection
-    # the server is closing at that moment fails (seen in the benchmark as ReadError).
-    uvicorn.run(create_app(), host=host, port=port, log_level=config.log_level("info").lower(),
-                access_log=False, proxy_headers=True, timeout_keep_alive=KEEP_ALIVE_SECONDS)
+    # Keep-alive, head timeout and connection limits: api/serving.py.
+    uvicorn.run(create_app(), host=host, port=port, log_level=config.log_level("info").lower(), proxy_headers=True,
+                **uvicorn_options())
