@@ -33,8 +33,9 @@ class AccessSettings(BaseSettings):
     algorithms: Annotated[tuple[str, ...], NoDecode] = ALLOWED_ALGORITHMS
     #: Clock skew tolerated on exp/nbf/iat.
     leeway_seconds: int = Field(default=30, ge=0, le=300)
-    #: How long a fetched JWKS is used before it is fetched again.
-    jwks_lifespan_seconds: float = Field(default=300, gt=0)
+    #: How long a fetched JWKS is used before it is fetched again: how long a key the issuer
+    #: withdrew is still trusted, unless a new kid forces a refetch first (issue 25: was 300).
+    jwks_lifespan_seconds: float = Field(default=60, gt=0, le=300)
     #: Least time between two refetches forced by an unknown ``kid`` (a flood of made-up
     #: kids must not become a flood of requests to the issuer).
     jwks_cooldown_seconds: float = Field(default=30, ge=0)

@@ -342,6 +342,24 @@ def test_key_rotation_new_kid_verifies_after_one_jwks_refetch() -> None:
         assert served.issuer.jwks_requests == fetched + 1
 
 
+def test_a_withdrawn_key_is_trusted_a_minute_at_most_and_not_at_all_once_a_new_kid_is_seen() -> None:
+    """Issue 25: a token signed by a withdrawn key was accepted until the JWKS cache expired
+    (300 s). Now the JWKS lives 60 s; and a rotation seen (a new kid refetches the JWKS)
+    drops a withdrawn key at once."""
+    assert AccessSettings(issuer="http://127.0.0.1:1").jwks_lifespan_seconds <= 60
+    with running(load_identities(IDENTITIES), environ=LOCAL) as served:
+        verifier = TokenVerifier(settings_for(served, jwks_cooldown_seconds=0.2))
+        withdrawn = client_token(served, "acro", "dev-acro-secret")
+        verifier.verify(withdrawn)
+        httpx.post(f"{served.url}/dev/rotate-keys")
+        httpx.post(f"{served.url}/dev/rotate-keys")  # the first key leaves the JWKS
+        time.sleep(0.3)
+        assert verifier.verify(client_token(served, "acro", "dev-acro-secret")).subject == "acro"  # a new kid: refetched
+        with pytest.raises(TokenRefused) as refused:
+            verifier.verify(withdrawn)
+        assert refused.value.code == "unknown_key"
+
+
 # ------------------------------------------------------------------ configuration and the claim mapping
 
 
