@@ -374,7 +374,7 @@ class LocalApi:
         except (OSError, asyncpg.PostgresError, ValueError) as err:
             raise CliError(f"the HTTP API cannot start: {type(err).__name__}: {err}", Exit.UNAVAILABLE) from None
         app = create_app(Services(verifier, pool, CaseClient(client, pool=pool, task_queue=temporal.task_queue)))
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
+        server = uvicorn.Server(_api_server_config(app, port))
         server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # ours stop the stack
         serving = asyncio.create_task(server.serve())
         while not server.started:
@@ -389,6 +389,17 @@ class LocalApi:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self._serving, timeout=SERVER_STOP_SECONDS)
         await self._close()
+
+
+def _api_server_config(app: Any, port: int) -> Any:
+    """uvicorn's config for the local API: the API's own limits (api/serving.py), and only
+    requests addressed to 127.0.0.1 or localhost (DNS rebinding, issue 25)."""
+    import uvicorn
+
+    from access.loopback import LoopbackHostOnly
+    from api.serving import uvicorn_options
+
+    return uvicorn.Config(LoopbackHostOnly(app), host="127.0.0.1", port=port, log_level="warning", **uvicorn_options())
 
 
 def _identities_file(name: str) -> Path:

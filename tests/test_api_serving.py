@@ -102,3 +102,27 @@ async def test_an_exceptions_text_reaches_neither_the_answer_nor_the_log() -> No
     logged = "\n".join(kept.lines)
     assert "ValueError" in logged  # the type is logged
     assert "Jane" not in logged and "1970" not in logged, logged
+
+
+async def test_the_local_api_answers_only_requests_addressed_to_this_machine() -> None:
+    """Issue 25: DNS rebinding reached the local stack's API (``casework up``'s config)."""
+    from starter.up import _api_server_config
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    server = uvicorn.Server(_api_server_config(create_app(SimpleNamespace()), port))  # type: ignore[arg-type]
+    serve = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            assert not serve.done()
+            await asyncio.sleep(0.02)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            assert (await http.get("/live")).status_code == 200
+            assert (await http.get("/live", headers={"Host": f"localhost:{port}"})).status_code == 200
+            rebound = await http.get("/live", headers={"Host": f"rebound.example:{port}"})
+            assert rebound.status_code == 421
+    finally:
+        server.should_exit = True
+        await serve
