@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import Receive, Scope, Send
 
 from api import failures, problems
 from api.door import Door
-from api.routes import cases, events, feeds, referrals, tasks
+from api.security_events import Watch
+from api.routes import audit, cases, events, feeds, referrals, tasks
 from api.services import Services
 
 API_VERSION = "1"
@@ -63,14 +65,20 @@ def create_app(
 
     app = CaseworkApi(title="acro-casework API", version=API_VERSION, description=DESCRIPTION, lifespan=lifespan,
                   openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
+    app.state.watch = Watch()
     app.add_middleware(Door)
     problems.install(app)
     failures.install(app)
-    for module in (referrals, events, cases, tasks, feeds):
+    for module in (referrals, events, cases, tasks, feeds, audit):
         app.include_router(module.router)
 
     @app.get("/live", tags=["health"], summary="The process is up (no authentication)")
     async def live() -> dict[str, str]:
         return {"status": "live"}
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        """Prometheus: refusals by reason, and repeated refusals (api/security_events.py)."""
+        return Response(generate_latest(app.state.watch.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app

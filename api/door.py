@@ -18,6 +18,8 @@ plain text, replacing even a 401, and reads nothing about the token first.)
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -36,6 +38,8 @@ MAX_BODY_LIMIT = 4 * 1024 * 1024
 #: Where a route declares its own limit (``body_limit``), in bytes.
 LIMIT_KEY = "x-body-limit"
 
+#: A caller's request ID we keep (anything else is replaced by our own).
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 #: Headers on every answer: no content sniffing, and nothing about a case kept in a cache
 #: (lists of cases and tasks, personal data) - an API answer is never for a shared cache.
 HEADERS = [(b"x-content-type-options", b"nosniff"), (b"cache-control", b"no-store"),
@@ -142,10 +146,17 @@ class Door:
             await self.app(scope, receive, send)
             return
 
+        # The request's ID: the caller's X-Request-ID when it is a plain token, else a new one;
+        # said back, and kept with any security event of the request (api/security_events.py).
+        given = Headers(scope=scope).get("x-request-id")
+        request_id = given if given and REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        headers = [*HEADERS, (b"x-request-id", request_id.encode())]
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 present = {name.lower() for name, _ in message.get("headers", [])}
-                message["headers"] = list(message.get("headers", [])) + [h for h in HEADERS if h[0] not in present]
+                message["headers"] = list(message.get("headers", [])) + [h for h in headers if h[0] not in present]
             await send(message)
 
         declared = _content_length(scope)

@@ -264,6 +264,29 @@ def api_address() -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+#: The API's limits on refused and costly attempts (issue 25, item 4), per process, per minute.
+API_LIMITS_ENV = "CASEWORK_API_LIMITS"
+DEFAULT_API_LIMITS = {"personal_data_reads": 30, "token_failures": 60, "refusals_alert": 20}
+
+
+def api_limits(environ: Environ | None = None) -> dict[str, int]:
+    """``CASEWORK_API_LIMITS``: ``name=count,...`` per minute - ``personal_data_reads`` a
+    subject may make (R60), ``token_failures`` one client address may make before it is
+    answered 429, ``refusals_alert`` refusals of one subject that count as repeated (the
+    alert's metric). Names not given keep their defaults."""
+    limits = dict(DEFAULT_API_LIMITS)
+    text = _get(API_LIMITS_ENV, environ)
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        name, _, value = part.partition("=")
+        if name.strip() not in limits or not value.strip().isdigit() or int(value) < 1:
+            raise ValueError(f"{API_LIMITS_ENV}: '{part.strip()}' is not one of "
+                             f"{', '.join(f'{n}=N' for n in DEFAULT_API_LIMITS)} (N >= 1)")
+        limits[name.strip()] = int(value)
+    return limits
+
+
 def api_database_url() -> str | None:
     """The API's own database login (migration 0005's casework_api); unset: DATABASE_URL's
     server and database as that login, without a password (the local stack, the tests)."""

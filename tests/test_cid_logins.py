@@ -47,6 +47,7 @@ GRANTS: dict[str, dict[str, set[str]]] = {
     "paper_files": {WORKER_LOGIN: {"INSERT", "SELECT(case_id)"}, API_LOGIN: set()},
     "referrals": {WORKER_LOGIN: {"INSERT", "SELECT"}, API_LOGIN: set()},  # personal data: not the API's (yet)
     "schema_migrations": {WORKER_LOGIN: {"SELECT"}, API_LOGIN: {"SELECT"}},
+    "security_events": {WORKER_LOGIN: set(), API_LOGIN: {"INSERT", "SELECT"}},  # 0012: refused attempts, append only
     "subject_identifiers": {WORKER_LOGIN: {"INSERT", "SELECT"}, API_LOGIN: set()},
     "subjects": {WORKER_LOGIN: {"INSERT", "SELECT"}, API_LOGIN: set()},
     "tasks": {WORKER_LOGIN: {"INSERT", "SELECT", "UPDATE(completed_at,completed_by,outcome,outcome_details,overdue,status)"},

@@ -27,6 +27,7 @@ from api.auth import Who, allow
 from api import cursors
 from api.failures import RETRY_AFTER, transient
 from api.problems import FieldError, Problem, problem_responses
+from api.security_events import Refused
 from api.resources import task_ref, tasks_of
 from api.services import Services, Svc
 from casework.rule_ids import first_rule_id
@@ -187,7 +188,8 @@ def _refused_by_case(err: WorkflowUpdateFailedError, row: Any) -> Problem:
     if kind == "CaseClosed":
         return Problem(409, text, kind="case-closed")
     if kind == NOT_PERMITTED:  # the case's own check of the verified principal (defence in depth)
-        return Problem(403, text, kind="not-allowed")
+        return Problem(403, text, kind="not-allowed",
+                       refused=Refused("complete_task", f"task {row['task_key']} of {row['case_id']}", "refused_by_case"))
     if any(words in text for words in ("already done", "was already", "being completed already", "has no open task")):
         return Problem(409, text, kind="already-done")
     return Problem(422, text, kind="refused-by-case", rule=rule)
