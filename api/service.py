@@ -59,6 +59,7 @@ def main() -> None:
         access_settings()  # refused before anything starts
         api_database_url()
         load_directory(config.directory_path())
+        config.api_limits()
     except (ValueError, ValidationError) as err:
         print(f"casework-api: {err}".splitlines()[0], file=sys.stderr)
         raise SystemExit(2) from None

@@ -227,3 +227,14 @@ def test_the_readme_lists_every_variable() -> None:
     assert not missing, f"not in the README's Configuration table: {', '.join(missing)}"
     for prefix in ("CASEWORK_OIDC_", "CASEWORK_DEV_ISSUER_"):
         assert f"`{prefix}" in table, prefix
+
+
+def test_the_apis_limits_are_read_by_name_and_refused_by_name() -> None:
+    """Issue 25 item 4: CASEWORK_API_LIMITS, per minute; an unknown name or a bad count is
+    refused naming the variable (casework-api exits 2 with that line before it serves)."""
+    assert config.api_limits({}) == config.DEFAULT_API_LIMITS
+    assert config.api_limits({"CASEWORK_API_LIMITS": "personal_data_reads=5, token_failures=9"}) == {
+        **config.DEFAULT_API_LIMITS, "personal_data_reads": 5, "token_failures": 9}
+    for bad in ("bogus=1", "token_failures=0", "token_failures=x", "token_failures"):
+        with pytest.raises(ValueError, match="CASEWORK_API_LIMITS"):
+            config.api_limits({"CASEWORK_API_LIMITS": bad})
