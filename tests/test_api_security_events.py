@@ -7,7 +7,6 @@ repeated ones raise their own metric; personal-data reads and token failures are
 from __future__ import annotations
 
 import asyncio
-import re
 import uuid
 from typing import Any
 
@@ -16,6 +15,7 @@ import asyncpg
 from casework.case import case_id_for
 from tests import token_forgery as forge
 from tests.api_support import ApiStack
+from tests.ops_support import total
 from tests.support import referral_data
 
 COLUMNS = "request_id, status, subject, action, resource, reason_code, reason"
@@ -38,12 +38,7 @@ async def _events(pool: asyncpg.Pool, request_ids: list[str]) -> list[asyncpg.Re
 
 
 def _metric(text: str, name: str, **labels: str) -> float:
-    """A sample's value in Prometheus's text format (0 when absent)."""
-    for line in text.splitlines():
-        found = re.fullmatch(rf"{name}(?:\{{(.*)\}})? (\S+)", line)
-        if found and dict(re.findall(r'(\w+)="([^"]*)"', found.group(1) or "")) == labels:
-            return float(found.group(2))
-    return 0.0
+    return total(text, name, **labels)
 
 
 async def test_refused_personal_data_reads_are_recorded_without_personal_data_R60(api: ApiStack, pool: asyncpg.Pool) -> None:

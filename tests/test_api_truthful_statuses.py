@@ -78,6 +78,32 @@ async def test_updates_in_flight_at_the_limit_are_503_with_retry_after_and_nothi
         await client.get_workflow_handle(case_id).terminate("test over")
 
 
+async def test_a_workflow_task_failing_and_retried_is_503_not_a_refusal(
+        one_update_env: WorkflowEnvironment, worker_pool: asyncpg.Pool, pool: asyncpg.Pool, database_url: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker that cannot open the case's payloads (a botched key rotation): every workflow
+    task fails and is retried. A message meanwhile is 503 saying so, never 422."""
+    from tests.ops_support import wrong_key_client
+
+    monkeypatch.setattr(workflows.client, "BUSY_RETRY_FOR", timedelta(seconds=2))
+    client = one_update_env.client
+    queue = f"statuses-{uuid.uuid4().hex[:8]}"
+    async with serving_api(client, queue, database_url) as api:
+        data = referral_data()
+        case_id = case_id_for(data["acro_reference"])
+        async with running_worker(client, worker_pool, queue):
+            assert (await api.call("POST", "/referrals", "acro", json=data)).status_code == 201
+            await _until(pool, "SELECT 1 FROM tasks WHERE case_id = $1 AND kind = 'nbtc_check'", case_id)
+        async with running_worker(await wrong_key_client(client), worker_pool, queue):
+            answer = await api.call("POST", f"/cases/{case_id}/events/located", "ice-system",
+                                    json={"event_id": "during-rotation", "custody": "confirmed_address"})
+        assert answer.status_code == 503, answer.text  # was a 500 ("something went wrong")
+        detail = answer.json()["detail"]
+        assert "workflow task failed and is being retried" in detail and "FAILED_PRECONDITION" in detail, detail
+        assert int(answer.headers["retry-after"]) >= 1 and "send again" in detail
+        await client.get_workflow_handle(case_id).terminate("test over")
+
+
 def test_a_case_continuing_as_new_is_503_and_a_refusal_is_not_transient() -> None:
     """The case's own answers, as the API classifies them: continuing as new passes by itself
     (503, what the case said); any other refusal is the caller's to read (None here: 4xx)."""
