@@ -29,6 +29,8 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.auth import authenticate, principal
+from api.problems import Problem, response
 from casework.strict_json import NotStrictJson, loads
 
 #: The most bytes a body may have on a route that declares no limit of its own.
@@ -47,7 +49,11 @@ HEADERS = [(b"x-content-type-options", b"nosniff"), (b"cache-control", b"no-stor
 
 
 class BodyTooLarge(HTTPException):
-    """Raised while reading: the body passed its route's limit (answered 413)."""
+    """Raised while reading: the body passed its route's limit (answered 413). An
+    HTTPException, so that FastAPI's body reading passes it on as it is; ``kind`` is its
+    problem type (api/problems.py)."""
+
+    kind = "body-too-large"
 
     def __init__(self, limit: int) -> None:
         super().__init__(413, f"the body is larger than this route takes ({limit:,} bytes at most); "
@@ -57,6 +63,8 @@ class BodyTooLarge(HTTPException):
 
 class BadJson(HTTPException):
     """Raised while parsing: not strict JSON (answered 400, naming the key or the limit)."""
+
+    kind = "bad-json"
 
     def __init__(self, refused: NotStrictJson) -> None:
         super().__init__(400, f"body: {refused.reason}; nothing was written")
@@ -85,7 +93,6 @@ def limit_of(route: APIRoute) -> int:
 
 def takes_token(route: APIRoute) -> bool:
     """Whether the route's handler depends on the bearer token (``api.auth.principal``)."""
-    from api.auth import principal
 
     def depends(dependant: Any) -> bool:
         return any(d.call is principal or depends(d) for d in dependant.dependencies)
@@ -99,9 +106,6 @@ class StrictJsonRoute(APIRoute):
     its JSON read with ``casework.strict_json``."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        from api.auth import authenticate
-        from api.problems import Problem
-
         handler = super().get_route_handler()
         token = takes_token(self)
         limit = limit_of(self)
@@ -161,8 +165,6 @@ class Door:
 
         declared = _content_length(scope)
         if declared is not None and declared > MAX_BODY_LIMIT:
-            from api.problems import Problem, response
-
             problem = Problem(413, BodyTooLarge(MAX_BODY_LIMIT).detail, kind="body-too-large")
             await response(problem, Request(scope))(scope, receive, send_with_headers)
             return

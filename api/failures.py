@@ -23,7 +23,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.problems import Problem, response
 from casework.refusals import SEND_AGAIN
-from workflows.case import CONTINUING_AS_NEW
+from workflows.continuing import CONTINUING_AS_NEW
 
 log = logging.getLogger(__name__)
 

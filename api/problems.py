@@ -16,7 +16,6 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.door import BadJson, BodyTooLarge
 from api.security_events import Refused, watch_of
 from casework.refusals import field_errors
 
@@ -140,19 +139,14 @@ def install(app: FastAPI) -> None:
         detail = "; ".join(f"{e.field}: {e.message}" for e in errors[:5]) or "the request is not valid"
         return response(Problem(422, detail, kind="invalid-request", errors=errors), request)
 
-    @app.exception_handler(BodyTooLarge)
-    async def _too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
-        return response(Problem(413, exc.detail, kind="body-too-large"), request)
-
-    @app.exception_handler(BadJson)
-    async def _bad_json(request: Request, exc: BadJson) -> JSONResponse:
-        errors = [FieldError(field="body", message=exc.detail)]
-        return response(Problem(400, exc.detail, kind="bad-json", errors=errors), request)
-
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) and exc.detail != TITLES.get(exc.status_code) else None
-        return response(Problem(exc.status_code, detail, headers=dict(exc.headers or {})), request)
+        # The door's refusals (api/door.py: a body too large, JSON not strict) name their type.
+        kind = getattr(exc, "kind", None)
+        errors = [FieldError(field="body", message=detail)] if exc.status_code == 400 and kind and detail else None
+        return response(Problem(exc.status_code, detail, kind=kind, errors=errors, headers=dict(exc.headers or {})),
+                        request)
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception) -> JSONResponse:

@@ -76,18 +76,18 @@ class SlidingWindow:
 class Watch:
     """The app's refusal metrics and limits (one per app: ``app.state.watch``)."""
 
-    limits: dict[str, int] = field(default_factory=config.api_limits)
+    settings: config.ApiSettings = field(default_factory=config.ApiSettings.read)
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
 
     def __post_init__(self) -> None:
         self.refusals = Counter("casework_api_refusals", "Requests the API refused, by status and reason code",
                                 ["status", "reason"], registry=self.registry)
         self.repeated = Counter("casework_api_repeated_refusals",
-                                "Refusals of a subject (or address) past refusals_alert in a minute: alert on any",
+                                "Refusals of a subject (or address) past CASEWORK_API_REFUSALS_ALERT_PER_MINUTE: alert on any",
                                 registry=self.registry)
-        self.personal_data_reads = SlidingWindow(self.limits["personal_data_reads"])
-        self.token_failures = SlidingWindow(self.limits["token_failures"])
-        self._refusals = SlidingWindow(self.limits["refusals_alert"])
+        self.personal_data_reads = SlidingWindow(self.settings.personal_data_reads_per_minute)
+        self.token_failures = SlidingWindow(self.settings.token_failures_per_minute)
+        self._refusals = SlidingWindow(self.settings.refusals_alert_per_minute)
 
     async def record(self, request: Request, status: int, refused: Refused, reason: str) -> None:
         """Count, log and append the refusal; a CID that cannot take it is logged, never
@@ -96,11 +96,11 @@ class Watch:
         subject = getattr(principal, "subject", None)
         self.refusals.labels(str(status), refused.code).inc()
         who = subject or f"address {client_address(request)}"
-        count = self._refusals.hit(who)
-        if count > self.limits["refusals_alert"]:
+        count, alert = self._refusals.hit(who), self._refusals.limit
+        if count > alert:
             self.repeated.inc()
-            if count == self.limits["refusals_alert"] + 1:  # once as it passes, not at every refusal after
-                log.warning("repeated refusals: %s passed %d in a minute", who, self.limits["refusals_alert"])
+            if count == alert + 1:  # once as it passes, not at every refusal after
+                log.warning("repeated refusals: %s passed %d in a minute", who, alert)
         request_id = getattr(request.state, "request_id", "-")
         log.info("refused %s %s: %s on %s (%s) request %s", status, subject or "-", refused.action, refused.resource,
                  refused.code, request_id)

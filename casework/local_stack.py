@@ -75,7 +75,7 @@ def dev_server_command(
 def database_url_or_embedded(pgdata: Path) -> tuple[str, str]:
     """The CID: ``DATABASE_URL`` if set, else an embedded PostgreSQL in ``pgdata``
     (started, or reused); returns (DSN, where it is, for people)."""
-    url = config.database_url()
+    url = config.DatabaseSettings.read().database_url
     if url:
         return url, "DATABASE_URL"
     from cid.embedded import start_embedded
@@ -127,7 +127,7 @@ class DevServer:
         self.log_file = log_file
         self.port = free_port() if port is None else port
         self.ui_port = ui_port
-        #: Where people open the UI when a gate serves it (casework/ui_gate.py), not the UI's own port.
+        #: Where people open the UI when a gate serves it (codec_server/ui_gate.py), not the UI's own port.
         self.public_ui_port = public_ui_port
         self.namespace = namespace
         self.codec_endpoint = codec_endpoint

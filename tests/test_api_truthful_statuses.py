@@ -24,7 +24,7 @@ from casework.case import case_id_for
 from casework.temporal import data_converter
 from tests.api_support import serving_api
 from tests.support import referral_data, running_worker
-from workflows.case import CONTINUING_AS_NEW
+from workflows.continuing import CONTINUING_AS_NEW
 
 
 @pytest.fixture(scope="module")

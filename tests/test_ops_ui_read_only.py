@@ -1,4 +1,4 @@
-"""Issue 25, item 7: the local stack's Web UI cannot write (casework/ui_gate.py), in a real
+"""Issue 25, item 7: the local stack's Web UI cannot write (codec_server/ui_gate.py), in a real
 browser (Debian's Chromium through Playwright, as tests/test_ops_ui.py) in front of a real
 dev server's UI: no Terminate, Cancel, Reset, Signal or Start Workflow to press, a write
 sent straight at the UI's API refused with the case untouched, the codec endpoint decode
@@ -12,7 +12,7 @@ import secrets
 import aiohttp
 from temporalio.client import WorkflowExecutionStatus
 
-from casework.ui_gate import UiGate
+from codec_server.ui_gate import UiGate
 from codec_server import start_codec_server
 from codec_server.app import CodecServerConfig
 from tests.ops_support import free_port, ops_server

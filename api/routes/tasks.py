@@ -35,7 +35,7 @@ from casework.case import Acting, TaskCompletion
 from casework.tasks import ALLOCATE_CASE_OWNER, TASK_KINDS, AllocationOutcome
 from cid import read_model
 from cid.assignments import Holding, change_assignee
-from workflows.case import NOT_PERMITTED
+from workflows.human_task import NOT_PERMITTED
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["tasks"], route_class=StrictJsonRoute)
