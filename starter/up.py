@@ -46,7 +46,6 @@ from codec_server import CodecServer, start_codec_server
 from codec_server.app import CodecServerConfig, CodecServerConfigError
 from casework.temporal import TemporalSettings, connect
 from cid.db import create_pool, migrate_dsn
-from starter.cli import app
 from starter.stack_file import STACK_FILE
 from starter.exits import CliError, Exit
 from workflows.client import CaseClient, Submitted
@@ -66,7 +65,6 @@ class Stopped(Exception):
     """Ctrl-C or SIGTERM arrived while starting: stop what was started, exit cleanly."""
 
 
-@app.command()
 def up(
     data_dir: Path = typer.Option(
         Path(config.DEFAULT_DATA_DIR), "--data-dir", envvar=config.DATA_DIR_ENV,
