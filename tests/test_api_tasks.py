@@ -270,3 +270,24 @@ async def test_a_claim_racing_the_cases_completion_ends_in_one_consistent_state(
             assert row["assignee"] == "nbtc.finn" and len(claims) == 1
         else:
             assert claim.status_code == 409 and row["assignee"] is None and claims == [], claim.text
+
+
+async def test_a_task_says_what_completing_it_needs(api: ApiStack, start) -> None:
+    """GET /tasks/{id}: each legal outcome with its detail fields, types and whether each is
+    required, from the task table (casework/tasks.py), so nobody guesses an outcome."""
+    case = await located_case(start)
+    task_id = await open_task_id(case, "allocate_case_owner")
+    answer = await api.call("GET", f"/tasks/{task_id}", "cw.ben")
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["legal_outcomes"] == [
+        {"outcome": "allocated", "fields": [{"name": "case_owner", "type": "text", "required": True}],
+         "needs_disclosable": None}]
+    # The table is the one source: every kind's outcomes and fields, R30/R61's too.
+    from api.schemas import legal_outcomes
+    from casework.tasks import TASK_KINDS
+
+    detention = {o.outcome: o for o in legal_outcomes("detention_decision")}
+    assert set(detention) == {str(o) for o in TASK_KINDS["detention_decision"].details}
+    assert detention["detain"].needs_disclosable and detention["not_detained"].fields[0].required
+    departed = legal_outcomes("deportation_enforcement")
+    assert {(f.name, f.type) for o in departed for f in o.fields} == {("departed_on", "date")}
