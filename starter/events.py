@@ -390,7 +390,7 @@ def left_uk(case: str = CASE_ARGUMENT, event_id: str = _EVENT_ID, json_out: bool
 def certificate(
     case: str = CASE_ARGUMENT, event_id: str = _EVENT_ID,
     file: Path = typer.Option(..., "--file", metavar="CERT.json", exists=True, dir_okay=False,
-                              help="The ACRO certificate as JSON (examples/certificate.json; docs/cli.md)."),
+                              help="The ACRO certificate as JSON (the shape of a referral's \"certificate\")."),
     json_out: bool = _JSON,
 ) -> None:
     """A new ACRO certificate for the case (R02/R03: only a disclosable one is used)."""
