@@ -4,23 +4,10 @@ is the token's subject.
 
 Where: ``CASEWORK_API_URL``, else ``api_url`` in the local stack's ``stack.json``. Who:
 ``CASEWORK_TOKEN``, else the token ``casework login`` stored (``starter.credentials``).
-A problem document (RFC 9457) becomes one line and the documented exit status:
-
-======  ===========================================================  ====
-status  the line                                                     exit
-======  ===========================================================  ====
-400     the problem's detail                                         2
-401     not signed in: <why>; run 'casework login'                   6
-403     not allowed: <the policy's reason>                           7
-404     the detail (no such case or task)                            3
-409     the detail (a conflicting repeat, already claimed or done)   4
-422     the detail, led by its rule (R30/R61 ...) or fields          4
-503     unavailable: <detail> (try again in N s)                     5
-other   the API failed (<status>): <detail>                          1
-======  ===========================================================  ====
-
-The API cannot be reached, or does not answer in time: 5. Personal data never goes in a
-URL: paths carry case and task IDs only, filters are teams, stages and staff IDs.
+A problem document (RFC 9457) becomes one line and the exit status docs/cli.md gives its
+HTTP status (``error_for``); the API cannot be reached, or does not answer in time: 5.
+Personal data never goes in a URL: paths carry case and task IDs only, filters are teams,
+stages and staff IDs.
 """
 
 from __future__ import annotations
@@ -34,10 +21,10 @@ from pydantic import BaseModel, ValidationError
 
 from api import schemas
 from casework import config
+from starter.credentials import LOGIN_HINT
 from starter.exits import CliError, Exit
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-LOGIN_HINT = "run 'casework login' (or set CASEWORK_TOKEN)"
 #: The most referrals one ``POST /referrals/batch`` carries (the API's limit).
 MAX_BATCH = 100
 #: What the CLI says it is in the API's logs.

@@ -25,6 +25,7 @@ import typer
 from casework.keys import CERTIFICATE_RECEIVED
 from casework.referral import WhereaboutsStatus
 from starter.exits import CliError, Exit
+from starter.referral_files import MAX_FILE_BYTES
 from starter.output import Column, console, emit, err_console, print_json, progress
 from starter.views import CASE_ARGUMENT, CSV_OPTION
 
@@ -53,7 +54,7 @@ CSV_OPTIONAL = ("custody", "release_date", "certificate_file")
 #: Columns of older CSV files, refused by name: the sender is who is signed in.
 CSV_GONE = {"actor": "the sender recorded is who is signed in ('casework whoami'); remove the column"}
 MAX_CSV_BYTES = 20_000_000
-MAX_CERTIFICATE_BYTES = 1_000_000
+MAX_CERTIFICATE_BYTES = MAX_FILE_BYTES  # a certificate file is read as a referral file is
 CONCURRENCY = 16
 
 
@@ -147,14 +148,12 @@ def _read_certificate(path: Path) -> "Certificate":
     from pydantic import ValidationError
 
     from casework.referral import parse_certificate
-    from starter.referral_files import describe
+    from starter.referral_files import Refused, describe, read_entry
 
-    if not path.is_file():
-        raise ValueError(f"{path}: no such file")
-    if path.stat().st_size > MAX_CERTIFICATE_BYTES:
-        raise ValueError(f"{path}: larger than {MAX_CERTIFICATE_BYTES // 1000} kB; refused unread")
-    try:
-        document = json.loads(path.read_bytes())
+    try:  # regular files only, bounded: as a referral file is read
+        document = json.loads(read_entry(path))
+    except Refused as refused:
+        raise ValueError(f"{path}: {refused}") from None
     except (ValueError, RecursionError) as err:  # bad JSON or encoding, huge integers, deep nesting
         raise ValueError(f"{path}: not JSON ({str(err)[:200]})") from None
     try:

@@ -158,31 +158,19 @@ def _hold(verb: str, already: str, ref: str, json_out: bool, call: Callable[[Api
 
 def claim(ref: str = TASK_ARGUMENT, json_out: bool = JSON_OPTION) -> None:
     """Claim a task for yourself (one winner when two claim at once; yours already: exit 0)."""
-
-    async def call(api: ApiClient, task_id: int) -> Held:
-        return await api.claim(task_id)
-
-    _hold("claimed", "is already yours", ref, json_out, call)
+    _hold("claimed", "is already yours", ref, json_out, lambda api, task_id: api.claim(task_id))
 
 
 def unclaim(ref: str = TASK_ARGUMENT, json_out: bool = JSON_OPTION) -> None:
     """Give a claimed task back to its team (its assignee, or a senior caseworker)."""
-
-    async def call(api: ApiClient, task_id: int) -> Held:
-        return await api.unclaim(task_id)
-
-    _hold("unclaimed", "was not claimed", ref, json_out, call)
+    _hold("unclaimed", "was not claimed", ref, json_out, lambda api, task_id: api.unclaim(task_id))
 
 
 def assign(ref: str = TASK_ARGUMENT,
            to: str = typer.Option(..., "--to", metavar="STAFF_ID", help="A member of the task's team who may do it."),
            json_out: bool = JSON_OPTION) -> None:
     """Assign a task to a member of its team."""
-
-    async def call(api: ApiClient, task_id: int) -> Held:
-        return await api.assign(task_id, to.strip())
-
-    _hold(f"assigned to {to}", f"is already {to}'s", ref, json_out, call)
+    _hold(f"assigned to {to}", f"is already {to}'s", ref, json_out, lambda api, task_id: api.assign(task_id, to.strip()))
 
 
 def parse_details(pairs: list[str]) -> dict[str, Any]:
