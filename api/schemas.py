@@ -159,7 +159,9 @@ class CompletionOut(BaseModel):
     case_id: str
     key: str
     outcome: str
-    stage: str
+    stage: str = Field(description="The case's stage after the completion, as the case says: 'closed' when the "
+                                   "outcome closed it")
+    closed: bool = Field(default=False, description="The completion closed the case")
     completed_by: str
 
 
@@ -192,6 +194,27 @@ def legal_outcomes(kind: str) -> list[LegalOutcome]:
         )
         for outcome, model in sorted(spec.details.items())
     ]
+
+
+# ---------------------------------------------------------------------------- feeds
+
+
+class Message(BaseModel):
+    message_id: int
+    case_id: str
+    acro_reference: str
+    form: str
+    body: dict[str, Any]
+    sent_at: datetime = Field(description="When the case sent it (the case's business time)")
+    acknowledged_by: str | None
+    acknowledged_at: datetime | None
+
+
+class FeedPage(BaseModel):
+    recipient: str
+    messages: list[Message]
+    next_after: int = Field(description="Give as ``after`` to read on (the last message ID read, or ``after`` itself)")
+    more: bool = Field(description="More messages follow this page")
 
 
 # ---------------------------------------------------------------------------- referrals and events

@@ -181,6 +181,9 @@ class ApiClient:
         return await self._typed(schemas.PersonalData, "POST", f"/cases/{case_id}/personal-data",
                                  json={"purpose": purpose, "reason": reason})
 
+    async def feed(self, recipient: str, **query: Any) -> schemas.FeedPage:
+        return await self._typed(schemas.FeedPage, "GET", f"/feeds/{recipient}", params=query)
+
     # ------------------------------------------------------------------ tasks
 
     async def tasks(self, **filters: Any) -> schemas.TaskPage:

@@ -42,6 +42,7 @@ COMMANDS: dict[str, Command] = {
     "unclaim": Command("tasks_cmd", "unclaim", CASEWORK),
     "assign": Command("tasks_cmd", "assign", CASEWORK),
     "event": Command("events", "event_app", CASEWORK),
+    "feed": Command("feeds", "feed", CASEWORK),
     "login": Command("signin", "login", SIGN_IN),
     "logout": Command("signin", "logout", SIGN_IN),
     "whoami": Command("signin", "whoami", SIGN_IN),

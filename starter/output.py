@@ -121,9 +121,13 @@ def listing(title: str | None, columns: Sequence[Column], rows: Sequence[Mapping
         return table
     blocks: list[RenderableType] = [Text(title, style="bold")] if title else []
     for row in cells:
-        head = " · ".join(v for c, v in zip(columns, row) if c.id and v)
-        body = "\n".join(f"  {c.header}: {v}" for c, v in zip(columns, row) if not c.id and v)
-        blocks += [Text(head, style="bold"), Text(body), Text("")]
+        fields = Table.grid(padding=(0, 1))  # a hanging indent: a long value wraps beside its label
+        fields.add_column(no_wrap=True)
+        fields.add_column(overflow="fold")
+        for column, value in zip(columns, row):
+            if value and not column.id:
+                fields.add_row(Text(f"  {column.header}:"), Text(value))
+        blocks += [Text(" · ".join(v for c, v in zip(columns, row) if c.id and v), style="bold"), fields, Text("")]
     return Group(*blocks)
 
 
@@ -139,8 +143,11 @@ def print_csv(columns: Sequence[Column], rows: Iterable[Mapping[str, Any]]) -> N
 
 
 def emit(title: str | None, columns: Sequence[Column], rows: Sequence[Mapping[str, Any]], *, csv_out: bool = False) -> None:
-    """A listing for people, or (``--csv``) for a spreadsheet."""
+    """A listing for people, or (``--csv``) for a spreadsheet: the columns, then the row's
+    other plain fields (all of them named as the API names them)."""
     if csv_out:
-        print_csv(columns, rows)
+        shown = {c.field for c in columns}
+        rest = [Column(f, f) for f, v in (rows[0].items() if rows else ()) if f not in shown and not isinstance(v, (dict, list))]
+        print_csv([*columns, *rest], rows)
     else:
         console.print(listing(title, columns, rows))

@@ -17,6 +17,7 @@ import io
 from api.schemas import TaskOut
 from starter.exits import Exit
 from tests.cli_support import Casework, cw_api  # noqa: F401 - cw_api is a fixture
+from tests.support import until
 
 NBTC = "nbtc.finn"
 OWNER = "cw.ben"  # caseworker, CC EEA Team (a PL national's case is routed there, R06)
@@ -82,3 +83,21 @@ async def test_the_task_list_fits_80_columns_and_speaks_the_apis_names(cw_api: C
     rows = list(csv.DictReader(io.StringIO(as_csv.out)))
     assert [(r["task_id"], r["case_id"], r["key"], r["overdue"]) for r in rows] == [
         (str(task["task_id"]), case.id, task["key"], "false")]
+
+
+async def test_a_feed_is_a_listing_too(cw_api: Casework, start, pool):
+    """``casework feed``: the API's feed page, at 80 columns with no word broken, as CSV under
+    the API's names; a feed that does not exist is typer's refusal (2)."""
+    since = await pool.fetchval("SELECT coalesce(max(id), 0) FROM outbound_messages")
+    case = await start()
+    message = await until(lambda: pool.fetchval(
+        "SELECT id FROM outbound_messages WHERE case_id = $1 AND recipient = 'PNC Bureau'", case.id), "a PNC message", 30)
+    narrow = await cw_api("feed", "pnc-bureau", "--after", str(since), who="pnc-bureau", env={"COLUMNS": "80"})
+    as_csv, wrong = await cw_api.each(("feed", "pnc-bureau", "--after", str(since), "--csv"), ("feed", "pnc-burrow"),
+                                      who="pnc-bureau")
+    assert narrow.code == 0 and max(len(line) for line in narrow.out.splitlines()) <= 80, str(narrow)
+    for word in (str(message), case.id, "PNC", "check", "request"):
+        assert word in narrow.out, (word, narrow.out)
+    rows = {r["message_id"]: r for r in csv.DictReader(io.StringIO(as_csv.out))}
+    assert (rows[str(message)]["case_id"], rows[str(message)]["form"]) == (case.id, "PNC check request")
+    assert wrong.code == Exit.BAD_INPUT and "Invalid value for 'RECIPIENT'" in wrong.one_error_line(), str(wrong)

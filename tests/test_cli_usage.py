@@ -13,7 +13,7 @@ import pytest
 from rich.console import Console
 
 from api import schemas
-from starter import events, ops, submit
+from starter import events, feeds, ops, submit
 from starter.cli import COMMANDS, OPERATORS
 from starter.output import Column, listing, progress
 from starter.views import CASE_COLUMNS, TASK_COLUMNS
@@ -43,6 +43,10 @@ LISTINGS = {
                                                              "submitted before with other content: nothing was started"))
                                        .model_dump()]),
     "stuck": (ops.STUCK_COLUMNS, [STUCK]),
+    "feed": (feeds.MESSAGE_COLUMNS, [schemas.Message(
+        message_id=4711, case_id=CASE.case_id, acro_reference="16/123456A", form="stage1-notice",
+        body={"respond_by": "2026-03-11T09:30:00+00:00", "task": "consideration_decision-1"}, sent_at=NOW,
+        acknowledged_by=None, acknowledged_at=None).model_dump()]),
     "subject-check": (ops.SUBJECT_COLUMNS, [{"subject_id": "subject-0f3a9c2e", "case_ids": [CASE.case_id, "acro-case-17_2B"],
                                              "reasons": ["folded name 'li' is shorter than 3 letters"]}]),
 }
@@ -72,7 +76,7 @@ def test_listings_are_a_table_when_they_fit_and_stacked_when_not() -> None:
     assert "│" in out.getvalue()
     out = io.StringIO()
     Console(file=out, width=80, color_system=None).print(listing("Tasks", TASK_COLUMNS, [TASK.model_dump()], width=80))
-    assert "│" not in out.getvalue() and "  Title: Check the full offending history" in out.getvalue()
+    assert "│" not in out.getvalue() and re.search(r"\n  Title: +Check the full offending history", out.getvalue())
 
 
 def test_listings_speak_the_apis_field_names() -> None:
@@ -81,6 +85,7 @@ def test_listings_speak_the_apis_field_names() -> None:
     assert {c.field for c in CASE_COLUMNS} <= set(schemas.CaseSummary.model_fields)
     assert set(schemas.OpenTask.model_fields) <= set(schemas.TaskOut.model_fields)  # a case's tasks: same names
     assert {c.field for c in submit.RESULT_COLUMNS} <= set(schemas.BatchItem.model_fields)
+    assert {c.field for c in feeds.MESSAGE_COLUMNS} <= set(schemas.Message.model_fields)
 
 
 def test_help_says_what_the_checks_check_and_the_version() -> None:
