@@ -324,8 +324,10 @@ async def _stuck(now: datetime, limit: int) -> tuple[str, list[StuckCase]]:
 
 def subject_check(json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
                   csv_out: bool = CSV_OPTION) -> None:
-    """List subjects that may join different people (R04): matched by a name-and-date-of-birth
-    key whose folded name is empty or too short, or keyed differently by today's fold.
+    """List subjects that may join different people (R04).
+
+    Matched by a name-and-date-of-birth key whose folded name is empty or too short, or
+    keyed differently by today's fold.
 
     A report of subject and case IDs only (no personal data); exits 0 whatever it finds.
 

@@ -24,9 +24,10 @@ def codec_server(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8081, "--port", min=0, max=65535, help="Port to listen on (0: any free one)."),
 ) -> None:
-    """Serve /encode and /decode for the Temporal Web UI and CLI (token: CASEWORK_CODEC_TOKEN; in
-    the cluster CASEWORK_CODEC_AUTH=oidc: operators' own bearer tokens, decode only). An operator
-    command with direct access: it holds the payload key."""
+    """Serve /encode and /decode for the Temporal Web UI and CLI.
+
+    Token: CASEWORK_CODEC_TOKEN; in the cluster CASEWORK_CODEC_AUTH=oidc: operators' own
+    bearer tokens, decode only. An operator command with direct access: it holds the payload key."""
     asyncio.run(_serve_codec(host, port))
 
 

@@ -29,8 +29,9 @@ def submit(
     json_out: bool = JSON_OPTION,
     csv_out: bool = CSV_OPTION,
 ) -> None:
-    """Submit ACRO referrals through the API, as who is signed in. Bad files are refused
-    field by field and nothing is sent."""
+    """Submit ACRO referrals through the API, as who is signed in.
+
+    Bad files are refused field by field, and then nothing is sent."""
     from starter.referral_files import read_referrals
 
     read = read_referrals(sources, date.today())

@@ -50,11 +50,11 @@ def tasks(
         console.print(f"{len(rows)} open task(s){more}" if rows else "No open tasks match.", markup=False, soft_wrap=True)
 
 
-def task(ref: str = TASK_ARGUMENT, json_out: bool = JSON_OPTION) -> None:
+def task(task: str = TASK_ARGUMENT, json_out: bool = JSON_OPTION) -> None:
     """Show one task, what completing it needs, and its case (no personal data)."""
 
     async def work(api: ApiClient) -> tuple[TaskDetail, Any]:
-        found = await find_task(api, ref)
+        found = await find_task(api, task)
         try:
             return found, await api.case(found.case_id)
         except CliError as err:  # the task's team may see the task and not its case
@@ -98,7 +98,7 @@ def _fields(outcome: LegalOutcome) -> str:
 
 
 def complete(
-    ref: str = TASK_ARGUMENT,
+    task: str = TASK_ARGUMENT,
     outcome: Optional[str] = typer.Option(None, "--outcome", help="The outcome; leave it out to list the legal ones."),
     detail: list[str] = typer.Option([], "--detail", metavar="KEY=VALUE", help="A detail of the outcome; repeatable."),
     json_out: bool = JSON_OPTION,
@@ -112,7 +112,7 @@ def complete(
 
     async def work(api: ApiClient) -> TaskDetail | CompletionOut:
         # A task ID goes straight to the completion: the policy's answer is about completing it.
-        task_id = int(ref.strip()) if ref.strip().isdigit() and outcome else (await find_task(api, ref)).task_id
+        task_id = int(task.strip()) if task.strip().isdigit() and outcome else (await find_task(api, task)).task_id
         if not (outcome or "").strip():
             return await api.task(task_id)
         return await api.complete(task_id, outcome.strip(), details)
@@ -144,9 +144,9 @@ async def find_task(api: ApiClient, ref: str) -> TaskDetail:
     raise CliError(f"no open task {key} on {case_id} that you may see", Exit.NOT_FOUND)
 
 
-def _hold(verb: str, already: str, ref: str, json_out: bool, call: Callable[[ApiClient, int], Awaitable[Held]]) -> None:
+def _hold(verb: str, already: str, task: str, json_out: bool, call: Callable[[ApiClient, int], Awaitable[Held]]) -> None:
     async def work(api: ApiClient) -> Held:
-        return await call(api, (await find_task(api, ref)).task_id)
+        return await call(api, (await find_task(api, task)).task_id)
 
     done = api_client.run(work)
     if json_out:
@@ -156,21 +156,21 @@ def _hold(verb: str, already: str, ref: str, json_out: bool, call: Callable[[Api
     console.print(f"Task {done.task_id} ({done.key} of {done.case_id}) {said}{holder}.", markup=False)
 
 
-def claim(ref: str = TASK_ARGUMENT, json_out: bool = JSON_OPTION) -> None:
+def claim(task: str = TASK_ARGUMENT, json_out: bool = JSON_OPTION) -> None:
     """Claim a task for yourself (one winner when two claim at once; yours already: exit 0)."""
-    _hold("claimed", "is already yours", ref, json_out, lambda api, task_id: api.claim(task_id))
+    _hold("claimed", "is already yours", task, json_out, lambda api, task_id: api.claim(task_id))
 
 
-def unclaim(ref: str = TASK_ARGUMENT, json_out: bool = JSON_OPTION) -> None:
+def unclaim(task: str = TASK_ARGUMENT, json_out: bool = JSON_OPTION) -> None:
     """Give a claimed task back to its team (its assignee, or a senior caseworker)."""
-    _hold("unclaimed", "was not claimed", ref, json_out, lambda api, task_id: api.unclaim(task_id))
+    _hold("unclaimed", "was not claimed", task, json_out, lambda api, task_id: api.unclaim(task_id))
 
 
-def assign(ref: str = TASK_ARGUMENT,
+def assign(task: str = TASK_ARGUMENT,
            to: str = typer.Option(..., "--to", metavar="STAFF_ID", help="A member of the task's team who may do it."),
            json_out: bool = JSON_OPTION) -> None:
     """Assign a task to a member of its team."""
-    _hold(f"assigned to {to}", f"is already {to}'s", ref, json_out, lambda api, task_id: api.assign(task_id, to.strip()))
+    _hold(f"assigned to {to}", f"is already {to}'s", task, json_out, lambda api, task_id: api.assign(task_id, to.strip()))
 
 
 def parse_details(pairs: list[str]) -> dict[str, Any]:
