@@ -118,3 +118,9 @@ def test_a_batch_shows_counts_and_time_left() -> None:
     out = io.StringIO()
     Console(file=out, width=100, color_system=None).print(bars.make_tasks_table(bars.tasks))
     assert re.search(r"Submitting .* 100/250 · left (\d+:\d\d:\d\d|-:--:--)", out.getvalue()), out.getvalue()
+
+
+def test_a_reason_is_checked_by_the_apis_own_request_model_R60() -> None:
+    """The read's reason is checked before anything is sent, by the API's PersonalDataRequest."""
+    ran = run_console_script("show", "acro-case-X", "--purpose", "deportation", "--reason", "x" * 501)
+    assert ran.code == 2 and ran.one_error_line() == "casework: --reason: String should have at most 500 characters (R60)", str(ran)
