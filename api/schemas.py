@@ -159,9 +159,7 @@ class CompletionOut(BaseModel):
     case_id: str
     key: str
     outcome: str
-    stage: str = Field(description="The case's stage after the completion, as the case says: 'closed' when the "
-                                   "outcome closed it")
-    closed: bool = Field(default=False, description="The completion closed the case")
+    stage: str
     completed_by: str
 
 

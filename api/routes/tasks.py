@@ -209,6 +209,8 @@ async def _changed(svc: Services, row: Any, *, to: str | None, who: Principal, a
     if not ok:  # settled, or someone else's change came first: nothing was written
         if now["status"] != "open":
             raise _not_open(now)
+        if action is Holding.CLAIMED and now["assignee"] == who.subject:  # your own claim came first: a repeat
+            return Held(**_task_out(now).model_dump(), changed=False)
         held = f"claimed by {now['assignee']}" if now["assignee"] else "no longer claimed"
         raise Problem(409, f"{_label(now)} is {held} now", kind="already-claimed")
     return Held(**_task_out(now).model_dump())
