@@ -79,6 +79,8 @@ def _root(
 
 
 def _register(args: list[str]) -> None:
+    if args[:1] == ["--version"]:
+        return  # no command: nothing to load
     wanted = next((a for a in args if not a.startswith("-")), None)  # the root's only option is --version
     for name, command in COMMANDS.items() if wanted not in COMMANDS else [(wanted, COMMANDS[wanted])]:
         found = getattr(importlib.import_module(f"starter.{command.module}"), command.attribute)
