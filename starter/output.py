@@ -11,12 +11,12 @@ enough that IDs are never cut: a caseworker copies them into the next command.
 from __future__ import annotations
 
 import csv
-import json
 import os
 import sys
 from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, NamedTuple, Sequence
 
+from pydantic_core import to_json
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -60,18 +60,9 @@ def yes(flag: bool | None) -> str:
     return "yes" if flag else ""
 
 
-def _default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if hasattr(value, "model_dump"):
-        return value.model_dump(mode="json")
-    return str(value)
-
-
 def print_json(document: Any) -> None:
-    print(json.dumps(document, default=_default, indent=1, ensure_ascii=False))
+    """As the API writes JSON (pydantic): models, times in ISO 8601, text as it is."""
+    print(to_json(document, indent=1).decode())
 
 
 class Column(NamedTuple):
@@ -139,7 +130,7 @@ def print_csv(columns: Sequence[Column], rows: Iterable[Mapping[str, Any]]) -> N
     for row in rows:
         values = [row.get(c.field) for c in columns]
         out.writerow(["" if v is None else str(v).lower() if isinstance(v, bool) else v if isinstance(v, (str, int, float))
-                      else _default(v) if isinstance(v, (date, datetime)) else c.show(v) for c, v in zip(columns, values)])
+                      else v.isoformat() if isinstance(v, (date, datetime)) else c.show(v) for c, v in zip(columns, values)])
 
 
 def emit(title: str | None, columns: Sequence[Column], rows: Sequence[Mapping[str, Any]], *, csv_out: bool = False) -> None:
