@@ -14,8 +14,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, StringConstraints
 
 from access.policy import Purpose
-from casework import config
 from casework.case import EventKind, EventResult, Stage
+from casework.rules import MAX_PURPOSE_CHARS
 from casework.tasks import TASK_KINDS
 
 
@@ -86,7 +86,7 @@ class PersonalDataRequest(BaseModel):
 
     model_config = {"extra": "forbid"}
     purpose: Purpose
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=config.MAX_PURPOSE_CHARS,
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_PURPOSE_CHARS,
                                              pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+$")]
 
 

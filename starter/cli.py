@@ -16,6 +16,7 @@ from typing import NamedTuple
 import click
 import typer
 
+from casework.config import SettingsError
 from starter.exits import Exit
 from starter.output import err_console
 
@@ -112,6 +113,9 @@ def _run(args: list[str]) -> int:
         # soft_wrap: one line however narrow the stream (rich wraps at 80 off a terminal).
         err_console.print(f"casework: {err.format_message()}{hint}", markup=False, soft_wrap=True)
         return err.exit_code
+    except SettingsError as err:  # a variable with a bad value (casework.config): named in one line
+        err_console.print(f"casework: {err}", markup=False, soft_wrap=True)
+        return int(Exit.BAD_INPUT)
     except (click.Abort, KeyboardInterrupt):
         err_console.print("casework: interrupted", markup=False)
         return int(Exit.INTERRUPTED)
