@@ -28,6 +28,21 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         "``errors`` names each field (``body.certificate.issued_on``, ``query.limit``, ``path.kind``) and says why; "
         "``rule`` names the guidance's rule when one is the reason (R01 ...).",
         "Correct the fields named and send again; nothing was written."),
+    "bad-json": ProblemType(
+        "400", "The body is not strict JSON: a key given twice, a number that is not finite or too long, nesting "
+        "deeper than the API reads; ``detail`` names the key or the limit (api/door.py).",
+        "Send the body as plain JSON; nothing was read or written."),
+    "body-too-large": ProblemType(
+        "413", "The body is larger than the route takes (``detail`` gives the limit); refused before it was read.",
+        "Send less (a batch in parts); nothing was written."),
+    "too-many-requests": ProblemType(
+        "429", "Too many requests of one kind from you in a short time (reads of personal data: R60; token "
+        "failures); ``Retry-After`` says when to ask again.",
+        "Wait as ``Retry-After`` says."),
+    "case-busy": ProblemType(
+        "503", "The case cannot take this now (continuing as new, too many updates in flight, its workflow task "
+        "being retried); nothing was done. The CLI sends it again within its timeout.",
+        "Send again after ``Retry-After`` seconds."),
     "token-refused": ProblemType(
         "401", "No bearer token, or one the API does not accept (expired, another issuer or audience, a bad "
         "signature); ``detail`` says which. The ``WWW-Authenticate`` header carries the same (RFC 6750).",

@@ -19,7 +19,6 @@ import typer
 
 from casework import config
 from starter import credentials
-from starter.cli import app
 from starter.exits import CliError, Exit
 from starter.output import console, print_json
 
@@ -56,7 +55,6 @@ def _api_source() -> str:
     return f"the local stack ({stack_file_path()})"
 
 
-@app.command()
 def login(
     no_browser: bool = typer.Option(False, "--no-browser", help="Only print the sign-in address (e.g. over SSH)."),
     timeout: int = typer.Option(300, "--timeout", help="Seconds to wait for the sign-in (10-1800)."),
@@ -96,7 +94,6 @@ def login(
                       markup=False, soft_wrap=True)
 
 
-@app.command()
 def logout() -> None:
     """Sign out: the issuer revokes your refresh token, and the kept tokens are deleted."""
     from access.login import LoginFailed, revoke
@@ -120,7 +117,6 @@ def logout() -> None:
         console.print("Note: CASEWORK_TOKEN is still set in this environment.", markup=False)
 
 
-@app.command()
 def whoami(json_out: bool = typer.Option(False, "--json", help="Print it as JSON.")) -> None:
     """Who your commands act as, as the API sees your token (GET /me): subject, roles,
     teams, what the policy lets you do, and which stack you talk to."""
