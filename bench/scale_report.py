@@ -1,0 +1,78 @@
+"""The scale phase's table and plot: each measure's p50/p95 at each size, how much it grew
+from the smallest size to the largest, and whether that meets its target (flat: within 2x;
+the sweep: linear, within 2x of the growth in cases)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from bench.scale import FLAT, LINEAR, ScaleResult
+
+FLAT_LIMIT = 2.0
+
+
+def table(result: ScaleResult) -> Table:
+    sizes = [s.cases for s in result.sizes]
+    t = Table(title=f"casework at scale: p50 / p95 in ms over {result.calls} calls per measure, varied filters and callers")
+    t.add_column("Measure")
+    for n in sizes:
+        t.add_column(f"{n:,} cases", justify="right")
+    t.add_column("Growth (p50)", justify="right")
+    t.add_column("Target")
+    t.add_column("")
+    for group in FLAT + LINEAR:
+        if not any(group in s.latencies_s for s in result.sizes):
+            continue
+        cells = [f"{s.p(group, 0.5) * 1e3:.1f} / {s.p(group, 0.95) * 1e3:.1f}" for s in result.sizes]
+        growth = result.growth(group) if len(sizes) > 1 else float("nan")
+        if group in FLAT:
+            target, ok = "flat (≤ 2x)", growth <= FLAT_LIMIT
+        else:
+            cases_growth = sizes[-1] / sizes[0] if len(sizes) > 1 else 1.0
+            target, ok = f"linear (≤ {cases_growth * FLAT_LIMIT:,.0f}x)", growth <= cases_growth * FLAT_LIMIT
+        verdict = "" if len(sizes) < 2 else ("[green]met[/]" if ok else "[red]missed[/]")
+        t.add_row(group, *cells, f"{growth:.2f}x" if len(sizes) > 1 else "", target, verdict)
+    t.add_row("Load: rows copied per second", *[f"{_rate(s.load):,.0f}" for s in result.sizes], "", "", "")
+    t.add_row("Load: minutes (copy + indexes + ANALYZE)", *[f"{s.load['seconds']['total'] / 60:.1f}" for s in result.sizes],
+              "", "", "")
+    t.add_row("Database size (MB)", *[f"{s.database_mb:,.0f}" for s in result.sizes], "", "", "")
+    t.add_row("Statements whose plans were checked", *[str(s.statements_checked) for s in result.sizes], "", "no finding",
+              "[green]met[/]" if not result.findings else "[red]missed[/]")
+    return t
+
+
+def _rate(load: dict[str, Any]) -> float:
+    rows = sum(load["rows"].values())
+    copying = sum(v for k, v in load["seconds"].items() if k.startswith("copy ")) + load["seconds"].get("generate", 0)
+    return rows / copying if copying else float("nan")
+
+
+def plot(record: dict[str, Any], path: Path) -> None:
+    """p50 (and p95, dotted) of each measure against the number of cases, both on log scales."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = [s["cases"] for s in record["sizes"]]
+    fig, ax = plt.subplots(figsize=(9, 6))
+    for group in FLAT + LINEAR:
+        p50 = [s["p50_ms"].get(group) for s in record["sizes"]]
+        if any(v is None for v in p50):
+            continue
+        line, = ax.plot(sizes, p50, marker="o", label=group)
+        ax.plot(sizes, [s["p95_ms"][group] for s in record["sizes"]], linestyle=":", color=line.get_color())
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("cases in the CID")
+    ax.set_ylabel("ms per call (p50 solid, p95 dotted)")
+    ax.set_title("Cost against the number of cases (flat is the target; the sweep is linear)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
