@@ -38,43 +38,6 @@ _STAGE1_NOTICE = (
 )
 
 
-@dataclass(frozen=True)
-class CasePage:
-    total: int
-    rows: list[asyncpg.Record]
-
-
-async def list_cases(
-    conn: asyncpg.Connection, *, stage: str | None, team: str | None, owner: str | None,
-    overdue: bool, page: int, page_size: int,
-) -> CasePage:
-    where = """
-        ($1::text IS NULL OR c.stage LIKE $1)
-        AND ($2::text IS NULL OR lower(c.team) = lower($2))
-        AND ($3::text IS NULL OR lower(c.case_owner) = lower($3))
-        AND (NOT $4 OR c.overdue OR n.next_due < now())
-    """
-    next_due = (
-        "LEFT JOIN LATERAL (SELECT min(due_at) AS next_due FROM tasks t"
-        " WHERE t.case_id = c.id AND t.status = 'open') n ON true"
-    )
-    # R42/R43: while the Stage 1 response window runs there is no task; its end is what is next.
-    window_end = "s1.respond_by"
-    stage1 = f"LEFT JOIN LATERAL ({_STAGE1_NOTICE.format(case='c.id', respond_by='$7', key='$8')}) s1 ON true"
-    args = (stage, team, owner, overdue)
-    total = await conn.fetchval(f"SELECT count(*) FROM cases c {next_due} WHERE {where}", *args)
-    rows = await conn.fetch(
-        f"SELECT c.id, c.acro_reference, c.stage, c.status, c.team, c.case_owner, c.outcome,"
-        f" c.opened_at, CASE WHEN c.status = 'closed' THEN NULL ELSE coalesce(n.next_due, {window_end}) END AS next_due,"
-        f" (c.overdue OR coalesce(n.next_due < now(), false)) AS overdue,"
-        f" s1.served_at AS notice_served_at, s1.respond_by"
-        f" FROM cases c {next_due} {stage1} WHERE {where}"
-        f" ORDER BY c.opened_at DESC, c.id LIMIT $5 OFFSET $6",
-        *args, page_size, (page - 1) * page_size, keys.RESPOND_BY, keys.STAGE1_NOTICE,
-    )
-    return CasePage(int(total), list(rows))
-
-
 async def case_status(conn: asyncpg.Connection, case_id: str) -> str | None:
     """'open', 'dormant', 'closed'; 'submitted' while the worker has not yet taken the
     referral in; None when there is no such case."""
@@ -165,27 +128,6 @@ def one_entry_per_stage(timeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 # ---------------------------------------------------------------------------- tasks
-
-
-async def list_tasks(
-    conn: asyncpg.Connection, *, team: str | None, overdue: bool, assignee: str | None,
-    case_id: str | None, limit: int,
-) -> tuple[int, list[asyncpg.Record]]:
-    where = f"""
-        t.status = 'open'
-        AND ($1::text IS NULL OR lower(t.team) = lower($1))
-        AND (NOT $2 OR {_TASK_OVERDUE})
-        AND ($3::text IS NULL OR lower(t.assignee) = lower($3))
-        AND ($4::text IS NULL OR t.case_id = $4)
-    """
-    args = (team, overdue, assignee, case_id)
-    total = await conn.fetchval(f"SELECT count(*) FROM tasks t WHERE {where}", *args)
-    rows = await conn.fetch(
-        f"SELECT t.id, t.case_id, t.task_key, t.kind, t.title, t.team, t.assignee, t.due_at,"
-        f" {_TASK_OVERDUE} AS overdue FROM tasks t WHERE {where} ORDER BY t.due_at, t.id LIMIT $5",
-        *args, limit,
-    )
-    return int(total), list(rows)
 
 
 TASK_COLUMNS = "id, case_id, task_key, kind, title, team, status, outcome, completed_by, completed_at"
