@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import failures, problems
-from api.routes import cases, events, feeds, referrals, tasks
+from api.routes import cases, events, feeds, ops, referrals, tasks
 from api.services import Services
 
 API_VERSION = "1"
@@ -49,7 +49,7 @@ def create_app(
                   openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
     problems.install(app)
     failures.install(app)
-    for module in (referrals, events, cases, tasks, feeds):
+    for module in (referrals, events, cases, tasks, feeds, ops):
         app.include_router(module.router)
 
     @app.get("/live", tags=["health"], summary="The process is up (no authentication)")

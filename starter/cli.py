@@ -37,7 +37,7 @@ COMMAND_MODULES = ("cases", "events", "ops", "privacy", "signin", "submit", "tas
 #: command added since - imports every module, as before.
 MODULE_OF = {
     "cases": "cases", "show": "cases", "event": "events", "stuck": "ops", "codec-server": "privacy",
-    "codec-key": "privacy", "retention": "privacy", "submit": "submit", "tasks": "tasks_cmd", "subject-check": "ops",
+    "codec-key": "privacy", "retention": "privacy", "submit": "submit", "tasks": "tasks_cmd", "subject-check": "ops", "jobs": "ops",
     "complete": "tasks_cmd", "claim": "tasks_cmd", "unclaim": "tasks_cmd", "assign": "tasks_cmd", "up": "up",
     "login": "signin", "logout": "signin", "whoami": "signin",
 }

@@ -280,6 +280,9 @@ async def find_stuck(client: "Client", pool: "asyncpg.Pool", now: datetime, limi
 def stuck(
     limit: int = typer.Option(500, "--limit", help="At most this many cases from each source (1-10000)."),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    sweep: bool = typer.Option(False, "--sweep", help="Sweep every case (streamed, in bounded memory): counts by "
+                                                      "reason and example case IDs, as the daily sweep job records them."),
+    grace: int = typer.Option(300, "--grace", help="With --sweep: seconds a change must be old to count (visibility lags)."),
 ) -> None:
     """List stuck cases: overdue, failing, or Temporal and the CID disagreeing; why each one is.
 
@@ -287,6 +290,11 @@ def stuck(
 
     Operator command: direct access to Temporal and the database (DATABASE_URL, TEMPORAL_*), not through the API.
     """
+    if sweep:
+        if not 0 <= grace <= 86_400:
+            raise CliError("--grace is from 0 to 86400 seconds", Exit.BAD_INPUT)
+        _print_sweep(asyncio.run(_sweep(timedelta(seconds=grace))), json_out)
+        return
     if not 1 <= limit <= 10_000:
         raise CliError("--limit is from 1 to 10000", Exit.BAD_INPUT)
     now = datetime.now(timezone.utc)
@@ -306,6 +314,33 @@ def stuck(
           "\n".join(reason["text"] for reason in r["reasons"])] for r in rows),
     ))
     console.print(f"{len(found)} stuck case(s). Details: casework show CASE --purpose ...; history: the Web UI.")
+
+
+async def _sweep(grace: timedelta) -> Any:
+    from casework.sweep import sweep_report
+    from starter import context
+    from starter.failures import translated
+
+    with translated():
+        async with context.services() as (client, pool):
+            assert client is not None
+            return await sweep_report(client, pool, grace=grace)
+
+
+def _print_sweep(report: Any, json_out: bool) -> None:
+    """The sweep's counts by reason and its first case IDs of each (no personal data)."""
+    from casework.sweep import REASONS
+
+    if json_out:
+        print_json(report.as_json())
+        return
+    console.print(table(
+        f"Sweep of every case (checked {when(report.checked_at)} UTC): {report.workflows_seen:,} running workflows,"
+        f" {report.open_cases_seen:,} open cases, {report.overdue_tasks_seen:,} overdue tasks read",
+        ["Reason", "Count", "What it means", "Cases (first few)"],
+        ([code, f"{report.counts[code]:,}", REASONS[code], " ".join(report.examples[code][:5])] for code in REASONS),
+    ))
+    console.print(f"{report.stuck:,} finding(s) in {report.seconds:.1f} s. One case in detail: casework stuck (without --sweep).")
 
 
 async def _stuck(now: datetime, limit: int) -> tuple[str, list[StuckCase]]:
@@ -357,3 +392,51 @@ async def _subject_check() -> list[Any]:
                 return await suspect_subjects(conn)
         finally:
             await pool.close()
+
+
+# ---------------------------------------------------------------------------- the daily jobs
+
+
+@app.command(name="jobs")
+def jobs_command(
+    limit: int = typer.Option(10, "--limit", help="Recent runs to list (1-200)."),
+    json_out: bool = typer.Option(False, "--json", help="Print the schedules and runs as JSON."),
+) -> None:
+    """The daily jobs (the stuck-case sweep, the retention purge): each schedule, paused or
+    not and when it runs next, and the recent runs with what each found.
+
+    Stop a job by pausing its schedule (docs/operations.md, "Daily jobs"):
+    temporal schedule toggle --schedule-id casework-sweep --pause --reason "..."
+
+    Operator command: direct access to Temporal and the database (DATABASE_URL, TEMPORAL_*), not through the API.
+    """
+    if not 1 <= limit <= 200:
+        raise CliError("--limit is from 1 to 200", Exit.BAD_INPUT)
+    states, runs = asyncio.run(_jobs(limit))
+    if json_out:
+        print_json({"schedules": [asdict(s) for s in states], "runs": [asdict(r) for r in runs]})
+        return
+    console.print(table("Daily jobs (Temporal Schedules)", ["Schedule", "Job", "State", "Next runs (UTC)", "Last started (UTC)"],
+                        ([s.schedule_id, s.workflow, "missing" if not s.exists else ("paused" if s.paused else "active"),
+                          " ".join(when(t) for t in s.next_runs[:2]), when(s.last_started)] for s in states)))
+    console.print(table("Recent runs (the CID's job_runs)", ["Run", "Job", "Finished (UTC)", "Outcome", "Summary"],
+                        ([r.run_key, r.job, when(r.finished_at), r.outcome, _summary_line(r.summary)] for r in runs)))
+
+
+def _summary_line(summary: dict[str, Any]) -> str:
+    counts = summary.get("counts")
+    if isinstance(counts, dict):
+        return ", ".join(f"{k} {v}" for k, v in counts.items())
+    return ", ".join(f"{k} {v}" for k, v in summary.items() if not isinstance(v, (list, dict)))
+
+
+async def _jobs(limit: int) -> tuple[list[Any], list[Any]]:
+    from casework import schedules
+    from cid import jobs
+    from starter import context
+    from starter.failures import translated
+
+    with translated():
+        async with context.services() as (client, pool):
+            assert client is not None
+            return await schedules.states(client), await jobs.latest(pool, limit=limit)
