@@ -12,7 +12,7 @@ from casework.search import ALL as SEARCH_ATTRIBUTES, type_name
 
 ROOT = Path(__file__).resolve().parent.parent
 LONG_RUNNING = {"temporal-postgresql", "temporal", "temporal-ui", "cid-postgresql", "codec-server", "worker", "api"}
-ONE_SHOT = {"temporal-schema", "temporal-register", "cid-migrate"}
+ONE_SHOT = {"temporal-schema", "temporal-register", "cid-migrate", "casework-schedules"}
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +47,8 @@ def test_start_order(compose: dict) -> None:
     assert _depends(compose, "temporal")["temporal-schema"]["condition"] == "service_completed_successfully"
     assert _depends(compose, "temporal-register")["temporal"]["condition"] == "service_healthy"
     assert _depends(compose, "temporal-ui")["temporal"]["condition"] == "service_healthy"
+    # Issue 22: the daily jobs' schedules, once the namespace and search attributes exist.
+    assert _depends(compose, "casework-schedules")["temporal-register"]["condition"] == "service_completed_successfully"
     assert _depends(compose, "cid-migrate")["cid-postgresql"]["condition"] == "service_healthy"
     worker = _depends(compose, "worker")
     assert worker["temporal-register"]["condition"] == "service_completed_successfully"
@@ -143,7 +145,8 @@ def test_temporal_takes_mtls_clients_only(compose: dict) -> None:
     assert "--tls-cert-path" in health and "--tls-ca-path" in health
 
     secrets = compose["secrets"]
-    clients = {"worker": "worker", "api": "api", "cid-migrate": "admin", "temporal-register": "admin"}
+    clients = {"worker": "worker", "api": "api", "cid-migrate": "admin", "temporal-register": "admin",
+               "casework-schedules": "admin"}
     for name, identity in clients.items():
         service = compose["services"][name]
         env = service["environment"]
