@@ -41,6 +41,8 @@ class Finding:
 @dataclass
 class Checked:
     name: str
+    #: What the statements being run now are for (a measure's name); kept with each plan.
+    label: str = ""
     statements: int = 0
     findings: list[Finding] = field(default_factory=list)
     #: Each statement's execution time (ms) and shared buffers hit and read, from EXPLAIN.
@@ -107,7 +109,8 @@ class Explaining:
         top = doc[0]
         self._checked.statements += 1
         shared = top["Plan"].get("Shared Hit Blocks", 0), top["Plan"].get("Shared Read Blocks", 0)
-        self._checked.plans.append({"ms": top.get("Execution Time"), "shared_hit": shared[0], "shared_read": shared[1]})
+        self._checked.plans.append({"label": self._checked.label, "ms": top.get("Execution Time"),
+                                    "shared_hit": shared[0], "shared_read": shared[1]})
         for problem in problems(top["Plan"], large=await self._large_tables()):
             self._checked.findings.append(Finding(" ".join(sql.split())[:300], problem))
 

@@ -87,6 +87,8 @@ class SizeResult:
     answers: dict[str, int] = field(default_factory=dict)
     sweep: dict[str, Any] = field(default_factory=dict)
     database_mb: float = 0.0
+    #: Each measure's statements' execution times in the database (EXPLAIN ANALYZE), summed per call.
+    db_ms: dict[str, list[float]] = field(default_factory=dict)
 
     def p(self, group: str, q: float) -> float:
         return quantile(sorted(self.latencies_s.get(group, [])), q)
@@ -114,6 +116,8 @@ class ScaleResult:
             d["p50_ms"] = {g: s.p(g, 0.5) * 1e3 for g in s.latencies_s}
             d["p95_ms"] = {g: s.p(g, 0.95) * 1e3 for g in s.latencies_s}
             d["by_filter_p50_ms"] = {g: quantile(sorted(v), 0.5) * 1e3 for g, v in s.by_filter_s.items()}
+            d["db_p50_ms"] = {g: quantile(sorted(v), 0.5) for g, v in s.db_ms.items()}
+            d["db_max_ms"] = {g: max(v) for g, v in s.db_ms.items() if v}
             del d["by_filter_s"]
             out["sizes"].append(d)
         out["growth_p50"] = {g: self.growth(g) for g in FLAT + LINEAR if len(self.sizes) > 1}
@@ -278,10 +282,13 @@ async def check_plans(owner_dsn: str, services: Services, tokens: Tokens, plan: 
                 continue
             seen.add(key)
             who = await _principal(services, tokens.of(call.who))
+            checked.label = call.group
             await _explain_call(explaining, who, call)
+        checked.label = "dashboard counts"
         now = datetime.now(timezone.utc)
         for teams in (["CC EEA Team"], ["NBTC"], ["Senior caseworker"], list(scale_data.TEAMS)):
             await dashboard.team_counts(explaining, teams, now)
+        checked.label = "sweep pages"
         await sweep.check_statements(explaining)
     finally:
         await conn.close()
@@ -342,6 +349,8 @@ async def measure_size(admin_dsn: str, cases: int, calls: int, *, issuer_url: st
                 tokens.of(who)
             checked = await check_plans(dsn, services, tokens, plan, schedule, forced=forced)
             result.statements_checked = checked.statements
+            for plan_ in checked.plans:
+                result.db_ms.setdefault(plan_["label"], []).append(plan_["ms"] or 0.0)
             result.findings = [asdict(f) for f in checked.findings]
             # Warm once (connections, the verifier's keys), then measure.
             for call in schedule[:10]:

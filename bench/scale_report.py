@@ -35,6 +35,10 @@ def table(result: ScaleResult) -> Table:
             target, ok = f"linear (≤ {cases_growth * FLAT_LIMIT:,.0f}x)", growth <= cases_growth * FLAT_LIMIT
         verdict = "" if len(sizes) < 2 else ("[green]met[/]" if ok else "[red]missed[/]")
         t.add_row(group, *cells, f"{growth:.2f}x" if len(sizes) > 1 else "", target, verdict)
+    for group in FLAT:
+        if all(group in s.db_ms for s in result.sizes):
+            t.add_row(f"  in the database: {group} (statement p50 / max ms)",
+                      *[f"{_q(s.db_ms[group], 0.5):.2f} / {max(s.db_ms[group]):.2f}" for s in result.sizes], "", "", "")
     t.add_row("Load: rows copied per second", *[f"{_rate(s.load):,.0f}" for s in result.sizes], "", "", "")
     t.add_row("Load: minutes (copy + indexes + ANALYZE)", *[f"{s.load['seconds']['total'] / 60:.1f}" for s in result.sizes],
               "", "", "")
@@ -42,6 +46,12 @@ def table(result: ScaleResult) -> Table:
     t.add_row("Statements whose plans were checked", *[str(s.statements_checked) for s in result.sizes], "", "no finding",
               "[green]met[/]" if not result.findings else "[red]missed[/]")
     return t
+
+
+def _q(values: list[float], q: float) -> float:
+    from bench.drive import quantile
+
+    return quantile(sorted(values), q)
 
 
 def _rate(load: dict[str, Any]) -> float:

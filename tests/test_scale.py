@@ -26,8 +26,18 @@ SMOKE = 3000
 async def test_smoke_scale_run_checks_every_plan(database_url: str) -> None:
     """The phase end to end at a smoke size: every call answered 200, every statement's
     plan checked and none scanning a large table or sorting more than a page."""
-    result = await scale.measure(database_url, [SMOKE], calls=3, forced_below=10**9)
+    result = await scale.measure(database_url, [SMOKE], calls=3, forced_below=10**9, keep=True)
     size = result.sizes[0]
+    _, dsn = scale.database_for(database_url, SMOKE)
+    conn = await asyncpg.connect(dsn)
+    try:  # R60: every personal-data read through the API recorded under the caller (warm-up calls too)
+        readers = await conn.fetch("SELECT actor, detail->>'via' AS via FROM audit_log WHERE action = 'personal data read'")
+    finally:
+        await conn.close()
+        await scale.drop_database(database_url, SMOKE)
+    # (the plan check's own reads are recorded too, by the owner's function: no 'via')
+    assert len([r for r in readers if r["via"] == "api"]) >= len(size.latencies_s["personal data (R60)"])
+    assert {r["actor"] for r in readers} <= {"cw.ben", "cw.eve", "cw.cara", "cw.dan"}
     assert size.load["rows"]["cases"] == SMOKE and size.load["rows"]["tasks"] > 3 * SMOKE
     assert size.load["rows"]["audit_log"] > 15 * SMOKE
     assert "0014_list_indexes.sql" in size.load["later_migrations"]  # built on the loaded CID
@@ -84,3 +94,30 @@ async def test_indexes_of_0014_are_valid(pool: asyncpg.Pool) -> None:
         "cases_opened_idx": True, "tasks_open_due_idx": True, "tasks_open_team_kind_idx": True}
     gone = await pool.fetchval("SELECT count(*) FROM pg_class WHERE relname IN ('cases_stage_idx', 'tasks_open_idx')")
     assert gone == 0
+
+
+async def test_overdue_tasks_filter_is_two_ranges_with_one_order(pool: asyncpg.Pool) -> None:
+    """GET /tasks?overdue=true's query (read_model.api_tasks): past due or escalated ahead of
+    the due time, soonest due first, paged by the keyset; a task due later and not escalated
+    never. Built as two index ranges merged, so a deep cursor reads no more than a page."""
+    import uuid
+    from datetime import timedelta
+
+    from cid import read_model
+
+    case_id = f"acro-case-O{uuid.uuid4().hex[:8]}"
+    now = datetime.now(timezone.utc)
+    await pool.execute("INSERT INTO cases (id, acro_reference, stage, status, team, eea, opened_at, updated_at)"
+                       " VALUES ($1, $1, 'B-first-actions', 'open', 'CC EEA Team', true, $2, $2)", case_id, now)
+    tasks = {"past": (now - timedelta(days=3), False), "escalated": (now - timedelta(days=2), True),
+             "ahead": (now + timedelta(days=4), True), "later": (now + timedelta(days=1), False)}
+    for key, (due, escalated) in tasks.items():
+        await pool.execute("INSERT INTO tasks (case_id, task_key, kind, title, team, due_at, created_at, overdue)"
+                           " VALUES ($1, $2, 'nbtc_check', 't', 'NBTC', $3, $4, $5)", case_id, key, due, now, escalated)
+    filters = read_model.TaskFilters(case_id=case_id, overdue=True)
+    everyone = read_model.Visible(all_cases=True)
+    async with pool.acquire() as conn:
+        first = await read_model.api_tasks(conn, filters, everyone, after=None, limit=2)
+        rest = await read_model.api_tasks(conn, filters, everyone, after=(first[-1]["due_at"], first[-1]["id"]), limit=2)
+    assert [r["task_key"] for r in first] == ["past", "escalated"] and [r["task_key"] for r in rest] == ["ahead"]
+    assert all(r["overdue"] for r in first + rest)
