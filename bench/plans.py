@@ -90,28 +90,30 @@ class Explaining:
                 self._large = frozenset(r["relname"] for r in rows)
         return self._large
 
-    async def _explain(self, sql: str, args: tuple[Any, ...]) -> None:
-        async with self._conn.transaction():
-            if self._forced:
-                await self._conn.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_sort = off")
-            raw = await self._conn.fetchval(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}", *args)
-            # EXPLAIN ANALYZE runs the statement: what it would write (an R60 record) is undone.
-            raise _Undo(raw)
-
-    async def _explained(self, sql: str, args: tuple[Any, ...]) -> None:
+    async def _explain(self, sql: str, args: tuple[Any, ...], *, forced: bool) -> dict[str, Any]:
         import json
 
         try:
-            await self._explain(sql, args)
+            async with self._conn.transaction():
+                if forced:
+                    await self._conn.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_sort = off")
+                raw = await self._conn.fetchval(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}", *args)
+                # EXPLAIN ANALYZE runs the statement: what it would write (an R60 record) is undone.
+                raise _Undo(raw)
         except _Undo as undo:
             raw = undo.raw
         doc = json.loads(raw) if isinstance(raw, str) else raw
-        top = doc[0]
+        return doc[0]
+
+    async def _explained(self, sql: str, args: tuple[Any, ...]) -> None:
+        checked = await self._explain(sql, args, forced=self._forced)
+        # The time is the plan the planner chooses; a forced plan is only for the check.
+        top = await self._explain(sql, args, forced=False) if self._forced else checked
         self._checked.statements += 1
         shared = top["Plan"].get("Shared Hit Blocks", 0), top["Plan"].get("Shared Read Blocks", 0)
         self._checked.plans.append({"label": self._checked.label, "ms": top.get("Execution Time"),
                                     "shared_hit": shared[0], "shared_read": shared[1]})
-        for problem in problems(top["Plan"], large=await self._large_tables()):
+        for problem in problems(checked["Plan"], large=await self._large_tables()):
             self._checked.findings.append(Finding(" ".join(sql.split())[:300], problem))
 
     def transaction(self) -> Any:

@@ -115,16 +115,15 @@ class _Batch:
     audit: list[tuple] = field(default_factory=list)
 
 
-def generate(first: int, count: int, mix: Mix, now: datetime, seed: int) -> _Batch:
-    """Cases ``first`` .. ``first + count - 1``, opened in that order over ``YEARS`` years."""
+def generate(first: int, count: int, total: int, mix: Mix, now: datetime, seed: int) -> _Batch:
+    """Cases ``first`` .. ``first + count - 1`` of ``total``, opened in ID order over ``YEARS`` years."""
     rng = random.Random(seed * 1_000_003 + first)
     span = (now - START).total_seconds()
-    total = first + count
     b = _Batch()
     owners = {team: owners_of(team) for team in TEAMS}
     made: list[int] = []  # subjects made in this batch (a repeat refers to one of them)
     open_shares = {stage: share for stage, (share, _) in OPEN_STAGES.items()}
-    for n in range(first, total):
+    for n in range(first, first + count):
         cid = case_id(n)
         opened = START + timedelta(seconds=span * (n + rng.random()) / max(total, 1))
         age = now - opened
@@ -225,7 +224,7 @@ async def load(
         for first in range(1, cases + 1, BATCH):
             count = min(BATCH, cases + 1 - first)
             t0 = time.perf_counter()
-            batch = generate(first, count, mix, now, seed)
+            batch = generate(first, count, cases + 1, mix, now, seed)
             generating += time.perf_counter() - t0
             if base != 1:  # a CID with subjects of its own: shift ours past them
                 batch.subjects = [(s[0] + base, *s[1:]) for s in batch.subjects]
