@@ -67,3 +67,52 @@ async def start_sleeping(client: Client, sleepers: Iterable[Sleeper], *, concurr
     if pending:
         await asyncio.gather(*pending)
     return count, time.perf_counter() - started
+
+
+async def probe(total: int, step: int, work_dir: "Path") -> list[dict[str, float]]:
+    """How many sleeping case workflows one in-memory dev server holds here: start them
+    ``step`` at a time up to ``total``, noting after each step the start rate, the
+    server's resident memory and how long listing every running case workflow takes."""
+    from casework.local_stack import DevServer
+    from casework.sweep import RUNNING
+
+    server = DevServer(None, work_dir / "temporal-probe.log")
+    server.start()
+    rows: list[dict[str, float]] = []
+    try:
+        await server.wait_ready(60)
+        client = await Client.connect(server.address)
+        held = 0
+        while held < total:
+            batch = [Sleeper(f"acro-case-P{i:07d}", "B-dormant", "CC EEA Team") for i in range(held, min(total, held + step))]
+            started, seconds = await start_sleeping(client, batch)
+            held += started
+            t0 = time.perf_counter()
+            listed = 0
+            async for _ in client.list_workflows(RUNNING, page_size=1000):
+                listed += 1
+            rows.append({"held": held, "start_rate": started / seconds, "list_seconds": time.perf_counter() - t0,
+                         "listed": listed, "server_rss_mb": _rss_mb(server.proc.pid if server.proc else 0)})
+            print(rows[-1], flush=True)
+    finally:
+        await asyncio.to_thread(server.stop)
+    return rows
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+if __name__ == "__main__":  # python -m bench.sleeping TOTAL STEP
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    asyncio.run(probe(int(sys.argv[1]), int(sys.argv[2]), Path(tempfile.mkdtemp(prefix="casework-probe-"))))
