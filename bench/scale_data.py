@@ -59,8 +59,8 @@ class Mix:
     dormant: float = 0.15  # open in law, asleep (R16); the rest are open and active
     overdue_of_open: float = 0.08
     owned_of_later_stages: float = 0.9
-    tasks_per_case: float = 5.0
-    audit_per_case: float = 20.0
+    tasks_per_case: float = 5.2
+    audit_per_case: float = 20.2
     repeat_subject: float = 0.05  # a referral of someone the CID already holds (R04)
 
 

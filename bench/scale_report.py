@@ -86,3 +86,41 @@ def plot(record: dict[str, Any], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def markdown(record: dict[str, Any]) -> str:
+    """The reference run's table for docs/performance.md (from the JSON record)."""
+    sizes = record["sizes"]
+    head = "| Measure (p50 / p95 ms) | " + " | ".join(f"{s['cases']:,} cases" for s in sizes) + " | Growth (p50) |"
+    rows = [head, "|---|" + "---:|" * len(sizes) + "---:|"]
+    for group in FLAT + LINEAR:
+        if not all(group in s["p50_ms"] for s in sizes):
+            continue
+        growth = sizes[-1]["p50_ms"][group] / sizes[0]["p50_ms"][group] if sizes[0]["p50_ms"][group] else float("nan")
+        rows.append(f"| {group} | " + " | ".join(f"{s['p50_ms'][group]:.1f} / {s['p95_ms'][group]:.1f}" for s in sizes)
+                    + f" | {growth:.2f}x |")
+    for group in FLAT:
+        if all(group in s.get("db_p50_ms", {}) for s in sizes):
+            rows.append(f"| in the database: {group} (statement p50 / max) | "
+                        + " | ".join(f"{s['db_p50_ms'][group]:.2f} / {s['db_max_ms'][group]:.2f}" for s in sizes) + " | |")
+    rows.append("| load: minutes (copy, indexes, VACUUM ANALYZE) | "
+                + " | ".join(f"{s['load']['seconds']['total'] / 60:.1f}" for s in sizes) + " | |")
+    rows.append("| migration 0014 on the loaded CID: seconds | "
+                + " | ".join(f"{s['load']['seconds'].get('later_migrations', 0):.0f}" for s in sizes) + " | |")
+    rows.append("| database size (MB) | " + " | ".join(f"{s['database_mb']:,.0f}" for s in sizes) + " | |")
+    rows.append("| rows: cases / tasks / audit | " + " | ".join(
+        f"{s['load']['rows']['cases']:,} / {s['load']['rows']['tasks']:,} / {s['load']['rows']['audit_log']:,}" for s in sizes) + " | |")
+    rows.append("| statements whose plans were checked (findings) | " + " | ".join(
+        f"{s['statements_checked']} ({len(s['findings'])})" for s in sizes) + " | |")
+    with_temporal = [s["sweep"].get("with_temporal") for s in sizes]
+    if all(with_temporal):
+        rows.append("| whole sweep against the dev server: seconds (workflows held / open cases read) | " + " | ".join(
+            f"{w['seconds']:.1f} ({w['workflows']:,} / {w['open_cases_seen']:,})" for w in with_temporal) + " | |")
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":  # python -m bench.scale_report RECORD.json: the markdown table
+    import json
+    import sys
+
+    print(markdown(json.loads(Path(sys.argv[1]).read_text())["scale"]), end="")
