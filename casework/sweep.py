@@ -7,8 +7,8 @@ Streamed, in bounded memory, with no round trip to Temporal per case:
    each page looked up in the CID in one query: a workflow whose case row is missing, one
    the CID says is closed, one whose search attributes (stage, team, overdue) disagree;
 2. every case the CID holds as not closed, a page of IDs at a time (``cid.sweep``), each
-   page asked of visibility in one query (``WorkflowId IN (...)``): a case whose workflow
-   is gone, or has failed, been terminated or otherwise ended;
+   page asked of visibility in one query (``WorkflowId IN (...)``, every run; the latest
+   decides): a case whose workflow is gone, or has failed, been terminated or otherwise ended;
 3. every open human task overdue or past due (``cid.sweep.overdue_tasks``).
 
 Each finding is a case ID, a reason code and a few words without personal data (stage,
@@ -129,22 +129,17 @@ async def _running_page(conn: asyncpg.Connection, page: list[Any], now: datetime
 
 
 async def _not_running(client: Client, ids: list[str]) -> list[Finding]:
-    """Of these open cases, those whose workflow does not run, with what Temporal says."""
-    running: set[str] = set()
-    async for execution in client.list_workflows(f"{RUNNING} AND WorkflowId IN ({_quoted(ids)})",
-                                                 page_size=len(ids) + 1, rpc_timeout=RPC_TIMEOUT):
-        running.add(execution.id)
-    missing = [i for i in ids if i not in running]
-    if not missing:
-        return []
+    """Of these open cases, those whose workflow does not run, with what Temporal says: one
+    visibility query for the page (every run of each ID; the latest run decides)."""
     latest: dict[str, tuple[datetime, str]] = {}
-    async for execution in client.list_workflows(f"{CASES} AND WorkflowId IN ({_quoted(missing)})",
+    async for execution in client.list_workflows(f"{CASES} AND WorkflowId IN ({_quoted(ids)})",
                                                  page_size=VISIBILITY_PAGE, rpc_timeout=RPC_TIMEOUT):
         started = execution.start_time or datetime.min.replace(tzinfo=timezone.utc)
         status = execution.status.name if execution.status is not None else "UNKNOWN"
-        if execution.id not in latest or started > latest[execution.id][0]:
+        if execution.id not in latest or started >= latest[execution.id][0]:
             latest[execution.id] = (started, status)
-    return [Finding("workflow_not_running", i, (latest[i][1] if i in latest else "NOT_FOUND")) for i in missing]
+    return [Finding("workflow_not_running", i, latest[i][1] if i in latest else "NOT_FOUND")
+            for i in ids if i not in latest or latest[i][1] != "RUNNING"]
 
 
 async def sweep(client: Client, pool: asyncpg.Pool, now: datetime, report: SweepReport | None = None, *,
