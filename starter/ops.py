@@ -35,8 +35,6 @@ if TYPE_CHECKING:
 
 RUNNING = f'WorkflowType = "{WORKFLOW_TYPE}" AND ExecutionStatus = "Running"'
 RPC_TIMEOUT = timedelta(seconds=10)
-#: Cases named only by the CID are described one by one; this many at a time.
-DESCRIBE_CONCURRENCY = 16
 
 
 def rfc3339(moment: datetime) -> str:
@@ -220,19 +218,14 @@ async def running_among(client: "Client", case_ids: list[str], limit: int) -> di
     return found
 
 
-async def describe(client: "Client", case_id: str) -> TemporalSide:
-    from temporalio.service import RPCError, RPCStatusCode
+async def sides_of(client: "Client", case_ids: list[str]) -> dict[str, TemporalSide]:
+    """What Temporal says of each of these cases: its latest run's status and search
+    attributes from visibility, 500 cases a query (no round trip per case); NOT_FOUND for none."""
+    from casework.sweep import latest_runs, status_of
 
-    from workflows.client import CaseClient
-
-    try:
-        description = await CaseClient(client).describe(case_id, rpc_timeout=RPC_TIMEOUT)
-    except RPCError as err:
-        if err.status is RPCStatusCode.NOT_FOUND:
-            return TemporalSide(status="NOT_FOUND")
-        raise
-    status = description.status.name if description.status is not None else "UNKNOWN"
-    return _temporal_side(status, description.typed_search_attributes)
+    latest = await latest_runs(client, case_ids)
+    return {case_id: _temporal_side(status_of(latest[case_id]), latest[case_id].typed_search_attributes)
+            if case_id in latest else TemporalSide(status="NOT_FOUND") for case_id in case_ids}
 
 
 async def from_cid(conn: "asyncpg.Connection", case_ids: list[str]) -> dict[str, CidSide]:
@@ -255,14 +248,7 @@ async def find_stuck(client: "Client", pool: "asyncpg.Pool", now: datetime, limi
         for case_id, side in (await running_among(client, closed, limit)).items():
             temporal.setdefault(case_id, side)
         named_by_cid_only = [case_id for case_id in cid_late if case_id not in temporal]
-        gate = asyncio.Semaphore(DESCRIBE_CONCURRENCY)
-
-        async def described(case_id: str) -> TemporalSide:
-            async with gate:
-                return await describe(client, case_id)
-
-        for case_id, side in zip(named_by_cid_only, await asyncio.gather(*map(described, named_by_cid_only))):
-            temporal[case_id] = side
+        temporal.update(await sides_of(client, named_by_cid_only))
         cid = await from_cid(conn, sorted(temporal))
     stuck = []
     for case_id, side in temporal.items():
