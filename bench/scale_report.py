@@ -39,6 +39,10 @@ def table(result: ScaleResult) -> Table:
         if all(group in s.db_ms for s in result.sizes):
             t.add_row(f"  in the database: {group} (statement p50 / max ms)",
                       *[f"{_q(s.db_ms[group], 0.5):.2f} / {max(s.db_ms[group]):.2f}" for s in result.sizes], "", "", "")
+    if all(s.sweep.get("with_temporal") for s in result.sizes):
+        t.add_row("Whole sweep against the dev server: s (workflows held / open cases read)",
+                  *[f"{w['seconds']:.1f} ({w['workflows']:,} / {w['open_cases_seen']:,})"
+                    for w in (s.sweep["with_temporal"] for s in result.sizes)], "", "linear", "")
     t.add_row("Load: rows copied per second", *[f"{_rate(s.load):,.0f}" for s in result.sizes], "", "", "")
     t.add_row("Load: minutes (copy + indexes + ANALYZE)", *[f"{s.load['seconds']['total'] / 60:.1f}" for s in result.sizes],
               "", "", "")
