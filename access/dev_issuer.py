@@ -58,7 +58,6 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from access import pkce
-from access.settings import DevIssuerSettings
 from casework import config
 
 CODE_SECONDS = 60
@@ -170,12 +169,13 @@ def _is_loopback_host(host: str | None) -> bool:
 
 def check_local_stack(issuer: str, host: str, environ: dict[str, str] | None = None) -> None:
     """Refuse to run anywhere but the local stack (see the module docstring)."""
-    if config.stack_marker(environ) != "local":
+    where = config.LocalStackSettings.read(environ)
+    if not where.is_local:
         raise DevIssuerRefused(
             f"the development issuer runs only on the local stack: {config.STACK_ENV}=local is not set "
             "(use a real OpenID Connect issuer anywhere else; docs/access.md)"
         )
-    if config.in_kubernetes(environ):
+    if where.in_kubernetes:
         raise DevIssuerRefused("the development issuer does not run in Kubernetes; use the cluster's OpenID Connect issuer")
     if not _is_loopback_host(host):
         raise DevIssuerRefused(f"the development issuer binds only to a loopback address, not {host!r}")
@@ -473,7 +473,7 @@ def running(identities: Identities, *, host: str = "127.0.0.1", port: int = 0, a
 
 def main(argv: list[str] | None = None) -> int:
     """``casework-dev-issuer`` / ``python -m access.dev_issuer``."""
-    defaults = DevIssuerSettings()
+    defaults = config.DevIssuerSettings.read()
     parser = argparse.ArgumentParser(prog="casework-dev-issuer", description=(
         "The development OpenID Connect issuer for the local stack (docs/access.md). "
         f"Needs {config.STACK_ENV}=local; binds to loopback only."))

@@ -81,7 +81,7 @@ def _markdown(title: str, columns: list[tuple[str, Action, Resource]]) -> str:
 
 
 def roles_table() -> str:
-    """The actions of each role (the README carries this one)."""
+    """The actions of each role (the first of docs/access.md's tables)."""
     return _markdown("role", COLUMNS) + "\n"
 
 

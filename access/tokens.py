@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from pydantic import TypeAdapter, ValidationError
 
 from access.principal import Kind, Principal
-from access.settings import AccessSettings
+from casework.config import AccessSettings
 from casework.case import Actor
 
 _ACTOR = TypeAdapter(Actor)

@@ -50,7 +50,7 @@ class JobActivities:
         started = datetime.now(timezone.utc)
         if self.purge_pool is None:
             raise RuntimeError("the retention purge needs the owner's login (DATABASE_URL) on the worker running the jobs")
-        period = config.retention_period()
+        period = config.RetentionSettings.read().period
         due = await retention.purge_expired(self.purge_pool, now=started, retention=period, actor=PURGE_ACTOR, dry_run=True)
         purged = await retention.purge_expired(self.purge_pool, now=started, retention=period, actor=PURGE_ACTOR)
         summary = {"due": len(due), "purged": len(purged), "retention_days": period.days,
@@ -63,5 +63,5 @@ class JobActivities:
     async def record_failed_job(self, job: str, run_key: str, reason: str) -> None:
         await self._record(job, run_key, datetime.now(timezone.utc), "failed", {"reason": reason})
 
-    def all(self) -> list:
+    def registered(self) -> list:
         return [self.run_sweep_job, self.run_purge_job, self.record_failed_job]

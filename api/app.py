@@ -1,7 +1,8 @@
 """The API application: problem documents, the routers, and the services its requests share.
 
 ``create_app(services)`` serves with services made by the caller (the tests, on their own
-stack); ``create_app()`` makes them at start-up from the configuration (api/service.py).
+stack); ``create_app()`` makes them at start-up from the configuration (``api.services.make_services``);
+``casework-api`` runs it (api/server.py).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from fastapi import FastAPI
 
 from api import failures, problems
 from api.routes import cases, events, feeds, ops, referrals, tasks
-from api.services import Services
+from api.services import Services, make_services
 
 API_VERSION = "1"
 DESCRIPTION = """Cases of the ACRO overseas-convictions process, for people and other systems.
@@ -36,8 +37,6 @@ def create_app(
             app.state.services = made
             yield
             return
-        from api.service import make_services
-
         svc, close = await (make or make_services)()
         app.state.services = svc
         try:

@@ -40,7 +40,7 @@ from access.dev_issuer import load_identities, running
 from access.dev_tokens import Tokens
 from access.directory import load_directory
 from access.principal import Principal
-from access.settings import AccessSettings
+from casework.config import AccessSettings
 from access.tokens import TokenVerifier
 from api import cursors
 from api.app import create_app

@@ -75,7 +75,7 @@ def dev_server_command(
 def database_url_or_embedded(pgdata: Path) -> tuple[str, str]:
     """The CID: ``DATABASE_URL`` if set, else an embedded PostgreSQL in ``pgdata``
     (started, or reused); returns (DSN, where it is, for people)."""
-    url = config.database_url()
+    url = config.DatabaseSettings.read().database_url
     if url:
         return url, "DATABASE_URL"
     from cid.embedded import start_embedded

@@ -112,7 +112,7 @@ class ExclusionOutcome(StrEnum):
 class IceTaskingOutcome(StrEnum):
     LOCATED = "located"
     UNABLE_TO_LOCATE = "unable_to_locate"
-    LEFT_UK = "left_uk"  # R11 holds while ICE looks too (README, "Left the UK")
+    LEFT_UK = "left_uk"  # R11 holds while ICE looks too (docs/design.md, "Left the UK" in each stage)
 
 
 class LeftUkReviewOutcome(StrEnum):
@@ -203,7 +203,7 @@ class TaskKind:
     rules: tuple[str, ...] = ()
     #: R30/R61: outcomes a case may only take when its convictions are disclosable and
     #: available - each is, or leads to, a deportation decision or a detention - with
-    #: what it is, for the refusal. See ``convictions_refusal`` and the README.
+    #: what it is, for the refusal. See ``convictions_refusal`` and docs/design.md.
     needs_disclosable: dict[StrEnum, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from access.settings import AccessSettings
+from casework.config import AccessSettings
 from casework.codec import EncryptionCodec, KeyRing, keyring_from_environment
 from codec_server.app import CodecServerConfig, create_app
 

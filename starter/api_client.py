@@ -45,7 +45,7 @@ USER_AGENT = "casework-cli"
 def api_url() -> str:
     from starter.stack_file import API_URL, stack_settings
 
-    url = config.api_url() or stack_settings().get(API_URL)
+    url = config.CliSettings.read().api_url or stack_settings().get(API_URL)
     if not url:
         raise CliError("no API: set CASEWORK_API_URL, or start the local stack with 'casework up'", Exit.UNAVAILABLE)
     if not url.startswith(("http://", "https://")):
@@ -111,8 +111,8 @@ class ApiClient:
         self.base_url = base_url or api_url()
         self._token = token or credentials.bearer()
         try:
-            self.timeout = timeout or config.api_timeout()
-        except ValueError as err:
+            self.timeout = timeout or config.CliSettings.read().api_timeout_seconds
+        except config.SettingsError as err:
             raise CliError(str(err), Exit.BAD_INPUT) from None
         self._http: httpx.AsyncClient | None = None
 

@@ -14,13 +14,13 @@ import typer
 from rich.markup import escape
 
 from access.policy import Purpose
-from casework import config
+from casework.rules import MAX_PURPOSE_CHARS
 from starter.api_client import ACTOR_HELP
 from starter.cli import app
 from starter.exits import CliError, Exit
 from starter.output import console, print_json, table, when, yes
 
-PURPOSE_MAX = config.MAX_PURPOSE_CHARS  # R60: the CID refuses a longer one too
+PURPOSE_MAX = MAX_PURPOSE_CHARS  # R60: the CID refuses a longer one too
 #: R60: the purposes the policy knows (docs/access.md: who has each).
 PURPOSES = tuple(p.value for p in Purpose)
 

@@ -12,6 +12,7 @@ import sys
 import typer
 from rich.console import Console
 
+from casework.config import SettingsError
 from starter.exits import CliError, Exit
 
 app = typer.Typer(
@@ -67,6 +68,9 @@ def _run() -> int:
         # soft_wrap: one line however narrow the stream (rich wraps at 80 off a terminal).
         err_console.print(f"casework: {err}", markup=False, soft_wrap=True)
         return int(err.code)
+    except SettingsError as err:  # a variable with a bad value (casework.config): named in one line
+        err_console.print(f"casework: {err}", markup=False, soft_wrap=True)
+        return int(Exit.BAD_INPUT)
     except (typer.Abort, KeyboardInterrupt):
         err_console.print("casework: interrupted", markup=False)
         return 130

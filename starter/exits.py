@@ -1,4 +1,4 @@
-"""Exit statuses of the ``casework`` command (documented in the README)."""
+"""Exit statuses of the ``casework`` command (documented in docs/cli.md, "Exit statuses")."""
 
 from __future__ import annotations
 

@@ -42,7 +42,7 @@ def rfc3339(moment: datetime) -> str:
 
 
 def visibility_queries(now: datetime) -> dict[str, str]:
-    """The visibility queries ``stuck`` runs (the README's saved queries, for running cases)."""
+    """The visibility queries ``stuck`` runs (docs/operations.md's saved queries, for running cases)."""
     return {
         "overdue": f"{RUNNING} AND Overdue = true",
         "problems": f"{RUNNING} AND TemporalReportedProblems IS NOT NULL",

@@ -88,13 +88,13 @@ def retention_purge(
     """
     from datetime import timedelta
 
-    from cid.retention import retention_period
+    from casework.config import RetentionSettings
     from starter import context
 
     if days is not None and days < 1:
         raise CliError("--days is at least 1", Exit.BAD_INPUT)
     try:
-        period = timedelta(days=days) if days is not None else retention_period()
+        period = timedelta(days=days) if days is not None else RetentionSettings.read().period
     except ValueError as err:
         raise CliError(str(err), Exit.BAD_INPUT) from None
     who = "" if dry_run else context.actor(actor)

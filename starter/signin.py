@@ -27,7 +27,7 @@ SCOPE = "openid casework"
 def issuer() -> str:
     from starter.stack_file import OIDC_ISSUER, stack_settings
 
-    found = config.oidc_issuer() or stack_settings().get(OIDC_ISSUER)
+    found = config.CliSettings.read().oidc_issuer or stack_settings().get(OIDC_ISSUER)
     if not found:
         raise CliError("no sign-in issuer: set CASEWORK_OIDC_ISSUER, or start the local stack with 'casework up'",
                        Exit.UNAVAILABLE)
@@ -81,7 +81,7 @@ def login(
     claims = credentials.unverified_claims(token)
     console.print(f"Signed in as {_who(claims)} until {_until(claims.get('exp'))}; token kept in {path}.",
                   markup=False, soft_wrap=True)
-    if config.token():
+    if config.CliSettings.read().token:
         console.print("Note: CASEWORK_TOKEN is set, and commands send it instead; unset it to use this sign-in.",
                       markup=False, soft_wrap=True)
 
@@ -93,14 +93,14 @@ def logout() -> None:
         console.print(f"Signed out: the token in {credentials.token_path()} is deleted.", markup=False, soft_wrap=True)
     else:
         console.print("Not signed in: there was no stored token.", markup=False)
-    if config.token():
+    if config.CliSettings.read().token:
         console.print("Note: CASEWORK_TOKEN is still set in this environment.", markup=False)
 
 
 @app.command()
 def whoami(json_out: bool = typer.Option(False, "--json", help="Print it as JSON.")) -> None:
     """Who your commands act as: the token's subject, roles and teams (the API checks the token)."""
-    explicit = config.token()
+    explicit = config.CliSettings.read().token
     if explicit:
         token, source, expires_at = explicit, "CASEWORK_TOKEN", None
     else:

@@ -45,11 +45,12 @@ from casework.settings import ProcessSettings
 from codec_server import CodecServer, start_codec_server
 from codec_server.app import CodecServerConfig, CodecServerConfigError
 from casework.temporal import TemporalSettings, connect
+from cid import intake
 from cid.db import create_pool, migrate_dsn
 from starter.cli import app
 from starter.stack_file import STACK_FILE
 from starter.exits import CliError, Exit
-from workflows.client import CaseClient, Submitted
+from workflows.client import CaseClient, Submitted, SubmitResult
 from starter.referral_files import read_referrals
 
 console = Console(highlight=False)
@@ -88,7 +89,7 @@ def up(
     """
     if len({temporal_port, ui_port, codec_port, api_port, issuer_port}) < 5:
         raise CliError("--temporal-port, --ui-port, --codec-port, --api-port and --issuer-port must differ", Exit.BAD_INPUT)
-    logging.basicConfig(level=config.log_level("WARNING"), format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=config.LogSettings.read().level("WARNING"), format="%(levelname)s %(name)s: %(message)s")
     stack = LocalStack(data_dir.expanduser().resolve(), temporal_port, ui_port, codec_port, examples=not no_examples,
                        api_port=api_port, issuer_port=issuer_port)
     asyncio.run(stack.run())
@@ -147,9 +148,8 @@ class LocalStack:
         """The development issuer (access/dev_issuer.py) on loopback; it refuses to run
         without the local stack's marker, which this command is."""
         from access.dev_issuer import DevIssuerRefused, load_identities, running
-        from access.settings import DevIssuerSettings
 
-        settings = DevIssuerSettings()
+        settings = config.DevIssuerSettings.read()
         config.export(config.STACK_ENV, "local")  # this is the local stack: the issuer checks for it
         try:
             identities = load_identities(_identities_file(settings.identities))
@@ -224,7 +224,7 @@ class LocalStack:
                 console.print(_panel(server, codec_server, database_url, self.data_dir, api.url, issuer.url))
                 for line in try_next(self.data_dir):
                     console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
-                elsewhere = config.temporal_address()
+                elsewhere = config.TemporalExtraSettings.read().address
                 if elsewhere and elsewhere != server.address:
                     # starter/context.py prefers the environment to stack.json.
                     console.print(f"[yellow]![/] {config.TEMPORAL_ADDRESS_ENV} is set ({escape(elsewhere)}): "
@@ -257,7 +257,7 @@ class LocalStack:
             if settings.oidc is not None:  # the dev server's UI has no login to take a token from
                 raise CodecServerConfigError("the local stack's Web UI has no login, so its codec server takes the "
                                              "shared token: unset CASEWORK_CODEC_AUTH (docs/privacy.md)")
-            if not config.codec_cors_origins():
+            if not config.CodecSettings.read().cors_origins:
                 settings = dataclasses.replace(
                     settings, origins=(f"http://localhost:{self.ui_port}", f"http://127.0.0.1:{self.ui_port}"))
             return await start_codec_server("127.0.0.1", self.codec_port, config=settings, keyring=keys)
@@ -278,7 +278,7 @@ class LocalStack:
             loop.add_signal_handler(sig, handle)
 
     async def _database(self) -> str:
-        url = config.database_url()
+        url = config.DatabaseSettings.read().database_url
         if url:
             where = f"DATABASE_URL {_display_url(url)}"
         else:
@@ -304,12 +304,11 @@ class LocalStack:
             raise CliError(f"the worker stopped: {type(err).__name__}: {err}", Exit.UNAVAILABLE) from None
 
     async def _stop_worker(self, worker: asyncio.Task[None]) -> None:
-        from worker.service import SHUTDOWN_GRACE
 
         if worker.done():
             return
         hurry = asyncio.create_task(self._hurry.wait())
-        done, _ = await asyncio.wait({worker, hurry}, timeout=SHUTDOWN_GRACE.total_seconds() + 5,
+        done, _ = await asyncio.wait({worker, hurry}, timeout=config.WorkerSettings.read().shutdown_grace_seconds + 5,
                                      return_when=asyncio.FIRST_COMPLETED)
         hurry.cancel()
         if worker not in done:
@@ -333,8 +332,12 @@ class LocalStack:
             pool = await create_pool(database_url, min_size=1, max_size=2)
             try:
                 # A rerun finds every case there already ("already exists"): harmless.
-                cases = CaseClient(client, pool=pool, task_queue=temporal.task_queue)
-                results = [await cases.submit(referral, actor=EXAMPLES_ACTOR) for _, referral in read.referrals]
+                cases = CaseClient(client, task_queue=temporal.task_queue)
+                results = []
+                for _, referral in read.referrals:  # held in the CID first (R01), then started
+                    held = await intake.hold_referral(pool, referral, actor=EXAMPLES_ACTOR)
+                    results.append(SubmitResult.conflicting(referral) if held is intake.Held.CONFLICT
+                                   else await cases.submit(referral, actor=EXAMPLES_ACTOR))
             finally:
                 await pool.close()
         except Exception as err:  # noqa: BLE001 - the command's boundary: one line, not a traceback
@@ -361,7 +364,6 @@ class LocalApi:
     async def start(cls, database_url: str, temporal: TemporalSettings, issuer_url: str, port: int) -> "LocalApi":
         import uvicorn
 
-        from access.settings import access_settings
         from access.tokens import TokenVerifier
         from api.app import create_app
         from api.services import Services
@@ -370,12 +372,12 @@ class LocalApi:
         if port_taken(port):
             raise CliError(f"port {port} on 127.0.0.1 is taken; choose another with --api-port", Exit.UNAVAILABLE)
         try:
-            verifier = TokenVerifier(access_settings(issuer=issuer_url))
-            pool = await create_pool(config.api_database_url() or login_as(database_url, API_LOGIN), max_size=10)
+            verifier = TokenVerifier(config.AccessSettings.read(issuer=issuer_url))
+            pool = await create_pool(config.ApiSettings.read().api_database_url or login_as(database_url, API_LOGIN), max_size=10)
             client = await connect(temporal)
         except (OSError, asyncpg.PostgresError, ValueError) as err:
             raise CliError(f"the HTTP API cannot start: {type(err).__name__}: {err}", Exit.UNAVAILABLE) from None
-        app = create_app(Services(verifier, pool, CaseClient(client, pool=pool, task_queue=temporal.task_queue)))
+        app = create_app(Services(verifier, pool, CaseClient(client, task_queue=temporal.task_queue)))
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
         server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # ours stop the stack
         serving = asyncio.create_task(server.serve())
@@ -557,7 +559,7 @@ def try_next(data_dir: Path) -> list[str]:
     as who signed in, so ``casework login`` comes before them (the issuer's page lists the
     people of deploy/dev-identities.toml). Printed outside the box, unwrapped, so that they
     can be copied whole."""
-    default_dir = config.data_dir().expanduser().resolve()
+    default_dir = config.LocalStackSettings.read().data_dir.expanduser().resolve()
     env = "" if data_dir == default_dir else f"CASEWORK_DATA_DIR={shlex.quote(str(data_dir))} "
     setup = f"cd {shlex.quote(str(Path.cwd()))}"
     if sys.prefix != sys.base_prefix:  # running from a venv (./run.sh: .venv)

@@ -19,12 +19,13 @@ from temporalio.client import Client
 from access.dev_tokens import Tokens
 from access.directory import load_directory
 from access.dev_issuer import Running, load_identities, running
-from access.settings import AccessSettings
+from casework.config import AccessSettings
 from access.tokens import TokenVerifier
 from api.app import create_app
 from api.services import Services
 from cid.db import API_LOGIN, create_pool, login_as
 from workflows.client import CaseClient
+from tests.support import until
 
 IDENTITIES = Path(__file__).resolve().parent.parent / "deploy" / "dev-identities.toml"
 LOCAL = {"CASEWORK_STACK": "local"}
@@ -52,7 +53,7 @@ async def serving_api(temporal: Client, task_queue: str, database_url: str) -> A
     with running(identities, environ=LOCAL) as issuer:
         pool = await create_pool(login_as(database_url, API_LOGIN), max_size=10)
         verifier = TokenVerifier(AccessSettings(issuer=issuer.url, audience="casework-api"))
-        services = Services(verifier, pool, CaseClient(temporal, pool=pool, task_queue=task_queue),
+        services = Services(verifier, pool, CaseClient(temporal, task_queue=task_queue),
                             load_directory(IDENTITIES))
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -61,10 +62,12 @@ async def serving_api(temporal: Client, task_queue: str, database_url: str) -> A
         server = uvicorn.Server(uvicorn.Config(create_app(services), log_level="warning", access_log=False))
         serve = asyncio.create_task(server.serve(sockets=[sock]))
         try:
-            while not server.started:
+            async def started() -> bool:
                 if serve.done():
-                    serve.result()
-                await asyncio.sleep(0.02)
+                    serve.result()  # it ended: raise what ended it
+                return server.started
+
+            await until(started, "the API to start", every=0.02)
             async with httpx.AsyncClient(base_url=url, timeout=60) as http:
                 yield ApiStack(url, issuer, Tokens(issuer.url, identities), services, http)
         finally:

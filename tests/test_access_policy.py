@@ -118,7 +118,6 @@ def test_claim_follows_complete_on_an_unclaimed_task(role: Role) -> None:
 
 def test_docs_carry_the_role_table_as_the_policy_decides() -> None:
     assert role_table.render() in (ROOT / "docs" / "access.md").read_text(encoding="utf-8")
-    assert role_table.roles_table() in (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 # ------------------------------------------------------------------ refusals say who may

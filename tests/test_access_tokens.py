@@ -24,7 +24,7 @@ from access.dev_issuer import DevIssuerRefused, Running, check_local_stack, load
 from access.login import LoginFailed, login
 from access.pkce import s256
 from access.principal import Kind
-from access.settings import AccessSettings
+from casework.config import AccessSettings
 from access.tokens import TokenRefused, TokenVerifier
 from tests.token_forgery import b64, claims, hs256_with_public_key, tampered_signature
 
@@ -349,10 +349,12 @@ def test_algorithms_setting_accepts_only_rs256_and_es256(monkeypatch: pytest.Mon
     monkeypatch.setenv("CASEWORK_OIDC_ISSUER", "http://127.0.0.1:1")
     monkeypatch.setenv("CASEWORK_OIDC_ALGORITHMS", "ES256, RS256")
     assert AccessSettings().algorithms == ("ES256", "RS256")
-    for bad in ("HS256", "RS256,none", ""):
+    for bad in ("HS256", "RS256,none", ","):
         monkeypatch.setenv("CASEWORK_OIDC_ALGORITHMS", bad)
         with pytest.raises(ValueError, match="CASEWORK_OIDC_ALGORITHMS"):
-            AccessSettings()
+            AccessSettings.read()
+    monkeypatch.setenv("CASEWORK_OIDC_ALGORITHMS", "")  # empty is unset (casework/config.py): the default
+    assert AccessSettings.read().algorithms == ("RS256", "ES256")
 
 
 def test_claim_mapping_is_configurable() -> None:

@@ -20,7 +20,7 @@ from casework.case import case_id_for
 from cid import intake
 from cid.db import API_LOGIN, WORKER_LOGIN, login_as
 from cid.personal_data import read_personal_data
-from workflows.client import fingerprint
+from cid.intake import fingerprint
 from tests.support import referral
 
 DENIED = asyncpg.InsufficientPrivilegeError
@@ -136,7 +136,7 @@ async def test_the_api_login_reads_the_read_model_but_no_personal_data_R60(start
         assert await conn.fetch("SELECT kind, status FROM tasks WHERE case_id = $1", case.id)
         assert await conn.fetch("SELECT recipient, form FROM outbound_messages WHERE case_id = $1", case.id)
         with pytest.raises(DENIED):
-            await read_personal_data(conn, case.id, actor="cw.jones", purpose="deportation consideration")
+            await conn.fetch("SELECT name, date_of_birth FROM referrals WHERE case_id = $1", case.id)
         for sql in ("SELECT name FROM referrals WHERE case_id = $1", "SELECT offence FROM convictions WHERE case_id = $1",
                     "SELECT content FROM certificates WHERE case_id = $1",
                     "SELECT s.name FROM subjects s JOIN cases c ON c.subject_id = s.id WHERE c.id = $1",
@@ -233,16 +233,14 @@ async def test_definer_functions_run_on_a_fixed_path_and_only_their_login_may_ca
 async def test_the_api_login_reads_personal_data_only_with_its_R60_record(start, database_url: str, pool) -> None:
     """The definer function returns the data and writes the audit row in one call, under
     the actor the API passes (its token's subject); the worker's login may not call it."""
-    from cid.personal_data import read_personal_data_for_api
-
     case = await start()
     await case.task("nbtc_check")
     conn = await _login(database_url, API_LOGIN)
     try:
-        data = await read_personal_data_for_api(conn, case.id, "cw.jones", "deportation", "stage E decision")
+        data = await read_personal_data(conn, case.id, "cw.jones", "deportation", "stage E decision")
         assert data["referral"]["name"] == case.referral.name and data["convictions"]
         with pytest.raises(LookupError):
-            await read_personal_data_for_api(conn, "acro-case-NONE", "cw.jones", "deportation", "x")
+            await read_personal_data(conn, "acro-case-NONE", "cw.jones", "deportation", "x")
         with pytest.raises(asyncpg.InvalidParameterValueError):
             await conn.fetchval("SELECT api_read_personal_data($1, '', 'deportation', 'x')", case.id)
         with pytest.raises(DENIED):  # still no audit log for it to read or rewrite

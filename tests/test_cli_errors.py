@@ -1,5 +1,5 @@
 """Every error a caseworker or script meets: one readable line, the documented exit status
-(starter/exits.py, README "Exit statuses"), never a traceback.
+(starter/exits.py, docs/cli.md "Exit statuses"), never a traceback.
 
 People's commands are clients of the API (starter/api_client.py): the refusals that need
 the stack run the real command with a real token of the identity acting (``cw_api``);

@@ -16,16 +16,16 @@ import asyncpg
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field, StringConstraints
 
-from access.policy import SCOPES, Action, CaseRef, PersonalDataRead, Purpose
+from access.policy import SCOPES, Action, CaseRef, PersonalDataRead, Purpose, decide
 from api.auth import Who, allow
 from api import cursors
 from api.problems import Problem, problem_responses
 from api.resources import CASE_ID_PATTERN, CaseId, case_ref, cases_of
 from api.services import Svc
-from casework import config
+from casework.rules import MAX_PURPOSE_CHARS
 from casework.case import Stage
 from cid import read_model
-from cid.personal_data import read_personal_data_for_api
+from cid.personal_data import read_personal_data
 
 router = APIRouter(tags=["cases"])
 
@@ -81,7 +81,7 @@ class PersonalDataRequest(BaseModel):
 
     model_config = {"extra": "forbid"}
     purpose: Purpose
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=config.MAX_PURPOSE_CHARS,
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_PURPOSE_CHARS,
                                              pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+$")]
 
 
@@ -152,8 +152,6 @@ async def one_case(case_id: CaseId, who: Who, svc: Svc) -> CaseDetail:
 
 
 def _sees(who: Who, case: CaseRef) -> bool:
-    from access.policy import decide
-
     return bool(decide(who, Action.SEE_CASE, case))
 
 
@@ -164,7 +162,7 @@ async def personal_data(case_id: CaseId, body: PersonalDataRequest, who: Who, sv
     found = await case_ref(svc.pool, case_id)
     allow(who, Action.READ_PERSONAL_DATA, PersonalDataRead(case=found or CaseRef(case_id=case_id), purpose=body.purpose))
     try:  # a case only submitted (not yet registered) has no personal data in the CID yet: 404 too
-        data = await read_personal_data_for_api(svc.pool, case_id, who.subject, body.purpose.value, body.reason)
+        data = await read_personal_data(svc.pool, case_id, who.subject, body.purpose.value, body.reason)
     except LookupError:
         raise Problem(404, f"the CID holds no registered case {case_id}", kind="no-such-case") from None
     response.headers["Cache-Control"] = "no-store"
