@@ -20,7 +20,7 @@ import asyncpg
 from temporalio import activity
 
 from casework import config, metrics
-from casework.sweep import sweep_report
+from activities.sweep import sweep_report
 from cid import jobs, retention
 
 PURGE_ACTOR = "system:retention-job"

@@ -122,17 +122,57 @@ class Explaining:
     async def execute(self, sql: str, *args: Any) -> str:
         return await self._conn.execute(sql, *args)
 
+    async def _run(self, method: str, sql: str, args: tuple[Any, ...]) -> Any:
+        """Run the statement for its answer, with ``auto_explain`` giving the plans of the
+        statements it runs inside functions (the R60 read is one definer function): those
+        are checked too. Settings as for the EXPLAIN (forced or not); what it writes stays."""
+        nested: list[str] = []
+
+        def heard(_conn: Any, message: Any) -> None:
+            if getattr(message, "severity", "") == "LOG" and "Query Text" in str(message.message):
+                nested.append(str(message.message))
+
+        self._conn.add_log_listener(heard)
+        try:
+            async with self._conn.transaction():
+                await self._conn.execute(
+                    "LOAD 'auto_explain'; SET LOCAL auto_explain.log_min_duration = 0;"
+                    " SET LOCAL auto_explain.log_analyze = on; SET LOCAL auto_explain.log_format = json;"
+                    " SET LOCAL auto_explain.log_nested_statements = on; SET LOCAL client_min_messages = log"
+                    + ("; SET LOCAL enable_seqscan = off; SET LOCAL enable_sort = off" if self._forced else ""))
+                answer = await getattr(self._conn, method)(sql, *args)
+        finally:
+            self._conn.remove_log_listener(heard)
+        await self._check_nested(sql, nested)
+        return answer
+
+    async def _check_nested(self, sql: str, messages: list[str]) -> None:
+        import json
+
+        for message in messages:
+            body = message[message.index("{"):] if "{" in message else ""
+            try:
+                doc = json.loads(body)
+            except ValueError:
+                continue
+            text = " ".join(str(doc.get("Query Text", "")).split())
+            if text == " ".join(sql.split()):
+                continue  # the statement itself: explained above
+            self._checked.statements += 1
+            for problem in problems(doc.get("Plan", {}), large=await self._large_tables()):
+                self._checked.findings.append(Finding(f"(nested) {text[:280]}", problem))
+
     async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         await self._explained(sql, args)
-        return await self._conn.fetch(sql, *args)
+        return await self._run("fetch", sql, args)
 
     async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
         await self._explained(sql, args)
-        return await self._conn.fetchrow(sql, *args)
+        return await self._run("fetchrow", sql, args)
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
         await self._explained(sql, args)
-        return await self._conn.fetchval(sql, *args)
+        return await self._run("fetchval", sql, args)
 
 
 class _Undo(Exception):

@@ -314,9 +314,9 @@ async def _explain_call(conn: Any, who: Principal, call: _Call) -> None:
         await read_model.case_ref(conn, case_id)
         await read_model.visible_case(conn, cases_of(who), case_id)
         await read_model.open_tasks_of(conn, case_id)
-    else:  # the R60 read: the owner's function of the same reads (the API's runs them in a definer function)
+    else:  # the R60 read: its definer function's own statements are checked through auto_explain
         case_id = call.path.split("/")[2]
-        await read_personal_data(conn, case_id, who.subject, "scale benchmark plan check")
+        await read_personal_data(conn, case_id, who.subject, "deportation", "scale benchmark plan check")
 
 
 async def measure_size(admin_dsn: str, cases: int, calls: int, *, issuer_url: str, tokens: Tokens, seed: int,
@@ -423,14 +423,14 @@ async def _sweep(dsn: str, repeats: int) -> dict[str, Any]:
 
 
 async def _sweep_with_temporal(dsn: str, workflows: int, work_dir: Path, progress: Any) -> dict[str, Any]:
-    """The whole sweep (casework.sweep) against a dev server of its own holding ``workflows``
+    """The whole sweep (activities.sweep) against a dev server of its own holding ``workflows``
     sleeping case workflows, one for each of the first open cases (by ID) with the search
     attributes their CID rows imply; every other open case is then a workflow not running."""
     from temporalio.client import Client
 
     from bench.sleeping import Sleeper, start_sleeping
     from casework.local_stack import DevServer
-    from casework.sweep import sweep_report
+    from activities.sweep import sweep_report
 
     server = DevServer(None, work_dir / f"temporal-sweep-{workflows}.log")
     server.start()

@@ -1,4 +1,4 @@
-"""The CID's half of the stuck-case sweep (``casework.sweep``), streamed: whatever the
+"""The CID's half of the stuck-case sweep (``activities.sweep``), streamed: whatever the
 number of cases, the sweep holds one page at a time.
 
 - every open human task overdue (escalated) or past due, with its case, from the index of

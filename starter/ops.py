@@ -221,7 +221,7 @@ async def running_among(client: "Client", case_ids: list[str], limit: int) -> di
 async def sides_of(client: "Client", case_ids: list[str]) -> dict[str, TemporalSide]:
     """What Temporal says of each of these cases: its latest run's status and search
     attributes from visibility, 500 cases a query (no round trip per case); NOT_FOUND for none."""
-    from casework.sweep import latest_runs, status_of
+    from activities.sweep import latest_runs, status_of
 
     latest = await latest_runs(client, case_ids)
     return {case_id: _temporal_side(status_of(latest[case_id]), latest[case_id].typed_search_attributes)
@@ -303,7 +303,7 @@ def stuck(
 
 
 async def _sweep(grace: timedelta) -> Any:
-    from casework.sweep import sweep_report
+    from activities.sweep import sweep_report
     from starter import context
     from starter.failures import translated
 
@@ -315,7 +315,7 @@ async def _sweep(grace: timedelta) -> Any:
 
 def _print_sweep(report: Any, json_out: bool) -> None:
     """The sweep's counts by reason and its first case IDs of each (no personal data)."""
-    from casework.sweep import REASONS
+    from activities.sweep import REASONS
 
     if json_out:
         print_json(report.as_json())

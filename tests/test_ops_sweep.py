@@ -1,4 +1,4 @@
-"""Issue 22: the stuck-case sweep over every case (casework/sweep.py), by ``casework stuck
+"""Issue 22: the stuck-case sweep over every case (activities/sweep.py), by ``casework stuck
 --sweep`` and ``GET /ops/stuck``: each kind of stuck case planted, each found, with counts,
 and no personal data in what either says.
 
@@ -20,7 +20,7 @@ import pytest
 from temporalio.client import Client
 
 from bench.sleeping import Sleeper, start_sleeping
-from casework.sweep import REASONS
+from activities.sweep import REASONS
 from cid.db import create_pool
 from tests.cli_support import Casework, cli_environment
 from tests.ops_support import listed, ops_server

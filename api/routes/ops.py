@@ -21,7 +21,7 @@ from api.auth import Who, allow
 from api.problems import problem_responses
 from api.services import Svc
 from casework import schedules
-from casework.sweep import GRACE, REASONS, SweepReport, sweep
+from activities.sweep import GRACE, REASONS, SweepReport, sweep
 from cid import jobs
 
 router = APIRouter(tags=["operations"])
