@@ -51,7 +51,7 @@ async def _run(job: str, activity: str) -> dict[str, Any]:
 
 @workflow.defn(name=SWEEP_JOB)
 class SweepJob:
-    """The daily stuck-case sweep over every case (casework/sweep.py)."""
+    """The daily stuck-case sweep over every case (activities/sweep.py)."""
 
     @workflow.run
     async def run(self) -> dict[str, Any]:
