@@ -17,7 +17,7 @@ from starlette.types import Receive, Scope, Send
 from api import docs_pages, failures, problems
 from api.door import Door
 from api.security_events import Watch
-from api.routes import audit, cases, events, feeds, me, referrals, tasks
+from api.routes import audit, cases, events, feeds, me, ops, referrals, tasks
 from api.services import Services, make_services
 
 API_VERSION = "1"
@@ -69,7 +69,7 @@ def create_app(
     problems.install(app)
     docs_pages.install(app)  # /docs (Swagger UI, self-hosted) and /docs/api (the problem types)
     failures.install(app)
-    for module in (referrals, events, cases, tasks, feeds, audit, me):
+    for module in (referrals, events, cases, tasks, feeds, audit, ops, me):
         app.include_router(module.router)
 
     @app.get("/live", tags=["health"], summary="The process is up (no authentication)")
