@@ -141,7 +141,18 @@ async def find_task(api: ApiClient, ref: str) -> TaskDetail:
     for listed in page.tasks:
         if listed.key == key:
             return await api.task(listed.task_id)
+    if (await _visible_status(api, case_id)) == "dormant":  # R40 (issue 25 item 3): say why, not "no task"
+        raise CliError(f"R40: {case_id} is dormant (the person has not been located): no decision is made "
+                       f"and no task {key} is open on it until a 'person located' message", Exit.REFUSED)
     raise CliError(f"no open task {key} on {case_id} that you may see", Exit.NOT_FOUND)
+
+
+async def _visible_status(api: ApiClient, case_id: str) -> str | None:
+    """The case's status when the caller may see the case (None otherwise: one answer for both)."""
+    try:
+        return (await api.case(case_id)).status
+    except CliError:
+        return None
 
 
 def _hold(verb: str, already: str, task: str, json_out: bool, call: Callable[[ApiClient, int], Awaitable[Held]]) -> None:

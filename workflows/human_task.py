@@ -18,7 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.contract import CaseActivityContract as A
     from casework import metrics, rules
     from casework import records as r
-    from casework.case import DoneTask, EventResult, OpenTask, TaskCompletion, TaskResult
+    from casework.case import DoneTask, EventResult, OpenTask, Stage, TaskCompletion, TaskResult
     from casework.tasks import (
         CASE_OWNER,
         SENIOR_CASEWORKER,
@@ -51,6 +51,9 @@ MAX_DETAILS_BYTES = 16_000
 RECENT_DONE = 20
 #: A completion whose acting principal the policy refuses for the task (the API answers 403).
 NOT_PERMITTED = "NotPermitted"
+#: R40: a dormant case (R16) has nothing open and nothing is decided on it until the person is located.
+DORMANT_REFUSAL = ("R40: case {case_id} is dormant (R16: the person has not been located): no decision is made "
+                   "and no task {key} is open on it until a 'person located' message")
 #: A message that settles a task: its outcome and who sent it (the task is credited to them).
 Settlement = tuple[StrEnum, str]
 Settler = Callable[[], "Settlement | None"]
@@ -178,7 +181,7 @@ class HumanTasks:
             return EventResult.REFUSED, f"task {cmd.task_key} was already {done}; your outcome was not recorded"
         task = s.open_tasks.get(cmd.task_key)
         if task is None:
-            return EventResult.REFUSED, f"case {s.case_id} has no open task {cmd.task_key}"
+            return EventResult.REFUSED, self._no_open_task(cmd.task_key)
         refusal = self.refusal(task, cmd)  # the case may have changed since the validator ran
         if refusal is not None:
             return EventResult.REFUSED, refusal
@@ -212,7 +215,7 @@ class HumanTasks:
             raise ValueError(f"task {cmd.task_key} is already done: {done}")
         task = s.open_tasks.get(cmd.task_key)
         if task is None:
-            raise ValueError(f"case {s.case_id} has no open task {cmd.task_key}")
+            raise ValueError(self._no_open_task(cmd.task_key))
         if cmd.acting is not None and self.run.acting_checked:
             refusal = self._acting_refusal(task, cmd)
             if refusal is not None:
@@ -223,6 +226,14 @@ class HumanTasks:
         refusal = details_refusal(cmd.details) or self.refusal(task, cmd)
         if refusal is not None:
             raise ValueError(refusal)
+
+    def _no_open_task(self, key: str) -> str:
+        """Why nothing can be completed: a dormant case is waiting for the person to be
+        located, and nothing is decided on it till then (R40, R16; issue 25 item 3)."""
+        s = self.run.s
+        if s.stage is Stage.DORMANT:
+            return DORMANT_REFUSAL.format(case_id=s.case_id, key=key)
+        return f"case {s.case_id} has no open task {key}"
 
     def _acting_refusal(self, task: OpenTask, cmd: TaskCompletion) -> str | None:
         """Why the principal the API verified may not complete this task (None: it may).

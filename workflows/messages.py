@@ -49,6 +49,12 @@ LEGACY_ACTION = MappingProxyType({**RECEIVED, EventKind.CERTIFICATE: keys.CERTIF
 CONFLICTING_REPEAT = ("{kind} event {id} was applied before with different content: refused; "
                       "send a new event ID for a new message")
 
+#: R43: what a sender of representations is told once the Stage 1 window has ended.
+RECORDED_AFTER_WINDOW = "representations recorded after the window ended (R43): the decision is not reopened"
+#: R03: "located" before a disclosable certificate: the whereabouts are kept, the case still waits.
+LOCATED_AWAITING_CERTIFICATE = ("whereabouts recorded ({custody}); the case waits for a disclosable certificate (R03) "
+                                "before it goes on to the case owner (R20)")
+
 
 class MessageEffects:
     def __init__(self, run: CaseRun, record: CaseRecord, tasks: HumanTasks) -> None:
@@ -85,10 +91,20 @@ class MessageEffects:
         if isinstance(event, CertificateReceived):
             return await self._certificate(event)
         assert isinstance(event, RepresentationsReceived)
-        if s.notice_served_at is not None and s.representations_at is None:
+        return EventResult.APPLIED, self._representations()
+
+    def _representations(self) -> str:
+        """R43: representations inside the Stage 1 window end it; later ones are recorded and
+        change nothing (issue 25 item 3: they were answered as if they ended the window)."""
+        s = self.run.s
+        if s.notice_served_at is None:
+            return "representations recorded; no Stage 1 notice has been served, so no response window is open (R43)"
+        in_window = s.representations_at is None and not s.window_ended and (
+            s.respond_by is None or workflow.now() <= s.respond_by)
+        if in_window:
             s.representations_at = workflow.now()
-            return EventResult.APPLIED, "representations recorded; the Stage 1 response window ends (R43)"
-        return EventResult.APPLIED, "representations recorded; no Stage 1 response window is open (R43)"
+            return "representations recorded; the Stage 1 response window ends (R43)"
+        return RECORDED_AFTER_WINDOW
 
     def _remember(self, key: str, digest: str) -> None:
         recent = self.run.s.recent_events
@@ -106,6 +122,10 @@ class MessageEffects:
         await self.record.set_stage(action="whereabouts recorded", custody=event.custody.value)
         if was_located:
             return f"whereabouts updated: {event.custody.value}"
+        if s.stage is Stage.AWAITING_CERTIFICATE:  # R03: nothing goes on without a disclosable certificate
+            return LOCATED_AWAITING_CERTIFICATE.format(custody=event.custody.value)
+        if s.stage in (Stage.INTAKE, Stage.REGISTRATION):
+            return f"person located ({event.custody.value}); the case goes on to the case owner (R20) once it is registered"
         return f"person located ({event.custody.value}); the case goes on to the case owner (R20)"
 
     async def _left_uk(self, event: LeftUk) -> str:
