@@ -37,7 +37,8 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         "Send less (a batch in parts); nothing was written."),
     "too-many-requests": ProblemType(
         "429", "Too many requests of one kind from you in a short time (reads of personal data: R60; token "
-        "failures); ``Retry-After`` says when to ask again.",
+        "failures), or too many messages to one case or from one sender (issue 25: no burst freezes a case); "
+        "nothing was done and ``Retry-After`` says when to ask again.",
         "Wait as ``Retry-After`` says."),
     "case-busy": ProblemType(
         "503", "The case cannot take this now (continuing as new, too many updates in flight, its workflow task "

@@ -88,6 +88,9 @@ class Watch:
         self.personal_data_reads = SlidingWindow(self.settings.personal_data_reads_per_minute)
         self.token_failures = SlidingWindow(self.settings.token_failures_per_minute)
         self._refusals = SlidingWindow(self.settings.refusals_alert_per_minute)
+        # Issue 25 item 9: messages admitted per case and per sender (api/routes/events.py).
+        self.case_messages = SlidingWindow(self.settings.messages_per_case_per_minute)
+        self.sender_messages = SlidingWindow(self.settings.messages_per_sender_per_minute)
 
     async def record(self, request: Request, status: int, refused: Refused, reason: str) -> None:
         """Count, log and append the refusal; a CID that cannot take it is logged, never

@@ -314,6 +314,13 @@ class ApiSettings(LocalStackSettings):
     token_failures_per_minute: int = Field(60, ge=1, validation_alias="CASEWORK_API_TOKEN_FAILURES_PER_MINUTE",
                                            description="Refused tokens from one client address in a minute; beyond, "
                                                        "every request from it is 429 until the minute has passed")
+    # Issue 25 item 9: admission control, so no burst freezes a case (api/routes/events.py).
+    messages_per_case_per_minute: int = Field(600, ge=1, validation_alias="CASEWORK_API_MESSAGES_PER_CASE_PER_MINUTE",
+                                              description="Messages (events) the API takes for one case in a minute, "
+                                                          "from all senders; beyond, 429 with Retry-After, nothing sent")
+    messages_per_sender_per_minute: int = Field(6000, ge=1, validation_alias="CASEWORK_API_MESSAGES_PER_SENDER_PER_MINUTE",
+                                                description="Messages (events) one sender may send in a minute, to all "
+                                                            "cases; beyond, 429 with Retry-After, nothing sent")
     refusals_alert_per_minute: int = Field(20, ge=1, validation_alias="CASEWORK_API_REFUSALS_ALERT_PER_MINUTE",
                                            description="Refusals of one subject (or address) in a minute past which "
                                                        "each counts in `casework_api_repeated_refusals_total` (alert on it)")

@@ -20,7 +20,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Header, Path, Response
+from fastapi import APIRouter, Header, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
@@ -33,6 +33,7 @@ from api.auth import Who, allow
 from api.problem_types import INVALID_REQUEST
 from api.problems import FieldError, Problem, problem_responses
 from api.schemas import Receipt
+from api.security_events import Refused, watch_of
 from api.resources import CaseId, as_case_ref
 from api.services import Svc
 from casework.rule_ids import first_rule_id
@@ -78,7 +79,7 @@ _ANSWERS = {
     200: {"model": Receipt, "description": "Applied, or already applied (an identical repeat)"},
     202: {"model": Receipt, "description": "Sent (asked with 'Prefer: respond-async', or to a case of an older release): "
                                            "the case applies it in order; read what it did at Location"},
-    **problem_responses(400, 401, 403, 404, 409, 413, 422, 503),
+    **problem_responses(400, 401, 403, 404, 409, 413, 422, 429, 503),
 }
 #: The most bytes a message may take; a certificate carries convictions (as a referral).
 MESSAGE_BYTES = 16 * 1024
@@ -179,11 +180,29 @@ async def _signal(svc: Svc, case_id: str, event: Event, response: Response) -> R
                           "read what it did at Location", stage=None)
 
 
+def _admit(request: Request, who: Who, kind: EventKind, case_id: str) -> None:
+    """Issue 25 item 9: a burst is refused at the door, before it reaches the case - so many
+    messages to one case in a minute (from all senders), so many from one sender (to all
+    cases); beyond, 429 saying which limit and when to send again, and nothing is sent."""
+    watch = watch_of(request)
+    for window, key, what in ((watch.case_messages, case_id, f"case {case_id} has been sent"),
+                              (watch.sender_messages, who.subject, "you have sent")):
+        wait = window.wait(key)
+        if wait:
+            raise Problem(429, f"{what} {window.limit} messages in the last minute, as many as the API takes: "
+                               f"this {kind.value} event was not sent; send it again in {wait} s",
+                          kind="too-many-requests", retry_after=wait,
+                          refused=Refused(_ACTIONS[kind].value, case_id, "message_limit", stored=False))
+    watch.case_messages.hit(case_id)
+    watch.sender_messages.hit(who.subject)
+
+
 async def _send(svc: Svc, who: Who, kind: EventKind, case_id: str, model: type[Event], fields: dict[str, Any],
-                response: Response, prefer: str | None) -> Receipt:
+                response: Response, prefer: str | None, request: Request) -> Receipt:
     case = await _allowed_case(svc, who, kind, case_id)
     event = _door(model, {**fields, "actor": who.subject})
     _refuse_closed(case)
+    _admit(request, who, kind, case_id)
     if respond_async(prefer):
         return await _signal(svc, case_id, event, response)
     return await _deliver(svc, case_id, event, response)
@@ -193,30 +212,32 @@ async def _send(svc: Svc, who: Who, kind: EventKind, case_id: str, model: type[E
              openapi_extra=body_limit(MESSAGE_BYTES),
              summary="The person has been found (R16 -> R20)")
 async def located(case_id: CaseId, body: LocatedBody, who: Who, svc: Svc, response: Response,  # type: ignore[valid-type]
-                  prefer: Prefer = None) -> Receipt:  # type: ignore[valid-type]
-    return await _send(svc, who, EventKind.LOCATED, case_id, PersonLocated, body.model_dump(), response, prefer)  # type: ignore[attr-defined]
+                  request: Request, prefer: Prefer = None) -> Receipt:  # type: ignore[valid-type]
+    return await _send(svc, who, EventKind.LOCATED, case_id, PersonLocated, body.model_dump(), response, prefer, request)  # type: ignore[attr-defined]
 
 
 @router.post("/cases/{case_id}/events/left-uk", response_model=Receipt, responses=_ANSWERS,
              openapi_extra=body_limit(MESSAGE_BYTES),
              summary="The person has left the UK (R10/R11)")
 async def left_uk(case_id: CaseId, body: LeftUkBody, who: Who, svc: Svc, response: Response,  # type: ignore[valid-type]
-                  prefer: Prefer = None) -> Receipt:  # type: ignore[valid-type]
-    return await _send(svc, who, EventKind.LEFT_UK, case_id, LeftUk, body.model_dump(), response, prefer)  # type: ignore[attr-defined]
+                  request: Request, prefer: Prefer = None) -> Receipt:  # type: ignore[valid-type]
+    return await _send(svc, who, EventKind.LEFT_UK, case_id, LeftUk, body.model_dump(), response, prefer, request)  # type: ignore[attr-defined]
 
 
 @router.post("/cases/{case_id}/events/representations", response_model=Receipt, responses=_ANSWERS,
              openapi_extra=body_limit(MESSAGE_BYTES),
              summary="Representations against the Stage 1 notice (R43)")
 async def representations(case_id: CaseId, body: RepresentationsBody, who: Who, svc: Svc,  # type: ignore[valid-type]
-                          response: Response, prefer: Prefer = None) -> Receipt:
-    return await _send(svc, who, EventKind.REPRESENTATIONS, case_id, RepresentationsReceived, body.model_dump(), response, prefer)  # type: ignore[attr-defined]
+                          response: Response, request: Request, prefer: Prefer = None) -> Receipt:
+    return await _send(svc, who, EventKind.REPRESENTATIONS, case_id, RepresentationsReceived,
+                       body.model_dump(), response, prefer, request)  # type: ignore[attr-defined]
 
 
 @router.post("/cases/{case_id}/events/certificate", response_model=Receipt, responses=_ANSWERS,
              openapi_extra=body_limit(CERTIFICATE_BYTES),
              summary="A new ACRO certificate (R03 -> R04): held in the CID, then given to the case")
-async def certificate(case_id: CaseId, body: CertificateBody, who: Who, svc: Svc, response: Response) -> Receipt:  # type: ignore[valid-type]
+async def certificate(case_id: CaseId, body: CertificateBody, who: Who, svc: Svc, response: Response,  # type: ignore[valid-type]
+                      request: Request) -> Receipt:
     case = await _allowed_case(svc, who, EventKind.CERTIFICATE, case_id)
     event_id: str = body.event_id  # type: ignore[attr-defined]
     try:
@@ -226,6 +247,7 @@ async def certificate(case_id: CaseId, body: CertificateBody, who: Who, svc: Svc
         raise Problem(422, "; ".join(f"{e.field}: {e.message}" for e in errors[:5]), kind=INVALID_REQUEST,
                       errors=errors) from None
     _refuse_closed(case)
+    _admit(request, who, EventKind.CERTIFICATE, case_id)
     judged = non_disclosable_reason(cert)  # R02/R03: said before the case destroys it
     held = await intake.hold_certificate(svc.pool, case_id, cert, event_id=event_id, actor=who.subject)
     if held is None:
