@@ -112,7 +112,7 @@ class ExclusionOutcome(StrEnum):
 class IceTaskingOutcome(StrEnum):
     LOCATED = "located"
     UNABLE_TO_LOCATE = "unable_to_locate"
-    LEFT_UK = "left_uk"  # R11 holds while ICE looks too (docs/design.md, "Left the UK" in each stage)
+    LEFT_UK = "left_uk"  # R11 holds while ICE looks too (docs/design.md, "Decisions in brief")
 
 
 class LeftUkReviewOutcome(StrEnum):
