@@ -15,7 +15,8 @@ status  the line                                                     exit
 404     the detail (no such case or task)                            3
 409     the detail (a conflicting repeat, already claimed or done)   4
 422     the detail, led by its rule (R30/R61 ...) or fields          4
-503     unavailable: <detail> (try again in N s)                     5
+503     unavailable: <detail> (try again in N s); sent again first   5
+         while Retry-After fits in the timeout, when nothing was done
 other   the API failed (<status>): <detail>                          1
 ======  ===========================================================  ====
 
@@ -25,13 +26,15 @@ URL: paths carry case and task IDs only, filters are teams, stages and staff IDs
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any, Mapping
 
 import httpx
 
 from casework import config
+from casework.refusals import SEND_AGAIN
 from starter.exits import CliError, Exit
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -64,6 +67,9 @@ class Answer:
     status: int
     body: Any
     headers: Mapping[str, str]
+    #: How many times it was sent (a busy case's 503 is sent again), and seconds waited between.
+    tries: int = 1
+    waited: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -94,9 +100,21 @@ def error_for(answer: Answer) -> CliError:
         return CliError(detail, Exit.BAD_INPUT)
     if status == 503:
         retry = answer.headers.get("retry-after")
-        again = f" (try again in {retry} s)" if retry and retry.isdigit() else ""
+        # Issue 25 item 2: the CLI says that it sent again, and for how long.
+        notes = [f"sent {answer.tries} times over {answer.waited:.0f} s"] if answer.tries > 1 else []
+        if retry and retry.isdigit():
+            notes.append(f"try again in {retry} s")
+        again = f" ({'; '.join(notes)})" if notes else ""
         return CliError(f"unavailable: {detail}{again}", Exit.UNAVAILABLE)
     return CliError(f"the API failed ({status}): {detail}", Exit.FAILED)
+
+
+def _send_again_after(answer: Answer) -> float | None:
+    """Seconds to wait before sending again; None when the answer is to be kept."""
+    if answer.status != 503 or str(answer.problem.get("type", "")).rsplit("#", 1)[-1] not in SEND_AGAIN:
+        return None
+    retry = answer.headers.get("retry-after", "")
+    return float(retry) if retry.isdigit() else None
 
 
 class ApiClient:
@@ -132,6 +150,20 @@ class ApiClient:
     # ------------------------------------------------------------------ the wire
 
     async def request(self, method: str, path: str, *, json: Any = None, params: Mapping[str, Any] | None = None) -> Answer:
+        """One call, sent again after a 503 whose type says nothing was done
+        (``casework.refusals.SEND_AGAIN``) while its ``Retry-After`` fits in the timeout."""
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + self.timeout
+        tries, waited = 1, 0.0
+        while True:
+            answer = await self._once(method, path, json=json, params=params)
+            pause = _send_again_after(answer)
+            if pause is None or loop.time() + pause >= give_up:
+                return replace(answer, tries=tries, waited=waited)
+            await asyncio.sleep(pause)
+            tries, waited = tries + 1, waited + pause
+
+    async def _once(self, method: str, path: str, *, json: Any = None, params: Mapping[str, Any] | None = None) -> Answer:
         """One call; connection failures and timeouts raise ``CliError`` (exit 5)."""
         assert self._http is not None, "use 'async with ApiClient()'"
         query = {k: _param(v) for k, v in (params or {}).items() if v is not None and v is not False}

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import json
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
+from casework import strict_json
 from casework.keys import CERTIFICATE_RECEIVED
 from starter.api_client import ACTOR_HELP
 from starter.cli import app, err_console
@@ -152,8 +152,8 @@ def _read_certificate(path: Path) -> "Certificate":
     if path.stat().st_size > MAX_CERTIFICATE_BYTES:
         raise ValueError(f"{path}: larger than {MAX_CERTIFICATE_BYTES // 1000} kB; refused unread")
     try:
-        document = json.loads(path.read_bytes())
-    except (ValueError, RecursionError) as err:  # bad JSON or encoding, huge integers, deep nesting
+        document = strict_json.loads(path.read_bytes())
+    except ValueError as err:  # bad JSON or encoding, a key twice, huge numbers, deep nesting (as the API)
         raise ValueError(f"{path}: not JSON ({str(err)[:200]})") from None
     try:
         return parse_certificate(document, date.today())

@@ -11,6 +11,7 @@ of typed input are also tested in-process (``make_event``, ``read_csv``,
 from __future__ import annotations
 
 import asyncio
+import re
 import contextlib
 import json
 import socket
@@ -158,6 +159,7 @@ async def test_an_api_whose_temporal_is_down_is_unavailable_and_changes_nothing(
     task_id = await pool.fetchval("SELECT id FROM tasks WHERE case_id = $1 AND kind = 'nbtc_check'", case.id)
     async with api_without_temporal(database_url) as down:
         env = api_cli_environment(down.url, tmp_path / "data", tmp_path / "config")
+        env["CASEWORK_API_TIMEOUT_SECONDS"] = "40"  # above the completion's 30 s; the event is sent again within it
         cw = Casework(env, pool, tmp_path, token_of=down.tokens.of)
         complete, located = await asyncio.gather(cw("complete", str(task_id), "--outcome", "in_uk", who=NBTC),
                                                  cw("event", "located", case.id, "--event-id", "e-offline", who=ICE))
@@ -167,10 +169,14 @@ async def test_an_api_whose_temporal_is_down_is_unavailable_and_changes_nothing(
     for ran in (complete, located):
         assert ran.code == Exit.UNAVAILABLE, str(ran)
         line = ran.one_error_line()
-        assert line.startswith("casework: unavailable: ") and line.endswith("(try again in 5 s)"), line
+        assert line.startswith("casework: unavailable: ") and line.endswith("try again in 5 s)"), line
     # The completion waited for the case's answer (the API's bound), the event for Temporal.
     assert f"case {case.id} did not answer in time; nothing was refused" in complete.one_error_line()
-    assert "Temporal is not answering; nothing was refused" in located.one_error_line()
+    # Issue 25 item 2: Temporal's own words, and the CLI sent the event again (nothing was done) and says so.
+    assert "Temporal is not answering (it said UNAVAILABLE" in located.one_error_line()
+    assert "nothing was refused" in located.one_error_line()
+    assert re.search(r"\(sent \d+ times over \d+ s; try again in 5 s\)$", located.one_error_line()), located
+    assert "sent" not in complete.one_error_line().split("(")[-1]  # it may have applied: not sent again
     assert shown.code == 0 and "NBTC check" in shown.out, str(shown)
     assert listed.code == 0 and "nbtc_check" in listed.out, str(listed)
     # Nothing was sent while Temporal was away: the task is still open and the event unrecorded.

@@ -13,13 +13,15 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field, StringConstraints
 
 from access.policy import SCOPES, Action, CaseRef, PersonalDataRead, Purpose, decide
+from api.door import StrictJsonRoute, body_limit
 from api.auth import Who, allow
 from api import cursors
 from api.problems import Problem, problem_responses
+from api.security_events import Refused, watch_of
 from api.resources import CASE_ID_PATTERN, CaseId, case_ref, cases_of
 from api.services import Svc
 from casework.rules import MAX_PURPOSE_CHARS
@@ -27,7 +29,7 @@ from casework.case import Stage
 from cid import read_model
 from cid.personal_data import read_personal_data
 
-router = APIRouter(tags=["cases"])
+router = APIRouter(tags=["cases"], route_class=StrictJsonRoute)
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -157,10 +159,18 @@ def _sees(who: Who, case: CaseRef) -> bool:
 
 @router.post("/cases/{case_id}/personal-data", response_model=PersonalData,
              summary="The case's personal data, for a stated purpose; the read is recorded (R60)",
-             responses=problem_responses(401, 403, 404, 422, 503))
-async def personal_data(case_id: CaseId, body: PersonalDataRequest, who: Who, svc: Svc, response: Response) -> PersonalData:
+             responses=problem_responses(400, 401, 403, 404, 413, 422, 429, 503), openapi_extra=body_limit(4 * 1024))
+async def personal_data(case_id: CaseId, body: PersonalDataRequest, who: Who, svc: Svc, request: Request,
+                        response: Response) -> PersonalData:
     found = await case_ref(svc.pool, case_id)
     allow(who, Action.READ_PERSONAL_DATA, PersonalDataRead(case=found or CaseRef(case_id=case_id), purpose=body.purpose))
+    reads = watch_of(request).personal_data_reads
+    wait = reads.wait(who.subject)
+    if wait:  # issue 25: a subject's reads of personal data are limited (CASEWORK_API_PERSONAL_DATA_READS_PER_MINUTE)
+        raise Problem(429, f"R60: more than {reads.limit} reads of personal data in a minute; wait {wait} s",
+                      kind="too-many-requests", rule="R60", retry_after=wait,
+                      refused=Refused(Action.READ_PERSONAL_DATA.value, f"personal data of {case_id}", "personal_data_limit"))
+    reads.hit(who.subject)
     try:  # a case only submitted (not yet registered) has no personal data in the CID yet: 404 too
         data = await read_personal_data(svc.pool, case_id, who.subject, body.purpose.value, body.reason)
     except LookupError:

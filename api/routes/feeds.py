@@ -17,13 +17,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from access.policy import FEED_SLUGS, FEEDS_BY_CASE, Action, Feed
 from access.principal import Principal
+from api.door import StrictJsonRoute, body_limit
 from api.auth import Who, allow
 from api.problems import FieldError, Problem, problem_responses
 from api.resources import cases_of
 from api.services import Svc
 from cid import feeds, read_model
 
-router = APIRouter(tags=["feeds"])
+router = APIRouter(tags=["feeds"], route_class=StrictJsonRoute)
 
 Recipient = Annotated[str, Path(max_length=40, description=f"The feed: {', '.join(FEED_SLUGS)}")]
 MAX_ACKNOWLEDGED = 500
@@ -103,7 +104,8 @@ async def read_feed(
 
 
 @router.post("/feeds/{recipient}/acknowledgements", response_model=AcknowledgementOut,
-             summary="The recipient has acted on these messages", responses=problem_responses(401, 403, 404, 422))
+             summary="The recipient has acted on these messages",
+             responses=problem_responses(400, 401, 403, 404, 413, 422), openapi_extra=body_limit(32 * 1024))
 async def acknowledge(recipient: Recipient, body: AcknowledgementIn, who: Who, svc: Svc) -> AcknowledgementOut:
     name = _recipient(recipient)
     allow(who, Action.ACKNOWLEDGE_FEED, Feed(name))
