@@ -13,10 +13,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.security_events import Refused, watch_of
+from api.schemas import FieldError, ProblemDocument  # noqa: F401 - their home is api.schemas
 from casework.refusals import field_errors
 
 log = logging.getLogger(__name__)
@@ -42,23 +42,6 @@ TITLES = {
     500: "Internal error",
     503: "Unavailable",
 }
-
-
-class FieldError(BaseModel):
-    field: str = Field(description="Where in the request: 'body.certificate.issued_on', 'query.limit'")
-    message: str
-
-
-class ProblemDocument(BaseModel):
-    """RFC 9457. ``rule`` names the guidance's rule (docs/rules.md) when one refused."""
-
-    type: str = "about:blank"
-    title: str
-    status: int
-    detail: str | None = None
-    instance: str | None = None
-    rule: str | None = None
-    errors: list[FieldError] | None = None
 
 
 class Problem(Exception):

@@ -25,9 +25,8 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from casework.keys import WORKFLOW_TYPE
-from starter.cli import app
-from starter.exits import CliError, Exit
-from starter.output import console, print_json, table, when
+from starter.output import Column, console, emit, print_json, when
+from starter.views import CSV_OPTION
 
 if TYPE_CHECKING:
     import asyncpg
@@ -261,14 +260,23 @@ async def find_stuck(client: "Client", pool: "asyncpg.Pool", now: datetime, limi
 
 # ---------------------------------------------------------------------------- the command
 
+STUCK_COLUMNS = (
+    Column("case_id", "Case", id=True), Column("stage", "Stage"), Column("team", "Team"), Column("waiting_on", "Waiting on"),
+    Column("stuck_since", "Stuck since (UTC)", when),
+    Column("reasons", "Why", lambda reasons: "\n".join(r["text"] for r in reasons)),
+)
+SUBJECT_COLUMNS = (Column("subject_id", "Subject", id=True), Column("case_ids", "Cases", "\n".join),
+                   Column("reasons", "Why", "\n".join))
 
-@app.command()
+
 def stuck(
-    limit: int = typer.Option(500, "--limit", help="At most this many cases from each source (1-10000)."),
+    limit: int = typer.Option(500, "--limit", min=1, max=10_000, help="At most this many cases from each source."),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    csv_out: bool = CSV_OPTION,
     sweep: bool = typer.Option(False, "--sweep", help="Sweep every case (streamed, in bounded memory): counts by "
                                                       "reason and example case IDs, as the daily sweep job records them."),
-    grace: int = typer.Option(300, "--grace", help="With --sweep: seconds a change must be old to count (visibility lags)."),
+    grace: int = typer.Option(300, "--grace", min=0, max=86_400,
+                              help="With --sweep: seconds a change must be old to count (visibility lags)."),
 ) -> None:
     """List stuck cases: overdue, failing, or Temporal and the CID disagreeing; why each one is.
 
@@ -277,29 +285,21 @@ def stuck(
     Operator command: direct access to Temporal and the database (DATABASE_URL, TEMPORAL_*), not through the API.
     """
     if sweep:
-        if not 0 <= grace <= 86_400:
-            raise CliError("--grace is from 0 to 86400 seconds", Exit.BAD_INPUT)
         _print_sweep(asyncio.run(_sweep(timedelta(seconds=grace))), json_out)
         return
-    if not 1 <= limit <= 10_000:
-        raise CliError("--limit is from 1 to 10000", Exit.BAD_INPUT)
     now = datetime.now(timezone.utc)
     namespace, found = asyncio.run(_stuck(now, limit))
     if json_out:
         print_json({"checked_at": now, "namespace": namespace, "total": len(found),
                     "cases": [s.as_json() for s in found]})
         return
-    if not found:
+    if not found and not csv_out:
         console.print(f"No stuck cases in namespace {namespace} (checked {when(now)} UTC).")
         return
-    rows = [s.as_json() for s in found]
-    console.print(table(
-        f"Stuck cases in namespace {namespace} (checked {when(now)} UTC), longest stuck first",
-        ["Case", "Stage", "Team", "Waiting on", "Stuck since (UTC)", "Why"],
-        ([r["case_id"], r["stage"], r["team"], r["waiting_on"], when(r["stuck_since"]),
-          "\n".join(reason["text"] for reason in r["reasons"])] for r in rows),
-    ))
-    console.print(f"{len(found)} stuck case(s). Details: casework show CASE --purpose ...; history: the Web UI.")
+    emit(f"Stuck cases in namespace {namespace} (checked {when(now)} UTC), longest stuck first", STUCK_COLUMNS,
+         [s.as_json() for s in found], csv_out=csv_out)
+    if not csv_out:
+        console.print(f"{len(found)} stuck case(s). Details: casework show CASE --purpose ...; history: the Web UI.")
 
 
 async def _sweep(grace: timedelta) -> Any:
@@ -313,6 +313,15 @@ async def _sweep(grace: timedelta) -> Any:
             return await sweep_report(client, pool, grace=grace)
 
 
+SWEEP_COLUMNS = (Column("reason", "Reason", id=True), Column("count", "Count", lambda n: f"{n:,}"),
+                 Column("means", "What it means"), Column("cases", "Cases (first few)", " ".join))
+SCHEDULE_COLUMNS = (Column("schedule_id", "Schedule", id=True), Column("workflow", "Job"), Column("state", "State"),
+                    Column("next_runs", "Next runs (UTC)", lambda ts: " ".join(when(t) for t in ts)),
+                    Column("last_started", "Last started (UTC)", when))
+RUN_COLUMNS = (Column("run_key", "Run", id=True), Column("job", "Job"), Column("finished_at", "Finished (UTC)", when),
+               Column("outcome", "Outcome"), Column("summary", "Summary"))
+
+
 def _print_sweep(report: Any, json_out: bool) -> None:
     """The sweep's counts by reason and its first case IDs of each (no personal data)."""
     from activities.sweep import REASONS
@@ -320,12 +329,10 @@ def _print_sweep(report: Any, json_out: bool) -> None:
     if json_out:
         print_json(report.as_json())
         return
-    console.print(table(
-        f"Sweep of every case (checked {when(report.checked_at)} UTC): {report.workflows_seen:,} running workflows,"
-        f" {report.open_cases_seen:,} open cases, {report.overdue_tasks_seen:,} overdue tasks read",
-        ["Reason", "Count", "What it means", "Cases (first few)"],
-        ([code, f"{report.counts[code]:,}", REASONS[code], " ".join(report.examples[code][:5])] for code in REASONS),
-    ))
+    emit(f"Sweep of every case (checked {when(report.checked_at)} UTC): {report.workflows_seen:,} running workflows,"
+         f" {report.open_cases_seen:,} open cases, {report.overdue_tasks_seen:,} overdue tasks read", SWEEP_COLUMNS,
+         [{"reason": code, "count": report.counts[code], "means": REASONS[code], "cases": report.examples[code][:5]}
+          for code in REASONS])
     console.print(f"{report.stuck:,} finding(s) in {report.seconds:.1f} s. One case in detail: casework stuck (without --sweep).")
 
 
@@ -342,10 +349,12 @@ async def _stuck(now: datetime, limit: int) -> tuple[str, list[StuckCase]]:
 # ---------------------------------------------------------------------------- subject matching (R04)
 
 
-@app.command(name="subject-check")
-def subject_check(json_out: bool = typer.Option(False, "--json", help="Print the report as JSON.")) -> None:
-    """List subjects that may join different people (R04): matched by a name-and-date-of-birth
-    key whose folded name is empty or too short, or keyed differently by today's fold.
+def subject_check(json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+                  csv_out: bool = CSV_OPTION) -> None:
+    """List subjects that may join different people (R04).
+
+    Matched by a name-and-date-of-birth key whose folded name is empty or too short, or
+    keyed differently by today's fold.
 
     A report of subject and case IDs only (no personal data); exits 0 whatever it finds.
 
@@ -355,15 +364,13 @@ def subject_check(json_out: bool = typer.Option(False, "--json", help="Print the
     if json_out:
         print_json({"total": len(found), "subjects": [asdict(s) for s in found]})
         return
-    if not found:
+    if not found and not csv_out:
         console.print("No suspect subjects: every subject's cases are keyed as today's matching keys them (R04).")
         return
-    console.print(table(
-        "Subjects to review (R04): check each one's cases are one person (casework show CASE --purpose ...)",
-        ["Subject", "Cases", "Why"],
-        ([s.subject_id, "\n".join(s.case_ids), "\n".join(s.reasons)] for s in found),
-    ))
-    console.print(f"{len(found)} subject(s) to review.")
+    emit("Subjects to review (R04): check each one's cases are one person (casework show CASE --purpose ...)",
+         SUBJECT_COLUMNS, [asdict(s) for s in found], csv_out=csv_out)
+    if not csv_out:
+        console.print(f"{len(found)} subject(s) to review.")
 
 
 async def _subject_check() -> list[Any]:
@@ -383,9 +390,8 @@ async def _subject_check() -> list[Any]:
 # ---------------------------------------------------------------------------- the daily jobs
 
 
-@app.command(name="jobs")
 def jobs_command(
-    limit: int = typer.Option(10, "--limit", help="Recent runs to list (1-200)."),
+    limit: int = typer.Option(10, "--limit", min=1, max=200, help="Recent runs to list."),
     json_out: bool = typer.Option(False, "--json", help="Print the schedules and runs as JSON."),
 ) -> None:
     """The daily jobs (the stuck-case sweep, the retention purge): each schedule, paused or
@@ -396,17 +402,16 @@ def jobs_command(
 
     Operator command: direct access to Temporal and the database (DATABASE_URL, TEMPORAL_*), not through the API.
     """
-    if not 1 <= limit <= 200:
-        raise CliError("--limit is from 1 to 200", Exit.BAD_INPUT)
     states, runs = asyncio.run(_jobs(limit))
     if json_out:
         print_json({"schedules": [asdict(s) for s in states], "runs": [asdict(r) for r in runs]})
         return
-    console.print(table("Daily jobs (Temporal Schedules)", ["Schedule", "Job", "State", "Next runs (UTC)", "Last started (UTC)"],
-                        ([s.schedule_id, s.workflow, "missing" if not s.exists else ("paused" if s.paused else "active"),
-                          " ".join(when(t) for t in s.next_runs[:2]), when(s.last_started)] for s in states)))
-    console.print(table("Recent runs (the CID's job_runs)", ["Run", "Job", "Finished (UTC)", "Outcome", "Summary"],
-                        ([r.run_key, r.job, when(r.finished_at), r.outcome, _summary_line(r.summary)] for r in runs)))
+    emit("Daily jobs (Temporal Schedules)", SCHEDULE_COLUMNS,
+         [{"schedule_id": s.schedule_id, "workflow": s.workflow, "next_runs": s.next_runs[:2], "last_started": s.last_started,
+           "state": "missing" if not s.exists else ("paused" if s.paused else "active")} for s in states])
+    emit("Recent runs (the CID's job_runs)", RUN_COLUMNS,
+         [{"run_key": r.run_key, "job": r.job, "finished_at": r.finished_at, "outcome": r.outcome,
+           "summary": _summary_line(r.summary)} for r in runs])
 
 
 def _summary_line(summary: dict[str, Any]) -> str:

@@ -48,7 +48,6 @@ from codec_server.app import CodecServerConfig, CodecServerConfigError
 from casework.temporal import TemporalSettings, connect
 from cid import intake
 from cid.db import create_pool, migrate_dsn
-from starter.cli import app
 from starter.stack_file import STACK_FILE
 from starter.exits import CliError, Exit
 from workflows.client import CaseClient, Submitted, SubmitResult
@@ -68,7 +67,6 @@ class Stopped(Exception):
     """Ctrl-C or SIGTERM arrived while starting: stop what was started, exit cleanly."""
 
 
-@app.command()
 def up(
     data_dir: Path = typer.Option(
         Path(config.DEFAULT_DATA_DIR), "--data-dir", envvar=config.DATA_DIR_ENV,

@@ -169,10 +169,17 @@ async def test_two_claims_at_once_have_one_winner(api: ApiStack, start, pool) ->
     case = await located_case(start)
     task_id = await open_task_id(case, "allocate_case_owner")
     before = await audit(case)
-    answers = await asyncio.gather(*(api.call("POST", f"/tasks/{task_id}/claim", who) for who in ("cw.ben", "cw.eve") * 3))
-    statuses = sorted(a.status_code for a in answers)
-    assert statuses == [200, 409, 409, 409, 409, 409], [a.text for a in answers]
-    winner = next(a for a in answers if a.status_code == 200).json()["assignee"]
+    claimants = ("cw.ben", "cw.eve") * 3
+    answers = await asyncio.gather(*(api.call("POST", f"/tasks/{task_id}/claim", who) for who in claimants))
+    # One claim changes the task; the winner's own repeats are answered 200 "already yours"
+    # (changed: false, nothing recorded); the other person's claims 409.
+    changed = [a.json() for a in answers if a.status_code == 200 and a.json()["changed"]]
+    assert len(changed) == 1, [a.text for a in answers]
+    winner = changed[0]["assignee"]
+    for who, answer in zip(claimants, answers):
+        assert answer.status_code == (200 if who == winner else 409), answer.text
+        if who == winner:
+            assert answer.json()["assignee"] == winner
     assert (await task_row(pool, task_id))["assignee"] == winner
     added = (await audit(case))[len(before):]
     assert added == [(winner, "task claimed", {"task_key": "allocate_case_owner-1", "kind": "allocate_case_owner",
@@ -264,3 +271,24 @@ async def test_a_claim_racing_the_cases_completion_ends_in_one_consistent_state(
             assert row["assignee"] == "nbtc.finn" and len(claims) == 1
         else:
             assert claim.status_code == 409 and row["assignee"] is None and claims == [], claim.text
+
+
+async def test_a_task_says_what_completing_it_needs(api: ApiStack, start) -> None:
+    """GET /tasks/{id}: each legal outcome with its detail fields, types and whether each is
+    required, from the task table (casework/tasks.py), so nobody guesses an outcome."""
+    case = await located_case(start)
+    task_id = await open_task_id(case, "allocate_case_owner")
+    answer = await api.call("GET", f"/tasks/{task_id}", "cw.ben")
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["legal_outcomes"] == [
+        {"outcome": "allocated", "fields": [{"name": "case_owner", "type": "text", "required": True}],
+         "needs_disclosable": None}]
+    # The table is the one source: every kind's outcomes and fields, R30/R61's too.
+    from api.schemas import legal_outcomes
+    from casework.tasks import TASK_KINDS
+
+    detention = {o.outcome: o for o in legal_outcomes("detention_decision")}
+    assert set(detention) == {str(o) for o in TASK_KINDS["detention_decision"].details}
+    assert detention["detain"].needs_disclosable and detention["not_detained"].fields[0].required
+    departed = legal_outcomes("deportation_enforcement")
+    assert {(f.name, f.type) for o in departed for f in o.fields} == {("departed_on", "date")}

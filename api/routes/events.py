@@ -31,6 +31,7 @@ from api.door import StrictJsonRoute, body_limit
 from api.failures import transient
 from api.auth import Who, allow
 from api.problems import FieldError, Problem, problem_responses
+from api.schemas import Receipt
 from api.resources import CaseId, as_case_ref
 from api.services import Svc
 from casework.rule_ids import first_rule_id
@@ -70,20 +71,6 @@ LeftUkBody = _body_of(LeftUk, "LeftUkEvent")
 RepresentationsBody = _body_of(RepresentationsReceived, "RepresentationsEvent")
 CertificateBody = _body_of(CertificateReceived, "CertificateEvent",
                            certificate=(Certificate, Field(description="The ACRO certificate (R02/R03)")))
-
-
-class Receipt(BaseModel):
-    """What the case did with the message, as the case says."""
-
-    case_id: str
-    kind: EventKind
-    event_id: str
-    result: EventResult = Field(description="'applied'; 'already applied' (an identical repeat: nothing changed); "
-                                            "'sent' (sent asynchronously, or to a case of an older release: "
-                                            "the case applies it in its own time)")
-    detail: str
-    stage: Stage | None = Field(description="The case's stage when it applied the message; null when only sent")
-    non_disclosable: str | None = Field(None, description="A certificate judged non-disclosable (R02/R03): why")
 
 
 _ANSWERS = {

@@ -21,6 +21,7 @@ from api.door import StrictJsonRoute, body_limit
 from api.auth import Who, allow
 from api.problems import FieldError, Problem, problem_responses
 from api.resources import cases_of
+from api.schemas import FeedPage, Message
 from api.services import Svc
 from cid import feeds, read_model
 
@@ -28,24 +29,6 @@ router = APIRouter(tags=["feeds"], route_class=StrictJsonRoute)
 
 Recipient = Annotated[str, Path(max_length=40, description=f"The feed: {', '.join(FEED_SLUGS)}")]
 MAX_ACKNOWLEDGED = 500
-
-
-class Message(BaseModel):
-    message_id: int
-    case_id: str
-    acro_reference: str
-    form: str
-    body: dict[str, Any]
-    sent_at: datetime = Field(description="When the case sent it (the case's business time)")
-    acknowledged_by: str | None
-    acknowledged_at: datetime | None
-
-
-class FeedPage(BaseModel):
-    recipient: str
-    messages: list[Message]
-    next_after: int = Field(description="Give as ``after`` to read on (the last message ID read, or ``after`` itself)")
-    more: bool = Field(description="More messages follow this page")
 
 
 class AcknowledgementIn(BaseModel):

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Response
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
 
 from access.policy import Action
 from api.door import StrictJsonRoute, body_limit
 from api.auth import Who, allow
-from api.problems import FieldError, Problem, ProblemDocument, problem_responses
+from api.problems import FieldError, Problem, problem_responses
+from api.schemas import BatchAnswer, BatchItem, Started
 from api.services import Svc
 from casework.referral import Referral, parse_referral
 from casework.refusals import field_errors
@@ -33,32 +34,6 @@ REFERRAL_BYTES = 512 * 1024
 BATCH_BYTES = 4 * 1024 * 1024
 #: Referrals of one batch submitted at once.
 BATCH_CONCURRENCY = 16
-
-
-class Started(BaseModel):
-    """The case for the referral: started now (201), or there already (200)."""
-
-    case_id: str = Field(description="The case's ID (acro-case-…): where it is found, /cases/{case_id}")
-    status: Literal["started", "already exists"]
-    non_disclosable: str | None = Field(
-        None, description="R02/R03: why certificate 1 was judged non-disclosable, when it was: the case destroys it "
-                          "and asks ACRO again")
-
-
-class BatchItem(BaseModel):
-    index: int = Field(description="The referral's place in the batch, from 0")
-    status: int = Field(description="What POST /referrals would have answered for it: 201, 200, 409 or 422")
-    result: Literal["started", "already exists", "refused"]
-    case_id: str | None = None
-    non_disclosable: str | None = None
-    problem: ProblemDocument | None = Field(None, description="Why it was refused (409, 422)")
-
-
-class BatchAnswer(BaseModel):
-    results: list[BatchItem]
-    started: int
-    already_existed: int
-    refused: int
 
 
 def checked(data: Any, where: str = "body") -> Referral:

@@ -28,6 +28,7 @@ from api import cursors
 from api.failures import RETRY_AFTER, transient
 from api.problems import FieldError, Problem, problem_responses
 from api.security_events import Refused
+from api.schemas import CompletionOut, Held, TaskDetail, TaskOut, TaskPage, legal_outcomes
 from api.resources import task_ref, tasks_of
 from api.services import Services, Svc
 from casework.rule_ids import first_rule_id
@@ -48,44 +49,10 @@ TEXT = r"^[^\x00-\x1f\x7f]*$"
 TaskId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The task's ID (``task_id`` in a listing)")]
 
 
-class TaskOut(BaseModel):
-    """A task, without the details recorded with its outcome (free text people typed)."""
-
-    task_id: int
-    case_id: str
-    key: str
-    kind: str
-    title: str
-    team: str = Field(description="A fixed team, the case's routed team, or the case owner's staff ID once allocated")
-    assignee: str | None
-    status: str = Field(description="open, done or cancelled")
-    due_at: datetime
-    overdue: bool
-    outcome: str | None
-    completed_by: str | None
-    completed_at: datetime | None
-    created_at: datetime
-    outcomes: list[str] = Field(description="The outcomes a person may complete it with (none: an event settles it)")
-
-
-class TaskPage(BaseModel):
-    tasks: list[TaskOut]
-    next_cursor: str | None = Field(description="Give as ``cursor`` for the next page; null on the last")
-
-
 class CompletionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     outcome: str = Field(min_length=1, max_length=100, pattern=TEXT, description="One of the task's ``outcomes``")
     details: dict[str, Any] = Field(default_factory=dict, description="What the outcome records (casework/tasks.py)")
-
-
-class CompletionOut(BaseModel):
-    task_id: int
-    case_id: str
-    key: str
-    outcome: str
-    stage: str
-    completed_by: str
 
 
 class AssignmentIn(BaseModel):
@@ -169,10 +136,12 @@ async def list_tasks(
     return TaskPage(tasks=shown, next_cursor=_cursor(rows[-1]) if more and rows else None)
 
 
-@router.get("/tasks/{task_id}", response_model=TaskOut, summary="One task",
+@router.get("/tasks/{task_id}", response_model=TaskDetail,
+            summary="One task, with its legal outcomes and the fields each records",
             responses=problem_responses(401, 403, 404, 422))
-async def get_task(task_id: TaskId, who: Who, svc: Svc) -> TaskOut:
-    return _task_out(await _task_row(svc, task_id, who))
+async def get_task(task_id: TaskId, who: Who, svc: Svc) -> TaskDetail:
+    row = await _task_row(svc, task_id, who)
+    return TaskDetail(**_task_out(row).model_dump(), legal_outcomes=legal_outcomes(row["kind"]))
 
 
 # ---------------------------------------------------------------------------- completing
@@ -256,38 +225,44 @@ async def complete_task(task_id: TaskId, body: CompletionIn, who: Who, svc: Svc,
 # ---------------------------------------------------------------------------- who holds it
 
 
-async def _changed(svc: Services, row: Any, *, to: str | None, who: Principal, action: Holding) -> TaskOut:
+async def _changed(svc: Services, row: Any, *, to: str | None, who: Principal, action: Holding) -> Held:
     async with svc.pool.acquire() as conn:
         ok = await change_assignee(conn, row["id"], expected=row["assignee"], to=to, actor=who.subject, action=action)
         now = await read_model.api_task(conn, row["id"])
     if not ok:  # settled, or someone else's change came first: nothing was written
         if now["status"] != "open":
             raise _not_open(now)
+        if action is Holding.CLAIMED and now["assignee"] == who.subject:  # your own claim came first: a repeat
+            return Held(**_task_out(now).model_dump(), changed=False)
         held = f"claimed by {now['assignee']}" if now["assignee"] else "no longer claimed"
         raise Problem(409, f"{_label(now)} is {held} now", kind="already-claimed")
-    return _task_out(now)
+    return Held(**_task_out(now).model_dump())
 
 
-@router.post("/tasks/{task_id}/claim", response_model=TaskOut, summary="Take a task: one winner when two claim at once",
+@router.post("/tasks/{task_id}/claim", response_model=Held,
+             summary="Take a task: one winner when two claim at once; 200 with changed=false when it is yours already",
              responses=problem_responses(401, 403, 404, 409, 422))
-async def claim_task(task_id: TaskId, who: Who, svc: Svc) -> TaskOut:
+async def claim_task(task_id: TaskId, who: Who, svc: Svc) -> Held:
     row = await _task_row(svc, task_id, who)
     ref = task_ref(row)
     if ref.assignee is not None:
         # Taken already: a state of the task (409) for whoever might have claimed it free;
         # a refusal (403) for whoever may not claim it at all.
         allow(who, Action.CLAIM_TASK, replace(ref, assignee=None))
-        mine = " by you" if ref.assignee == who.subject else f" by {ref.assignee}"
-        raise Problem(409, f"{_label(row)} is claimed already{mine}", kind="already-claimed")
+        if ref.assignee == who.subject:  # already yours: 200, nothing to record (a repeat is harmless)
+            if row["status"] != "open":
+                raise _not_open(row)
+            return Held(**_task_out(row).model_dump(), changed=False)
+        raise Problem(409, f"{_label(row)} is claimed already by {ref.assignee}", kind="already-claimed")
     allow(who, Action.CLAIM_TASK, ref)
     if row["status"] != "open":
         raise _not_open(row)
     return await _changed(svc, row, to=who.subject, who=who, action=Holding.CLAIMED)
 
 
-@router.post("/tasks/{task_id}/unclaim", response_model=TaskOut, summary="Release a claimed task",
+@router.post("/tasks/{task_id}/unclaim", response_model=Held, summary="Release a claimed task",
              responses=problem_responses(401, 403, 404, 409, 422))
-async def unclaim_task(task_id: TaskId, who: Who, svc: Svc) -> TaskOut:
+async def unclaim_task(task_id: TaskId, who: Who, svc: Svc) -> Held:
     row = await _task_row(svc, task_id, who)
     ref = task_ref(row)
     if ref.assignee is None:
@@ -298,9 +273,9 @@ async def unclaim_task(task_id: TaskId, who: Who, svc: Svc) -> TaskOut:
     return await _changed(svc, row, to=None, who=who, action=Holding.UNCLAIMED)
 
 
-@router.post("/tasks/{task_id}/assignment", response_model=TaskOut, summary="Assign a task to a member of its team",
+@router.post("/tasks/{task_id}/assignment", response_model=Held, summary="Assign a task to a member of its team",
              responses=problem_responses(400, 401, 403, 404, 409, 413, 422), openapi_extra=body_limit(4 * 1024))
-async def assign_task(task_id: TaskId, body: AssignmentIn, who: Who, svc: Svc) -> TaskOut:
+async def assign_task(task_id: TaskId, body: AssignmentIn, who: Who, svc: Svc) -> Held:
     row = await _task_row(svc, task_id, who)
     ref = task_ref(row)
     member = svc.directory.member(body.assignee.strip())
@@ -312,5 +287,5 @@ async def assign_task(task_id: TaskId, body: AssignmentIn, who: Who, svc: Svc) -
     if row["status"] != "open":
         raise _not_open(row)
     if row["assignee"] == member.subject:
-        return _task_out(row)  # already theirs: nothing to change, nothing recorded
+        return Held(**_task_out(row).model_dump(), changed=False)  # already theirs: nothing to change, nothing recorded
     return await _changed(svc, row, to=member.subject, who=who, action=Holding.ASSIGNED)
