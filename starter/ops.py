@@ -275,8 +275,7 @@ def stuck(
     csv_out: bool = CSV_OPTION,
     sweep: bool = typer.Option(False, "--sweep", help="Sweep every case (streamed, in bounded memory): counts by "
                                                       "reason and example case IDs, as the daily sweep job records them."),
-    grace: int = typer.Option(300, "--grace", min=0, max=86_400,
-                              help="With --sweep: seconds a change must be old to count (visibility lags)."),
+    grace: int = typer.Option(300, "--grace", min=0, max=86_400, help="With --sweep: seconds a change must be old to count (visibility lags)."),
 ) -> None:
     """List stuck cases: overdue, failing, or Temporal and the CID disagreeing; why each one is.
 
@@ -313,15 +312,6 @@ async def _sweep(grace: timedelta) -> Any:
             return await sweep_report(client, pool, grace=grace)
 
 
-SWEEP_COLUMNS = (Column("reason", "Reason", id=True), Column("count", "Count", lambda n: f"{n:,}"),
-                 Column("means", "What it means"), Column("cases", "Cases (first few)", " ".join))
-SCHEDULE_COLUMNS = (Column("schedule_id", "Schedule", id=True), Column("workflow", "Job"), Column("state", "State"),
-                    Column("next_runs", "Next runs (UTC)", lambda ts: " ".join(when(t) for t in ts)),
-                    Column("last_started", "Last started (UTC)", when))
-RUN_COLUMNS = (Column("run_key", "Run", id=True), Column("job", "Job"), Column("finished_at", "Finished (UTC)", when),
-               Column("outcome", "Outcome"), Column("summary", "Summary"))
-
-
 def _print_sweep(report: Any, json_out: bool) -> None:
     """The sweep's counts by reason and its first case IDs of each (no personal data)."""
     from activities.sweep import REASONS
@@ -331,8 +321,8 @@ def _print_sweep(report: Any, json_out: bool) -> None:
         return
     emit(f"Sweep of every case (checked {when(report.checked_at)} UTC): {report.workflows_seen:,} running workflows,"
          f" {report.open_cases_seen:,} open cases, {report.overdue_tasks_seen:,} overdue tasks read", SWEEP_COLUMNS,
-         [{"reason": code, "count": report.counts[code], "means": REASONS[code], "cases": report.examples[code][:5]}
-          for code in REASONS])
+         [{"reason": code, "count": f"{report.counts[code]:,}", "meaning": REASONS[code],
+           "cases": " ".join(report.examples[code][:5])} for code in REASONS])
     console.print(f"{report.stuck:,} finding(s) in {report.seconds:.1f} s. One case in detail: casework stuck (without --sweep).")
 
 
@@ -407,11 +397,20 @@ def jobs_command(
         print_json({"schedules": [asdict(s) for s in states], "runs": [asdict(r) for r in runs]})
         return
     emit("Daily jobs (Temporal Schedules)", SCHEDULE_COLUMNS,
-         [{"schedule_id": s.schedule_id, "workflow": s.workflow, "next_runs": s.next_runs[:2], "last_started": s.last_started,
-           "state": "missing" if not s.exists else ("paused" if s.paused else "active")} for s in states])
+         [{"schedule_id": s.schedule_id, "workflow": s.workflow,
+           "state": "missing" if not s.exists else ("paused" if s.paused else "active"),
+           "next_runs": " ".join(when(t) for t in s.next_runs[:2]), "last_started": s.last_started} for s in states])
     emit("Recent runs (the CID's job_runs)", RUN_COLUMNS,
          [{"run_key": r.run_key, "job": r.job, "finished_at": r.finished_at, "outcome": r.outcome,
            "summary": _summary_line(r.summary)} for r in runs])
+
+
+SWEEP_COLUMNS = (Column("reason", "Reason", id=True), Column("count", "Count"), Column("meaning", "What it means"),
+                 Column("cases", "Cases (first few)"))
+SCHEDULE_COLUMNS = (Column("schedule_id", "Schedule", id=True), Column("workflow", "Job"), Column("state", "State"),
+                    Column("next_runs", "Next runs (UTC)"), Column("last_started", "Last started (UTC)", when))
+RUN_COLUMNS = (Column("run_key", "Run", id=True), Column("job", "Job"), Column("finished_at", "Finished (UTC)", when),
+               Column("outcome", "Outcome"), Column("summary", "Summary"))
 
 
 def _summary_line(summary: dict[str, Any]) -> str:
