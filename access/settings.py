@@ -89,3 +89,28 @@ class DevIssuerSettings(BaseSettings):
     identities: str = "deploy/dev-identities.toml"
     audience: str = "casework-api"
     token_seconds: int = Field(default=600, ge=10, le=3600)
+
+
+class InboxSettings(BaseSettings):
+    """The web inbox's sign-in (``CASEWORK_INBOX_*``; docs/inbox.md): the OpenID Connect
+    client it signs people in as, at the issuer of ``CASEWORK_OIDC_ISSUER``, and its
+    session's key and timeouts."""
+
+    model_config = SettingsConfigDict(env_prefix="CASEWORK_INBOX_", extra="ignore", frozen=True)
+
+    #: The confidential client registered at the issuer for the inbox (the dev issuer's
+    #: ``casework-inbox``); its redirect URI is ``<public URL>/inbox/auth/callback``.
+    client_id: str = "casework-inbox"
+    client_secret: str = "dev-inbox-secret"
+    #: Signs the session cookie (the sign-in's state); a random one per process when
+    #: unset, which signs everyone out at a restart. Replicas must share one.
+    session_key: str | None = Field(default=None, min_length=32)
+    idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    absolute_hours: int = Field(default=8, ge=1, le=24)
+    #: Cookies marked Secure: on unless the inbox is served over plain http on loopback
+    #: (the local stack and the tests), where a browser would not send them back.
+    secure_cookies: bool | None = None
+
+
+def inbox_settings(**overrides: object) -> InboxSettings:
+    return InboxSettings(**overrides)  # type: ignore[arg-type]

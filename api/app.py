@@ -11,7 +11,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from access.settings import InboxSettings
 from api import failures, problems
+from api.inbox.web import create_inbox
 from api.routes import cases, events, feeds, referrals, tasks
 from api.services import Services
 
@@ -27,6 +29,7 @@ def create_app(
     made: Services | None = None,
     *,
     make: Callable[[], Awaitable[tuple[Services, Callable[[], Awaitable[None]]]]] | None = None,
+    inbox: InboxSettings | None = None,
 ) -> FastAPI:
     """``made``: services the caller owns; otherwise ``make()`` gives services and their closer."""
 
@@ -51,6 +54,9 @@ def create_app(
     failures.install(app)
     for module in (referrals, events, cases, tasks, feeds):
         app.include_router(module.router)
+
+    # The caseworkers' web inbox (docs/inbox.md): same process, same services and policy.
+    app.mount("/inbox", create_inbox(lambda: app.state.services, inbox))
 
     @app.get("/live", tags=["health"], summary="The process is up (no authentication)")
     async def live() -> dict[str, str]:

@@ -358,6 +358,10 @@ class TaskFilters:
     #: "mine": tasks of these teams, or whose team or assignee is this subject.
     mine_teams: tuple[str, ...] | None = None
     mine_subject: str | None = None
+    #: Only tasks nobody holds (the inbox's "Unassigned" queue).
+    unassigned: bool = False
+    #: Only tasks due before this time (the inbox's filter panel).
+    due_before: datetime | None = None
 
 
 async def api_tasks(
@@ -365,6 +369,21 @@ async def api_tasks(
 ) -> list[asyncpg.Record]:
     """Open tasks the caller may see, soonest due first, after the keyset ``after`` (due, ID)."""
     p = _Params()
+    where = _task_where(p, filters, visible)
+    if after is not None:
+        where.append(f"(t.due_at, t.id) > ({p(after[0])}::timestamptz, {p(after[1])}::bigint)")
+    sql = f"{_API_TASK} WHERE {' AND '.join(where)} ORDER BY t.due_at, t.id LIMIT {p(limit)}"
+    return list(await conn.fetch(sql, *p.values))
+
+
+async def api_task_count(conn: Executor, filters: TaskFilters, visible: Visible) -> int:
+    """How many open tasks ``api_tasks`` would list with these filters (all pages)."""
+    p = _Params()
+    sql = f"SELECT count(*) FROM tasks t JOIN cases c ON c.id = t.case_id WHERE {' AND '.join(_task_where(p, filters, visible))}"
+    return int(await conn.fetchval(sql, *p.values))
+
+
+def _task_where(p: _Params, filters: TaskFilters, visible: Visible) -> list[str]:
     where = ["t.status = 'open'", _tasks_visible(p, visible)]
     if filters.team is not None:
         where.append(f"t.team = {p(filters.team)}::text")
@@ -380,10 +399,11 @@ async def api_tasks(
         subject = p(filters.mine_subject)
         where.append(f"(t.team = ANY({p(list(filters.mine_teams or ()))}::text[]) OR t.team = {subject}::text"
                      f" OR t.assignee = {subject}::text)")
-    if after is not None:
-        where.append(f"(t.due_at, t.id) > ({p(after[0])}::timestamptz, {p(after[1])}::bigint)")
-    sql = f"{_API_TASK} WHERE {' AND '.join(where)} ORDER BY t.due_at, t.id LIMIT {p(limit)}"
-    return list(await conn.fetch(sql, *p.values))
+    if filters.unassigned:
+        where.append("t.assignee IS NULL")
+    if filters.due_before is not None:
+        where.append(f"t.due_at < {p(filters.due_before)}::timestamptz")
+    return where
 
 
 # ---------------------------------------------------------------------------- outbound message feeds

@@ -1,0 +1,115 @@
+"""The web inbox over HTTP (issue 21), on the real stack of tests/api_support.py: the
+development issuer's sign-in, the API service with the inbox mounted, a worker on the
+time-skipping server, PostgreSQL. The browser tests (tests/test_inbox_browser.py) walk
+the pages; these check the security properties and the generated task pages directly,
+against what the CID recorded."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from casework import tasks as task_table
+from casework.tasks import NoDetails, TaskKind, WithReason
+from tests.api_support import ApiStack
+from tests.inbox_support import assert_secure_headers, csrf_of, signed_in
+from tests.test_api_tasks import open_task_id
+
+
+async def _audit_count(pool, case_id: str) -> int:
+    return int(await pool.fetchval("SELECT count(*) FROM audit_log WHERE case_id = $1", case_id))
+
+
+async def test_sign_in_by_the_issuer_and_every_page_carries_the_security_headers(api: ApiStack, start) -> None:
+    case = await start()
+    task_id = await open_task_id(case, "nbtc_check")
+    async with signed_in(api, "nbtc.finn") as http:
+        cookie = next(c for c in http.cookies.jar if c.name == "casework_inbox")
+        assert cookie.path == "/inbox" and "httponly" in cookie._rest and cookie._rest.get("samesite") == "lax"
+        queue = await http.get("/inbox/tasks", params={"queue": "team"})
+        assert queue.status_code == 200 and f'id="task-{task_id}"' in queue.text
+        assert "Signed in as nbtc.finn" in queue.text and "Sorted by due date, soonest first" in queue.text
+        for path in ("/inbox/tasks", f"/inbox/tasks/{task_id}", f"/inbox/cases/{case.id}"):
+            answer = await http.get(path)
+            assert answer.status_code == 200, (path, answer.text[:500])
+            assert_secure_headers(answer)
+            assert "<title>" in answer.text and case.referral.name not in answer.text.split("</title>")[0]
+        # The cookie as the server set it: HttpOnly, SameSite=Lax, scoped to the inbox.
+    fresh = await api.http.get("/inbox/sign-in")
+    set_cookie = fresh.headers["set-cookie"].lower()
+    assert "httponly" in set_cookie and "samesite=lax" in set_cookie and "path=/inbox" in set_cookie
+
+
+async def test_a_form_without_its_csrf_token_is_refused_and_nothing_is_written(api: ApiStack, start, pool) -> None:
+    case = await start()
+    task_id = await open_task_id(case, "nbtc_check")
+    before = await _audit_count(pool, case.id)
+    async with signed_in(api, "nbtc.finn") as http:
+        for form in ({}, {"csrf_token": "forged"}):
+            refused = await http.post(f"/inbox/tasks/{task_id}/claim", data=form)
+            assert refused.status_code == 403 and "Nothing was changed" in refused.text
+        assert await pool.fetchval("SELECT assignee FROM tasks WHERE id = $1", task_id) is None
+        assert await _audit_count(pool, case.id) == before
+        # With the page's token the same form claims it, recorded under the signed-in person.
+        page = await http.get("/inbox/tasks", params={"queue": "team"})
+        done = await http.post(f"/inbox/tasks/{task_id}/claim", data={"csrf_token": csrf_of(page.text)})
+        assert done.status_code == 303
+        assert await pool.fetchval("SELECT assignee FROM tasks WHERE id = $1", task_id) == "nbtc.finn"
+        assert await pool.fetchval("SELECT actor FROM audit_log WHERE case_id = $1 AND action = 'task claimed'",
+                                   case.id) == "nbtc.finn"
+
+
+async def test_a_session_cookie_is_refused_after_sign_out_and_after_the_idle_timeout(api: ApiStack, start, pool) -> None:
+    case = await start()
+    task_id = await open_task_id(case, "nbtc_check")
+    async with signed_in(api, "nbtc.finn") as http:
+        page = await http.get("/inbox/tasks")
+        token = csrf_of(page.text)
+        kept = dict(http.cookies)
+        out = await http.post("/inbox/sign-out", data={"csrf_token": token})
+        assert out.status_code == 200 and "You have signed out" in out.text
+    async with __import__("httpx").AsyncClient(base_url=api.url, cookies=kept) as replay:
+        again = await replay.get("/inbox/tasks")
+        assert again.status_code == 303 and again.headers["location"] == "/inbox/sign-in"
+        claim = await replay.post(f"/inbox/tasks/{task_id}/claim", data={"csrf_token": token})
+        assert claim.status_code == 401
+    assert await pool.fetchval("SELECT assignee FROM tasks WHERE id = $1", task_id) is None
+    # Idle: a session not used for longer than the idle timeout is over.
+    async with signed_in(api, "nbtc.finn") as http:
+        assert (await http.get("/inbox/tasks")).status_code == 200
+        await pool.execute("UPDATE inbox_sessions SET last_seen_at = last_seen_at - interval '31 minutes'"
+                           " WHERE subject = 'nbtc.finn' AND ended_at IS NULL")
+        assert (await http.get("/inbox/tasks")).status_code == 303
+
+
+async def test_a_new_task_kind_in_the_table_gets_a_working_page_with_no_template(api: ApiStack, start, pool,
+                                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A configuration with a kind the product does not have: its page is generated from the
+    table (radios from the outcomes, fields from the details models), and its form's own
+    checks answer in the page before anything is sent to the case."""
+    from enum import StrEnum
+
+    class Reviewed(StrEnum):
+        CONFIRMED = "confirmed"
+        QUERIED = "queried"
+
+    kind = TaskKind("quality_check", "Quality check of the case file", task_table.NBTC, Reviewed,
+                    {Reviewed.CONFIRMED: NoDetails, Reviewed.QUERIED: WithReason}, 3, rules=("R60",))
+    monkeypatch.setitem(task_table.TASK_KINDS, kind.name, kind)
+    case = await start()
+    await open_task_id(case, "nbtc_check")
+    task_id = await pool.fetchval(
+        "INSERT INTO tasks (case_id, task_key, kind, title, team, due_at, created_at) VALUES ($1, 'quality_check-1',"
+        " 'quality_check', $2, $3, $4, now()) RETURNING id",
+        case.id, kind.title, kind.team, datetime.now(timezone.utc) + timedelta(days=3))
+    async with signed_in(api, "nbtc.finn") as http:
+        page = await http.get(f"/inbox/tasks/{task_id}")
+        assert page.status_code == 200, page.text[:400]
+        assert "Quality check of the case file" in page.text and "R60" in page.text
+        assert 'value="confirmed"' in page.text and 'value="queried"' in page.text
+        assert 'name="queried-reason"' in page.text  # the reason of the outcome that records one
+        refused = await http.post(f"/inbox/tasks/{task_id}", data={"csrf_token": csrf_of(page.text), "outcome": "queried"})
+        assert refused.status_code == 422
+        assert 'href="#queried-reason"' in refused.text and "govuk-error-summary" in refused.text
+        assert 'value="queried" checked' in refused.text  # the form as typed
