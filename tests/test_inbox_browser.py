@@ -75,13 +75,21 @@ class Person:
         await self.page.wait_for_load_state("load")
 
     async def axe(self) -> list[dict[str, Any]]:
-        """axe-core's serious and critical violations on the current page (WCAG 2.2 AA rules)."""
+        """axe-core's serious and critical violations on the current page (WCAG 2.2 AA rules).
+
+        One known finding is set aside, on exactly its elements: GOV.UK Frontend keeps
+        ``aria-expanded`` on a radio that reveals a conditional question, against the ARIA
+        spec, because screen readers announce it and research found it helps
+        (alphagov/govuk-frontend#979, its documented known issue)."""
         await self.page.evaluate(AXE.read_text(encoding="utf-8"))
         result = await self.page.evaluate(
             "async () => (await axe.run(document, {runOnly: {type: 'tag', values: "
             "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}})).violations"
-            ".map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' '))}))")
-        return [v for v in result if v["impact"] in ("serious", "critical")]
+            ".map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' ')),"
+            " known: v.id === 'aria-allowed-attr' && v.nodes.every(n => { const e = document.querySelector(n.target.join(' '));"
+            " return e && e.matches('.govuk-radios__input[aria-controls]') && n.failureSummary.includes('aria-expanded')"
+            " && !n.failureSummary.replace(/aria-expanded=\"(true|false)\"/g, '').includes('aria-'); })}))")
+        return [v for v in result if v["impact"] in ("serious", "critical") and not v["known"]]
 
     async def sign_out(self) -> None:
         await self.page.click("#sign-out")
@@ -207,3 +215,159 @@ async def test_a_case_walked_from_referral_to_closure_through_the_inbox(browser,
     logged = [r.getMessage() for r in caplog.records if r.name == "casework.inbox.access"]
     assert logged
     no_personal_data([u for p in people for u in p.urls] + logged, case)
+
+
+# ---------------------------------------------------------------------------- accessibility
+
+
+async def test_every_page_type_passes_axe_and_a_broken_label_is_caught(browser, api: ApiStack, start) -> None:
+    """WCAG 2.2 AA by axe-core on each page type: no serious or critical violation. The
+    screenshots of docs/inbox/ are taken on the way."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    case = await start(whereabouts={"status": "confirmed_address"})
+    allocation = await open_task(case, "allocate_case_owner")
+    ben = await signed_in(browser, api, "cw.ben")
+    erin = await signed_in(browser, api, "scw.erin")
+    try:
+        pages: dict[str, list[dict[str, Any]]] = {}
+        await ben.go("/inbox/tasks?queue=team")
+        pages["queue"] = await ben.axe()
+        await ben.page.screenshot(path=str(SHOTS / "queue.png"), full_page=True)
+        await ben.go(f"/inbox/tasks/{allocation}")
+        pages["task"] = await ben.axe()
+        await ben.page.check("#outcome-allocated")
+        await ben.page.fill("#allocated-case_owner", "not a staff id!")
+        await ben.page.click("#complete")
+        assert await ben.page.is_visible(".govuk-error-summary")
+        pages["task with an error"] = await ben.axe()
+        await ben.page.screenshot(path=str(SHOTS / "task-with-error.png"), full_page=True)
+        await ben.go(f"/inbox/cases/{case.id}")
+        pages["case"] = await ben.axe()
+        await ben.page.screenshot(path=str(SHOTS / "case.png"), full_page=True)
+        await ben.page.click("#view-personal-data")
+        pages["personal data form"] = await ben.axe()
+        await ben.page.check("#purpose")
+        await ben.page.fill("#reason", "accessibility check")
+        await ben.page.click("#show-personal-data")
+        pages["personal data"] = await ben.axe()
+        await ben.go("/inbox/dashboard")  # not a senior caseworker: refused, as a page
+        pages["refused"] = await ben.axe()
+        await erin.go("/inbox/dashboard")
+        pages["dashboard"] = await erin.axe()
+        await erin.page.screenshot(path=str(SHOTS / "dashboard.png"), full_page=True)
+        await erin.go("/inbox/tasks?queue=escalated")
+        pages["escalated (bulk reassign)"] = await erin.axe()
+        await erin.sign_out()
+        pages["signed out"] = await erin.axe()
+        assert {name: found for name, found in pages.items() if found} == {}
+
+        # The check fails when a page breaks: a field without its label.
+        await ben.go("/inbox/tasks?queue=team")
+        await ben.page.evaluate("document.querySelector(\"label[for='case']\").remove()")
+        assert "label" in [v["id"] for v in await ben.axe()]
+    finally:
+        await ben.context.close()
+        await erin.context.close()
+
+
+async def test_keyboard_only_claim_complete_and_sign_out(browser, api: ApiStack, start) -> None:
+    """Without the mouse: sign in on the issuer's page, claim a task from the queue, open it,
+    complete it, sign out. Each control reached by Tab shows its focus."""
+    case = await start()
+    task_id = await open_task(case, "nbtc_check")
+    context = await browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = await context.new_page()
+
+    async def tab_to(selector: str, limit: int = 150) -> None:
+        for _ in range(limit):
+            await page.keyboard.press("Tab")
+            if await page.evaluate("s => document.activeElement && document.activeElement.matches(s)", selector):
+                style = await page.evaluate("() => { const s = getComputedStyle(document.activeElement);"
+                                            " return [s.outlineStyle, s.boxShadow, s.backgroundColor]; }")
+                assert style[0] != "none" or style[1] != "none" or style[2] != "rgba(0, 0, 0, 0)", (selector, style)
+                return
+        raise AssertionError(f"Tab never reached {selector}")
+
+    try:
+        await page.goto(f"{api.url}/inbox/tasks?queue=team")
+        await tab_to("button[value='nbtc.finn']")
+        await page.keyboard.press("Enter")
+        await page.wait_for_url(f"{api.url}/inbox/tasks?queue=team")
+        await tab_to(f"#claim-{task_id}")
+        await page.keyboard.press("Enter")
+        await page.wait_for_load_state("load")
+        assert "You have claimed task" in await page.inner_text(".govuk-notification-banner")
+        await tab_to(f"#task-{task_id}")
+        await page.keyboard.press("Enter")
+        await page.wait_for_url(f"{api.url}/inbox/tasks/{task_id}")
+        await tab_to("input[name=outcome]")
+        await page.keyboard.press("Space")
+        await tab_to("#complete")
+        await page.keyboard.press("Enter")
+        await page.wait_for_url(f"{api.url}/inbox/cases/{case.id}")
+        assert await case.pool.fetchval("SELECT completed_by FROM tasks WHERE id = $1", task_id) == "nbtc.finn"
+        await tab_to("#sign-out")
+        await page.keyboard.press("Enter")
+        await page.wait_for_load_state("load")
+        assert await page.inner_text("h1") == "You have signed out"
+    finally:
+        await context.close()
+
+
+# ---------------------------------------------------------------------------- refusals in the page
+
+
+async def test_refusals_are_shown_in_the_page_linked_to_the_field_with_the_form_kept(browser, api: ApiStack, start,
+                                                                                     pool) -> None:
+    # R30/R61: no detention on convictions that are not disclosable or not available.
+    r30 = await start(whereabouts={"status": "confirmed_address"})
+    await through_stage_c(r30, owner="cw.ben", history="not_available")
+    detention = await open_task(r30, "detention_decision")
+    # A task a colleague completes meanwhile, and one a colleague claims first.
+    meanwhile = await start(whereabouts={"status": "confirmed_address"})
+    allocation = await open_task(meanwhile, "allocate_case_owner")
+    contested = await start(whereabouts={"status": "confirmed_address"})
+    contested_task = await open_task(contested, "allocate_case_owner")
+
+    ben = await signed_in(browser, api, "cw.ben")
+    try:
+        await ben.complete(detention, "detain")
+        summary = ben.page.locator(".govuk-error-summary")
+        assert "R30/R61: refused" in await summary.inner_text()
+        assert await summary.locator("a").first.get_attribute("href") == "#outcome-detain"
+        assert await ben.page.is_checked("#outcome-detain")  # the form as typed
+        assert await pool.fetchval("SELECT status FROM tasks WHERE id = $1", detention) == "open"
+
+        await ben.go(f"/inbox/tasks/{allocation}")
+        await ben.page.check("#outcome-allocated")
+        await ben.page.fill("#allocated-case_owner", "cw.ben")
+        done = await api.call("POST", f"/tasks/{allocation}/completion", "cw.eve",
+                              json={"outcome": "allocated", "details": {"case_owner": "cw.eve"}})
+        assert done.status_code == 200, done.text
+        await ben.page.click("#complete")
+        text = await ben.page.locator(".govuk-error-summary").inner_text()
+        assert "already done" in text and "cw.eve" in text
+        assert await pool.fetchval("SELECT completed_by FROM tasks WHERE id = $1", allocation) == "cw.eve"
+
+        await ben.go("/inbox/tasks?queue=unassigned")
+        assert await ben.page.is_visible(f"#claim-{contested_task}")
+        won = await api.call("POST", f"/tasks/{contested_task}/claim", "cw.eve")
+        assert won.status_code == 200, won.text
+        await ben.page.click(f"#claim-{contested_task}")
+        await ben.page.wait_for_load_state("load")
+        summary = ben.page.locator(".govuk-error-summary")
+        assert "claimed already by cw.eve" in await summary.inner_text()
+        assert await summary.locator("a").first.get_attribute("href") == f"#task-{contested_task}"
+        assert await pool.fetchval("SELECT assignee FROM tasks WHERE id = $1", contested_task) == "cw.eve"
+
+        # What the policy does not let a person see answers as the API does.
+        cara = await signed_in(browser, api, "cw.cara")
+        try:
+            assert (await cara.go(f"/inbox/cases/{contested.id}")).status == 404
+            assert (await cara.go(f"/inbox/tasks/{contested_task}")).status == 403
+            assert (await cara.go("/inbox/dashboard")).status == 403
+            assert (await cara.go("/inbox/tasks?queue=escalated")).status == 403
+        finally:
+            await cara.context.close()
+    finally:
+        await ben.context.close()

@@ -164,7 +164,14 @@ def read_answer(form: TaskForm, values: dict[str, str]) -> Answer:
             for e in err.errors():
                 name = str(e["loc"][0]) if e["loc"] else ""
                 q = next((q for q in choice.questions if q.name == name), None)
-                answer.errors[q.id if q else outcome_id(form, outcome)] = f"{q.label if q else _words(name)}: {e['msg']}"
+                label = q.label if q else _words(name)
+                if e["type"] == "string_pattern_mismatch":
+                    text = f"{label} is not in the right form" + (f": {q.hint[0].lower()}{q.hint[1:]}" if q and q.hint else "")
+                elif e["type"] == "string_too_long":
+                    text = f"{label} must be {e['ctx']['max_length']} characters or fewer"
+                else:
+                    text = f"{label}: {e['msg']}"
+                answer.errors[q.id if q else outcome_id(form, outcome)] = text
     return answer
 
 

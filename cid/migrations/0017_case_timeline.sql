@@ -8,10 +8,11 @@
 -- text. Fixed search_path, EXECUTE revoked from PUBLIC and granted to casework_api only.
 CREATE FUNCTION api_case_timeline(p_case_id text, p_limit int)
 RETURNS TABLE (id bigint, occurred_at timestamptz, actor text, action text, stage text, task_key text,
-               kind text, outcome text, rule text, purpose text, recipient text, form text)
+               kind text, team text, outcome text, rule text, purpose text, recipient text, form text)
 LANGUAGE sql STABLE SECURITY DEFINER AS $$
     SELECT a.id, a.occurred_at, a.actor, a.action,
-           a.detail->>'stage', a.detail->>'task_key', a.detail->>'kind', a.detail->>'outcome',
+           a.detail->>'stage', coalesce(a.detail->>'task_key', a.detail->>'task'), a.detail->>'kind', a.detail->>'team',
+           a.detail->>'outcome',
            a.detail->>'rule', a.detail->>'purpose', a.detail->>'recipient', a.detail->>'form'
     FROM audit_log a
     WHERE a.case_id = p_case_id
