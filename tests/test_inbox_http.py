@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import re
+
 import pytest
 
 from casework import tasks as task_table
@@ -113,3 +115,78 @@ async def test_a_new_task_kind_in_the_table_gets_a_working_page_with_no_template
         assert refused.status_code == 422
         assert 'href="#queried-reason"' in refused.text and "govuk-error-summary" in refused.text
         assert 'value="queried" checked' in refused.text  # the form as typed
+
+
+async def test_queues_page_by_cursor_sorted_by_due_date_with_removable_filter_tags(api: ApiStack, start, pool) -> None:
+    case = await start()
+    await open_task_id(case, "nbtc_check")
+    now = datetime.now(timezone.utc)
+    made = [await pool.fetchval(
+        "INSERT INTO tasks (case_id, task_key, kind, title, team, due_at, created_at) VALUES ($1, $2, 'nbtc_check',"
+        " 'NBTC check: has the person left the UK?', 'NBTC', $3, now()) RETURNING id",
+        case.id, f"paging-{i}", now + timedelta(days=400 + i)) for i in range(30)]
+    try:
+        async with signed_in(api, "nbtc.finn") as http:
+            seen: list[int] = []
+            page = await http.get("/inbox/tasks", params={"queue": "team", "case": case.referral.acro_reference})
+            assert page.status_code == 200
+            assert f"Case: {case.id}" in page.text and "Remove filter" in page.text  # the active filter as a tag
+            pages = 0
+            while True:
+                pages += 1
+                seen += [int(i) for i in re.findall(r'<tr class="govuk-table__row" data-task="(\d+)"', page.text)]
+                nxt = re.search(r'href="([^"]+)" rel="next"', page.text)
+                if not nxt:
+                    break
+                assert "OFFSET" not in nxt.group(1) and "cursor=" in nxt.group(1)
+                page = await http.get(nxt.group(1).replace("&amp;", "&"))
+            assert pages == 2 and len(seen) == 31 and len(set(seen)) == 31  # every task once, soonest due first
+            assert seen[1:] == made
+            # Removing the tag is a link without that filter.
+            tag = re.search(r'<a class="govuk-link" href="([^"]+)"><span class="govuk-visually-hidden">Remove filter', page.text)
+            assert tag and "case=" not in tag.group(1)
+            # A filter the form cannot take is named in the page, not a traceback.
+            bad = await http.get("/inbox/tasks", params={"queue": "team", "due_before-day": "31", "due_before-month": "2",
+                                                          "due_before-year": "2026", "kind": "nonsense"})
+            assert bad.status_code == 200 and 'href="#due_before-day"' in bad.text and 'href="#kind"' in bad.text
+    finally:
+        await pool.execute("DELETE FROM tasks WHERE id = ANY($1::bigint[])", made)
+
+
+async def test_bulk_reassign_is_answered_per_task_and_unclaim_releases(api: ApiStack, start, pool) -> None:
+    first = await start(whereabouts={"status": "confirmed_address"})
+    second = await start(whereabouts={"status": "confirmed_address"})
+    other = await start()
+    a, b = await open_task_id(first, "allocate_case_owner"), await open_task_id(second, "allocate_case_owner")
+    nbtc = await open_task_id(other, "nbtc_check")
+    async with signed_in(api, "scw.erin") as http:
+        page = await http.get("/inbox/tasks", params={"queue": "escalated"})
+        answer = await http.post("/inbox/tasks/bulk-assign", data={
+            "csrf_token": csrf_of(page.text), "task": [str(a), str(b), str(nbtc)], "assignee": "cw.eve",
+            "back": "/inbox/tasks?queue=escalated"})
+        assert answer.status_code == 200
+        results = answer.text.split('id="bulk-results"')[1].split("</ul>")[0]
+        assert f"Task {a}:" in results and f"Task {b}:" in results and "assigned to cw.eve" in results
+        assert f"Task {nbtc}:" in results and "Not done" in results  # not casework: refused for that one only
+    assert [await pool.fetchval("SELECT assignee FROM tasks WHERE id = $1", t) for t in (a, b, nbtc)] == ["cw.eve", "cw.eve", None]
+    async with signed_in(api, "cw.eve") as http:
+        page = await http.get("/inbox/tasks", params={"queue": "mine"})
+        assert f'id="unclaim-{a}"' in page.text
+        released = await http.post(f"/inbox/tasks/{a}/unclaim", data={"csrf_token": csrf_of(page.text)})
+        assert released.status_code == 303
+    assert await pool.fetchval("SELECT assignee FROM tasks WHERE id = $1", a) is None
+    assert await pool.fetchval("SELECT actor FROM audit_log WHERE case_id = $1 AND action = 'task unclaimed'", first.id) == "cw.eve"
+
+
+async def test_the_dashboard_counts_what_the_cid_holds_for_senior_caseworkers_only(api: ApiStack, start, pool) -> None:
+    case = await start(whereabouts={"status": "confirmed_address"})
+    await open_task_id(case, "allocate_case_owner")
+    async with signed_in(api, "scw.erin") as http:
+        page = await http.get("/inbox/dashboard")
+        assert page.status_code == 200
+        assert_secure_headers(page)
+        expected = await pool.fetchval("SELECT count(*) FROM tasks WHERE status = 'open'")
+        totals = page.text.split('id="totals"')[1]
+        assert f'govuk-heading-xl govuk-!-margin-bottom-1">{expected}</span>Open' in totals
+    async with signed_in(api, "cw.ben") as http:
+        assert (await http.get("/inbox/dashboard")).status_code == 403
