@@ -137,7 +137,7 @@ async def test_a_case_walked_from_referral_to_closure_through_the_inbox(browser,
         finn = await signed_in(browser, api, "nbtc.finn")
         people.append(finn)
         nbtc = await open_task(case, "nbtc_check")
-        await finn.go("/inbox/tasks?queue=team")
+        await finn.go(f"/inbox/tasks?queue=team&case={case.id}")
         await finn.page.click(f"#task-{nbtc}")
         assert await finn.page.inner_text("h1") == "NBTC check: has the person left the UK?"
         await finn.complete(nbtc, "in_uk")
@@ -153,7 +153,8 @@ async def test_a_case_walked_from_referral_to_closure_through_the_inbox(browser,
         ben = await signed_in(browser, api, "cw.ben")
         people.append(ben)
         allocation = await open_task(case, "allocate_case_owner")
-        await ben.go("/inbox/tasks?queue=unassigned")
+        # (The suite shares one CID: "next" within this case's filter, as a person narrows it.)
+        await ben.go(f"/inbox/tasks?queue=unassigned&case={case.id}")
         await ben.page.click("#work-on-next")
         await ben.page.wait_for_url(f"{api.url}/inbox/tasks/{allocation}")
         assert await pool.fetchval("SELECT assignee FROM tasks WHERE id = $1", allocation) == "cw.ben"
@@ -165,7 +166,7 @@ async def test_a_case_walked_from_referral_to_closure_through_the_inbox(browser,
         await case.wait_for(lambda v: v.overdue)
         erin = await signed_in(browser, api, "scw.erin")
         people.append(erin)
-        await erin.go("/inbox/tasks?queue=escalated")
+        await erin.go(f"/inbox/tasks?queue=escalated&case={case.id}")
         assert await erin.page.is_visible(f"#task-{police}")
         assert "Overdue" in await erin.page.inner_text(f"tr[data-task='{police}']")
         await erin.complete(police, "no_pending_prosecution")
@@ -183,7 +184,7 @@ async def test_a_case_walked_from_referral_to_closure_through_the_inbox(browser,
         hal = await signed_in(browser, api, "director.hal")
         people.append(hal)
         submission = await open_task(case, "director_decision")
-        await hal.go("/inbox/tasks?queue=submissions")
+        await hal.go(f"/inbox/tasks?queue=submissions&case={case.id}")
         await hal.page.click(f"#task-{submission}")
         await hal.complete(submission, "agree", reason="agree: not conducive to pursue")
 
@@ -230,7 +231,7 @@ async def test_every_page_type_passes_axe_and_a_broken_label_is_caught(browser, 
     erin = await signed_in(browser, api, "scw.erin")
     try:
         pages: dict[str, list[dict[str, Any]]] = {}
-        await ben.go("/inbox/tasks?queue=team")
+        await ben.go(f"/inbox/tasks?queue=team&case={case.id}")
         pages["queue"] = await ben.axe()
         await ben.page.screenshot(path=str(SHOTS / "queue.png"), full_page=True)
         await ben.go(f"/inbox/tasks/{allocation}")
@@ -289,10 +290,11 @@ async def test_keyboard_only_claim_complete_and_sign_out(browser, api: ApiStack,
         raise AssertionError(f"Tab never reached {selector}")
 
     try:
-        await page.goto(f"{api.url}/inbox/tasks?queue=team")
+        queue = f"{api.url}/inbox/tasks?queue=team&case={case.id}"
+        await page.goto(queue)
         await tab_to("button[value='nbtc.finn']")
         await page.keyboard.press("Enter")
-        await page.wait_for_url(f"{api.url}/inbox/tasks?queue=team")
+        await page.wait_for_url(queue)
         await tab_to(f"#claim-{task_id}")
         await page.keyboard.press("Enter")
         await page.wait_for_load_state("load")
@@ -349,7 +351,7 @@ async def test_refusals_are_shown_in_the_page_linked_to_the_field_with_the_form_
         assert "already done" in text and "cw.eve" in text
         assert await pool.fetchval("SELECT completed_by FROM tasks WHERE id = $1", allocation) == "cw.eve"
 
-        await ben.go("/inbox/tasks?queue=unassigned")
+        await ben.go(f"/inbox/tasks?queue=unassigned&case={contested.id}")
         assert await ben.page.is_visible(f"#claim-{contested_task}")
         won = await api.call("POST", f"/tasks/{contested_task}/claim", "cw.eve")
         assert won.status_code == 200, won.text

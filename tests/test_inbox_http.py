@@ -29,7 +29,8 @@ async def test_sign_in_by_the_issuer_and_every_page_carries_the_security_headers
     async with signed_in(api, "nbtc.finn") as http:
         cookie = next(c for c in http.cookies.jar if c.name == "casework_inbox")
         assert cookie.path == "/inbox" and "httponly" in cookie._rest and cookie._rest.get("samesite") == "lax"
-        queue = await http.get("/inbox/tasks", params={"queue": "team"})
+        # The suite shares one CID: the case's filter finds this test's task on the first page.
+        queue = await http.get("/inbox/tasks", params={"queue": "team", "case": case.id})
         assert queue.status_code == 200 and f'id="task-{task_id}"' in queue.text
         assert "Signed in as nbtc.finn" in queue.text and "Sorted by due date, soonest first" in queue.text
         for path in ("/inbox/tasks", f"/inbox/tasks/{task_id}", f"/inbox/cases/{case.id}"):
@@ -170,7 +171,7 @@ async def test_bulk_reassign_is_answered_per_task_and_unclaim_releases(api: ApiS
         assert f"Task {nbtc}:" in results and "Not done" in results  # not casework: refused for that one only
     assert [await pool.fetchval("SELECT assignee FROM tasks WHERE id = $1", t) for t in (a, b, nbtc)] == ["cw.eve", "cw.eve", None]
     async with signed_in(api, "cw.eve") as http:
-        page = await http.get("/inbox/tasks", params={"queue": "mine"})
+        page = await http.get("/inbox/tasks", params={"queue": "mine", "case": first.id})
         assert f'id="unclaim-{a}"' in page.text
         released = await http.post(f"/inbox/tasks/{a}/unclaim", data={"csrf_token": csrf_of(page.text)})
         assert released.status_code == 303

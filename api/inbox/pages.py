@@ -365,9 +365,11 @@ def install(inbox: FastAPI) -> None:
     async def work_on_next(request: Request) -> Response:
         """Claim the most urgent unassigned task of my teams and open it (the next one when
         a colleague claims it first)."""
-        await _form(request)
+        fields = dict(await _form(request))
         who, svc = await _who(request)
-        wanted = queues.task_filters(Queue.UNASSIGNED, who, Filters())
+        # Within the filters in use (kind, case...), if any: "next" of what the person is looking at.
+        narrowed, _ = _filters(fields)
+        wanted = queues.task_filters(Queue.UNASSIGNED, who, narrowed)
         async with svc.pool.acquire() as conn:
             rows = await read_model.api_tasks(conn, wanted, tasks_of(who), after=None, limit=20)
         for row in rows:

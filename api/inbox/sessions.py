@@ -77,6 +77,8 @@ async def open_for(request: Request, svc: Services, who: Principal) -> None:
                                      secrets.token_urlsafe(32))
     async with svc.pool.acquire() as conn:
         await inbox_sessions.open_session(conn, token, session)
+        # Sessions past the absolute timeout can no longer be used: each sign-in clears them.
+        await inbox_sessions.forget_old_sessions(conn, absolute(request.app.state.settings))
     request.session.clear()
     request.session["sid"] = token
 
