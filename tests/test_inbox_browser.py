@@ -262,6 +262,13 @@ async def test_every_page_type_passes_axe_and_a_broken_label_is_caught(browser, 
         pages["signed out"] = await erin.axe()
         assert {name: found for name, found in pages.items() if found} == {}
 
+        # 400% zoom (WCAG 1.4.10): at 320 CSS pixels wide no page scrolls sideways (a wide
+        # table scrolls within its own region).
+        await ben.page.set_viewport_size({"width": 320, "height": 640})
+        for path in (f"/inbox/tasks?queue=team&case={case.id}", f"/inbox/tasks/{allocation}", f"/inbox/cases/{case.id}"):
+            await ben.go(path)
+            assert await ben.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), path
+
         # The check fails when a page breaks: a field without its label.
         await ben.go("/inbox/tasks?queue=team")
         await ben.page.evaluate("document.querySelector(\"label[for='case']\").remove()")
