@@ -7,14 +7,15 @@ authorization point, the same answers as the API, the same records under the sam
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+import re
 from datetime import date, datetime, timezone
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
 
-from access.policy import PURPOSES, Action, Assignment, Purpose, Role, decide, roles_of
+from access.policy import PURPOSES, Action, Purpose, Role, decide, roles_of
 from access.principal import Principal
 from api import cursors
 from api.inbox import queues, sessions, task_forms
@@ -26,7 +27,6 @@ from api.routes import cases as case_routes
 from api.routes import tasks as task_routes
 from api.services import Services
 from casework.case import WORKFLOW_ID_PREFIX, case_id_for
-from casework.rule_ids import first_rule_id
 from casework.tasks import TASK_KINDS
 from cid import inbox_reads, read_model
 
@@ -68,8 +68,6 @@ def _now() -> datetime:
 
 def _case_id(text: str) -> str | None:
     """A case ID or an ACRO reference as typed; None when it cannot be either."""
-    import re
-
     value = text.strip()
     if not value:
         return None
@@ -99,8 +97,6 @@ def _filters(params: dict[str, str]) -> tuple[Filters, dict[str, str]]:
 
 
 def _query(queue: Queue, params: dict[str, str], drop: str | None = None) -> str:
-    from urllib.parse import urlencode
-
     keep = {"queue": queue.value}
     for key in ("kind", "overdue", "due_before-day", "due_before-month", "due_before-year", "case"):
         if params.get(key) and not (drop and key.startswith(drop)):
@@ -154,7 +150,7 @@ async def _queue_page(request: Request, *, status: int = 200, errors: dict[str, 
         raise Problem(403, f"the {queues.TITLES[queue]} queue is not one of yours")
     filters, filter_errors = _filters(params)
     errors = {**filter_errors, **(errors or {})}
-    after = task_routes._after(params.get("cursor")) if params.get("cursor") else None
+    after = cursors.decode(params.get("cursor") or None, int, valid=lambda key: 0 <= key < 2**63)
     visible = tasks_of(who)
     now = _now()
     async with svc.pool.acquire() as conn:
@@ -166,8 +162,6 @@ async def _queue_page(request: Request, *, status: int = 200, errors: dict[str, 
     shown = [_row(who, r, now) for r in rows if decide(who, Action.SEE_TASK, task_ref(r))]
     next_href = None
     if more and rows:
-        from urllib.parse import urlencode
-
         next_href = _query(queue, params) + "&" + urlencode({"cursor": cursors.encode(rows[-1]["due_at"], rows[-1]["id"])})
     senior = Role.SENIOR_CASEWORKER in roles_of(who)
     return page(request, "queue.html", status=status, queue=queue, queues=[(q, queues.TITLES[q], counts[q]) for q in mine],
@@ -233,7 +227,7 @@ async def _task_page(request: Request, task_id: int, *, status: int = 200, value
     label = queues.due_label(task.due_at, task.overdue, _now())
     return page(request, "task.html", status=status, task=task, form=form, may=may, claim=claim, case=case,
                 label=label, due=queues.uk_date(task.due_at), values=values or {}, errors=errors or {},
-                stage_of=lambda c: c.stage, flash=_take_flash(request),
+                flash=_take_flash(request),
                 completed_at=queues.uk_time(task.completed_at) if task.completed_at else None)
 
 
@@ -258,12 +252,10 @@ async def _complete(request: Request, task_id: int) -> Response:
             where = "outcome"
         else:
             where = task_forms.field_of_refusal(form, answer.outcome, text)
-        rule = refused.document.rule or first_rule_id(text)
         message = _sentence(text)
         if refused.status == 409:
             message = f"This task cannot be completed now: {text}"
-        return await _task_page(request, task_id, status=refused.status, values=values,
-                                errors={where: message, **({"rule": rule} if False else {})})
+        return await _task_page(request, task_id, status=refused.status, values=values, errors={where: message})
     _flash(request, f"Task {done.task_id} completed: {done.outcome.replace('_', ' ')}. The case is now at stage {done.stage}.")
     return RedirectResponse(f"{PREFIX}/cases/{done.case_id}", status_code=303)
 
@@ -271,7 +263,14 @@ async def _complete(request: Request, task_id: int) -> Response:
 # ---------------------------------------------------------------------------- a case's page
 
 
+def _known_form(case_id: str) -> None:
+    """A case ID in the form the CID gives them (else: no such page)."""
+    if not re.match(CASE_ID_PATTERN, case_id):
+        raise Problem(404, f"no case {case_id[:80]} that you may see")
+
+
 async def _case_page(request: Request, case_id: str) -> Response:
+    _known_form(case_id)
     who, svc = await _who(request)
     case = await case_routes.one_case(case_id, who, svc)  # 404 unless the person may see it
     async with svc.pool.acquire() as conn:
@@ -294,6 +293,7 @@ def _purposes(who: Principal) -> list[Purpose]:
 
 async def _personal_data_form(request: Request, case_id: str, *, status: int = 200, values: dict[str, str] | None = None,
                               errors: dict[str, str] | None = None) -> Response:
+    _known_form(case_id)
     who, svc = await _who(request)
     case = await case_routes.one_case(case_id, who, svc)
     purposes = _purposes(who)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hmac
 import secrets
 from datetime import timedelta
-from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import Request
@@ -100,8 +99,3 @@ async def form_of(request: Request, session: inbox_sessions.Session) -> list[tup
     if not given or not hmac.compare_digest(given.encode(), session.csrf_token.encode()):
         raise CsrfRefused()
     return [(k, v) for k, v in fields if k != CSRF_FIELD]
-
-
-def single(fields: list[tuple[str, str]]) -> dict[str, Any]:
-    """The fields as a dict (the last value of a repeated name)."""
-    return dict(fields)

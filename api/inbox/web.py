@@ -73,7 +73,7 @@ def _stylesheet() -> bytes:
     return css.replace("url(/assets/", f"url({PREFIX}/assets/").encode()
 
 
-def _csp(nonce: str, issuer: str | None) -> str:
+def _csp(nonce: str) -> str:
     """No inline script but GOV.UK Frontend's one line (by nonce), no inline style, no
     framing; forms post only here."""
     return ("default-src 'self'; script-src 'self' 'nonce-" + nonce + "'; style-src 'self'; img-src 'self' data:; "
@@ -123,7 +123,7 @@ def create_inbox(services: Callable[[], Services], settings: InboxSettings | Non
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         if response.headers.get("content-type", "").startswith("text/html"):
-            response.headers["Content-Security-Policy"] = _csp(request.state.csp_nonce, None)
+            response.headers["Content-Security-Policy"] = _csp(request.state.csp_nonce)
             # Every page may show a case's or a person's details: never kept by a cache.
             response.headers["Cache-Control"] = "no-store"
         access_log.info("%s %s%s %s", request.method, request.url.path,
