@@ -81,3 +81,10 @@ def test_an_answer_is_read_and_checked_against_the_model_before_the_case_is_aske
                        {"outcome": "enforced", "enforced-departed_on-day": "31", "enforced-departed_on-month": "2",
                         "enforced-departed_on-year": "2026"})
     assert date.errors == {"enforced-departed_on-day": "Departed on must be a real date"}
+
+
+def test_queue_counts_are_exact_up_to_the_cap() -> None:
+    from api.inbox.queues import COUNT_CAP, count_text
+
+    assert count_text(0) == "0" and count_text(COUNT_CAP) == "1,000"
+    assert count_text(COUNT_CAP + 1) == "more than 1,000"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from datetime import date, datetime, timezone
 from typing import Any
 from urllib.parse import urlencode
@@ -153,10 +154,14 @@ async def _queue_page(request: Request, *, status: int = 200, errors: dict[str, 
     after = cursors.decode(params.get("cursor") or None, int, valid=lambda key: 0 <= key < 2**63)
     visible = tasks_of(who)
     now = _now()
+    started = time.perf_counter()
     async with svc.pool.acquire() as conn:
-        counts = {q: await read_model.api_task_count(conn, queues.task_filters(q, who, Filters()), visible) for q in mine}
+        counted = await read_model.api_task_counts(
+            conn, {q.value: queues.task_filters(q, who, Filters()) for q in mine}, visible, cap=queues.COUNT_CAP)
+        counts = {Queue(name): queues.count_text(n) for name, n in counted.items()}
         rows = await read_model.api_tasks(conn, queues.task_filters(queue, who, filters), visible, after=after,
                                           limit=PAGE_SIZE + 1)
+    request.state.cid_ms = (time.perf_counter() - started) * 1e3
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     shown = [_row(who, r, now) for r in rows if decide(who, Action.SEE_TASK, task_ref(r))]

@@ -22,6 +22,14 @@ UK = ZoneInfo("Europe/London")
 DUE_SOON_DAYS = 3
 
 
+#: Queue counts are exact up to this; beyond it a queue reads "more than 1,000".
+COUNT_CAP = 1000
+
+
+def count_text(n: int) -> str:
+    return f"more than {COUNT_CAP:,}" if n > COUNT_CAP else f"{n:,}"
+
+
 class Queue(StrEnum):
     MINE = "mine"
     TEAM = "team"
