@@ -84,6 +84,41 @@ async def test_a_session_cookie_is_refused_after_sign_out_and_after_the_idle_tim
         await pool.execute("UPDATE inbox_sessions SET last_seen_at = last_seen_at - interval '31 minutes'"
                            " WHERE subject = 'nbtc.finn' AND ended_at IS NULL")
         assert (await http.get("/inbox/tasks")).status_code == 303
+    # Absolute: however busy, a session ends 8 hours after sign-in.
+    async with signed_in(api, "nbtc.finn") as http:
+        await pool.execute("UPDATE inbox_sessions SET created_at = created_at - interval '8 hours 1 minute'"
+                           " WHERE subject = 'nbtc.finn' AND ended_at IS NULL")
+        assert (await http.get("/inbox/tasks")).status_code == 303
+
+
+async def test_only_the_inbox_client_may_come_back_on_any_loopback_port_of_its_own_path(api: ApiStack) -> None:
+    """The development issuer lets the inbox's confidential client return to its callback on
+    whichever port the API runs (loopback_any_port), and nowhere else."""
+    import httpx
+
+    base = {"response_type": "code", "client_id": "casework-inbox", "state": "s", "code_challenge": "c" * 43,
+            "code_challenge_method": "S256"}
+    async with httpx.AsyncClient() as http:
+        ok = await http.get(f"{api.issuer.url}/authorize", params=base | {"redirect_uri": "http://127.0.0.1:5999/inbox/auth/callback"})
+        assert ok.status_code == 200
+        for elsewhere in ("http://127.0.0.1:5999/other", "http://example.org:5999/inbox/auth/callback",
+                          "http://127.0.0.1:5999/inbox/auth/callback?x=1"):
+            refused = await http.get(f"{api.issuer.url}/authorize", params=base | {"redirect_uri": elsewhere})
+            assert refused.status_code == 400 and "location" not in refused.headers, elsewhere
+
+
+async def test_each_person_sees_only_what_the_policy_lets_them_see(api: ApiStack, start) -> None:
+    eea = await start(whereabouts={"status": "confirmed_address"})
+    task_id = await open_task_id(eea, "allocate_case_owner")
+    async with signed_in(api, "cw.ben") as http:  # the CC EEA Team's case
+        page = await http.get("/inbox/tasks", params={"queue": "unassigned", "case": eea.id})
+        assert f'id="task-{task_id}"' in page.text
+    async with signed_in(api, "cw.cara") as http:  # the Non-EEA team: not theirs
+        for queue in ("mine", "team", "unassigned"):
+            page = await http.get("/inbox/tasks", params={"queue": queue, "case": eea.id})
+            assert page.status_code == 200 and f'id="task-{task_id}"' not in page.text and 'id="no-tasks"' in page.text
+        assert (await http.get(f"/inbox/tasks/{task_id}")).status_code == 403
+        assert (await http.get(f"/inbox/cases/{eea.id}")).status_code == 404
 
 
 async def test_a_new_task_kind_in_the_table_gets_a_working_page_with_no_template(api: ApiStack, start, pool,
