@@ -117,7 +117,9 @@ async def test_each_person_sees_only_what_the_policy_lets_them_see(api: ApiStack
         for queue in ("mine", "team", "unassigned"):
             page = await http.get("/inbox/tasks", params={"queue": queue, "case": eea.id})
             assert page.status_code == 200 and f'id="task-{task_id}"' not in page.text and 'id="no-tasks"' in page.text
-        assert (await http.get(f"/inbox/tasks/{task_id}")).status_code == 403
+        # As the API answers the same person (403 today; trust's generic 404 would be the same here).
+        as_api = (await api.call("GET", f"/tasks/{task_id}", "cw.cara")).status_code
+        assert as_api in (403, 404) and (await http.get(f"/inbox/tasks/{task_id}")).status_code == as_api
         assert (await http.get(f"/inbox/cases/{eea.id}")).status_code == 404
 
 

@@ -21,7 +21,7 @@ from access.principal import Principal
 from api import cursors
 from api.inbox import queues, sessions, task_forms
 from api.inbox.queues import Filters, Queue
-from api.inbox.web import PREFIX, page, same_origin_path
+from api.inbox.rendering import PREFIX, page, same_origin_path
 from api.problems import Problem
 from api.resources import CASE_ID_PATTERN, task_ref, tasks_of
 from api.routes import cases as case_routes

@@ -13,13 +13,11 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+import warnings
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
-
-import warnings
 
 import authlib.deprecate  # noqa: F401 - sets its own "always" filter first, so the one below wins
 
@@ -29,14 +27,15 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from authlib.integrations.starlette_client import OAuth, OAuthError
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, PrefixLoader, select_autoescape
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.staticfiles import StaticFiles
 
 from access.settings import InboxSettings, inbox_settings
 from access.tokens import IssuerUnavailable, TokenRefused
-from api.inbox import sessions
+from api.inbox import pages, sessions
+from api.inbox.rendering import PREFIX, SERVICE_NAME, page
 from api.problems import Problem
 from api.services import Services
 from casework import config
@@ -50,8 +49,6 @@ ROOT = Path(__file__).resolve().parents[2]
 #: GOV.UK Frontend's compiled files, installed by the setup from package-lock.json.
 FRONTEND = ROOT / "node_modules" / "govuk-frontend" / "dist" / "govuk"
 OWN_STATIC = Path(__file__).resolve().parent / "static"
-SERVICE_NAME = "ACRO casework"
-PREFIX = "/inbox"
 
 
 def templates() -> Environment:
@@ -219,25 +216,5 @@ def create_inbox(services: Callable[[], Services], settings: InboxSettings | Non
         return page(request, "message.html", status=err.status, title=titles.get(err.status, doc.title),
                     message=doc.detail or doc.title)
 
-    from api.inbox import pages
-
     pages.install(inbox)
     return inbox
-
-
-def page(request: Request, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
-    """Render one of the inbox's templates with what every page needs."""
-    env: Environment = request.app.state.templates
-    session = getattr(request.state, "inbox_session", None)
-    html = env.get_template(f"inbox/{template}").render(
-        cspNonce=getattr(request.state, "csp_nonce", None), assetPath=f"{PREFIX}/assets", prefix=PREFIX,
-        serviceName=SERVICE_NAME, session=session, csrf_token=session.csrf_token if session else "",
-        path=request.url.path, **context)
-    return HTMLResponse(html, status_code=status)
-
-
-def same_origin_path(value: str | None, default: str) -> str:
-    """A path of the inbox to go back to (never another site's URL)."""
-    if value and value.startswith(PREFIX + "/") and not urlsplit(value).netloc and "//" not in value:
-        return value
-    return default
