@@ -528,3 +528,33 @@ async def message_record(conn: Executor, case_id: str, kind: str, event_id: str)
         " FROM casework_message_record($1, $2) m LEFT JOIN cases c ON c.id = $1",
         case_id, keys.event_key(kind, event_id))
     return None if row is None else MessageRecord(row["action"], row["occurred_at"], row["after_closing"])
+
+
+# ---------------------------------------------------------------------------- the web inbox (issue 21)
+
+
+async def stage1_window(conn: Executor, case_id: str) -> asyncpg.Record | None:
+    """R41-R43 (the inbox's case page): when the Stage 1 notice was served and when the
+    response window ends."""
+    return await conn.fetchrow(
+        _STAGE1_NOTICE.format(case="$1", respond_by="$2", key="$3"), case_id, keys.RESPOND_BY, keys.STAGE1_NOTICE)
+
+
+async def dashboard(conn: Executor, visible: Visible, *, teams: tuple[str, ...] | None, now: datetime,
+                    week_end: datetime) -> list[dict[str, Any]]:
+    """Per team and kind of open task: how many, overdue, unassigned, due by ``week_end``,
+    and the oldest's creation time. One query (grouped), over the tasks ``visible`` admits;
+    ``teams``: only these task teams (None: every team the person may see)."""
+    p = _Params()
+    where = ["t.status = 'open'", _tasks_visible(p, visible)]
+    if teams is not None:
+        where.append(f"t.team = ANY({p(list(teams))}::text[])")
+    sql = (
+        "SELECT t.team, t.kind, count(*) AS open, count(*) FILTER (WHERE " + _API_OVERDUE + ") AS overdue,"
+        " count(*) FILTER (WHERE t.assignee IS NULL) AS unassigned,"
+        f" count(*) FILTER (WHERE t.due_at >= {p(now)}::timestamptz AND t.due_at < {p(week_end)}::timestamptz) AS due_this_week,"
+        " min(t.created_at) AS oldest"
+        f" FROM tasks t JOIN cases c ON c.id = t.case_id WHERE {' AND '.join(where)}"
+        " GROUP BY t.team, t.kind ORDER BY t.team, t.kind"
+    )
+    return [dict(r) for r in await conn.fetch(sql, *p.values)]

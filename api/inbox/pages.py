@@ -279,7 +279,7 @@ async def _case_page(request: Request, case_id: str) -> Response:
     who, svc = await _who(request)
     case = await case_routes.one_case(case_id, who, svc)  # 404 unless the person may see it
     async with svc.pool.acquire() as conn:
-        window = await inbox_reads.stage1_window(conn, case_id)
+        window = await read_model.stage1_window(conn, case_id)
         sent = await inbox_reads.messages_sent(conn, case_id)
         timeline = await inbox_reads.timeline(conn, case_id)
     purposes = _purposes(who)
@@ -347,7 +347,7 @@ async def _dashboard(request: Request) -> Response:
         raise Problem(403, "the team dashboard is for senior caseworkers")
     now = _now()
     async with svc.pool.acquire() as conn:
-        rows = await inbox_reads.dashboard(conn, tasks_of(who), teams=None, now=now, week_end=queues.week_end(now))
+        rows = await read_model.dashboard(conn, tasks_of(who), teams=None, now=now, week_end=queues.week_end(now))
     totals = {k: sum(r[k] for r in rows) for k in ("open", "overdue", "unassigned", "due_this_week")}
     oldest = min((r["oldest"] for r in rows), default=None)
     return page(request, "dashboard.html", rows=rows, totals=totals, oldest=queues.uk_date(oldest) if oldest else None,
