@@ -110,6 +110,9 @@ class InboxSettings(BaseSettings):
     #: Cookies marked Secure: on unless the inbox is served over plain http on loopback
     #: (the local stack and the tests), where a browser would not send them back.
     secure_cookies: bool | None = None
+    #: GOV.UK Frontend's compiled files (``dist/govuk`` of the npm package); by default the
+    #: checkout's node_modules, which the setup installs. An image sets it to where it put them.
+    assets_dir: str | None = None
 
 
 def inbox_settings(**overrides: object) -> InboxSettings:

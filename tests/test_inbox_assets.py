@@ -35,3 +35,16 @@ def test_the_setup_stops_with_status_5_and_a_message_without_node(tmp_path: Path
                           text=True, env={"PATH": str(tools), "HOME": os.environ.get("HOME", "/tmp")}, timeout=30)
     assert done.returncode == 5, done.stderr
     assert "Node.js and npm are needed" in done.stderr and "package-lock.json" in done.stderr
+
+
+async def test_without_the_assets_the_inbox_says_so_and_the_api_still_serves(tmp_path: Path) -> None:
+    import httpx
+
+    from access.settings import InboxSettings
+    from api.app import create_app
+
+    app = create_app(object(), inbox=InboxSettings(assets_dir=str(tmp_path / "none")))  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        answer = await client.get("/inbox/tasks")
+        assert answer.status_code == 503 and "npm ci" in answer.text and "CASEWORK_INBOX_ASSETS_DIR" in answer.text
+        assert (await client.get("/live")).status_code == 200

@@ -46,7 +46,8 @@ log = logging.getLogger("casework.inbox")
 access_log = logging.getLogger("casework.inbox.access")
 
 ROOT = Path(__file__).resolve().parents[2]
-#: GOV.UK Frontend's compiled files, installed by the setup from package-lock.json.
+#: GOV.UK Frontend's compiled files, installed by the setup from package-lock.json
+#: (``InboxSettings.assets_dir`` elsewhere).
 FRONTEND = ROOT / "node_modules" / "govuk-frontend" / "dist" / "govuk"
 OWN_STATIC = Path(__file__).resolve().parent / "static"
 
@@ -64,10 +65,10 @@ def templates() -> Environment:
 
 
 @lru_cache(maxsize=1)
-def _stylesheet() -> bytes:
+def _stylesheet(frontend: Path) -> bytes:
     """GOV.UK Frontend's CSS with its font and image URLs under /inbox/assets (the
     compiled file names /assets/; the inbox serves everything under its own prefix)."""
-    css = (FRONTEND / "govuk-frontend.min.css").read_text(encoding="utf-8")
+    css = (frontend / "govuk-frontend.min.css").read_text(encoding="utf-8")
     return css.replace("url(/assets/", f"url({PREFIX}/assets/").encode()
 
 
@@ -87,10 +88,11 @@ SECURITY_HEADERS = {
 }
 
 
-def assets_missing() -> FastAPI:
+def assets_missing(frontend: Path) -> FastAPI:
     """Without GOV.UK Frontend's assets the inbox only says so (503); the API still serves."""
     missing = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-    reason = f"the web inbox's assets are not installed ({FRONTEND}): run the setup (./run.sh: npm ci)"
+    reason = (f"the web inbox's assets are not installed ({frontend}): run the setup (./run.sh: npm ci) "
+              "or set CASEWORK_INBOX_ASSETS_DIR")
     log.warning(reason)
 
     @missing.get("/{rest:path}", include_in_schema=False)
@@ -102,9 +104,10 @@ def assets_missing() -> FastAPI:
 
 def create_inbox(services: Callable[[], Services], settings: InboxSettings | None = None) -> FastAPI:
     """The inbox app; ``services()`` gives the API's services (made by its lifespan)."""
-    if not (FRONTEND / "govuk-frontend.min.css").is_file():
-        return assets_missing()
     s = settings or inbox_settings()
+    frontend = Path(s.assets_dir) if s.assets_dir else FRONTEND
+    if not (frontend / "govuk-frontend.min.css").is_file():
+        return assets_missing(frontend)
     env = templates()
     inbox = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     inbox.state.settings = s
@@ -141,11 +144,11 @@ def create_inbox(services: Callable[[], Services], settings: InboxSettings | Non
 
     @inbox.get("/static/govuk-frontend.min.css", include_in_schema=False)
     async def stylesheet() -> Response:
-        return Response(_stylesheet(), media_type="text/css", headers={"Cache-Control": "public, max-age=3600"})
+        return Response(_stylesheet(frontend), media_type="text/css", headers={"Cache-Control": "public, max-age=3600"})
 
-    inbox.mount("/static/govuk", StaticFiles(directory=FRONTEND, check_dir=True), name="govuk")
+    inbox.mount("/static/govuk", StaticFiles(directory=frontend, check_dir=True), name="govuk")
     inbox.mount("/static/own", StaticFiles(directory=OWN_STATIC), name="own")
-    inbox.mount("/assets", StaticFiles(directory=FRONTEND / "assets"), name="assets")
+    inbox.mount("/assets", StaticFiles(directory=frontend / "assets"), name="assets")
 
     def client() -> Any:
         existing = oauth.create_client("casework")
