@@ -228,3 +228,21 @@ async def test_the_dashboard_counts_what_the_cid_holds_for_senior_caseworkers_on
         assert f'govuk-heading-xl govuk-!-margin-bottom-1">{expected}</span>Open' in totals
     async with signed_in(api, "cw.ben") as http:
         assert (await http.get("/inbox/dashboard")).status_code == 403
+
+
+async def test_a_task_is_handed_to_a_team_member_from_its_page(api: ApiStack, start, pool) -> None:
+    case = await start(whereabouts={"status": "confirmed_address"})
+    task_id = await open_task_id(case, "allocate_case_owner")
+    async with signed_in(api, "cw.ben") as http:
+        page = await http.get(f"/inbox/tasks/{task_id}")
+        people = re.findall(r'<option value="([^"]+)"', page.text.split('id="assignee"')[1].split("</select>")[0])
+        assert people == ["cw.ben", "cw.eve"]  # the CC EEA Team's caseworkers, as the policy allows
+        handed = await http.post(f"/inbox/tasks/{task_id}/assign", data={
+            "csrf_token": csrf_of(page.text), "assignee": "cw.eve", "back": f"/inbox/tasks/{task_id}"})
+        assert handed.status_code == 303 and handed.headers["location"] == f"/inbox/tasks/{task_id}"
+        assert await pool.fetchval("SELECT assignee FROM tasks WHERE id = $1", task_id) == "cw.eve"
+        # Now cw.eve's: cw.ben may not hand it on, and the page says why, by the field.
+        refused = await http.post(f"/inbox/tasks/{task_id}/assign", data={
+            "csrf_token": csrf_of(page.text), "assignee": "cw.ben", "back": f"/inbox/tasks/{task_id}"})
+        assert refused.status_code == 403 and 'href="#assignee"' in refused.text
+    assert await pool.fetchval("SELECT assignee FROM tasks WHERE id = $1", task_id) == "cw.eve"

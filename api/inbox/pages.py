@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
 
-from access.policy import PURPOSES, Action, Purpose, Role, decide, roles_of
+from access.policy import PURPOSES, Action, Assignment, Purpose, Role, decide, roles_of
 from access.principal import Principal
 from api import cursors
 from api.inbox import queues, sessions, task_forms
@@ -194,11 +194,14 @@ async def _act(request: Request, task_id: int, action: str, fields: dict[str, st
                                                  who, svc)
             _flash(request, f"Task {done.task_id} is assigned to {done.assignee}")
     except Problem as refused:
+        text = _sentence(refused.document.detail or refused.document.title)
+        if back == f"{PREFIX}/tasks/{task_id}" and refused.status != 404:  # from the task's own page: shown there
+            return await _task_page(request, task_id, status=refused.status,
+                                    errors={"assignee" if action == "assign" else "task-facts": text})
         if refused.status in (403, 404) and action != "claim":
             raise
         request.scope["query_string"] = back.partition("?")[2].encode()
-        return await _queue_page(request, status=refused.status,
-                                 errors={f"task-{task_id}": _sentence(refused.document.detail or refused.document.title)})
+        return await _queue_page(request, status=refused.status, errors={f"task-{task_id}": text})
     if fields.get("open") == "yes" and action == "claim":
         return RedirectResponse(f"{PREFIX}/tasks/{task_id}", status_code=303)
     return RedirectResponse(back, status_code=303)
@@ -230,7 +233,12 @@ async def _task_page(request: Request, task_id: int, *, status: int = 200, value
         case = None
     form = task_forms.form_of(task.kind)
     label = queues.due_label(task.due_at, task.overdue, _now())
+    # Whom the policy lets this person hand the task to (a member of its team who may do it).
+    hand_to = sorted(m.subject for m in svc.directory.people.values()
+                     if m.subject != row["assignee"] and task.status == "open"
+                     and decide(who, Action.ASSIGN_TASK, Assignment(ref, m)))
     return page(request, "task.html", status=status, task=task, form=form, may=may, claim=claim, case=case,
+                hand_to=hand_to,
                 label=label, due=queues.uk_date(task.due_at), values=values or {}, errors=errors or {},
                 flash=_take_flash(request),
                 completed_at=queues.uk_time(task.completed_at) if task.completed_at else None)
