@@ -60,6 +60,9 @@ def templates() -> Environment:
         }),
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True, lstrip_blocks=True,
+        # Templates change only with a release: no file check on every render (each page
+        # imports a dozen of GOV.UK Frontend's macro files).
+        auto_reload=False,
     )
     return env
 
