@@ -381,3 +381,28 @@ async def test_refusals_are_shown_in_the_page_linked_to_the_field_with_the_form_
             await cara.context.close()
     finally:
         await ben.context.close()
+
+
+async def test_the_pages_work_without_javascript(browser, api: ApiStack, start, pool) -> None:
+    """Progressive enhancement only: with JavaScript off, sign in, claim a task, answer an
+    outcome's conditional question (shown without the reveal) and complete it."""
+    case = await start(whereabouts={"status": "confirmed_address"})
+    allocation = await open_task(case, "allocate_case_owner")
+    context = await browser.new_context(java_script_enabled=False)
+    page = await context.new_page()
+    try:
+        await page.goto(f"{api.url}/inbox/tasks?queue=unassigned&case={case.id}")
+        await page.click("button[name=username][value='cw.ben']")
+        await page.wait_for_url(f"{api.url}/inbox/tasks?queue=unassigned&case={case.id}")
+        assert "js-enabled" not in (await page.get_attribute("body", "class") or "")
+        await page.click(f"#claim-{allocation}")
+        await page.wait_for_load_state("load")
+        await page.goto(f"{api.url}/inbox/tasks/{allocation}")
+        assert await page.is_visible("#allocated-case_owner")  # the conditional question, not hidden
+        await page.check("#outcome-allocated")
+        await page.fill("#allocated-case_owner", "cw.ben")
+        await page.click("#complete")
+        await page.wait_for_url(f"{api.url}/inbox/cases/{case.id}")
+    finally:
+        await context.close()
+    assert (await pool.fetchrow("SELECT completed_by, outcome FROM tasks WHERE id = $1", allocation))["completed_by"] == "cw.ben"
