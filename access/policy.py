@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from access.principal import Kind, Principal
+from casework.keys import Recipient
 from casework.tasks import CASE_OWNER, CC_WORKFLOW, DIRECTOR, ICE, NBTC, SENIOR_CASEWORKER, TASK_KINDS
 
 
@@ -68,34 +69,34 @@ class Purpose(str, Enum):
     PUBLIC_SECURITY = "public_security"  # R60's exception: a serious and immediate threat
 
 
-#: Recipients of outbound messages (workflows/case.py ``_message``) and who reads each feed.
+#: Recipients of outbound messages (casework.keys.Recipient, addressed by the workflow) and who reads each feed.
 FEED_READERS: dict[str, frozenset[Role]] = {
-    "PNC Bureau": frozenset({Role.PNC_BUREAU}),  # ICD.5079 / ICD5080 (R13, R21)
-    "ICE": frozenset({Role.ICE}),  # tasking and detention requests (R14, R45)
-    "NBTC": frozenset({Role.NBTC}),
-    "ACRO": frozenset({Role.ACRO}),  # certificate requests, R52 advice
-    "CC Director (SCS PB1)": frozenset({Role.DIRECTOR}),  # R50 submissions
-    "Removals Casework": frozenset({Role.REMOVALS_CASEWORK}),  # R51
+    Recipient.PNC_BUREAU: frozenset({Role.PNC_BUREAU}),  # ICD.5079 / ICD5080 (R13, R21)
+    Recipient.ICE: frozenset({Role.ICE}),  # tasking and detention requests (R14, R45)
+    Recipient.NBTC: frozenset({Role.NBTC}),
+    Recipient.ACRO: frozenset({Role.ACRO}),  # certificate requests, R52 advice
+    Recipient.DIRECTOR: frozenset({Role.DIRECTOR}),  # R50 submissions
+    Recipient.REMOVALS_CASEWORK: frozenset({Role.REMOVALS_CASEWORK}),  # R51
     # Interpretation: the case owner serves the Stage 1 notice (R41) and tells the relevant
     # departments after deportation (R46); the API lists only their visible cases' entries.
-    "subject": frozenset({Role.CASEWORKER, Role.SENIOR_CASEWORKER}),
-    "relevant departments": frozenset({Role.CASEWORKER, Role.SENIOR_CASEWORKER}),
+    Recipient.SUBJECT: frozenset({Role.CASEWORKER, Role.SENIOR_CASEWORKER}),
+    Recipient.RELEVANT_DEPARTMENTS: frozenset({Role.CASEWORKER, Role.SENIOR_CASEWORKER}),
 }
 
 #: Each feed's name in a URL (``/feeds/{slug}``, docs/api.md): recipients' names have
 #: spaces and parentheses. One slug per key of FEED_READERS.
 FEED_SLUGS: dict[str, str] = {
-    "pnc-bureau": "PNC Bureau",
-    "ice": "ICE",
-    "nbtc": "NBTC",
-    "acro": "ACRO",
-    "director": "CC Director (SCS PB1)",
-    "removals-casework": "Removals Casework",
-    "subject": "subject",
-    "relevant-departments": "relevant departments",
+    "pnc-bureau": Recipient.PNC_BUREAU,
+    "ice": Recipient.ICE,
+    "nbtc": Recipient.NBTC,
+    "acro": Recipient.ACRO,
+    "director": Recipient.DIRECTOR,
+    "removals-casework": Recipient.REMOVALS_CASEWORK,
+    "subject": Recipient.SUBJECT,
+    "relevant-departments": Recipient.RELEVANT_DEPARTMENTS,
 }
 #: Feeds whose entries each reader sees only on the cases they may see (case_scope).
-FEEDS_BY_CASE = frozenset({"subject", "relevant departments"})
+FEEDS_BY_CASE = frozenset({Recipient.SUBJECT, Recipient.RELEVANT_DEPARTMENTS})
 
 #: The scope a system's token must carry for an action (people need none).
 SCOPES: dict[Action, str] = {

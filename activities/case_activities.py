@@ -20,6 +20,7 @@ from casework import keys, rules
 from casework.referral import DISCLOSABLE_PURPOSE, Certificate, first_conviction_before_birth
 from casework.rules import NON_DISCLOSABLE_NOTE
 from casework.settings import ProcessSettings
+from activities.contract import CaseActivityContract
 from cid import case_record, inbox, intake
 
 
@@ -27,7 +28,10 @@ class _CertificateRefused(Exception):
     """A certificate the case cannot take; its transaction is rolled back."""
 
 
-class CaseActivities:
+class CaseActivities(CaseActivityContract):
+    """Every activity of the contract (activities/contract.py), on the CID; the worker
+    registers ``registered()``."""
+
     def __init__(self, pool: asyncpg.Pool, settings: ProcessSettings) -> None:
         self.pool = pool
         self.settings = settings
@@ -121,7 +125,7 @@ class CaseActivities:
         async with self.pool.acquire() as conn, conn.transaction():
             await case_record.add_note(conn, cmd.case_id, f"non-disclosable-{cmd.seq}", NON_DISCLOSABLE_NOTE, cmd.at)
             await case_record.send_message(
-                conn, cmd.case_id, f"acro-request-{cmd.seq}", "ACRO", "ACRO certificate request",
+                conn, cmd.case_id, f"acro-request-{cmd.seq}", keys.Recipient.ACRO, "ACRO certificate request",
                 {"purpose": DISCLOSABLE_PURPOSE,
                  "replaces_certificate": cmd.seq}, cmd.at,
             )
@@ -139,7 +143,7 @@ class CaseActivities:
             count = await intake.record_convictions(conn, cmd.case_id, subject_id)
             await intake.add_calendar_event(conn, cmd.case_id, cmd.at)
             await case_record.send_message(
-                conn, cmd.case_id, "pnc-check", "PNC Bureau", "PNC check request", {}, cmd.at
+                conn, cmd.case_id, "pnc-check", keys.Recipient.PNC_BUREAU, "PNC check request", {}, cmd.at
             )
             paper_file = await intake.create_paper_file(conn, cmd.case_id, cmd.at)
             await case_record.audit(
@@ -261,11 +265,3 @@ class CaseActivities:
             await case_record.audit(
                 conn, cmd.case_id, "closed", r.SYSTEM_ACTOR, "case closed", cmd.at, {"outcome": cmd.outcome}
             )
-
-    def all(self) -> list:
-        return [
-            self.load_settings, self.record_referral, self.record_certificate, self.apply_non_disclosable,
-            self.register_case, self.restricted_step, self.route_case, self.open_task, self.complete_task,
-            self.escalate_task, self.send_message, self.set_stage, self.add_note, self.record_event,
-            self.record_message, self.close_case,
-        ]

@@ -45,7 +45,7 @@ async def make_services() -> tuple[Services, Callable[[], Awaitable[None]]]:
     except BaseException:
         await pool.close()
         raise
-    return Services(verifier, pool, CaseClient(client, pool=pool, task_queue=temporal.task_queue), directory), pool.close
+    return Services(verifier, pool, CaseClient(client, task_queue=temporal.task_queue), directory), pool.close
 
 
 def main() -> None:

@@ -46,6 +46,7 @@ from casework import config
 from casework.case import Acting, TaskCompletion, case_id_for
 from casework.local_stack import free_port
 from worker.service import build_worker
+from cid import intake
 from workflows.client import CaseClient, Submitted
 
 COMPLETE_CONCURRENCY = 4
@@ -182,11 +183,13 @@ async def _timed(job: Callable[[], Awaitable[object]], into: list[float]) -> Non
 
 
 async def _cases_at_first_task(stack: Stack, n: int, queue: str, prefix: str, progress: Progress) -> list[tuple[str, int, str]]:
-    cases = CaseClient(stack.client, pool=stack.pool, task_queue=queue)
+    cases = CaseClient(stack.client, task_queue=queue)
     bar = progress.add_task(f"API: {n} cases to their NBTC check", total=n)
 
     async def submit(i: int) -> None:
-        result = await cases.submit(referral(reference(prefix, i), i), actor="bench.intake")
+        ref = referral(reference(prefix, i), i)
+        await intake.hold_referral(stack.pool, ref, actor="bench.intake")
+        result = await cases.submit(ref, actor="bench.intake")
         assert result.status is Submitted.STARTED, result
 
     await bounded(16, [lambda i=i: submit(i) for i in range(n)])

@@ -27,6 +27,7 @@ from bench.stack import Stack
 from casework.case import case_id_for
 from casework.local_stack import until
 from worker.service import build_worker
+from cid import intake
 from workflows.client import CaseClient, Submitted
 
 #: As many starts in flight at once as ``casework submit`` has (starter/submit.py).
@@ -94,8 +95,10 @@ async def activities_to_first_wait(stack: Stack) -> int:
     queue = stack.queue("probe")
     prefix = f"BP{stack.run_id}".upper()
     async with build_worker(stack.client, stack.pool, queue):
-        cases = CaseClient(stack.client, pool=stack.pool, task_queue=queue)
-        result = await cases.submit(referral(reference(prefix, 0), 0), actor="bench.intake")
+        cases = CaseClient(stack.client, task_queue=queue)
+        ref = referral(reference(prefix, 0), 0)
+        await intake.hold_referral(stack.pool, ref, actor="bench.intake")
+        result = await cases.submit(ref, actor="bench.intake")
         assert result.status is Submitted.STARTED, result
         handle = cases.handle(result.case_id)
         await wait_open(stack, prefix, FIRST_WAIT, 1, timeout=60)
@@ -119,9 +122,10 @@ async def real_intake(
     async with build_worker(stack.client, stack.pool, queue) if worker else contextlib.nullcontext():
         started = time.time()
 
-        cases = CaseClient(stack.client, pool=stack.pool, task_queue=queue)
+        cases = CaseClient(stack.client, task_queue=queue)
 
         async def submit(ref):  # noqa: ANN001, ANN202
+            await intake.hold_referral(stack.pool, ref, actor="bench.intake")  # the CID first, as the API does
             result = await cases.submit(ref, actor="bench.intake")
             assert result.status is Submitted.STARTED, result
 

@@ -28,6 +28,7 @@ from casework.local_stack import until
 from casework.temporal import data_converter
 from worker.service import build_worker
 from workflows.case import CaseWorkflow
+from cid import intake
 from workflows.client import CaseClient, Submitted
 
 FACTORS = {"foreign_convictions": "robbery (PL, 2012), 4 years", "uk_convictions": "none",
@@ -77,8 +78,10 @@ async def record_longest_path(stack: Stack, progress: Progress) -> WorkflowHisto
     queue = stack.queue("replay")
     bar = progress.add_task("Replay: recording the longest path", total=len(LONGEST_PATH) + 1)
     async with build_worker(stack.client, stack.pool, queue):
-        cases = CaseClient(stack.client, pool=stack.pool, task_queue=queue)
-        result = await cases.submit(referral(reference(f"BR{stack.run_id}".upper(), 0), 0), actor="bench.replay")
+        cases = CaseClient(stack.client, task_queue=queue)
+        ref = referral(reference(f"BR{stack.run_id}".upper(), 0), 0)
+        await intake.hold_referral(stack.pool, ref, actor="bench.replay")
+        result = await cases.submit(ref, actor="bench.replay")
         assert result.status is Submitted.STARTED, result
         handle = cases.handle(result.case_id)
         for key, outcome, details in LONGEST_PATH:

@@ -140,6 +140,13 @@ class CaseState(Model):
     #: A case owner confirmed, in Stage C-F, that the person has left the UK (R11).
     left_uk_confirmed: bool = False
 
+    def mark_located(self, detained: bool) -> None:
+        """The person has been found (R16 -> R20); detained, if so."""
+        self.located = True
+        if detained:
+            self.detained = True
+            self.whereabouts = WhereaboutsStatus.DETAINED
+
 
 class CaseInput(Model):
     """A new case names its submitted referral; a continued case carries its state.
@@ -330,6 +337,15 @@ class CaseView(Model):
     respond_by: datetime | None
     overdue: bool
     runs: int
+
+    @classmethod
+    def of(cls, s: CaseState) -> "CaseView":
+        return cls(
+            case_id=s.case_id, stage=s.stage, waiting_on=s.waiting_on, team=s.team, case_owner=s.case_owner,
+            outcome=s.outcome, open_tasks=sorted(s.open_tasks.values(), key=lambda t: t.due_at),
+            notice_served_at=s.notice_served_at, respond_by=s.respond_by,
+            overdue=any(t.overdue for t in s.open_tasks.values()), runs=s.runs,
+        )
 
 
 Inbound.model_rebuild()

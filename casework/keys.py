@@ -9,6 +9,8 @@ Changing a value here is a data migration: rows and histories already hold the o
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 #: The case workflow's type name, as Temporal records it (and visibility queries name it).
 WORKFLOW_TYPE = "AcroCase"
 #: Every case's workflow ID (and CID case ID) starts with this (``casework.case.case_id_for``).
@@ -21,6 +23,20 @@ STAGE1_NOTICE = "stage1-notice"
 RESPOND_BY = "respond_by"
 #: The recipient of a submission that deportation is not appropriate (R50).
 DIRECTOR = "CC Director (SCS PB1)"
+
+
+class Recipient(StrEnum):
+    """Who the case's outbound messages go to: the workflow addresses them, the CID records
+    them, and the access policy says who reads each one's feed (``access/policy.py``)."""
+
+    PNC_BUREAU = "PNC Bureau"  # ICD.5079 / ICD5080 (R13, R21), the PNC check (R04)
+    ICE = "ICE"  # tasking and detention requests (R14, R45)
+    NBTC = "NBTC"
+    ACRO = "ACRO"  # certificate requests (R03, R23), R52 advice
+    DIRECTOR = DIRECTOR  # R50 submissions
+    REMOVALS_CASEWORK = "Removals Casework"  # R51
+    SUBJECT = "subject"  # the Stage 1 notice (R41)
+    RELEVANT_DEPARTMENTS = "relevant departments"  # after deportation (R46)
 
 
 #: What every message's audit key starts with.

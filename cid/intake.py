@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import date, datetime
+from enum import StrEnum
 
 import asyncpg
 
+from casework.case import case_id_for
 from casework.keys import WORKFLOW_ID_PREFIX
 from casework.referral import Certificate, Referral
 from casework.rules import ACRO_REFERRAL_EVENT, Identity, Route, route_team, subject_match_keys
@@ -13,10 +17,42 @@ from casework.rules import ACRO_REFERRAL_EVENT, Identity, Route, route_team, sub
 SUBJECT_LOCK = 0x5B1EC7  # serialises subject matching across workers (R04: no duplicates)
 
 
+class Held(StrEnum):
+    """What holding a submitted referral did."""
+
+    NEW = "new"
+    #: Already held: an identical repeat.
+    SAME = "same"
+    #: Another referral already holds this ACRO reference: nothing is held.
+    CONFLICT = "conflict"
+
+
+def fingerprint(model: Referral | Certificate) -> str:
+    """What makes two submissions "the same": the canonical JSON of the validated model."""
+    canonical = json.dumps(model.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def hold_referral(pool: asyncpg.Pool, referral: Referral, *, actor: str) -> Held:
+    """R01: hold a submitted referral in the CID for its case, before the case is started
+    (``CaseClient.submit``): the personal data stays here, the case gets a reference
+    (docs/design.md, "Personal data held in the CID"). Holding it again is harmless."""
+    async with pool.acquire() as conn:
+        return await submit_referral(conn, case_id_for(referral.acro_reference), referral, fingerprint(referral), actor)
+
+
+async def hold_certificate(pool: asyncpg.Pool, case_id: str, certificate: Certificate, *, event_id: str,
+                           actor: str) -> int | None:
+    """R03 -> R04: hold a new ACRO certificate for its case before the case is told of it; the
+    same event ID with the same certificate gives the same ID, with another certificate None."""
+    async with pool.acquire() as conn:
+        return await submit_certificate(conn, case_id, event_id, certificate, fingerprint(certificate), actor)
+
+
 async def submit_referral(
     conn: asyncpg.Connection, case_id: str, referral: Referral, payload_sha256: str, actor: str
-) -> str:
-    """Hold a submitted referral for its case: 'new', 'same' (already held) or 'conflict'
+) -> Held:
+    """Hold a submitted referral for its case: new, the same (already held) or a conflict
     (another referral already holds this ACRO reference)."""
     # No conflict target: the reference and the case ID are one-to-one, and two concurrent
     # submits of one referral may collide on either unique index first.
@@ -26,11 +62,11 @@ async def submit_referral(
         referral.acro_reference, case_id, referral.model_dump(mode="json"), payload_sha256, actor,
     )
     if inserted is not None:
-        return "new"
+        return Held.NEW
     held = await conn.fetchval(
         "SELECT payload_sha256 FROM intake_referrals WHERE acro_reference = $1", referral.acro_reference
     )
-    return "same" if held == payload_sha256 else "conflict"
+    return Held.SAME if held == payload_sha256 else Held.CONFLICT
 
 
 async def submit_certificate(

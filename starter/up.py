@@ -45,11 +45,12 @@ from casework.settings import ProcessSettings
 from codec_server import CodecServer, start_codec_server
 from codec_server.app import CodecServerConfig, CodecServerConfigError
 from casework.temporal import TemporalSettings, connect
+from cid import intake
 from cid.db import create_pool, migrate_dsn
 from starter.cli import app
 from starter.stack_file import STACK_FILE
 from starter.exits import CliError, Exit
-from workflows.client import CaseClient, Submitted
+from workflows.client import CaseClient, Submitted, SubmitResult
 from starter.referral_files import read_referrals
 
 console = Console(highlight=False)
@@ -331,8 +332,12 @@ class LocalStack:
             pool = await create_pool(database_url, min_size=1, max_size=2)
             try:
                 # A rerun finds every case there already ("already exists"): harmless.
-                cases = CaseClient(client, pool=pool, task_queue=temporal.task_queue)
-                results = [await cases.submit(referral, actor=EXAMPLES_ACTOR) for _, referral in read.referrals]
+                cases = CaseClient(client, task_queue=temporal.task_queue)
+                results = []
+                for _, referral in read.referrals:  # held in the CID first (R01), then started
+                    held = await intake.hold_referral(pool, referral, actor=EXAMPLES_ACTOR)
+                    results.append(SubmitResult.conflicting(referral) if held is intake.Held.CONFLICT
+                                   else await cases.submit(referral, actor=EXAMPLES_ACTOR))
             finally:
                 await pool.close()
         except Exception as err:  # noqa: BLE001 - the command's boundary: one line, not a traceback
@@ -373,7 +378,7 @@ class LocalApi:
             client = await connect(temporal)
         except (OSError, asyncpg.PostgresError, ValueError) as err:
             raise CliError(f"the HTTP API cannot start: {type(err).__name__}: {err}", Exit.UNAVAILABLE) from None
-        app = create_app(Services(verifier, pool, CaseClient(client, pool=pool, task_queue=temporal.task_queue)))
+        app = create_app(Services(verifier, pool, CaseClient(client, task_queue=temporal.task_queue)))
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
         server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # ours stop the stack
         serving = asyncio.create_task(server.serve())

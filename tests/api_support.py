@@ -52,7 +52,7 @@ async def serving_api(temporal: Client, task_queue: str, database_url: str) -> A
     with running(identities, environ=LOCAL) as issuer:
         pool = await create_pool(login_as(database_url, API_LOGIN), max_size=10)
         verifier = TokenVerifier(AccessSettings(issuer=issuer.url, audience="casework-api"))
-        services = Services(verifier, pool, CaseClient(temporal, pool=pool, task_queue=task_queue),
+        services = Services(verifier, pool, CaseClient(temporal, task_queue=task_queue),
                             load_directory(IDENTITIES))
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

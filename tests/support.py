@@ -16,6 +16,7 @@ from temporalio.worker import Worker
 
 from casework.case import (
     CaseView,
+    CertificateReceived,
     EventReceipt,
     LeftUk,
     PersonLocated,
@@ -26,8 +27,9 @@ from casework.case import (
 from casework.referral import DISCLOSABLE_PURPOSE, Certificate, Referral
 from casework.local_stack import until  # noqa: F401 - the one polling helper, re-exported for the tests
 from casework.settings import ProcessSettings
+from cid import intake
 from worker.service import build_worker
-from workflows.client import CaseClient, Submitted
+from workflows.client import CaseClient, Submitted, SubmitResult
 
 CASEWORKER = "cw.jones"
 
@@ -87,6 +89,13 @@ async def running_worker(
 STARTED: list[WorkflowHandle] = []
 
 
+async def submit(cases: CaseClient, pool: asyncpg.Pool, ref: Referral, *, actor: str) -> SubmitResult:
+    """As the API submits a referral: held in the CID first, then its case started (R01)."""
+    if await intake.hold_referral(pool, ref, actor=actor) is intake.Held.CONFLICT:
+        return SubmitResult.conflicting(ref)
+    return await cases.submit(ref, actor=actor)
+
+
 class Case:
     """Drives one case as the people and systems around it would."""
 
@@ -96,12 +105,12 @@ class Case:
         self.handle = handle
         self.referral = ref
         self.id = handle.id
-        self.cases = CaseClient(client, pool=pool)
+        self.cases = CaseClient(client)
 
     @classmethod
     async def start(cls, client: Client, pool: asyncpg.Pool, task_queue: str, ref: Referral) -> "Case":
-        cases = CaseClient(client, pool=pool, task_queue=task_queue)
-        result = await cases.submit(ref, actor="acro.referrals")
+        cases = CaseClient(client, task_queue=task_queue)
+        result = await submit(cases, pool, ref, actor="acro.referrals")
         assert result.status is Submitted.STARTED, result
         case = cls(client, pool, cases.handle(result.case_id), ref)
         STARTED.append(case.handle)
@@ -144,8 +153,13 @@ class Case:
         await self.cases.send_event(self.id, LeftUk(event_id=event_id or uuid.uuid4().hex, actor=actor))
 
     async def certificate(self, certificate: dict[str, Any], actor: str = "acro.system", event_id: str | None = None) -> int:
-        return await self.cases.hand_in_certificate(
-            self.id, Certificate.model_validate(certificate), event_id=event_id or uuid.uuid4().hex, actor=actor)
+        """Hold a certificate in the CID and signal its case (fire and forget); its ID in the CID."""
+        event_id = event_id or uuid.uuid4().hex
+        held = await intake.hold_certificate(self.pool, self.id, Certificate.model_validate(certificate),
+                                             event_id=event_id, actor=actor)
+        assert held is not None, f"certificate event {event_id} was handed in before with a different certificate"
+        await self.cases.send_event(self.id, CertificateReceived(event_id=event_id, actor=actor, certificate_id=held))
+        return held
 
     async def deliver(self, event: Any) -> EventReceipt:
         """Send a message as the CLI and API do, and get the case's own answer."""

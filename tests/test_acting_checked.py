@@ -10,17 +10,26 @@ not the API - so nothing but the workflow stands in their way.
 
 from __future__ import annotations
 
+import uuid
+from datetime import timedelta
+
 import pytest
+from temporalio import workflow
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
-from temporalio.worker import Replayer
+from temporalio.worker import Replayer, Worker
 
-from casework.case import Acting, TaskCompletion
+from activities.case_activities import CaseActivities
+from casework.case import Acting, CaseInput, TaskCompletion
+from casework.settings import ProcessSettings
 from casework.temporal import data_converter
 from casework.tasks import DIRECTOR, NBTC
+from tests.support import Case, referral
 from tests.test_replay import patches
-from workflows.case import NOT_PERMITTED, PATCH_ACTING, CaseWorkflow
+from workflows.case import CaseWorkflow
+from workflows.context import PATCH_ACTING
+from workflows.human_task import NOT_PERMITTED
 
 #: People of deploy/dev-identities.toml, as the API would describe them.
 NBTC_OFFICER = Acting(subject="nbtc.finn", roles=["nbtc"], teams=[NBTC])
@@ -109,51 +118,64 @@ async def test_without_acting_a_completion_is_judged_as_before(start) -> None:
     assert task["completed_by"] == "ops.ivy"
 
 
-# --- the validator as the worker runs it, on cases built by hand ---------------------------
-
-def _validator(kind: str, team: str, *, overdue: bool = False, checked: bool = True) -> tuple[CaseWorkflow, str]:
-    from datetime import UTC, date, datetime
-
-    from casework.case import CaseState, OpenTask
-
-    workflow = object.__new__(CaseWorkflow)
-    key = f"{kind}-1"
-    workflow.s = CaseState(case_id="acro-case-T1", team="CC EEA Team", case_owner=None if team == "CC EEA Team" else team,
-                           open_tasks={key: OpenTask(key=key, kind=kind, team=team, overdue=overdue,
-                                                     due_at=datetime(2030, 1, 1, tzinfo=UTC))})
-    workflow._completing = set()
-    workflow._today = lambda: date(2030, 1, 1)
-    workflow._acting_checked = checked
-    return workflow, key
-
-
-def _completion(key: str, acting: Acting, outcome: str = "no_pending_prosecution") -> TaskCompletion:
-    return TaskCompletion(task_key=key, outcome=outcome, actor=acting.subject, acting=acting)
-
+# --- the policy's team, owner and escalation, judged by the case through the real update ------
 
 SENIOR = Acting(subject="scw.erin", roles=["senior-caseworker"], teams=["Senior caseworker"])
 OWNER = Acting(subject="co.smith", roles=["caseworker"], teams=["CC EEA Team"])
 OTHER_TEAM = Acting(subject="cw.cara", roles=["caseworker"], teams=["CC Non-EEA Team"])
 
 
-def test_the_validator_follows_the_policy_for_team_owner_and_escalation() -> None:
-    """The routed team's task, the owner's task (team = the owner's staff ID), and a senior
-    caseworker only once the casework task is overdue (the escalation), as ``decide`` says."""
-    workflow, key = _validator("police_contact", "CC EEA Team")
-    workflow._validate_completion(_completion(key, OWNER))  # the routed team
+def _completion(key: str, acting: Acting, outcome: str, **details: object) -> TaskCompletion:
+    return TaskCompletion(task_key=key, outcome=outcome, actor=acting.subject, acting=acting, details=details)
+
+
+async def test_the_validator_follows_the_policy_for_team_owner_and_escalation(start, ts_env) -> None:
+    """The routed team's task (allocation, R06/R20): a member may, another team or a senior
+    caseworker before it is overdue may not; once the deadline has passed (the escalation) a
+    senior caseworker may. Then the owner's task (team = the owner's staff ID): the owner
+    may, a member of the routed team may not. As ``decide`` says, asked by the case itself."""
+    case = await start(nationalities=["PL"], whereabouts={"status": "confirmed_address"})
+    key = await case.task("allocate_case_owner")
+    assert [t.team for t in (await case.view()).open_tasks if t.key == key] == ["CC EEA Team"]
+    before, audit_before = await case.view(), await case.audit_actions()
     for outsider in (OTHER_TEAM, SENIOR):  # another team; a senior caseworker before it is overdue
-        with pytest.raises(ApplicationError) as refused:
-            workflow._validate_completion(_completion(key, outsider))
-        assert refused.value.type == NOT_PERMITTED
-    workflow, key = _validator("police_contact", "CC EEA Team", overdue=True)
-    workflow._validate_completion(_completion(key, SENIOR))  # the escalation
-    workflow, key = _validator("police_contact", "co.smith")  # allocated: the owner's task
-    workflow._validate_completion(_completion(key, Acting(subject="co.smith", roles=["caseworker"])))
-    with pytest.raises(ApplicationError):
-        workflow._validate_completion(_completion(key, Acting(subject="cw.ben", roles=["caseworker"], teams=["CC EEA Team"])))
+        await _refused(case, _completion(key, outsider, "allocated", case_owner="co.smith"))
+    await _unchanged(case, key, before, audit_before)
+
+    await ts_env.sleep(ProcessSettings().deadline("allocate_case_owner") + timedelta(hours=1))
+    await case.wait_for(lambda v: any(t.key == key and t.overdue for t in v.open_tasks))
+    await _refused(case, _completion(key, OTHER_TEAM, "allocated", case_owner="co.smith"))  # overdue changes nothing for them
+    done = await case.handle.execute_update(  # the escalation
+        CaseWorkflow.complete_task, _completion(key, SENIOR, "allocated", case_owner="co.smith"))
+    assert done.task_key == key
+
+    key = await case.task("offending_history_check")  # allocated: the owner's task
+    await _refused(case, _completion(key, OWNER.model_copy(update={"subject": "cw.ben"}), "full_history_on_pnc"))
+    done = await case.handle.execute_update(CaseWorkflow.complete_task, _completion(
+        key, Acting(subject="co.smith", roles=["caseworker"]), "full_history_on_pnc"))
+    assert done.task_key == key
 
 
-def test_a_run_without_the_patch_judges_as_it_did() -> None:
-    """A run started before acting-checked-v1 (no marker) keeps its old judgement."""
-    workflow, key = _validator("police_contact", "CC EEA Team", checked=False)
-    workflow._validate_completion(_completion(key, OTHER_TEAM))
+@workflow.defn(name="AcroCase", sandboxed=False)
+class StartedBeforeActingChecked(CaseWorkflow):
+    """A run started before acting-checked-v1, as its validator judges: without the check.
+    (Outside the sandbox only because the sandbox re-imports a workflow's module, and this
+    is a test module.)"""
+
+    @workflow.run
+    async def run(self, input: CaseInput) -> str:
+        self.this_run.acting_checked = False
+        return await super().run(input)
+
+
+async def test_a_run_without_the_patch_judges_as_it_did(ts_env, pool, worker_pool) -> None:
+    """A run without the marker keeps its old judgement: the outcome only, not who sends it."""
+    queue = f"before-acting-checked-{uuid.uuid4().hex[:8]}"
+    activities = CaseActivities(worker_pool, ProcessSettings()).registered()
+    async with Worker(ts_env.client, task_queue=queue, workflows=[StartedBeforeActingChecked], activities=activities):
+        case = await Case.start(ts_env.client, pool, queue, referral())
+        key = await case.task("nbtc_check")
+        done = await case.handle.execute_update(CaseWorkflow.complete_task, _completion(key, OTHER_TEAM, "in_uk"))
+        assert done.task_key == key
+        await case.task("ice_tasking")
+        await case.handle.terminate(reason="test over")

@@ -140,7 +140,7 @@ async def test_every_stage_A_activity_twice_writes_once(dev_env, pool, task_queu
         dev_env.client,
         task_queue=f"{task_queue}-twice",
         workflows=[CaseWorkflow],
-        activities=CaseActivities(pool, ProcessSettings()).all(),
+        activities=CaseActivities(pool, ProcessSettings()).registered(),
         interceptors=[twice],
     )
     async with worker:

@@ -20,7 +20,7 @@ from casework.case import case_id_for
 from cid import intake
 from cid.db import API_LOGIN, WORKER_LOGIN, login_as
 from cid.personal_data import read_personal_data
-from workflows.client import fingerprint
+from cid.intake import fingerprint
 from tests.support import referral
 
 DENIED = asyncpg.InsufficientPrivilegeError

@@ -18,7 +18,7 @@ import os
 import re
 import tempfile
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from temporalio.client import WorkflowUpdateFailedError
 
-from casework.case import CaseState, OpenTask, TaskCompletion
+from casework.case import TaskCompletion
 from casework.referral import DISCLOSABLE_PURPOSE, Certificate, Conviction
 from casework.tasks import TASK_KINDS, OutcomeRefused, validate_outcome
 from starter.events import (
@@ -52,7 +52,7 @@ from tests.support import (
     eventually,
     running_worker,
 )
-from workflows.case import MAX_DETAILS_BYTES, CaseWorkflow
+from workflows.human_task import MAX_DETAILS_BYTES, details_refusal, outcome_refusal
 
 MANY = settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 NO_LINE_BREAKS = st.characters(blacklist_categories=("Cs", "Zl", "Zp"), blacklist_characters="\r\n\x0b\x0c\x1c\x1d\x1e\x85")
@@ -259,20 +259,15 @@ DETAILS = st.one_of(
 def test_the_update_validator_refuses_with_a_reason_and_never_fails_otherwise(
     kind: str, outcome: str, details: dict[str, Any], disclosable: bool,
 ) -> None:
-    """The validator, as the worker runs it, over generated completions: it accepts, or
-    refuses with a ValueError that says why (never another exception, which would not
-    be a clean refusal). Too large (R: 16 kB) or unstorable (NUL) details are refused."""
-    workflow = object.__new__(CaseWorkflow)
-    key = f"{kind}-1"
-    workflow.s = CaseState(case_id="acro-case-T1", convictions_disclosable=disclosable, open_tasks={
-        key: OpenTask(key=key, kind=kind, team="t", due_at=datetime(2030, 1, 1, tzinfo=UTC))})
-    workflow._completing = set()
-    workflow._today = lambda: BUSINESS_DATE  # the case's business date, as workflow.now() gives it
-    command = TaskCompletion(task_key=key, outcome=outcome, actor=CASEWORKER, details=details)
-    try:
-        workflow._validate_completion(command)
-    except ValueError as refused:
-        assert str(refused)
+    """The validator's judgement of a completion's outcome and details (workflows/human_task.py,
+    ``details_refusal`` then ``outcome_refusal``, as the update's validator asks them), over
+    generated completions: it accepts, or refuses with a reason (never an exception, which
+    would not be a clean refusal). Too large (16 kB) or unstorable (NUL) details are refused.
+    Through the real update: ``test_oversized_or_unstorable_details_are_refused_before_anything_is_written``."""
+    refusal = details_refusal(details) or outcome_refusal(kind, outcome, details, disclosable=disclosable,
+                                                          today=BUSINESS_DATE)
+    if refusal is not None:
+        assert refusal
         return
     assert len(json.dumps(details)) <= MAX_DETAILS_BYTES
     assert "\x00" not in json.dumps(details, ensure_ascii=False)

@@ -3,7 +3,7 @@
 A PostgreSQL of this test's own (embedded) serves a real ``casework-worker`` process.
 Cases make progress; the database is stopped with ``pg_ctl`` while each case is being
 told the outcome of its NBTC check; their activities fail and retry with backoff
-(workflows/case.py ACTIVITY_RETRY: 1 s doubling to at most 1 min, forever) and nothing
+(workflows/record.py ACTIVITY_RETRY: 1 s doubling to at most 1 min, forever) and nothing
 moves; the database comes back on the same socket, and every case resumes - with the
 same worker process, whose asyncpg pool replaced its broken connections - and ends with
 exactly the CID rows of a case that never saw the outage.
@@ -34,7 +34,7 @@ from tests.fault_support import (
     worker_environment,
 )
 from tests.support import Case, referral
-from workflows.case import ACTIVITY_RETRY
+from workflows.record import ACTIVITY_RETRY
 from workflows.client import CaseClient
 
 CASES = 12

@@ -19,8 +19,9 @@ from casework.referral import DISCLOSABLE_PURPOSE
 from casework.rules import ACRO_REFERRAL_EVENT, NON_DISCLOSABLE_NOTE
 from casework.tasks import CC_WORKFLOW, NBTC
 from cid import intake
-from workflows.client import CaseClient, Submitted, fingerprint
-from tests.support import Case, referral, running_worker, until
+from cid.intake import fingerprint
+from workflows.client import CaseClient, Submitted
+from tests.support import Case, referral, running_worker, submit, until
 
 CRIMINAL_PROCEEDINGS = "Request for criminal proceedings"
 
@@ -287,17 +288,17 @@ async def executions(client: Client, workflow_id: str) -> int:
 async def test_same_referral_twice_is_one_case_and_a_changed_one_is_refused(dev_env, pool, task_queue):
     async with running_worker(dev_env.client, pool, task_queue):
         ref = referral(name=f"Marek Zielinski {token()}")
-        cases = CaseClient(dev_env.client, pool=pool, task_queue=task_queue)
-        first = await cases.submit(ref, actor="acro.referrals")
-        again = await cases.submit(ref, actor="acro.referrals")
+        cases = CaseClient(dev_env.client, task_queue=task_queue)
+        first = await submit(cases, pool, ref, actor="acro.referrals")
+        again = await submit(cases, pool, ref, actor="acro.referrals")
         # The same referral typed with a lower-case reference is the same referral.
         lower = referral(**(ref.model_dump(mode="json") | {"acro_reference": ref.acro_reference.lower()}))
-        third = await cases.submit(lower, actor="someone.else")
+        third = await submit(cases, pool, lower, actor="someone.else")
         assert (first.status, again.status, third.status) == (Submitted.STARTED, Submitted.EXISTS, Submitted.EXISTS)
         assert first.case_id == again.case_id == third.case_id
 
         changed = referral(**(ref.model_dump(mode="json") | {"name": "Somebody Else"}))
-        refused = await cases.submit(changed, actor="acro.referrals")
+        refused = await submit(cases, pool, changed, actor="acro.referrals")
         assert refused.status is Submitted.CONFLICT and ref.acro_reference in refused.reason
 
         case = Case(dev_env.client, pool, dev_env.client.get_workflow_handle(first.case_id), ref)
@@ -313,7 +314,7 @@ async def test_same_referral_submitted_concurrently_starts_once(dev_env, pool, t
     async with running_worker(dev_env.client, pool, task_queue):
         refs = [referral(name=f"Concurrent Person {token()}") for _ in range(3)]
         results = await asyncio.gather(*(
-            CaseClient(dev_env.client, pool=pool, task_queue=task_queue).submit(ref, actor="acro.referrals")
+            submit(CaseClient(dev_env.client, task_queue=task_queue), pool, ref, actor="acro.referrals")
             for ref in refs for _ in range(6)
         ))
         for ref in refs:

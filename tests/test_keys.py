@@ -9,11 +9,15 @@ from pathlib import Path
 from casework import keys
 
 ROOT = Path(__file__).resolve().parent.parent
-PRODUCT = ("casework", "cid", "workflows", "activities", "worker", "starter", "codec_server", "bench")
+PRODUCT = ("casework", "cid", "workflows", "activities", "worker", "starter", "codec_server", "bench", "access")
 KEYS = {
     keys.WORKFLOW_TYPE: "WORKFLOW_TYPE", keys.WORKFLOW_ID_PREFIX: "WORKFLOW_ID_PREFIX",
     keys.CERTIFICATE_RECEIVED: "CERTIFICATE_RECEIVED", keys.STAGE1_NOTICE: "STAGE1_NOTICE",
     keys.RESPOND_BY: "RESPOND_BY", keys.DIRECTOR: "DIRECTOR",
+    # Recipients the workflow addresses and the access policy gives readers ("subject" and
+    # "NBTC" are also other words: a field name, a team).
+    **{r.value: f"Recipient.{r.name}" for r in keys.Recipient
+       if r not in (keys.Recipient.SUBJECT, keys.Recipient.NBTC, keys.Recipient.DIRECTOR)},
 }
 EVENT_KEY_PREFIX = keys.legacy_event_key("")
 

@@ -35,7 +35,7 @@ from casework.temporal import data_converter
 from cid import intake
 from codec_server import start_codec_server
 from codec_server.app import CodecServerConfig
-from workflows.client import fingerprint
+from cid.intake import fingerprint
 from tests.support import referral
 from workflows.case import CaseWorkflow
 

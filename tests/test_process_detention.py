@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
@@ -10,7 +11,7 @@ from casework import rules
 from casework.case import Stage, TaskCompletion
 from casework.referral import DISCLOSABLE_PURPOSE, Certificate
 from tests.support import CASEWORKER, PURSUIT_FACTORS, Case, eventually, through_stage_c
-from workflows.case import CaseWorkflow
+from workflows.human_task import outcome_refusal
 
 
 CONVICTIONS = [{"country": "PL", "offence": "Robbery", "category": "robbery", "conviction_date": "2010-05-06"}]
@@ -187,26 +188,11 @@ async def test_director_disagreeing_refused_without_disclosable_convictions_unti
     ("director_decision", "disagree", {"reason": "deport"}),
 ])
 def test_every_step_to_a_deportation_decision_or_detention_needs_disclosable_convictions_R30_R61(kind, outcome, details):
-    """The validator as the worker runs it, on a case whose convictions are not available.
-
-    A new case can no longer reach the decision to deport so (pursuing is refused first),
-    but a live case that accepted "pursue" before this rule was enforced can: it waits too.
-    """
-    from datetime import UTC, date, datetime
-
-    from casework.case import CaseState, OpenTask
-
-    key = f"{kind}-1"
-    for disclosable in (False, True):
-        workflow = object.__new__(CaseWorkflow)
-        workflow.s = CaseState(case_id="acro-case-T1", convictions_disclosable=disclosable, open_tasks={
-            key: OpenTask(key=key, kind=kind, team="t", due_at=datetime(2030, 1, 1, tzinfo=UTC))})
-        workflow._completing = set()
-        workflow._today = lambda: date(2030, 1, 1)
-        command = TaskCompletion(task_key=key, outcome=outcome, actor="co.smith", details=details)
-        if disclosable:
-            workflow._validate_completion(command)  # accepted
-        else:
-            with pytest.raises(ValueError) as refused:
-                workflow._validate_completion(command)
-            assert_refused_citing_the_rules(str(refused.value), outcome)
+    """The validator's judgement (workflows/human_task.py ``outcome_refusal``) on convictions
+    not available, and available. The three tests above prove it through the real update;
+    a new case can no longer reach the decision to deport so (pursuing is refused first),
+    but a live case that accepted "pursue" before this rule was enforced can: it waits too."""
+    assert outcome_refusal(kind, outcome, details, disclosable=True, today=date(2030, 1, 1)) is None
+    refused = outcome_refusal(kind, outcome, details, disclosable=False, today=date(2030, 1, 1))
+    assert refused is not None
+    assert_refused_citing_the_rules(refused, outcome)

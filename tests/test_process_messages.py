@@ -21,6 +21,7 @@ from casework.case import (
 )
 from casework.referral import DISCLOSABLE_PURPOSE
 from casework.referral import Certificate
+from cid import intake
 from workflows.case import CaseWorkflow
 from tests.support import CASEWORKER, busy, days, eventually, through_stage_c, until
 
@@ -35,8 +36,8 @@ MOST_SERIOUS = {  # R12
 
 
 async def _hold(case, event_id: str, certificate: dict = DISCLOSABLE) -> int:  # noqa: ANN001
-    held = await case.cases.hold_certificate(case.id, Certificate.model_validate(certificate), event_id=event_id,
-                                             actor="acro.system")
+    held = await intake.hold_certificate(case.pool, case.id, Certificate.model_validate(certificate), event_id=event_id,
+                                         actor="acro.system")
     assert held is not None
     return held
 
@@ -68,7 +69,7 @@ async def test_identical_repeat_is_already_applied_a_conflicting_one_refused_R16
     assert (await case.case_row())["custody"] == "detained"  # the refused one changed nothing
     # A certificate's event ID with another certificate is refused before anything is held.
     await _hold(case, "acro-9")
-    assert await case.cases.hold_certificate(case.id, Certificate.model_validate({**DISCLOSABLE, "convictions": [
+    assert await intake.hold_certificate(case.pool, case.id, Certificate.model_validate({**DISCLOSABLE, "convictions": [
         {"country": "PL", "offence": "Fraud", "category": "fraud", "conviction_date": "2011-05-06"}]}),
         event_id="acro-9", actor="acro.system") is None
 

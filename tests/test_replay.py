@@ -20,7 +20,8 @@ from temporalio.worker import Replayer
 
 from casework.codec import parse_keys
 from casework.temporal import data_converter
-from workflows.case import PATCH_ACTING, PATCH_SEARCH_ATTRIBUTES, CaseWorkflow
+from workflows.case import CaseWorkflow
+from workflows.context import PATCH_ACTING, PATCH_SEARCH_ATTRIBUTES
 
 HISTORIES = Path(__file__).parent / "histories"
 #: The version folders and the least number of histories each must hold.

@@ -19,9 +19,14 @@ from casework.case import CaseInput
 from tests.fault_support import until
 from tests.support import Case, referral, running_worker
 from tests.test_replay import patches, recorded, replay
-from workflows.case import PATCH_SEARCH_ATTRIBUTES, CaseWorkflow
+from workflows.case import CaseWorkflow
+from workflows.context import PATCH_SEARCH_ATTRIBUTES
 
 EXTRA_NOTE_PATCH = "replay-test-note-before-restricted-step"
+
+
+# Each change replaces one step of a mechanic (workflows/record.py, workflows/status.py)
+# for the run, before the case starts.
 
 
 @workflow.defn(name="AcroCase", sandboxed=False)
@@ -30,12 +35,15 @@ class NoteInserted(CaseWorkflow):
 
     @workflow.run
     async def run(self, input: CaseInput) -> str:
-        return await super().run(input)
+        restricted = self.record.restricted
 
-    async def _restricted(self, rule: str) -> None:
-        if f"restricted:{rule}" not in self.s.visit_steps:  # where the step runs (a re-entered stage skips it)
-            await self._note(f"before-{rule}", "a note inserted before the restricted step")
-        await super()._restricted(rule)
+        async def with_a_note(rule: str) -> None:
+            if f"restricted:{rule}" not in self.s.visit_steps:  # where the step runs (a re-entered stage skips it)
+                await self.record.note(f"before-{rule}", "a note inserted before the restricted step")
+            await restricted(rule)
+
+        self.record.restricted = with_a_note  # type: ignore[method-assign]
+        return await super().run(input)
 
 
 @workflow.defn(name="AcroCase", sandboxed=False)
@@ -44,12 +52,15 @@ class NoteInsertedBehindPatch(CaseWorkflow):
 
     @workflow.run
     async def run(self, input: CaseInput) -> str:
-        return await super().run(input)
+        restricted = self.record.restricted
 
-    async def _restricted(self, rule: str) -> None:
-        if workflow.patched(EXTRA_NOTE_PATCH):
-            await self._note(f"before-{rule}", "a note inserted before the restricted step")
-        await super()._restricted(rule)
+        async def with_a_note(rule: str) -> None:
+            if workflow.patched(EXTRA_NOTE_PATCH):
+                await self.record.note(f"before-{rule}", "a note inserted before the restricted step")
+            await restricted(rule)
+
+        self.record.restricted = with_a_note  # type: ignore[method-assign]
+        return await super().run(input)
 
 
 @workflow.defn(name="AcroCase", sandboxed=False)
@@ -58,10 +69,8 @@ class PatchCheckRemoved(CaseWorkflow):
 
     @workflow.run
     async def run(self, input: CaseInput) -> str:
+        self.status._publish = self.status._upsert  # type: ignore[method-assign]
         return await super().run(input)
-
-    def _publish(self) -> None:
-        self._upsert_search_attributes()
 
 
 @workflow.defn(name="AcroCase", sandboxed=False)
@@ -70,11 +79,12 @@ class PatchDeprecated(CaseWorkflow):
 
     @workflow.run
     async def run(self, input: CaseInput) -> str:
-        return await super().run(input)
+        def deprecated() -> None:
+            workflow.deprecate_patch(PATCH_SEARCH_ATTRIBUTES)
+            self.status._upsert()
 
-    def _publish(self) -> None:
-        workflow.deprecate_patch(PATCH_SEARCH_ATTRIBUTES)
-        self._upsert_search_attributes()
+        self.status._publish = deprecated  # type: ignore[method-assign]
+        return await super().run(input)
 
 
 def reaches_a_restricted_step(history: WorkflowHistory) -> bool:

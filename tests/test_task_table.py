@@ -1,5 +1,6 @@
-"""A task kind is defined once (casework/tasks.py): the outcomes the workflow acts on, the
-deadlines the settings use and the outcomes messages settle a task with all come from it."""
+"""A task kind is defined once (casework/tasks.py): the outcomes the workflow acts on (by
+the table's enums, never a string literal: issue 19, item 2), the deadlines the settings
+use and the outcomes messages settle a task with all come from it."""
 
 from __future__ import annotations
 
@@ -8,96 +9,141 @@ import json
 import os
 import subprocess
 import sys
+from enum import StrEnum
 from pathlib import Path
 
 import pytest
 
+from casework import tasks
 from casework.settings import ProcessConfigError, ProcessSettings, load_process_settings
 from casework.tasks import TASK_KINDS
 
 ROOT = Path(__file__).resolve().parent.parent
-WORKFLOW = ROOT / "workflows" / "case.py"
+WORKFLOWS = [p for p in sorted((ROOT / "workflows").glob("*.py")) if p.name != "client.py"]
+#: The task table's outcome enums, by name.
+OUTCOME_ENUMS = {name: value for name, value in vars(tasks).items()
+                 if isinstance(value, type) and issubclass(value, StrEnum) and value is not StrEnum}
 
 
-def _strings(node: ast.AST) -> list[str]:
-    """The string constants a comparison names: one, or a tuple/list/set of them."""
+def _literals(node: ast.AST) -> list[str]:
+    """The string constants an operand names: one, or a tuple/list/set of them."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return [node.value]
     if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
-        return [s for element in node.elts for s in _strings(element)]
+        return [s for element in node.elts for s in _literals(element)]
     return []
 
 
-def _task_call(node: ast.AST) -> ast.Call | None:
-    """``await self._task("kind", ...)`` -> the call."""
+def _members(node: ast.AST) -> list[tuple[str, str]]:
+    """The task-table enum members an operand names: ``PursuitOutcome.PURSUE`` -> (enum, member)."""
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in OUTCOME_ENUMS:
+        return [(node.value.id, node.attr)]
+    if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+        return [m for element in node.elts for m in _members(element)]
+    return []
+
+
+def _is_task_outcome(node: ast.AST) -> bool:
+    """``<x>.outcome`` of a task or a completion; not the case's own (``self.s.outcome``)."""
+    return isinstance(node, ast.Attribute) and node.attr == "outcome" and not (
+        isinstance(node.value, ast.Attribute) and node.value.attr == "s" or isinstance(node.value, ast.Name) and node.value.id == "s")
+
+
+def outcome_comparisons(tree: ast.AST) -> list[tuple[int, ast.Compare]]:
+    return [(node.lineno, node) for node in ast.walk(tree) if isinstance(node, ast.Compare)
+            and any(_is_task_outcome(operand) for operand in (node.left, *node.comparators))]
+
+
+def literal_outcome_comparisons(tree: ast.AST) -> list[int]:
+    """Lines comparing a task's outcome with a string literal instead of the table's enum."""
+    return [line for line, node in outcome_comparisons(tree)
+            if any(_literals(operand) for operand in (node.left, *node.comparators))]
+
+
+def _done_kind(node: ast.AST) -> str | None:
+    """``await self.tasks.done("kind", ...)`` -> "kind"."""
     if isinstance(node, ast.Await) and isinstance(node.value, ast.Call):
-        func = node.value.func
-        if isinstance(func, ast.Attribute) and func.attr == "_task":
-            return node.value
+        call = node.value
+        if isinstance(call.func, ast.Attribute) and call.func.attr == "done" and call.args \
+                and isinstance(call.args[0], ast.Constant):
+            return call.args[0].value
     return None
 
 
-def workflow_outcome_uses() -> tuple[list[tuple[int, str | None, str]], list[tuple[int, str, str]]]:
-    """What workflows/case.py compares outcomes against, and what its resolvers settle with.
+def workflow_outcome_uses() -> tuple[list[tuple[str, str | None, tuple[str, str]]], dict[str, list[str]]]:
+    """What the workflow compares task outcomes against, and which settler settles which kinds.
 
-    Returns (comparisons, settlements): (line, kind or None when the task is not known
-    statically, outcome) for every ``<task>.outcome ==/in "..."``, and (line, kind,
-    outcome) for every outcome a resolver passed to ``_task(kind, resolved_by=...)`` returns.
+    Returns (comparisons, settlers): (place, kind or None when the task is not known
+    statically, (enum, member)) for every ``<task>.outcome ==/in Enum.MEMBER``, and
+    settler method -> the kinds passed to ``tasks.done(kind, settled_by=self.settlers.<it>)``.
     """
-    tree = ast.parse(WORKFLOW.read_text())
-    comparisons: list[tuple[int, str | None, str]] = []
-    resolvers: dict[str, list[str]] = {}  # resolver method -> kinds it settles
-    methods = {n.name: n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
-    for function in methods.values():
-        bound: list[tuple[int, str, str]] = []  # (line, variable, kind)
-        for node in ast.walk(function):
-            call = _task_call(node.value) if isinstance(node, (ast.Assign, ast.Expr)) else None
-            if isinstance(node, ast.Assign) and call and isinstance(node.targets[0], ast.Name):
-                bound.append((node.lineno, node.targets[0].id, call.args[0].value))  # type: ignore[attr-defined]
-            if call is None and isinstance(node, ast.Await):
-                call = _task_call(node)
-            if call is not None:
-                for keyword in call.keywords:
-                    if keyword.arg == "resolved_by" and isinstance(keyword.value, ast.Attribute):
-                        resolvers.setdefault(keyword.value.attr, []).append(call.args[0].value)  # type: ignore[attr-defined]
-        for node in ast.walk(function):
-            if not (isinstance(node, ast.Compare) and isinstance(node.left, ast.Attribute) and node.left.attr == "outcome"):
-                continue
-            if isinstance(node.left.value, ast.Attribute):  # self.s.outcome: the case's, not a task's
-                continue
-            variable = node.left.value.id if isinstance(node.left.value, ast.Name) else None
-            earlier = [kind for line, name, kind in bound if name == variable and line <= node.lineno]
-            kind = earlier[-1] if earlier else None
-            for literal in (s for c in node.comparators for s in _strings(c)):
-                comparisons.append((node.lineno, kind, literal))
-    settlements = []
-    for resolver, kinds in resolvers.items():
-        for node in ast.walk(methods[resolver]):
-            if isinstance(node, ast.Tuple) and node.elts and isinstance(node.elts[0], ast.Constant):
-                settlements += [(node.lineno, kind, node.elts[0].value) for kind in kinds]
-            if isinstance(node, ast.IfExp):
-                for branch in (node.body, node.orelse):
-                    if isinstance(branch, ast.Tuple) and isinstance(branch.elts[0], ast.Constant):
-                        settlements += [(node.lineno, kind, branch.elts[0].value) for kind in kinds]
-    return comparisons, settlements
+    comparisons = []
+    settlers: dict[str, list[str]] = {}
+    for path in WORKFLOWS:
+        tree = ast.parse(path.read_text())
+        for function in (n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))):
+            bound = [(n.lineno, n.targets[0].id, _done_kind(n.value)) for n in ast.walk(function)
+                     if isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Name) and _done_kind(n.value)]
+            for node in ast.walk(function):
+                kind = _done_kind(node)
+                for keyword in node.value.keywords if kind else []:  # type: ignore[attr-defined]
+                    for settler in ast.walk(keyword.value):
+                        if keyword.arg == "settled_by" and isinstance(settler, ast.Attribute) \
+                                and isinstance(settler.value, ast.Attribute) and settler.value.attr == "settlers":
+                            settlers.setdefault(settler.attr, []).append(kind)
+            for line, node in outcome_comparisons(function):
+                variable = next((o.value.id for o in (node.left, *node.comparators)
+                                 if _is_task_outcome(o) and isinstance(o.value, ast.Name)), None)  # type: ignore[attr-defined]
+                earlier = [k for ln, name, k in bound if name == variable and ln <= line]
+                for operand in node.comparators:
+                    for member in _members(operand):
+                        comparisons.append((f"{path.name}:{line}", earlier[-1] if earlier else None, member))
+    return comparisons, settlers
 
 
-def test_every_outcome_the_workflow_compares_against_is_in_the_table():
-    comparisons, settlements = workflow_outcome_uses()
-    assert len(comparisons) >= 12 and len(settlements) >= 4  # the parse found them
-    every_outcome = {str(o) for kind in TASK_KINDS.values() for o in kind.outcomes}
+def test_no_outcome_is_compared_to_a_string_literal():
+    assert literal_outcome_comparisons(ast.parse('if nbtc.outcome == "left_uk": pass')) == [1]
+    assert literal_outcome_comparisons(ast.parse('x = p.outcome in ("a", NbtcCheckOutcome.LEFT_UK)')) == [1]
+    assert literal_outcome_comparisons(ast.parse("if nbtc.outcome == NbtcCheckOutcome.LEFT_UK: pass")) == []
+    wrong = {p.name: lines for p in WORKFLOWS if (lines := literal_outcome_comparisons(ast.parse(p.read_text())))}
+    assert not wrong, f"compare outcomes with the task table's enums (casework/tasks.py): {wrong}"
+
+
+def test_every_outcome_the_workflow_compares_against_is_its_tasks():
+    comparisons, settlers = workflow_outcome_uses()
+    assert len(comparisons) >= 15 and len(settlers) >= 3  # the parse found them
     wrong = []
-    for line, kind, outcome in comparisons:
-        if kind is None:
-            if outcome not in every_outcome:
-                wrong.append(f"workflows/case.py:{line}: '{outcome}' is no task's outcome")
-        elif outcome not in {str(o) for o in TASK_KINDS[kind].outcomes}:
-            wrong.append(f"workflows/case.py:{line}: '{outcome}' is not an outcome of {kind}")
-    for line, kind, outcome in settlements:
-        if outcome not in {str(o) for o in TASK_KINDS[kind].settled_by_message}:
-            wrong.append(f"workflows/case.py:{line}: {kind} is settled by a message with '{outcome}', "
-                         "which its settled_by_message does not list")
+    for place, kind, (enum, member) in comparisons:
+        if not hasattr(OUTCOME_ENUMS[enum], member):
+            wrong.append(f"{place}: {enum}.{member} does not exist")
+        elif kind is not None and OUTCOME_ENUMS[enum] is not TASK_KINDS[kind].outcomes:
+            wrong.append(f"{place}: {enum}.{member} is not an outcome of {kind} ({TASK_KINDS[kind].outcomes.__name__})")
     assert not wrong, "\n".join(wrong)
+
+
+def test_every_task_the_workflow_opens_is_a_kind_of_the_table():
+    opened = [(p.name, n.lineno, n.args[0].value) for p in WORKFLOWS for n in ast.walk(ast.parse(p.read_text()))
+              if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in ("done", "open")
+              and n.args and isinstance(n.args[0], ast.Constant) and isinstance(n.args[0].value, str)]
+    assert len(opened) >= 16  # every kind but overdue_review (opened by escalation), the parse found them
+    assert not [o for o in opened if o[2] not in TASK_KINDS], [o for o in opened if o[2] not in TASK_KINDS]
+
+
+def test_a_message_settles_a_task_only_with_an_outcome_its_kind_lists():
+    """Every settler, in every state it can answer from, gives its kinds' ``settled_by_message`` outcomes."""
+    _, settlers = workflow_outcome_uses()
+    from itertools import product
+    from types import SimpleNamespace
+
+    from casework.case import CaseState
+    from workflows.human_task import Settlers
+
+    for name, kinds in settlers.items():
+        for located, left, disclosable in product((False, True), repeat=3):
+            state = CaseState(case_id="acro-case-T1", located=located, left_uk=left, convictions_disclosable=disclosable)
+            settled = getattr(Settlers(SimpleNamespace(s=state, last_actor="ops.ivy")), name)()  # type: ignore[arg-type]
+            for kind in kinds:
+                assert settled is None or settled[0] in TASK_KINDS[kind].settled_by_message, (name, kind, settled)
 
 
 def test_each_kind_is_one_whole_definition():

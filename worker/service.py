@@ -47,7 +47,7 @@ def build_worker(
         client,
         task_queue=task_queue,
         workflows=[CaseWorkflow],
-        activities=activities.all(),
+        activities=activities.registered(),
         graceful_shutdown_timeout=SHUTDOWN_GRACE,
         **options,
     )

@@ -7,8 +7,9 @@ renamed method is a type error here rather than a string that silently stops mat
 The names the server records (signals, the update, the query) stay as ``workflows/case.py``
 declares them: recorded histories depend on them.
 
-Intake (``submit``, ``hold_certificate``) holds the personal data in the CID first
-and gives the case only a reference (docs/design.md, "Personal data held in the CID").
+The client talks only to Temporal. Intake holds the personal data in the CID first
+(``cid.intake.hold_referral``, ``hold_certificate``), and the case gets only a reference
+(docs/design.md, "Personal data held in the CID").
 
 Messages go as the ``deliver_event`` update, whose answer is the case's own (applied,
 already applied, refused); ``signal_event`` is for senders that fire and forget. A case
@@ -23,15 +24,12 @@ and an update that was not accepted did nothing.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 from typing import Any, Callable, TypeVar, Union
 
-import asyncpg
 from temporalio.client import Client, WorkflowExecutionDescription, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
@@ -52,10 +50,12 @@ from casework.case import (
     case_id_for,
     kind_of,
 )
-from casework.referral import Certificate, Referral
-from cid import intake
+from casework.referral import Referral
 from casework.rules import non_disclosable_reason
-from workflows.case import CONFLICTING_REPEAT, CONTINUING_AS_NEW, UNSUPPORTED, CaseWorkflow
+from workflows.case import CaseWorkflow
+from workflows.continuing import CONTINUING_AS_NEW
+from workflows.legacy import UNSUPPORTED
+from workflows.messages import CONFLICTING_REPEAT
 
 #: Every message another system or person can send a case.
 CaseEvent = Union[PersonLocated, LeftUk, CertificateReceived, RepresentationsReceived]
@@ -91,11 +91,11 @@ class SubmitResult:
     #: the case is started, so the person submitting hears it before anything is destroyed.
     non_disclosable: str | None = None
 
-
-def fingerprint(model: Referral | Certificate) -> str:
-    """What makes two submissions "the same": the canonical JSON of the validated model."""
-    canonical = json.dumps(model.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    @classmethod
+    def conflicting(cls, referral: Referral) -> "SubmitResult":
+        """R01: another referral holds this ACRO reference (``cid.intake.Held.CONFLICT``): nothing started."""
+        return cls(case_id_for(referral.acro_reference), Submitted.CONFLICT,
+                   f"a different referral with ACRO reference {referral.acro_reference} was submitted before")
 
 
 def is_conflicting_repeat(receipt: EventReceipt) -> bool:
@@ -106,15 +106,13 @@ def is_conflicting_repeat(receipt: EventReceipt) -> bool:
 
 
 class CaseClient:
-    """Acting on cases as people and other systems do, through Temporal (and the CID for intake).
+    """Acting on cases as people and other systems do, through Temporal.
 
-    ``pool`` is needed only by ``submit`` and ``hand_in_certificate``; ``task_queue`` only
-    by the methods that start a case.
+    ``task_queue`` is needed only by the methods that start a case.
     """
 
-    def __init__(self, client: Client, *, pool: asyncpg.Pool | None = None, task_queue: str | None = None) -> None:
+    def __init__(self, client: Client, *, task_queue: str | None = None) -> None:
         self.temporal = client
-        self.pool = pool
         self.task_queue = task_queue
 
     def handle(self, case_id: str) -> WorkflowHandle[CaseWorkflow, str]:
@@ -133,17 +131,13 @@ class CaseClient:
         )
 
     async def submit(self, referral: Referral, *, actor: str) -> SubmitResult:
-        """R01: one case per ACRO reference; a repeat starts nothing and says it already exists.
+        """R01: start the case of a referral held in the CID (``cid.intake.hold_referral``,
+        first): one case per ACRO reference; a repeat starts nothing and says it already exists.
 
-        The referral is held first, then the case is started; a rerun after a failure in
-        between finds the held referral and starts the case, so nothing is half-done.
+        Held first, then started: a rerun after a failure in between finds the held referral
+        and starts the case, so nothing is half-done.
         """
         case_id = case_id_for(referral.acro_reference)
-        async with self._pool().acquire() as conn:
-            held = await intake.submit_referral(conn, case_id, referral, fingerprint(referral), actor)
-        if held == "conflict":
-            return SubmitResult(case_id, Submitted.CONFLICT,
-                                f"a different referral with ACRO reference {referral.acro_reference} was submitted before")
         judged = non_disclosable_reason(referral.certificate)
         try:
             await self.start(case_id, CaseInput(acro_reference=referral.acro_reference, submitted_by=actor),
@@ -180,20 +174,6 @@ class CaseClient:
             raise TypeError(f"not a case event: {type(event).__name__}") from None
         await self.handle(case_id).signal(signal, event)
 
-    async def hold_certificate(self, case_id: str, certificate: Certificate, *, event_id: str, actor: str) -> int | None:
-        """R03 -> R04: hold a new ACRO certificate in the CID for its case; the same event ID
-        with the same certificate gives the same ID, with another certificate None."""
-        async with self._pool().acquire() as conn:
-            return await intake.submit_certificate(conn, case_id, event_id, certificate, fingerprint(certificate), actor)
-
-    async def hand_in_certificate(self, case_id: str, certificate: Certificate, *, event_id: str, actor: str) -> int:
-        """Hold a certificate and signal its case (fire and forget); its ID in the CID."""
-        certificate_id = await self.hold_certificate(case_id, certificate, event_id=event_id, actor=actor)
-        if certificate_id is None:
-            raise ValueError(f"certificate event {event_id} was handed in before with a different certificate")
-        await self.send_event(case_id, CertificateReceived(event_id=event_id, actor=actor, certificate_id=certificate_id))
-        return certificate_id
-
     # ------------------------------------------------------------------ tasks and reading
 
     async def complete_task(
@@ -212,11 +192,6 @@ class CaseClient:
 
     async def describe(self, case_id: str, *, rpc_timeout: timedelta | None = None) -> WorkflowExecutionDescription:
         return await self.handle(case_id).describe(rpc_timeout=rpc_timeout)
-
-    def _pool(self) -> asyncpg.Pool:
-        if self.pool is None:
-            raise ValueError("CaseClient needs the CID's pool for intake")
-        return self.pool
 
 
 async def _sending_again(send: Callable[[], Awaitable[T]]) -> T:

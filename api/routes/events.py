@@ -4,7 +4,7 @@ Each goes to its case as the ``deliver_event`` update (``CaseClient.deliver_even
 the answer is the case's own receipt: applied, already applied (an identical repeat),
 or refused - a conflicting repeat (409) or a refusal by the case (422, naming the rule
 when the case names one). The sender recorded is the token's subject; a certificate is
-held in the CID first (``CaseClient.hold_certificate``) and the case given its ID.
+held in the CID first (``cid.intake.hold_certificate``) and the case given its ID.
 
 A sender of many messages may ask ``Prefer: respond-async`` (RFC 7240): after the same
 checks the message is signalled (``CaseClient.send_event``: durable once Temporal accepted
@@ -47,7 +47,7 @@ from casework.case import (
 )
 from casework.referral import Certificate, parse_certificate
 from casework.refusals import field_errors
-from cid import read_model
+from cid import intake, read_model
 from casework.rules import non_disclosable_reason
 from workflows.client import is_conflicting_repeat
 
@@ -227,7 +227,7 @@ async def certificate(case_id: CaseId, body: CertificateBody, who: Who, svc: Svc
                       errors=errors) from None
     _refuse_closed(case)
     judged = non_disclosable_reason(cert)  # R02/R03: said before the case destroys it
-    held = await svc.cases.hold_certificate(case_id, cert, event_id=event_id, actor=who.subject)
+    held = await intake.hold_certificate(svc.pool, case_id, cert, event_id=event_id, actor=who.subject)
     if held is None:
         raise Problem(409, f"certificate event {event_id} was handed in before with a different certificate: "
                            "refused; use a new event ID", kind="conflicting-repeat")

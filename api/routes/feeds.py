@@ -1,7 +1,7 @@
 """/feeds (docs/api.md): each recipient system's outbound messages, which it reads and
 acknowledges, so that the systems a case writes to can act on what it sends.
 
-A message's body is what the case workflow wrote with it (workflows/case.py ``_message``):
+A message's body is what the case workflow wrote with it (workflows/case.py, through ``CaseRecord.message``):
 fixed wording, dates of the Stage 1 window, task keys - never a name, a date of birth or a
 conviction, which stay in the CID behind the R60 read. The feed passes the body on as it is
 and adds the case ID and ACRO reference (no personal data) so the recipient knows the case.

@@ -20,6 +20,7 @@ from api.problems import FieldError, Problem, ProblemDocument, problem_responses
 from api.services import Svc
 from casework.referral import Referral, parse_referral
 from casework.refusals import field_errors
+from cid import intake
 from workflows.client import SubmitResult, Submitted
 
 router = APIRouter(tags=["referrals"])
@@ -87,9 +88,9 @@ def answered(result: SubmitResult) -> Started:
 async def submit(referral: Referral, who: Who, svc: Svc, response: Response) -> Started:
     allow(who, Action.SUBMIT_REFERRAL)
     ready = checked(referral.model_dump(mode="json"))
+    if await intake.hold_referral(svc.pool, ready, actor=who.subject) is intake.Held.CONFLICT:
+        raise conflict(SubmitResult.conflicting(ready))
     result = await svc.cases.submit(ready, actor=who.subject)
-    if result.status is Submitted.CONFLICT:
-        raise conflict(result)
     response.headers["Location"] = f"/cases/{result.case_id}"
     if result.status is Submitted.EXISTS:
         response.status_code = 200
@@ -130,7 +131,9 @@ async def submit_batch(referrals: Annotated[list[Any], Body()], who: Who, svc: S
 
     async def one(index: int, referral: Referral) -> None:
         async with limit:
-            result = await svc.cases.submit(referral, actor=who.subject)
+            held = await intake.hold_referral(svc.pool, referral, actor=who.subject)
+            result = SubmitResult.conflicting(referral) if held is intake.Held.CONFLICT \
+                else await svc.cases.submit(referral, actor=who.subject)
         if result.status is Submitted.CONFLICT:
             items[index] = BatchItem(index=index, status=409, result="refused", case_id=result.case_id,
                                      problem=conflict(result).document)

@@ -33,7 +33,7 @@ from casework.case import Acting, TaskCompletion
 from casework.tasks import TASK_KINDS
 from cid import read_model
 from cid.assignments import Holding, change_assignee
-from workflows.case import NOT_PERMITTED
+from workflows.human_task import NOT_PERMITTED
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["tasks"])
