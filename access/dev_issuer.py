@@ -53,12 +53,13 @@ from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from access import pkce
-from access.settings import DevIssuerSettings
+from access.loopback import LoopbackHostOnly
 from casework import config
 
 CODE_SECONDS = 60
@@ -174,12 +175,13 @@ def _is_loopback_host(host: str | None) -> bool:
 
 def check_local_stack(issuer: str, host: str, environ: dict[str, str] | None = None) -> None:
     """Refuse to run anywhere but the local stack (see the module docstring)."""
-    if config.stack_marker(environ) != "local":
+    where = config.LocalStackSettings.read(environ)
+    if not where.is_local:
         raise DevIssuerRefused(
             f"the development issuer runs only on the local stack: {config.STACK_ENV}=local is not set "
             "(use a real OpenID Connect issuer anywhere else; docs/access.md)"
         )
-    if config.in_kubernetes(environ):
+    if where.in_kubernetes:
         raise DevIssuerRefused("the development issuer does not run in Kubernetes; use the cluster's OpenID Connect issuer")
     if not _is_loopback_host(host):
         raise DevIssuerRefused(f"the development issuer binds only to a loopback address, not {host!r}")
@@ -239,7 +241,7 @@ class DevIssuer:
             Route("/authorize", self._authorize, methods=["GET", "POST"]),
             Route("/token", self._token, methods=["POST"]),
             Route("/dev/rotate-keys", self._rotate, methods=["POST"]),
-        ])
+        ], middleware=[Middleware(LoopbackHostOnly)])  # DNS rebinding (access/loopback.py)
 
     # ---- keys
 
@@ -290,7 +292,28 @@ class DevIssuer:
         return JSONResponse(self.jwks(), headers={"Cache-Control": "max-age=60"})
 
     async def _rotate(self, request: Request) -> Response:
+        refused = self._rotation_refused(request)
+        if refused is not None:
+            return refused
         return JSONResponse({"kid": self.rotate_keys()})
+
+    def _rotation_refused(self, request: Request) -> Response | None:
+        """Issue 25: rotating the keys (which withdraws the key before) takes an operator's
+        token from this issuer, and no page of another origin may ask (Origin)."""
+        origin = request.headers.get("origin")
+        if origin is not None and origin.rstrip("/") != self.issuer:
+            return _oauth_error("access_denied", "key rotation is not for pages of another origin", 403)
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        try:
+            key = next(k for k in self._keys if k.kid == jwt.get_unverified_header(token).get("kid"))
+            claims = jwt.decode(token, key.private.public_key(), algorithms=[key.alg], audience=self.audience,
+                                issuer=self.issuer)
+        except (StopIteration, jwt.InvalidTokenError):
+            return _oauth_error("invalid_token", "key rotation takes an operator's bearer token from this issuer", 401,
+                                **{"WWW-Authenticate": 'Bearer realm="dev-issuer"'})
+        if scheme.lower() != "bearer" or "operator" not in claims.get("roles", []):
+            return _oauth_error("insufficient_scope", "key rotation is for operators", 403)
+        return None
 
     def _authorize_client(self, params: dict[str, str]) -> tuple[Client, str] | Response:
         """Checks that must pass before anything is sent to the redirect URI (RFC 6749 4.1.2.1)."""
@@ -478,7 +501,7 @@ def running(identities: Identities, *, host: str = "127.0.0.1", port: int = 0, a
 
 def main(argv: list[str] | None = None) -> int:
     """``casework-dev-issuer`` / ``python -m access.dev_issuer``."""
-    defaults = DevIssuerSettings()
+    defaults = config.DevIssuerSettings.read()
     parser = argparse.ArgumentParser(prog="casework-dev-issuer", description=(
         "The development OpenID Connect issuer for the local stack (docs/access.md). "
         f"Needs {config.STACK_ENV}=local; binds to loopback only."))

@@ -26,7 +26,8 @@ ROLE_TEAMS: dict[Role, frozenset[str]] = {
     Role.ICE: frozenset({ICE}),
     Role.DIRECTOR: frozenset({DIRECTOR}),
 }
-CASE = CaseRef("EX-000001A", team=CASE_TEAM, task_teams=frozenset({NBTC, ICE, DIRECTOR}))
+CASE = CaseRef("EX-000001A", team=CASE_TEAM, task_teams=frozenset({NBTC, ICE, DIRECTOR}),
+               open_task_teams=frozenset({NBTC, ICE, DIRECTOR}))
 
 
 def principal(role: Role) -> Principal:
@@ -80,7 +81,7 @@ def _markdown(title: str, columns: list[tuple[str, Action, Resource]]) -> str:
 
 
 def roles_table() -> str:
-    """The actions of each role (the README carries this one)."""
+    """The actions of each role (the first of docs/access.md's tables)."""
     return _markdown("role", COLUMNS) + "\n"
 
 

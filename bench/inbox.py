@@ -28,7 +28,7 @@ import uvicorn
 from access.dev_issuer import load_identities, running
 from access.directory import load_directory
 from access.principal import Kind, Principal
-from access.settings import AccessSettings, InboxSettings
+from casework.config import AccessSettings, InboxSettings
 from access.tokens import TokenVerifier
 from api.app import create_app
 from api.inbox.queues import Filters, Queue, task_filters

@@ -53,8 +53,8 @@ class Stack:
 def throwaway_keys() -> None:
     """A payload key for this run only (the server is in memory: nothing outlives it),
     exported so that the ``casework submit`` subprocess seals with the same key."""
-    if not config.codec_keys():
-        config.export(config.CODEC_KEYS_ENV, KeyRing([CodecKey.generate(f"bench-{secrets.token_hex(4)}")], "bench").to_env())
+    if not config.CodecSettings.read().keys:
+        config.export(config.CodecSettings.variable("keys"), KeyRing([CodecKey.generate(f"bench-{secrets.token_hex(4)}")], "bench").to_env())
 
 
 @contextlib.asynccontextmanager

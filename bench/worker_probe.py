@@ -37,7 +37,7 @@ async def main(kind: str, queue: str, cache: int, ids_file: str) -> None:
         from workflows.client import CaseClient
 
         client = await connect(settings)
-        url = config.database_url()
+        url = config.DatabaseSettings.read().database_url
         if not url:
             raise SystemExit(f"bench.worker_probe: {config.DATABASE_URL_ENV} is not set")
         pool = await create_pool(url)

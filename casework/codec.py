@@ -60,12 +60,11 @@ NONCE_BYTES = 12
 KEY_BYTES = 32  # AES-256
 
 # The variables' names, as the code that imports them from here knows them (casework.config reads them).
-KEYS_ENV = config.CODEC_KEYS_ENV
-KEY_FILE_ENV = config.CODEC_KEY_FILE_ENV
-TEST_KEY_ENV = config.CODEC_TEST_KEY_ENV
-TOKEN_ENV = config.CODEC_TOKEN_ENV
-DATA_DIR_ENV = config.DATA_DIR_ENV
-ACCEPT_PLAINTEXT_ENV = config.CODEC_ACCEPT_PLAINTEXT_ENV
+KEYS_ENV = config.CodecSettings.variable("keys")
+KEY_FILE_ENV = config.CodecSettings.variable("key_file")
+TEST_KEY_ENV = config.CodecSettings.variable("test_key")
+TOKEN_ENV = config.CodecSettings.variable("token")
+ACCEPT_PLAINTEXT_ENV = config.CodecSettings.variable("accept_plaintext")
 #: What an unencrypted payload becomes on decode when plaintext is not accepted: its data
 #: is the whole original payload (kept for forensics: the codec server shows it so).
 REFUSED_ENCODING = b"binary/unencrypted-refused"
@@ -199,16 +198,25 @@ def write_key_file(path: Path, keyring: KeyRing) -> None:
 
 
 def local_key_file(data_dir: str | os.PathLike[str] | None = None) -> Path:
-    return Path(data_dir or config.data_dir()) / LOCAL_KEY_FILE
+    return Path(data_dir or config.LocalStackSettings.read().data_dir) / LOCAL_KEY_FILE
+
+
+def _settings(environ: Mapping[str, str] | None = None) -> config.CodecSettings:
+    """The codec's settings; a bad one is a CodecKeyError (the worker and the CLI say it in one line)."""
+    try:
+        return config.CodecSettings.read(environ)
+    except config.SettingsError as err:
+        raise CodecKeyError(str(err)) from None
 
 
 def _explicit(environ: MutableMapping[str, str] | None) -> KeyRing | None:
     """``environ``: None for this process's environment."""
-    if keys := config.codec_keys(environ):
-        return parse_keys(keys)
-    if key_file := config.codec_key_file(environ):
-        return load_key_file(key_file)
-    if config.codec_test_key(environ):
+    settings = _settings(environ)
+    if settings.keys:
+        return parse_keys(settings.keys)
+    if settings.key_file:
+        return load_key_file(settings.key_file)
+    if settings.test_key:
         # Exported so that subprocesses (the CLI run by a test) seal with the same key.
         keyring = KeyRing([CodecKey.generate(f"test-{secrets.token_hex(4)}")], f"{TEST_KEY_ENV} (throwaway)")
         config.export(KEYS_ENV, keyring.to_env(), environ)
@@ -221,7 +229,7 @@ def keyring_from_environment(environ: MutableMapping[str, str] | None = None) ->
     keyring = _explicit(environ)
     if keyring is not None:
         return keyring
-    local = local_key_file(config.data_dir(environ))
+    local = local_key_file(config.LocalStackSettings.read(environ).data_dir)
     if local.is_file():
         return load_key_file(local)
     raise CodecKeysMissing(
@@ -245,7 +253,7 @@ def ensure_local_keys(data_dir: str | os.PathLike[str]) -> None:
         load_key_file(path)  # refuse a damaged file now, not at the first payload
         config.export(KEY_FILE_ENV, str(path.resolve()))
     token_path = path.with_name("codec-token")
-    if not config.codec_token():
+    if not _settings().token:
         if not token_path.is_file():
             fd = os.open(token_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w") as out:
@@ -255,12 +263,7 @@ def ensure_local_keys(data_dir: str | os.PathLike[str]) -> None:
 
 def accept_plaintext_from_environment(environ: Mapping[str, str] | None = None) -> bool:
     """``CASEWORK_CODEC_ACCEPT_PLAINTEXT``: 1/true/yes, or off (the default)."""
-    value = config.codec_accept_plaintext(environ)
-    if value in ("", "0", "false", "no"):
-        return False
-    if value in ("1", "true", "yes"):
-        return True
-    raise CodecKeyError(f"{ACCEPT_PLAINTEXT_ENV} must be 1 or 0, not '{value}'")
+    return _settings(environ).accept_plaintext
 
 
 class EncryptionCodec(PayloadCodec):
@@ -357,8 +360,11 @@ def codec_from_environment(environ: Mapping[str, str] | None = None) -> Encrypti
     return EncryptionCodec(keyring_from_environment(environ), accept_plaintext_from_environment(environ))  # type: ignore[arg-type]
 
 
-# Under the test flag, make the throwaway key as soon as this module is imported (the test
-# run's conftest imports it before any test), so that every process the tests start -
-# a worker, ``casework up``, a CLI command - inherits the same key through the environment.
-if not (config.codec_keys() or config.codec_key_file()):
-    _explicit(None)  # makes and exports the throwaway key only under the test flag
+def prepare_test_key() -> None:
+    """Under the test flag (``CASEWORK_CODEC_TEST_KEY``), make the throwaway key now and
+    export it, so that every process the tests start - a worker, ``casework up``, a CLI
+    command - inherits the same key through the environment. tests/conftest.py calls it
+    before any test."""
+    settings = _settings()
+    if not (settings.keys or settings.key_file):
+        _explicit(None)  # makes and exports the throwaway key only under the test flag

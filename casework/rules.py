@@ -14,6 +14,9 @@ from typing import Iterable, Sequence
 from casework.referral import DISCLOSABLE_PURPOSE, Certificate, Referral, WhereaboutsStatus  # noqa: F401 (the workflow reads DISCLOSABLE_PURPOSE here)
 
 
+#: R60: the longest purpose a read of personal data may state (the API, the CLI and the CID agree).
+MAX_PURPOSE_CHARS = 500
+
 NON_DISCLOSABLE_NOTE = (
     "non-disclosable ACRO certificate received – no further action until a disclosable "
     "certificate is obtained"
@@ -62,7 +65,7 @@ def non_disclosable_reason(certificate: Certificate) -> str | None:
 
 
 def is_eea(nationalities: Iterable[str], eea_countries: frozenset[str]) -> bool:
-    """R31/R32/R41: EEA when any nationality is EEA (our dual-nationality choice, see README)."""
+    """R31/R32/R41: EEA when any nationality is EEA (our dual-nationality choice, docs/design.md "Decisions in brief")."""
     return any(code in eea_countries for code in nationalities)
 
 

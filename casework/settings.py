@@ -88,7 +88,7 @@ def load_process_settings(path: str | os.PathLike[str] | None = None) -> Process
 
     Refused whole, with the field and the reason (``ProcessConfigError``), when the file
     cannot be read or names an unknown task kind: a worker does not start on it."""
-    source = path or config.process_config_path()
+    source = path or config.ProcessFileSettings.read().process_config
     if not source:
         return ProcessSettings()
     try:

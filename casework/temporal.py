@@ -63,7 +63,7 @@ class TemporalSettings:
             raise TlsSettingsError(
                 "TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH go together: set both or neither"
             )
-        return cls(profile, config.task_queue(env) or TASK_QUEUE)
+        return cls(profile, config.TemporalExtraSettings.read(env).task_queue or TASK_QUEUE)
 
     @classmethod
     def local(cls, address: str, *, namespace: str = DEFAULT_NAMESPACE, task_queue: str = TASK_QUEUE) -> "TemporalSettings":

@@ -136,7 +136,7 @@ def main() -> None:
 
     from casework import config
 
-    url = config.database_url()
+    url = config.DatabaseSettings.read().database_url
     if not url:
         print("cid.db: DATABASE_URL (the owner's login) is not set", file=sys.stderr)
         raise SystemExit(2)

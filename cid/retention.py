@@ -20,23 +20,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Mapping
 
 import asyncpg
 
-from casework import config
 from cid import case_record
 
-RETENTION_ENV = config.RETENTION_ENV
-DEFAULT_RETENTION_DAYS = config.DEFAULT_RETENTION_DAYS  # six years after closure
 REDACTED = "[redacted]"
 PURGE_ACTION = "personal data purged"
 PURGE_EVENT_KEY = "retention-purge"
-
-
-def retention_period(environ: Mapping[str, str] | None = None) -> timedelta:
-    """``CASEWORK_RETENTION_DAYS`` (casework.config reads and checks it)."""
-    return config.retention_period(environ)
 
 
 @dataclass(frozen=True)

@@ -35,15 +35,15 @@ from temporalio.api.common.v1 import Payload, Payloads
 
 from access.policy import Action, decide
 from access.principal import Principal
-from access.settings import AccessSettings, access_settings
 from access.tokens import IssuerUnavailable, TokenRefused, TokenVerifier
-from casework import config
+from casework import config, strict_json
 from casework.codec import TOKEN_ENV, EncryptionCodec, UndecryptablePayload
 
 log = logging.getLogger("casework.codec_server")
 
-ORIGINS_ENV = config.CODEC_CORS_ORIGINS_ENV
-NAMESPACES_ENV = config.CODEC_NAMESPACES_ENV
+ORIGINS_ENV = config.CodecSettings.variable("cors_origins")
+NAMESPACES_ENV = config.CodecSettings.variable("namespaces")
+AUTH_ENV = config.CodecSettings.variable("auth")
 DEFAULT_ORIGINS = ("http://localhost:8233", "http://127.0.0.1:8233")
 MIN_TOKEN = 16
 MAX_BODY = 16 * 1024 * 1024  # a page of history; Temporal's own payload limit is 2 MiB each
@@ -62,40 +62,38 @@ class CodecServerConfig:
     #: When set, only these namespaces may be decoded.
     namespaces: frozenset[str] | None = None
     #: ``oidc`` mode: people's bearer tokens from this issuer, for this audience.
-    oidc: AccessSettings | None = None
+    oidc: config.AccessSettings | None = None
 
     def __post_init__(self) -> None:
         if self.oidc is not None:
             if self.token:  # one way in: a shared token left beside OIDC would be the weaker door
                 raise CodecServerConfigError(
-                    f"with {config.CODEC_AUTH_ENV}=oidc the codec server takes people's tokens only: unset {TOKEN_ENV}"
+                    f"with {AUTH_ENV}=oidc the codec server takes people's tokens only: unset {TOKEN_ENV}"
                 )
             return
         if len(self.token or "") < MIN_TOKEN:
             raise CodecServerConfigError(
                 f"{TOKEN_ENV} must be set to a random token of at least {MIN_TOKEN} characters"
-                f" (or {config.CODEC_AUTH_ENV}=oidc with CASEWORK_OIDC_ISSUER)"
+                f" (or {AUTH_ENV}=oidc with {config.AccessSettings.variable('issuer')})"
             )
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> "CodecServerConfig":
         try:
-            mode = config.codec_auth(environ)
-        except ValueError as err:
+            settings = config.CodecSettings.read(environ)
+        except config.SettingsError as err:
             raise CodecServerConfigError(str(err)) from None
         oidc = None
-        if mode == "oidc":  # the issuer's settings as the API reads them (CASEWORK_OIDC_*)
-            audience = config.codec_oidc_audience(environ)
+        if settings.auth == "oidc":  # the issuer's settings as the API reads them (CASEWORK_OIDC_*)
+            audience = settings.oidc_audience
             try:
-                oidc = access_settings(**({"audience": audience} if audience else {}))
-            except ValueError as err:  # pydantic's, in one line of our words
-                problems = "; ".join(f"CASEWORK_OIDC_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}"
-                                     for e in getattr(err, "errors", lambda: [{"loc": (), "msg": str(err)}])())
-                raise CodecServerConfigError(f"{config.CODEC_AUTH_ENV}=oidc: {problems}") from None
+                oidc = config.AccessSettings.read(**({"audience": audience} if audience else {}))
+            except config.SettingsError as err:
+                raise CodecServerConfigError(f"{AUTH_ENV}=oidc: {err}") from None
         return cls(
-            token=config.codec_token(environ) or None,
-            origins=config.codec_cors_origins(environ) or DEFAULT_ORIGINS,
-            namespaces=config.codec_namespaces(environ) or None,
+            token=settings.token,
+            origins=tuple(origin.rstrip("/") for origin in settings.cors_origins) or DEFAULT_ORIGINS,
+            namespaces=frozenset(settings.namespaces) or None,
             oidc=oidc,
         )
 
@@ -200,7 +198,7 @@ async def _payloads(request: web.Request) -> tuple[str, Payloads, str]:
     if allowed is not None and namespace not in allowed:
         raise web.HTTPForbidden(text='{"error": "namespace not served here"}', content_type="application/json")
     try:
-        body = await request.json()
+        body = strict_json.loads(await request.read())
         return namespace, ParseDict(body, Payloads()), caller
     except (ValueError, ParseError, TypeError, AttributeError):
         raise web.HTTPBadRequest(

@@ -19,12 +19,12 @@ from casework.temporal import TemporalSettings, connect
 from cid.db import create_pool
 from starter.exits import CliError, Exit
 from starter import stack_file
-from starter.stack_file import STACK_FILE, stack_settings  # noqa: F401 - their home; imported here as before
+from starter.stack_file import stack_settings
 
 
 
 def database_url() -> str:
-    url = config.database_url() or stack_settings().get(stack_file.DATABASE_URL)
+    url = config.DatabaseSettings.read().database_url or stack_settings().get(stack_file.DATABASE_URL)
     if not url:
         raise CliError("no database: set DATABASE_URL, or start the local stack with 'casework up'", Exit.UNAVAILABLE)
     return url
@@ -35,7 +35,7 @@ def temporal_settings() -> TemporalSettings:
     stack = stack_settings()
     if settings.profile.address is None and stack_file.TEMPORAL_ADDRESS in stack:  # no profile or variable names one
         settings = settings.replace(address=stack[stack_file.TEMPORAL_ADDRESS])
-    if not config.task_queue_is_set() and stack_file.TASK_QUEUE in stack:
+    if not config.TemporalExtraSettings.read().task_queue and stack_file.TASK_QUEUE in stack:
         settings = settings.replace(task_queue=stack[stack_file.TASK_QUEUE])
     return settings
 
@@ -45,7 +45,7 @@ def actor(explicit: str | None) -> str:
     from casework.case import Actor  # noqa: F401 - the pattern lives there
     from pydantic import TypeAdapter, ValidationError
 
-    value = explicit or config.actor()
+    value = explicit or config.CliSettings.read().actor
     if not value:
         raise CliError("who is acting? give --actor STAFF_ID or set CASEWORK_ACTOR", Exit.BAD_INPUT)
     try:

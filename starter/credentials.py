@@ -23,7 +23,7 @@ LOGIN_HINT = "run 'casework login' (or set CASEWORK_TOKEN)"
 
 
 def folder() -> Path:
-    return config.config_home() / "casework"
+    return config.CliSettings.read().config_home / "casework"
 
 
 def token_path() -> Path:
@@ -80,7 +80,7 @@ def forget() -> bool:
 
 def bearer() -> str:
     """The token a command sends: CASEWORK_TOKEN, else the stored one (refused if expired)."""
-    explicit = config.token()
+    explicit = config.CliSettings.read().token
     if explicit:
         return explicit
     stored = load()

@@ -16,7 +16,6 @@ import typer
 
 from casework import config
 from starter import credentials
-from starter.cli import app
 from starter.exits import CliError, Exit
 from starter.output import console, print_json
 
@@ -27,7 +26,7 @@ SCOPE = "openid casework"
 def issuer() -> str:
     from starter.stack_file import OIDC_ISSUER, stack_settings
 
-    found = config.oidc_issuer() or stack_settings().get(OIDC_ISSUER)
+    found = config.CliSettings.read().oidc_issuer or stack_settings().get(OIDC_ISSUER)
     if not found:
         raise CliError("no sign-in issuer: set CASEWORK_OIDC_ISSUER, or start the local stack with 'casework up'",
                        Exit.UNAVAILABLE)
@@ -46,7 +45,6 @@ def _who(claims: dict[str, Any]) -> str:
     return f"{claims.get('sub', '?')} ({roles}" + (f"; {teams})" if teams else ")")
 
 
-@app.command()
 def login(
     no_browser: bool = typer.Option(False, "--no-browser", help="Only print the sign-in address (e.g. over SSH)."),
     timeout: int = typer.Option(300, "--timeout", help="Seconds to wait for the sign-in (10-1800)."),
@@ -81,26 +79,24 @@ def login(
     claims = credentials.unverified_claims(token)
     console.print(f"Signed in as {_who(claims)} until {_until(claims.get('exp'))}; token kept in {path}.",
                   markup=False, soft_wrap=True)
-    if config.token():
+    if config.CliSettings.read().token:
         console.print("Note: CASEWORK_TOKEN is set, and commands send it instead; unset it to use this sign-in.",
                       markup=False, soft_wrap=True)
 
 
-@app.command()
 def logout() -> None:
     """Forget the token 'casework login' kept (the issuer's session, if any, is not ended)."""
     if credentials.forget():
         console.print(f"Signed out: the token in {credentials.token_path()} is deleted.", markup=False, soft_wrap=True)
     else:
         console.print("Not signed in: there was no stored token.", markup=False)
-    if config.token():
+    if config.CliSettings.read().token:
         console.print("Note: CASEWORK_TOKEN is still set in this environment.", markup=False)
 
 
-@app.command()
 def whoami(json_out: bool = typer.Option(False, "--json", help="Print it as JSON.")) -> None:
     """Who your commands act as: the token's subject, roles and teams (the API checks the token)."""
-    explicit = config.token()
+    explicit = config.CliSettings.read().token
     if explicit:
         token, source, expires_at = explicit, "CASEWORK_TOKEN", None
     else:

@@ -33,7 +33,7 @@ KEYS = (DATABASE_URL, TEMPORAL_ADDRESS, NAMESPACE, TASK_QUEUE, UI_URL, CODEC_URL
 
 
 def stack_settings() -> dict[str, Any]:
-    path = config.data_dir() / STACK_FILE
+    path = config.LocalStackSettings.read().data_dir / STACK_FILE
     if path.is_file():
         return json.loads(path.read_text())
     return {}

@@ -19,12 +19,14 @@ from temporalio.client import Client
 from access.dev_tokens import Tokens
 from access.directory import load_directory
 from access.dev_issuer import Running, load_identities, running
-from access.settings import AccessSettings, InboxSettings
+from casework.config import AccessSettings, InboxSettings
 from access.tokens import TokenVerifier
 from api.app import create_app
+from api.serving import uvicorn_options
 from api.services import Services
 from cid.db import API_LOGIN, create_pool, login_as
 from workflows.client import CaseClient
+from tests.support import until
 
 IDENTITIES = Path(__file__).resolve().parent.parent / "deploy" / "dev-identities.toml"
 LOCAL = {"CASEWORK_STACK": "local"}
@@ -60,13 +62,15 @@ async def serving_api(temporal: Client, task_queue: str, database_url: str) -> A
         url = f"http://127.0.0.1:{sock.getsockname()[1]}"
         # The web inbox over plain http on loopback: cookies without Secure (docs/inbox.md).
         app = create_app(services, inbox=InboxSettings(secure_cookies=False))
-        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", **uvicorn_options()))
         serve = asyncio.create_task(server.serve(sockets=[sock]))
         try:
-            while not server.started:
+            async def started() -> bool:
                 if serve.done():
-                    serve.result()
-                await asyncio.sleep(0.02)
+                    serve.result()  # it ended: raise what ended it
+                return server.started
+
+            await until(started, "the API to start", every=0.02)
             async with httpx.AsyncClient(base_url=url, timeout=60) as http:
                 yield ApiStack(url, issuer, Tokens(issuer.url, identities), services, http)
         finally:

@@ -16,17 +16,22 @@ import asyncpg
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from casework import config, search
+from casework import codec, config, search
 from casework.local_stack import database_url_or_embedded
 from casework.binaries import temporal_cli, temporal_test_server
 from casework.temporal import data_converter
 from cid.db import WORKER_LOGIN, create_pool, login_as, migrate_dsn
 
 
+# A throwaway payload key for the whole run, exported before any test starts a process
+# (pyproject.toml sets CASEWORK_CODEC_TEST_KEY for pytest; docs/privacy.md).
+codec.prepare_test_key()
+
+
 @pytest.fixture(scope="session")
 def database_url() -> str:
-    if config.database_url():
-        return config.database_url()  # type: ignore[return-value]
+    if url := config.DatabaseSettings.read().database_url:
+        return url
     folder = Path(tempfile.mkdtemp(prefix="casework-test-pg-"))
     return database_url_or_embedded(folder / "pgdata")[0]
 

@@ -12,7 +12,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from casework import search
-from casework.local_stack import free_port  # noqa: F401 - re-exported
+from casework.local_stack import free_port, until  # noqa: F401 - free_port re-exported
 from casework.binaries import temporal_cli
 from casework.codec import CodecKey, KeyRing
 from casework.temporal import data_converter
@@ -50,14 +50,10 @@ async def _start(ui_port: int | None, extra: list[str]) -> WorkflowEnvironment:
 
 async def listed(client: Client, query: str, case_id: str, *, timeout: float = 10.0) -> None:
     """Poll visibility (eventually consistent) until ``query`` lists ``case_id``."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while True:
-        ids = [w.id async for w in client.list_workflows(query)]
-        if case_id in ids:
-            return
-        assert loop.time() < end, f"{case_id} not listed by {query!r} within {timeout}s (listed: {ids})"
-        await asyncio.sleep(0.2)
+    async def ids() -> list[str]:
+        return [w.id async for w in client.list_workflows(query)]
+
+    await until(ids, f"{case_id} listed by {query!r}", timeout, 0.2, holds=lambda listed: case_id in listed)
 
 
 async def wrong_key_client(client: Client) -> Client:

@@ -25,7 +25,7 @@ from casework.case import (
     TaskCompletion,
 )
 from casework.referral import DISCLOSABLE_PURPOSE, Certificate, Referral
-from casework.local_stack import until  # noqa: F401 - the one polling helper, re-exported for the tests
+from casework.local_stack import until  # the one polling helper, re-exported for the tests
 from casework.settings import ProcessSettings
 from cid import intake
 from worker.service import build_worker
@@ -121,21 +121,16 @@ class Case:
 
     async def wait_for(self, predicate: Any, *, timeout: float = 15.0) -> CaseView:
         """Poll the query until ``predicate(view)`` holds (no time passes on the test server)."""
-        loop = asyncio.get_running_loop()
-        end = loop.time() + timeout
-        view = None
-        while True:
+        async def view() -> CaseView | None:
             try:
-                view = await self.view(rpc_timeout=timedelta(seconds=5))
+                return await self.view(rpc_timeout=timedelta(seconds=5))
             except RPCError as err:  # a query that met the case between two runs (continue-as-new): ask again
                 if err.status not in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED) and "deadline" not in err.message:
                     raise
-            else:
-                if predicate(view):
-                    return view
-            if loop.time() > end:
-                raise AssertionError(f"timed out; case is {view.model_dump_json(indent=1) if view else 'not answering'}")
-            await asyncio.sleep(0.05)
+                return None
+
+        return await until(view, f"{self.id} to be as the test expects", timeout, 0.05,
+                           holds=lambda seen: seen is not None and predicate(seen))
 
     async def task(self, kind: str) -> str:
         view = await self.wait_for(lambda v: any(t.kind == kind for t in v.open_tasks))

@@ -35,9 +35,10 @@ def test_a_bad_directory_names_the_entry(tmp_path: Path, text: str, words: str) 
 
 def test_the_directory_defaults_to_the_dev_identities_only_on_the_local_stack(monkeypatch, tmp_path: Path) -> None:
     monkeypatch.delenv(config.DIRECTORY_ENV, raising=False)
+    directory_path = lambda: config.ApiSettings.read().directory_path  # noqa: E731
     monkeypatch.delenv("CASEWORK_STACK", raising=False)
-    assert config.directory_path() is None
+    assert directory_path() is None
     monkeypatch.setenv("CASEWORK_STACK", "local")
-    assert config.directory_path() == config.DEV_DIRECTORY and config.DEV_DIRECTORY.is_file()
+    assert directory_path() == config.DEV_DIRECTORY and config.DEV_DIRECTORY.is_file()
     monkeypatch.setenv(config.DIRECTORY_ENV, str(tmp_path / "x.toml"))
-    assert config.directory_path() == tmp_path / "x.toml"
+    assert directory_path() == tmp_path / "x.toml"

@@ -4,7 +4,6 @@ personal data outside the audited read, and that read recorded (R60) under the s
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import asyncpg
@@ -12,7 +11,7 @@ import pytest
 
 from casework.case import case_id_for
 from tests.api_support import ApiStack
-from tests.support import referral_data
+from tests.support import referral_data, until
 
 EEA, NON_EEA = "CC EEA Team", "CC Non-EEA Team"
 
@@ -21,11 +20,8 @@ async def _case(api: ApiStack, pool: asyncpg.Pool, **overrides: Any) -> str:
     data = referral_data(**overrides)
     assert (await api.call("POST", "/referrals", "acro", json=data)).status_code == 201
     case_id = case_id_for(data["acro_reference"])
-    loop = asyncio.get_running_loop()
-    end = loop.time() + 20
-    while not await pool.fetchval("SELECT 1 FROM tasks WHERE case_id = $1 AND kind = 'nbtc_check'", case_id):
-        assert loop.time() < end, "the case was not registered"
-        await asyncio.sleep(0.05)
+    await until(lambda: pool.fetchval("SELECT 1 FROM tasks WHERE case_id = $1 AND kind = 'nbtc_check'", case_id),
+                "the case to be registered", 20, 0.05)
     return case_id
 
 

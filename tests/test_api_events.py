@@ -4,7 +4,6 @@ recorded as the token's subject, and nothing written when the policy refuses."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Any
 
@@ -12,7 +11,7 @@ import asyncpg
 
 from casework.case import case_id_for
 from tests.api_support import ApiStack
-from tests.support import referral_data
+from tests.support import referral_data, until
 
 
 async def _registered(api: ApiStack, pool: asyncpg.Pool, stage: str | None = None, **overrides: Any) -> str:
@@ -30,11 +29,7 @@ async def _registered(api: ApiStack, pool: asyncpg.Pool, stage: str | None = Non
 
 
 async def _until(pool: asyncpg.Pool, sql: str, *args: Any, timeout: float = 20) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not await pool.fetchval(sql, *args):
-        assert loop.time() < end, f"timed out waiting for: {sql} {args}"
-        await asyncio.sleep(0.05)
+    await until(lambda: pool.fetchval(sql, *args), f"{sql} {args}", timeout, 0.05)
 
 
 async def _received(pool: asyncpg.Pool, case_id: str) -> list[tuple[str, str]]:
@@ -167,16 +162,15 @@ async def test_located_sent_async_202_then_read_back_applied_once(api: ApiStack,
     location = sent.headers["Location"]
     assert location.startswith(f"/cases/{case_id}/events/located/") and "/" not in location.rsplit("/", 1)[1]
 
-    loop = asyncio.get_running_loop()
-    end = loop.time() + 20
-    while True:
+    async def applied() -> Any:
         read = await api.call("GET", location, "ice-system")
         if read.status_code == 200:
-            break
+            return read
         assert read.status_code == 404 and read.headers["Retry-After"] == "1", read.text
         assert read.json()["type"].endswith("not-applied-yet")
-        assert loop.time() < end, "never applied"
-        await asyncio.sleep(0.1)
+        return None
+
+    read = await until(applied, "the event to be applied", 20)
     record = read.json()
     assert record["result"] == "applied" and record["action"] == "person located" and record["event_id"] == event_id
     assert record["applied_at"]

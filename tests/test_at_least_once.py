@@ -7,7 +7,6 @@ leaves are compared, table by table, with a clean run of the same path.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections import Counter
 from typing import Any
@@ -24,7 +23,7 @@ from temporalio.worker import (
 from activities.case_activities import CaseActivities
 from casework.referral import DISCLOSABLE_PURPOSE
 from casework.settings import ProcessSettings
-from tests.support import Case, referral, running_worker
+from tests.support import Case, referral, running_worker, until
 from tests.test_intake import stop_running
 from workflows.case import CaseWorkflow
 
@@ -117,13 +116,8 @@ async def non_disclosable_path(client: Client, pool: asyncpg.Pool, task_queue: s
     await case.task("await_certificate")
     await case.certificate(certificate(CRIMINAL_PROCEEDINGS, "Fraud"), event_id="second")
     # The second certificate is taken and destroyed before the third arrives.
-    for _ in range(300):
-        if await pool.fetchval(
-            "SELECT destroyed_at FROM certificates WHERE case_id = $1 AND seq = 2", case.id) is not None:
-            break
-        await asyncio.sleep(0.05)
-    else:
-        raise AssertionError("the second certificate was not destroyed")
+    await until(lambda: pool.fetchval("SELECT destroyed_at FROM certificates WHERE case_id = $1 AND seq = 2", case.id),
+                "the second certificate to be destroyed", 15, 0.05)
     await case.certificate(certificate(DISCLOSABLE_PURPOSE, "Burglary", "Arson"), event_id="third")
     await case.task("nbtc_check")
     return case

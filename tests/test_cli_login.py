@@ -20,7 +20,7 @@ from typing import Iterator
 import pytest
 
 from access.dev_issuer import Running, load_identities, running
-from access.settings import AccessSettings
+from casework.config import AccessSettings
 from access.tokens import TokenVerifier
 from tests.cli_support import CASEWORK, Ran
 from tests.test_access_tokens import IDENTITIES, LOCAL, Person

@@ -58,16 +58,3 @@ async def test_show_and_cases_print_the_release_date_and_the_stage1_window_R41_R
     stages = [e["stage"] for e in entered]
     assert {"C-located", "D-detention", "E-consideration"} <= set(stages) and len(stages) == len(set(stages)), stages
 
-
-def test_an_audit_log_written_before_the_fix_shows_each_stage_once() -> None:
-    """Audit logs are append-only: entries older code wrote twice for one stage are shown once."""
-    from cid.read_model import one_entry_per_stage
-
-    log = [{"action": "stage entered", "detail": {"stage": "C-located"}},
-           {"action": "task opened", "detail": {}},
-           {"action": "stage entered", "detail": {"stage": "C-located"}},  # the owner allocated
-           {"action": "stage entered", "detail": {"stage": "D-detention"}},
-           {"action": "stage entered", "detail": {"stage": "C-located"}}]  # a real return is kept
-    assert [(e["action"], e["detail"].get("stage")) for e in one_entry_per_stage(log)] == [
-        ("stage entered", "C-located"), ("task opened", None), ("case updated", None),
-        ("stage entered", "D-detention"), ("stage entered", "C-located")]

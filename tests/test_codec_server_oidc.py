@@ -15,7 +15,7 @@ from google.protobuf.json_format import MessageToDict, ParseDict
 from temporalio.api.common.v1 import Payload, Payloads
 
 from access.dev_issuer import load_identities, running
-from access.settings import access_settings
+from casework.config import AccessSettings
 from casework.codec import codec_from_environment
 from codec_server import start_codec_server
 from codec_server.app import CodecServerConfig, CodecServerConfigError
@@ -33,7 +33,7 @@ def issuer() -> Iterator[Tokens]:
 
 @pytest.fixture
 async def codec(issuer: Tokens) -> AsyncIterator[str]:
-    server = await start_codec_server("127.0.0.1", 0, config=CodecServerConfig(oidc=access_settings(issuer=issuer.issuer_url)))
+    server = await start_codec_server("127.0.0.1", 0, config=CodecServerConfig(oidc=AccessSettings.read(issuer=issuer.issuer_url)))
     try:
         yield server.url
     finally:
@@ -90,7 +90,7 @@ async def test_no_token_a_shared_token_or_a_bad_token_is_401(issuer: Tokens, cod
 async def test_a_token_for_another_audience_is_401(issuer: Tokens) -> None:
     """The codec server may have an audience of its own (CASEWORK_CODEC_OIDC_AUDIENCE): an
     API token is not a codec token then."""
-    config = CodecServerConfig(oidc=access_settings(issuer=issuer.issuer_url, audience="casework-codec"))
+    config = CodecServerConfig(oidc=AccessSettings.read(issuer=issuer.issuer_url, audience="casework-codec"))
     server = await start_codec_server("127.0.0.1", 0, config=config)
     try:
         status, answer, _ = await _post(f"{server.url}/decode", issuer.person("ops.ivy"))
@@ -111,8 +111,8 @@ async def test_no_token_in_a_path_and_no_encoding_for_anyone(issuer: Tokens, cod
 
 def test_the_mode_is_configured_explicitly_and_never_both(issuer: Tokens, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(CodecServerConfigError, match="unset CASEWORK_CODEC_TOKEN"):
-        CodecServerConfig(token="t" * 32, oidc=access_settings(issuer=issuer.issuer_url))
-    with pytest.raises(CodecServerConfigError, match="CASEWORK_CODEC_AUTH must be one of token, oidc"):
+        CodecServerConfig(token="t" * 32, oidc=AccessSettings.read(issuer=issuer.issuer_url))
+    with pytest.raises(CodecServerConfigError, match="CASEWORK_CODEC_AUTH: .*'token' or 'oidc'"):
         CodecServerConfig.from_environment({"CASEWORK_CODEC_AUTH": "none"})
     monkeypatch.delenv("CASEWORK_OIDC_ISSUER", raising=False)
     with pytest.raises(CodecServerConfigError, match="CASEWORK_CODEC_AUTH=oidc: CASEWORK_OIDC_ISSUER"):

@@ -11,8 +11,6 @@ import yaml
 from casework.search import ALL as SEARCH_ATTRIBUTES, type_name
 
 ROOT = Path(__file__).resolve().parent.parent
-LONG_RUNNING = {"temporal-postgresql", "temporal", "temporal-ui", "cid-postgresql", "codec-server", "worker", "api"}
-ONE_SHOT = {"temporal-schema", "temporal-register", "cid-migrate"}
 
 
 @pytest.fixture(scope="module")
@@ -20,8 +18,46 @@ def compose() -> dict:
     return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
 
-def test_services_present(compose: dict) -> None:
-    assert set(compose["services"]) == LONG_RUNNING | ONE_SHOT
+def _one_shot(service: dict) -> bool:
+    """A job that runs once and ends (a schema, a migration): compose must not restart it."""
+    return str(service.get("restart", "")) == "no"
+
+
+def _depends(compose: dict, name: str) -> dict:
+    return compose["services"][name].get("depends_on", {})
+
+
+def _published(service: dict) -> list[tuple[str, str, str]]:
+    """(host IP, host port or range, container port) of each published port, short or long form."""
+    found = []
+    for port in service.get("ports", []):
+        if isinstance(port, dict):
+            found.append((str(port.get("host_ip", "")), str(port.get("published", "")), str(port["target"])))
+        else:
+            parts = str(port).split(":")
+            found.append((parts[0] if len(parts) == 3 else "", parts[-2] if len(parts) > 1 else "", parts[-1]))
+    return found
+
+
+def _required(value: object, variable: str) -> bool:
+    """``${VAR:?...}``: compose refuses to start without the variable."""
+    return str(value).startswith(f"${{{variable}:?")
+
+
+def _authenticates(service: dict) -> str | None:
+    """How a published service knows who calls it, or None: mutual TLS (Temporal's frontend),
+    an OpenID Connect login (the Web UI), people's bearer tokens from the configured issuer
+    (the codec server, the API)."""
+    env = service.get("environment", {})
+    if env.get("TEMPORAL_TLS_REQUIRE_CLIENT_AUTH") == "true":
+        return "mutual TLS"
+    if env.get("TEMPORAL_AUTH_ENABLED") == "true" and env.get("TEMPORAL_AUTH_TYPE") == "oidc":
+        return "OIDC login"
+    if env.get("CASEWORK_CODEC_AUTH") == "oidc" and _required(env.get("CASEWORK_OIDC_ISSUER"), "CASEWORK_OIDC_ISSUER"):
+        return "bearer tokens"
+    if service.get("command") == ["casework-api"] and _required(env.get("CASEWORK_OIDC_ISSUER"), "CASEWORK_OIDC_ISSUER"):
+        return "bearer tokens"
+    return None
 
 
 def test_images_pinned_to_versions(compose: dict) -> None:
@@ -33,44 +69,63 @@ def test_images_pinned_to_versions(compose: dict) -> None:
         assert "auto-setup" not in image, "the deprecated auto-setup image is not used"
 
 
-def test_long_running_services_have_healthchecks(compose: dict) -> None:
-    for name in LONG_RUNNING:
-        assert "healthcheck" in compose["services"][name], f"{name} has no healthcheck"
+def test_no_port_is_open_to_anyone_unauthenticated(compose: dict) -> None:
+    """Issue 15: every published port is on loopback only, and behind authentication;
+    the databases and the workers publish nothing."""
+    published = {name for name, service in compose["services"].items() if service.get("ports")}
+    assert published, "nothing published? (the CLI, the UI and the API are reached from this host)"
+    for name in published:
+        service = compose["services"][name]
+        for host_ip, _, target in _published(service):
+            assert host_ip == "127.0.0.1", f"{name} publishes {target} on every interface"
+        assert _authenticates(service), f"{name} publishes a port with no authentication in front of it"
+    for name, service in compose["services"].items():
+        if str(service.get("image", "")).startswith("postgres:") or service.get("command") == ["casework-worker"]:
+            assert name not in published, f"{name} must not be reachable from outside its network"
 
 
-def _depends(compose: dict, name: str) -> dict:
-    return compose["services"][name].get("depends_on", {})
+def test_long_running_services_have_healthchecks_and_are_waited_for_by_them(compose: dict) -> None:
+    """A service that runs on has a healthcheck; whoever depends on it waits until it is
+    healthy. A one-shot job is waited for until it has completed successfully."""
+    services = compose["services"]
+    for name, service in services.items():
+        if not _one_shot(service):
+            assert "healthcheck" in service, f"{name} has no healthcheck"
+        for needed, how in _depends(compose, name).items():
+            wanted = "service_completed_successfully" if _one_shot(services[needed]) else "service_healthy"
+            assert how["condition"] == wanted, f"{name} waits for {needed} with {how['condition']}, not {wanted}"
+    assert any(_one_shot(s) for s in services.values()) and any(not _one_shot(s) for s in services.values())
 
 
-def test_start_order(compose: dict) -> None:
-    assert _depends(compose, "temporal-schema")["temporal-postgresql"]["condition"] == "service_healthy"
-    assert _depends(compose, "temporal")["temporal-schema"]["condition"] == "service_completed_successfully"
-    assert _depends(compose, "temporal-register")["temporal"]["condition"] == "service_healthy"
-    assert _depends(compose, "temporal-ui")["temporal"]["condition"] == "service_healthy"
-    assert _depends(compose, "cid-migrate")["cid-postgresql"]["condition"] == "service_healthy"
-    worker = _depends(compose, "worker")
-    assert worker["temporal-register"]["condition"] == "service_completed_successfully"
-    assert worker["cid-migrate"]["condition"] == "service_completed_successfully"
+def test_the_programs_wait_for_the_schema_and_the_migrations(compose: dict) -> None:
+    """Nothing of ours starts against a CID or a Temporal without its schema: each of our
+    long-running programs depends, directly, on every one-shot job that prepares them."""
+    services = compose["services"]
+    jobs = {name for name, service in services.items() if _one_shot(service) and name != "temporal-schema"}
+    for name in ("worker", "api"):
+        assert jobs <= set(_depends(compose, name)), (name, jobs - set(_depends(compose, name)))
 
 
-def test_named_volumes_for_both_databases(compose: dict) -> None:
-    assert {"temporal-pgdata", "cid-pgdata"} <= set(compose["volumes"])
-    mounts = {
-        name: [v.split(":")[0] for v in compose["services"][name].get("volumes", [])]
-        for name in ("temporal-postgresql", "cid-postgresql")
-    }
-    assert "temporal-pgdata" in mounts["temporal-postgresql"]
-    assert "cid-pgdata" in mounts["cid-postgresql"]
-    # The CID is its own server, not a database inside Temporal's.
-    assert compose["services"]["cid-postgresql"]["image"].startswith("postgres:")
+def test_stateless_programs_run_replicated(compose: dict) -> None:
+    """The worker and the API keep no state of their own: more than one replica each, no
+    volume of their own, and a published range wide enough for every replica."""
+    for name in ("worker", "api"):
+        service = compose["services"][name]
+        replicas = service.get("deploy", {}).get("replicas", 1)
+        assert replicas >= 2, f"{name}: {replicas} replica"
+        assert not [v for v in service.get("volumes", []) if ":" in str(v) and not str(v).startswith("./")], name
+        for _, host, _ in _published(service):
+            low, _, high = host.partition("-")
+            assert high and int(high) - int(low) + 1 >= replicas, f"{name}: {replicas} replicas cannot share port {host}"
+        assert service["build"] == "." and (ROOT / "Dockerfile").is_file()
 
 
-def test_ui_on_8080_and_worker_replicas(compose: dict) -> None:
-    assert "127.0.0.1:8080:8080" in compose["services"]["temporal-ui"]["ports"]
-    worker = compose["services"]["worker"]
-    assert worker["deploy"]["replicas"] > 1
-    assert worker["build"] == "." and (ROOT / "Dockerfile").is_file()
-    assert "CASEWORK_WORKER_DATABASE_URL" in worker["environment"] and "TEMPORAL_ADDRESS" in worker["environment"]
+def test_the_databases_keep_their_data_in_named_volumes(compose: dict) -> None:
+    databases = {name: s for name, s in compose["services"].items() if str(s.get("image", "")).startswith("postgres:")}
+    assert len(databases) >= 2, "the CID is its own server, not a database inside Temporal's"
+    for name, service in databases.items():
+        named = [str(v).split(":")[0] for v in service.get("volumes", [])]
+        assert set(named) & set(compose["volumes"]), f"{name} keeps its data in no named volume"
 
 
 def test_search_attributes_created_by_the_register_job() -> None:
@@ -105,29 +160,6 @@ def test_the_worker_logs_in_as_its_own_role_and_never_holds_the_owners_login(com
     assert "SUPERUSER" not in init and "CREATEROLE" not in init and " IN ROLE" not in init
     for service in services.values():  # no password written into the compose file itself
         assert not re.search(r"postgresql://[^@/]*:[^@/]*@", str(service.get("environment", {})))
-
-
-def _published(service: dict) -> list[tuple[str, str]]:
-    """(host IP, container port) of each published port, short or long form."""
-    found = []
-    for port in service.get("ports", []):
-        if isinstance(port, dict):
-            found.append((str(port.get("host_ip", "")), str(port["target"])))
-        else:
-            parts = str(port).split(":")
-            found.append((parts[0] if len(parts) == 3 else "", parts[-1]))
-    return found
-
-
-def test_nothing_is_published_beyond_this_host(compose: dict) -> None:
-    """Issue 15: every published port is bound to loopback; the CID and Temporal's
-    database publish none at all."""
-    for name, service in compose["services"].items():
-        for host_ip, target in _published(service):
-            assert host_ip == "127.0.0.1", f"{name} publishes {target} on every interface"
-    for name in ("cid-postgresql", "temporal-postgresql", "worker"):
-        assert not compose["services"][name].get("ports"), name
-    assert {p for _, p in _published(compose["services"]["temporal"])} == {"7233"}
 
 
 def test_temporal_takes_mtls_clients_only(compose: dict) -> None:
@@ -206,7 +238,7 @@ def test_the_api_runs_replicated_with_its_own_login_and_a_configured_issuer(comp
     assert env["CASEWORK_OIDC_ISSUER"].startswith("${CASEWORK_OIDC_ISSUER:?")
     assert "CASEWORK_STACK" not in env  # the development issuer never runs here
     host, _, port = env["CASEWORK_API_ADDRESS"].rpartition(":")
-    assert [target for _, target in _published(api)] == [port]
+    assert [target for _, _, target in _published(api)] == [port]
     assert _depends(compose, "api")["cid-migrate"]["condition"] == "service_completed_successfully"
     assert "/live" in " ".join(api["healthcheck"]["test"])
     assert '"api"' in (ROOT / "deploy" / "make_certs.py").read_text()  # its own client certificate

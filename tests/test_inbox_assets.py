@@ -40,7 +40,7 @@ def test_the_setup_stops_with_status_5_and_a_message_without_node(tmp_path: Path
 async def test_without_the_assets_the_inbox_says_so_and_the_api_still_serves(tmp_path: Path) -> None:
     import httpx
 
-    from access.settings import InboxSettings
+    from casework.config import InboxSettings
     from api.app import create_app
 
     app = create_app(object(), inbox=InboxSettings(assets_dir=str(tmp_path / "none")))  # type: ignore[arg-type]

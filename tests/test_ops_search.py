@@ -131,17 +131,18 @@ async def test_overdue_case_found_by_its_search_attributes(dev_env, pool, task_q
     assert attributes.get(search.NEXT_DEADLINE) - task["due_at"] >= timedelta(days=6)
 
 
-def _readme_section(title: str) -> str:
-    text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    start = text.index(f"## {title}\n")
-    end = text.index("\n## ", start + 1)
+def _doc_section(doc: str, title: str) -> str:
+    """A ``###`` section of a page of docs/, up to the next heading."""
+    text = (Path(__file__).resolve().parent.parent / "docs" / doc).read_text()
+    start = text.index(f"### {title}\n")
+    end = text.index("\n#", start + 1)
     return text[start:end]
 
 
 async def test_readme_saved_queries_run_as_written(dev_env):
-    """Every saved query of the README, in each of its forms (query, UI URL, CLI line), is
+    """Every saved query of docs/operations.md, in each of its forms (query, UI URL, CLI line), is
     accepted by a real server: the operator's copy-paste works."""
-    section = _readme_section("Finding stuck cases")
+    section = _doc_section("operations.md", "Saved queries")
     now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     queries = [q.replace("<now>", now) for q in re.findall(r"^\| [^|]+ \| `([^`]+)` \|$", section, re.M)]
     assert len(queries) == 5 and "Overdue = true" in queries and "TemporalReportedProblems IS NOT NULL" in queries

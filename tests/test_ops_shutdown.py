@@ -19,7 +19,7 @@ import asyncpg
 from temporalio.api.enums.v1 import EventType
 
 from tests.ops_support import free_port
-from tests.support import Case, every_event, referral
+from tests.support import Case, every_event, referral, until
 
 WORKER = str(Path(sys.executable).parent / "casework-worker")
 GRACE_SECONDS = 3
@@ -45,24 +45,18 @@ async def _start_worker(env: dict[str, str], log: Path) -> asyncio.subprocess.Pr
     env = dict(env, CASEWORK_METRICS_ADDRESS=f"127.0.0.1:{free_port()}", CASEWORK_HEALTH_ADDRESS=f"127.0.0.1:{free_port()}")
     with log.open("wb") as out:
         process = await asyncio.create_subprocess_exec(WORKER, env=env, stdout=out, stderr=out)
-    loop = asyncio.get_running_loop()
-    end = loop.time() + 15
-    while "worker polling task queue" not in log.read_text(errors="replace"):
+    async def polling() -> bool:
         assert process.returncode is None, f"worker exited {process.returncode}:\n{log.read_text()}"
-        assert loop.time() < end, f"worker did not start:\n{log.read_text()}"
-        await asyncio.sleep(0.1)
+        return "worker polling task queue" in log.read_text(errors="replace")
+
+    await until(polling, f"the worker to start (log {log})", 15)
     return process
 
 
 async def _blocked_on(pool: asyncpg.Pool, table: str, timeout: float = 10) -> None:
     """Wait until some session waits for a lock on ``table``: the activity is in flight, stuck."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not await pool.fetchval(
-        "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = $1::regclass", table
-    ):
-        assert loop.time() < end, f"no activity blocked on {table}"
-        await asyncio.sleep(0.05)
+    await until(lambda: pool.fetchval("SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = $1::regclass", table),
+                f"an activity blocked on {table}", timeout, 0.05)
 
 
 async def test_sigterm_gives_in_flight_activity_its_grace_then_a_new_worker_finishes(

@@ -22,7 +22,7 @@ CHROMIUM = os.environ.get("CASEWORK_CHROMIUM") or shutil.which("chromium") or "/
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                 "--disable-sync", "--no-first-run"]
-#: The saved query of the README, "Finding stuck cases".
+#: A saved query of docs/operations.md, "Saved queries".
 OVERDUE_QUERY = "Overdue=true"
 
 

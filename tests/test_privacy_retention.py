@@ -19,7 +19,11 @@ import asyncpg
 import pytest
 
 from cid.personal_data import PurposeRequired, read_personal_data
-from cid.retention import DEFAULT_RETENTION_DAYS, purge_expired, retention_period
+from casework.config import RetentionSettings
+from casework.rules import MAX_PURPOSE_CHARS
+from cid.retention import purge_expired
+
+DEFAULT_RETENTION_DAYS = RetentionSettings.model_fields["retention_days"].default
 from casework.referral import DISCLOSABLE_PURPOSE, Referral
 from tests.support import Case, referral, running_worker
 from tests.test_privacy_history import Person, rows_holding
@@ -57,7 +61,7 @@ async def test_retention_purge_removes_personal_data_of_old_closed_cases_only(ts
         first = await closed.case_row()
         assert (await still_open.case_row())["subject_id"] == first["subject_id"]
 
-        period = retention_period({})
+        period = RetentionSettings.read({}).period
         assert period == timedelta(days=DEFAULT_RETENTION_DAYS)
         not_yet = first["closed_at"] + period - timedelta(days=1)
         assert closed.id not in [c.case_id for c in await purge_expired(pool, now=not_yet, retention=period, actor="ops.retention", dry_run=True)]
@@ -104,8 +108,8 @@ async def test_retention_purge_removes_personal_data_of_old_closed_cases_only(ts
             assert await rows_holding(conn, text) == {}, text
         assert await conn.fetchval("SELECT count(*) FROM subject_identifiers WHERE subject_id = $1", first["subject_id"]) == 0
         # A read after the purge shows what is left, and is itself recorded (R60).
-        left = await read_personal_data(conn, closed.id, "cw.jones", "appeal hearing bundle")
-    assert left["purged_at"] == now and left["referral"]["name"] == "[redacted]"
+        left = await read_personal_data(conn, closed.id, "cw.jones", "deportation", "appeal hearing bundle")
+    assert datetime.fromisoformat(left["purged_at"]) == now and left["referral"]["name"] == "[redacted]"
     assert left["convictions"] == [] and left["subject"]["date_of_birth"] is None
 
 
@@ -120,27 +124,34 @@ async def test_R60_personal_data_read_needs_a_purpose_and_is_audited(ts_env, poo
         async with pool.acquire() as conn:
             for empty in ("", "   ", None):
                 with pytest.raises(PurposeRequired, match="R60: state the purpose"):
-                    await read_personal_data(conn, case.id, "cw.jones", empty)  # type: ignore[arg-type]
-            with pytest.raises(ValueError, match="actor"):
-                await read_personal_data(conn, case.id, " ", "deportation consideration")
+                    await read_personal_data(conn, case.id, "cw.jones", "deportation", empty)  # type: ignore[arg-type]
+            with pytest.raises(PurposeRequired, match="R60: state the purpose"):
+                await read_personal_data(conn, case.id, "cw.jones", "", "deportation consideration")
+            with pytest.raises(PurposeRequired, match="actor"):
+                await read_personal_data(conn, case.id, " ", "deportation", "deportation consideration")
+            # The one limit (casework.rules, which the API's and the CLI's checks use) is the CID's.
+            with pytest.raises(PurposeRequired, match=f"at most {MAX_PURPOSE_CHARS} characters"):
+                await read_personal_data(conn, case.id, "cw.jones", "deportation", "x" * (MAX_PURPOSE_CHARS + 1))
             with pytest.raises(LookupError):
-                await read_personal_data(conn, "acro-case-NO-SUCH-CASE", "cw.jones", "deportation consideration")
+                await read_personal_data(conn, "acro-case-NO-SUCH-CASE", "cw.jones", "deportation", "consideration")
             assert len(await case.audit_actions()) == before  # refused reads leave no record and read nothing
 
-            data = await read_personal_data(conn, case.id, "cw.jones", "deportation consideration (R28)")
+            data = await read_personal_data(conn, case.id, "cw.jones", "deportation", "x" * MAX_PURPOSE_CHARS)
+            data = await read_personal_data(conn, case.id, "cw.jones", "deportation", "deportation consideration (R28)")
         assert data["referral"]["name"] == person.name
-        assert data["subject"]["date_of_birth"] == person.dob
+        assert data["subject"]["date_of_birth"] == person.dob.isoformat()
         assert [c["offence"] for c in data["convictions"]] == [person.offence]
-        [entry] = await audit(pool, case.id, "personal data read")
+        *_, entry = await audit(pool, case.id, "personal data read")
         assert entry["actor"] == "cw.jones"
-        assert entry["detail"] == {"purpose": "deportation consideration (R28)", "rule": "R60"}
+        assert entry["detail"] == {"purpose": "deportation", "reason": "deportation consideration (R28)", "rule": "R60",
+                                   "via": "api"}
         # The read and its record are one transaction: rolled back together.
         async with pool.acquire() as conn:
             transaction = conn.transaction()
             await transaction.start()
-            await read_personal_data(conn, case.id, "cw.jones", "training")
+            await read_personal_data(conn, case.id, "cw.jones", "deportation", "training")
             await transaction.rollback()
-        assert len(await audit(pool, case.id, "personal data read")) == 1
+        assert len(await audit(pool, case.id, "personal data read")) == 2
         await case.handle.terminate(reason="test finished")
 
 

@@ -37,7 +37,7 @@ from casework.temporal import data_converter
 from workflows.case import CaseWorkflow
 from workflows.client import _sending_again
 from tests.fault_support import WorkerProcess, check_invariants, process_config, report, worker_environment
-from tests.support import Case, case_starter, to_consideration
+from tests.support import Case, case_starter, to_consideration, until
 from tests.test_process_dormancy import carried_state
 from tests.test_process_messages import _run_lengths
 
@@ -188,12 +188,10 @@ async def test_five_thousand_messages_in_every_long_wait_lose_nothing_and_stay_b
             # Signals are applied in their own time: wait until the case's queue is empty.
             await case.wait_for(lambda v: True)
             action = "person located" if kind == "located" else "representations received"
-            for _ in range(600):
-                recorded = await case.row("SELECT count(*) FROM audit_log WHERE case_id = $1 AND action = $2"
-                                          " AND event_key LIKE 'event-%soak-%'", action)
-                if recorded[0] >= DISTINCT:
-                    break
-                await asyncio.sleep(0.1)
+            recorded = await until(
+                lambda case=case, action=action: case.row("SELECT count(*) FROM audit_log WHERE case_id = $1 AND action = $2"
+                                                          " AND event_key LIKE 'event-%soak-%'", action),
+                f"{name}: {DISTINCT} events recorded", 60, holds=lambda row: row[0] >= DISTINCT)
             assert recorded == (DISTINCT,), (name, recorded)  # 0 lost, 0 duplicated
             got = results[name]
             sent_as_updates = sum(v for k, v in got.items() if k in {r.value for r in EventResult})

@@ -15,7 +15,7 @@ from cid.db import WORKER_LOGIN, login_as, login_problems, unapplied_migrations
 #: The worker's own database login (migration 0005): member of no role, only its grants.
 #: Unset: DATABASE_URL's server and database as user casework_worker, without a password
 #: (servers that trust local connections: the local stack, the tests).
-WORKER_DATABASE_URL_ENV = config.WORKER_DATABASE_URL_ENV
+WORKER_DATABASE_URL_ENV = config.WorkerSettings.variable("worker_database_url")
 
 
 class UnsafeDatabaseLogin(RuntimeError):
@@ -25,7 +25,7 @@ class UnsafeDatabaseLogin(RuntimeError):
 def worker_database_url(owner_url: str | None, environ: dict[str, str] | None = None) -> str:
     """Where the worker's activities connect: ``CASEWORK_WORKER_DATABASE_URL``, or the
     owner's URL with the worker's login."""
-    explicit = config.worker_database_url(environ)
+    explicit = config.WorkerSettings.read(environ).worker_database_url
     if explicit:
         return explicit
     if not owner_url:

@@ -55,7 +55,7 @@ async def start_health_server(client: Client, pool: asyncpg.Pool, host: str, por
 
 async def _check_once() -> int:
     try:
-        database_url = worker_database_url(config.database_url())
+        database_url = worker_database_url(config.DatabaseSettings.read().database_url)
         client = await asyncio.wait_for(connect(TemporalSettings.from_environment()), timeout=5)
         pool = await asyncpg.create_pool(database_url, min_size=1, max_size=1, timeout=5)
     except Exception as err:

@@ -31,10 +31,7 @@ log = logging.getLogger("casework.worker")
 #: Workflows a worker keeps in memory between tasks (temporalio's default). A dormant case
 #: costs ~135 KB while cached; one evicted is replayed when it next wakes, in tens of
 #: milliseconds (docs/performance.md): size this to the cases active at once, not all cases.
-CACHE_ENV = config.MAX_CACHED_WORKFLOWS_ENV
-DEFAULT_CACHE = config.DEFAULT_MAX_CACHED_WORKFLOWS
-
-SHUTDOWN_GRACE = config.shutdown_grace()
+DEFAULT_CACHE: int = config.WorkerSettings.model_fields["max_cached_workflows"].default
 
 
 def build_worker(
@@ -48,7 +45,7 @@ def build_worker(
         task_queue=task_queue,
         workflows=[CaseWorkflow],
         activities=activities.registered(),
-        graceful_shutdown_timeout=SHUTDOWN_GRACE,
+        graceful_shutdown_timeout=config.WorkerSettings.read().shutdown_grace,
         **options,
     )
 
@@ -73,9 +70,9 @@ async def serve(
     ``/live`` and ``/ready``. Either may be None to serve nothing.
     """
     temporal = temporal or TemporalSettings.from_environment()
-    if config.db_role():
-        log.warning("%s is no longer read: the worker logs in as %s (%s)", config.DB_ROLE_ENV, WORKER_LOGIN,
-                    WORKER_DATABASE_URL_ENV)
+    if config.WorkerSettings.read().db_role:
+        log.warning("%s is no longer read: the worker logs in as %s (%s)", config.WorkerSettings.variable("db_role"),
+                    WORKER_LOGIN, WORKER_DATABASE_URL_ENV)
     if database_url:
         await migrate_dsn(database_url)
     pool = await create_pool(worker_database_url(database_url))
@@ -103,7 +100,7 @@ async def serve(
             if ready is not None:
                 ready.set()
             await stop.wait()
-            log.info("shutting down: in-flight activities have %ss", SHUTDOWN_GRACE.total_seconds())
+            log.info("shutting down: in-flight activities have %ss", worker.config()["graceful_shutdown_timeout"].total_seconds())
     finally:
         if health is not None:
             await health.cleanup()
@@ -119,25 +116,27 @@ def _stop_on_signals() -> asyncio.Event:
 
 
 def main() -> None:
-    logging.basicConfig(level=config.log_level("INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    database_url = config.database_url()
-    if not (database_url or config.worker_database_url()):
-        print(f"casework-worker: neither DATABASE_URL (the owner's login, to migrate) nor {WORKER_DATABASE_URL_ENV}"
-              " (the worker's own) is set: postgresql://user@host:port/db", file=sys.stderr)
-        raise SystemExit(2)
-    try:
-        cache = config.max_cached_workflows()
-        process = load_process_settings()  # refused before anything starts
+    try:  # every setting refused before anything starts
+        logging.basicConfig(level=config.LogSettings.read().level("INFO"),
+                            format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        database_url = config.DatabaseSettings.read().database_url
+        settings = config.WorkerSettings.read()
+        endpoints = config.WorkerEndpointSettings.read()
+        process = load_process_settings()
     except ValueError as err:
         print(f"casework-worker: {err}", file=sys.stderr)
         raise SystemExit(2) from None
+    if not (database_url or settings.worker_database_url):
+        print(f"casework-worker: neither DATABASE_URL (the owner's login, to migrate) nor {WORKER_DATABASE_URL_ENV}"
+              " (the worker's own) is set: postgresql://user@host:port/db", file=sys.stderr)
+        raise SystemExit(2)
     code = 0
     try:
         asyncio.run(serve(
             database_url,
-            metrics_address=config.metrics_address(),
-            health_address=config.health_address(),
-            max_cached_workflows=cache,
+            metrics_address=endpoints.metrics,
+            health_address=endpoints.health,
+            max_cached_workflows=settings.max_cached_workflows,
             process=process,
         ))
     except (OSError, asyncpg.PostgresError, RuntimeError, CodecKeyError) as err:  # one line, no traceback

@@ -38,7 +38,7 @@ BULK_LIMIT = 100
 
 
 def _svc(request: Request) -> Services:
-    return request.app.state.services()
+    return request.app.state.services_of()
 
 
 async def _who(request: Request) -> tuple[Principal, Services]:
@@ -336,7 +336,7 @@ async def _personal_data(request: Request, case_id: str) -> Response:
         return await _personal_data_form(request, case_id, status=422, values=values,
                                          errors={"reason": "The reason must be 500 characters or fewer, in plain text"})
     try:
-        data = await case_routes.personal_data(case_id, body, who, svc, Response())
+        data = await case_routes.personal_data(case_id, body, who, svc, request, Response())
     except Problem as refused:
         if refused.status == 403:
             return await _personal_data_form(request, case_id, status=403, values=values,

@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl
 from fastapi import Request
 
 from access.principal import Kind, Principal
-from access.settings import InboxSettings
+from casework.config import InboxSettings
 from api.services import Services
 from cid import inbox_sessions
 
@@ -66,6 +66,7 @@ async def current(request: Request, svc: Services, settings: InboxSettings) -> i
         request.session.pop("sid", None)
         raise SignInNeeded()
     request.state.inbox_session = found
+    request.state.principal = principal_of(found)  # as api.auth sets it: security events name the subject
     return found
 
 

@@ -32,13 +32,13 @@ from jinja2 import Environment, PackageLoader, PrefixLoader, select_autoescape
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.staticfiles import StaticFiles
 
-from access.settings import InboxSettings, inbox_settings
 from access.tokens import IssuerUnavailable, TokenRefused
 from api.inbox import pages, sessions
 from api.inbox.rendering import PREFIX, SERVICE_NAME, page
 from api.problems import Problem
+from api.security_events import Refused, Watch, watch_of
 from api.services import Services
-from casework import config
+from casework.config import InboxSettings, LocalStackSettings
 
 log = logging.getLogger("casework.inbox")
 #: One line per request (method, path, status): the tests read it to show that no URL
@@ -105,9 +105,11 @@ def assets_missing(frontend: Path) -> FastAPI:
     return missing
 
 
-def create_inbox(services: Callable[[], Services], settings: InboxSettings | None = None) -> FastAPI:
-    """The inbox app; ``services()`` gives the API's services (made by its lifespan)."""
-    s = settings or inbox_settings()
+def create_inbox(services: Callable[[], Services], settings: InboxSettings | None = None,
+                 watch: Watch | None = None) -> FastAPI:
+    """The inbox app; ``services()`` gives the API's services (made by its lifespan);
+    ``watch``: the API's refusal metrics and limits (api/security_events.py), shared."""
+    s = settings or InboxSettings.read()
     frontend = Path(s.assets_dir) if s.assets_dir else FRONTEND
     if not (frontend / "govuk-frontend.min.css").is_file():
         return assets_missing(frontend)
@@ -115,13 +117,16 @@ def create_inbox(services: Callable[[], Services], settings: InboxSettings | Non
     inbox = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     inbox.state.settings = s
     inbox.state.templates = env
-    inbox.state.services = services
+    inbox.state.services_of = services
+    inbox.state.watch = watch or Watch()
     oauth = OAuth()
     inbox.state.oauth = oauth
-    secure = s.secure_cookies if s.secure_cookies is not None else config.stack_marker() != "local"
+    secure = s.secure_cookies if s.secure_cookies is not None else not LocalStackSettings.read().is_local
 
     @inbox.middleware("http")
     async def headers(request: Request, call_next: Any) -> Response:
+        # The API's services, where the API's own helpers look for them (security events).
+        inbox.state.services = services()
         request.state.csp_nonce = secrets.token_urlsafe(16)
         started = time.perf_counter()
         response = await call_next(request)
@@ -217,6 +222,9 @@ def create_inbox(services: Callable[[], Services], settings: InboxSettings | Non
     @inbox.exception_handler(Problem)
     async def problem(request: Request, err: Problem) -> Response:
         doc = err.document
+        if err.status in (401, 403, 429):  # a security event, as the API records its refusals
+            refused = err.refused or Refused(f"{request.method} {request.url.path}", request.url.path, doc.type.rsplit("/", 1)[-1])
+            await watch_of(request).record(request, err.status, refused, doc.detail or doc.title)
         titles = {403: "You cannot see this page", 404: "Page not found", 409: "This has changed",
                   422: "There is a problem", 503: "Sorry, the service is unavailable"}
         return page(request, "message.html", status=err.status, title=titles.get(err.status, doc.title),

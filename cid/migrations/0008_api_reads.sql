@@ -5,7 +5,7 @@
 -- and writes the R60 audit row in one call - one transaction: no read without its record, and
 -- no record of a read that did not happen. The actor is the API's verified token subject
 -- (api/routes/cases.py); the function trusts the API's login to pass it, as the audit log
--- trusts the worker's. The shape is cid/personal_data.py's read_personal_data.
+-- trusts the worker's. cid/personal_data.py's read_personal_data calls it (the one R60 read).
 --
 -- A certificate with a conviction dated before the date of birth is refused by the worker's
 -- record_certificate, where the date of birth is: a function answering "is this date before
@@ -28,7 +28,7 @@ BEGIN
         RAISE EXCEPTION 'R60: state the purpose and the reason of reading this case''s personal data'
             USING ERRCODE = '22023';
     END IF;
-    IF length(p_reason) > 500 OR length(p_purpose) > 500 THEN  -- casework/config.py MAX_PURPOSE_CHARS
+    IF length(p_reason) > 500 OR length(p_purpose) > 500 THEN  -- casework/rules.py MAX_PURPOSE_CHARS (tested)
         RAISE EXCEPTION 'R60: the purpose and the reason are at most 500 characters each' USING ERRCODE = '22023';
     END IF;
     SELECT id, acro_reference, subject_id, personal_data_purged_at INTO c FROM cases WHERE id = p_case_id;
