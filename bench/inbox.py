@@ -33,6 +33,7 @@ from access.tokens import TokenVerifier
 from api.app import create_app
 from api.inbox.queues import Filters, Queue, task_filters
 from api.resources import tasks_of
+from api.serving import uvicorn_options
 from api.services import Services
 from bench.drive import quantile
 from bench.stack import stack
@@ -71,12 +72,12 @@ async def serving(client, database_url: str):
     with running(identities, environ={"CASEWORK_STACK": "local"}) as issuer:
         pool = await create_pool(login_as(database_url, API_LOGIN), max_size=10)
         services = Services(TokenVerifier(AccessSettings(issuer=issuer.url)), pool,
-                            CaseClient(client, pool=pool, task_queue="bench-inbox"), load_directory(IDENTITIES))
+                            CaseClient(client, task_queue="bench-inbox"), load_directory(IDENTITIES))
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{sock.getsockname()[1]}"
         server = uvicorn.Server(uvicorn.Config(create_app(services, inbox=InboxSettings(secure_cookies=False)),
-                                               log_level="warning", access_log=False))
+                                               log_level="warning", **uvicorn_options()))
         serve = asyncio.create_task(server.serve(sockets=[sock]))
         try:
             while not server.started:
