@@ -226,8 +226,12 @@ async def test_the_dashboard_counts_what_the_cid_holds_for_senior_caseworkers_on
         expected = await pool.fetchval("SELECT count(*) FROM tasks WHERE status = 'open'")
         totals = page.text.split('id="totals"')[1]
         assert f'govuk-heading-xl govuk-!-margin-bottom-1">{expected}</span>Open' in totals
+    before = await pool.fetchval("SELECT coalesce(max(id), 0) FROM security_events")
     async with signed_in(api, "cw.ben") as http:
         assert (await http.get("/inbox/dashboard")).status_code == 403
+    # The inbox's refusal is a security event like the API's, under the signed-in subject.
+    assert await pool.fetchval("SELECT count(*) FROM security_events WHERE id > $1 AND status = 403"
+                               " AND subject = 'cw.ben' AND resource = '/inbox/dashboard'", before) == 1
 
 
 async def test_a_task_is_handed_to_a_team_member_from_its_page(api: ApiStack, start, pool) -> None:
