@@ -17,7 +17,7 @@ from starlette.types import Receive, Scope, Send
 from api import failures, problems
 from api.door import Door
 from api.security_events import Watch
-from api.routes import audit, cases, events, feeds, referrals, tasks
+from api.routes import audit, cases, events, feeds, ops, referrals, tasks
 from api.inbox.web import create_inbox
 from api.services import Services, make_services
 from casework.config import InboxSettings
@@ -71,7 +71,7 @@ def create_app(
     app.add_middleware(Door)
     problems.install(app)
     failures.install(app)
-    for module in (referrals, events, cases, tasks, feeds, audit):
+    for module in (referrals, events, cases, tasks, feeds, audit, ops):
         app.include_router(module.router)
 
     # The caseworkers' web inbox (docs/inbox.md): same process, same services and policy.

@@ -103,7 +103,7 @@ def error_for(answer: Answer) -> CliError:
 
 def _send_again_after(answer: Answer) -> float | None:
     """Seconds to wait before sending again; None when the answer is to be kept."""
-    if answer.status != 503 or str(answer.problem.get("type", "")).rsplit("#", 1)[-1] not in SEND_AGAIN:
+    if answer.status != 503 or answer.problem.type.rsplit("#", 1)[-1] not in SEND_AGAIN:
         return None
     retry = answer.headers.get("retry-after", "")
     return float(retry) if retry.isdigit() else None

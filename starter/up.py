@@ -230,6 +230,8 @@ class LocalStack:
             try:
                 await _until(stop, _first(worker, self._ready))
                 console.print(f"[green]✓[/] Worker polling task queue '{temporal.task_queue}'")
+                from casework.schedules import ensure_with  # the daily jobs (docs/operations.md, "Daily jobs")
+                console.print(f"[green]✓[/] Daily jobs scheduled: {await _until(stop, ensure_with(temporal))}")
                 if self.examples:
                     await _until(stop, self._submit_examples(database_url, temporal))
                 issuer = self._issuer()

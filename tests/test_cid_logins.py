@@ -38,6 +38,7 @@ GRANTS: dict[str, dict[str, set[str]]] = {
                      API_LOGIN: set()},
     "convictions": {WORKER_LOGIN: {"INSERT", "SELECT(case_id,seq)"}, API_LOGIN: set()},
     "feed_acknowledgements": {WORKER_LOGIN: set(), API_LOGIN: {"INSERT", "SELECT"}},  # 0009: the API's feeds
+    "job_runs": {WORKER_LOGIN: {"INSERT", "SELECT"}, API_LOGIN: {"SELECT"}},  # 0015: the daily jobs write their runs, operators read them
     # 0018: the web inbox's sessions (issue 21): ended, never rewritten as someone else's.
     "inbox_sessions": {WORKER_LOGIN: set(), API_LOGIN: {"DELETE", "INSERT", "SELECT", "UPDATE(ended_at,last_seen_at)"}},
     "intake_certificates": {WORKER_LOGIN: {"SELECT", "UPDATE(payload,taken_at)"},

@@ -49,6 +49,13 @@ async def fast_queue(ts_env, worker_pool: asyncpg.Pool) -> AsyncIterator[str]:
         yield name
 
 
+async def follow(page: Any, selector: str) -> None:
+    """Click what submits a form or follows a link, and wait for the new page (not the old
+    one's load state: on a loaded machine the next line would read the page being left)."""
+    async with page.expect_navigation(wait_until="load", timeout=60_000):
+        await page.click(selector)
+
+
 class Person:
     """A person at their browser: a context of their own (cookies), every URL it asked for."""
 
@@ -71,8 +78,7 @@ class Person:
                 await self.page.check(field if value == "yes" else f"{field}-2")
             else:
                 await self.page.fill(field, value)
-        await self.page.click("#complete")
-        await self.page.wait_for_load_state("load")
+        await follow(self.page, "#complete")
 
     async def axe(self) -> list[dict[str, Any]]:
         """axe-core's serious and critical violations on the current page (WCAG 2.2 AA rules).
@@ -92,8 +98,7 @@ class Person:
         return [v for v in result if v["impact"] in ("serious", "critical") and not v["known"]]
 
     async def sign_out(self) -> None:
-        await self.page.click("#sign-out")
-        await self.page.wait_for_load_state("load")
+        await follow(self.page, "#sign-out")
 
 
 async def signed_in(browser: Any, api: ApiStack, user: str) -> Person:
@@ -138,7 +143,7 @@ async def test_a_case_walked_from_referral_to_closure_through_the_inbox(browser,
         people.append(finn)
         nbtc = await open_task(case, "nbtc_check")
         await finn.go(f"/inbox/tasks?queue=team&case={case.id}")
-        await finn.page.click(f"#task-{nbtc}")
+        await follow(finn.page, f"#task-{nbtc}")
         assert await finn.page.inner_text("h1") == "NBTC check: has the person left the UK?"
         await finn.complete(nbtc, "in_uk")
         assert "completed: in uk" in await finn.page.inner_text(".govuk-notification-banner")
@@ -185,7 +190,7 @@ async def test_a_case_walked_from_referral_to_closure_through_the_inbox(browser,
         people.append(hal)
         submission = await open_task(case, "director_decision")
         await hal.go(f"/inbox/tasks?queue=submissions&case={case.id}")
-        await hal.page.click(f"#task-{submission}")
+        await follow(hal.page, f"#task-{submission}")
         await hal.complete(submission, "agree", reason="agree: not conducive to pursue")
 
         # The case owner considers removals (R51); the case closes.
@@ -198,12 +203,12 @@ async def test_a_case_walked_from_referral_to_closure_through_the_inbox(browser,
         assert "case closed" in timeline and "scw.erin" in timeline and "director.hal" in timeline
 
         # R60 through the page: purpose and reason, recorded under cw.ben, and said so.
-        await ben.page.click("#view-personal-data")
+        await follow(ben.page, "#view-personal-data")
         purposes = await ben.page.locator("input[name=purpose]").evaluate_all("els => els.map(e => e.value)")
         assert purposes == ["detention", "deportation"]  # only those a caseworker holds
         await ben.page.check("#purpose-2")
         await ben.page.fill("#reason", "closing review")
-        await ben.page.click("#show-personal-data")
+        await follow(ben.page, "#show-personal-data")
         assert "was recorded under cw.ben" in await ben.page.inner_text("#recorded")
         assert case.referral.name in await ben.page.inner_text("#subject")
         assert await pool.fetchval("SELECT count(*) FROM audit_log WHERE case_id = $1 AND action = 'personal data read'"
@@ -238,18 +243,18 @@ async def test_every_page_type_passes_axe_and_a_broken_label_is_caught(browser, 
         pages["task"] = await ben.axe()
         await ben.page.check("#outcome-allocated")
         await ben.page.fill("#allocated-case_owner", "not a staff id!")
-        await ben.page.click("#complete")
-        assert await ben.page.is_visible(".govuk-error-summary")
+        await follow(ben.page, "#complete")
+        await ben.page.wait_for_selector(".govuk-error-summary", timeout=30_000)  # the answer's page, however loaded the machine
         pages["task with an error"] = await ben.axe()
         await ben.page.screenshot(path=str(SHOTS / "task-with-error.png"), full_page=True)
         await ben.go(f"/inbox/cases/{case.id}")
         pages["case"] = await ben.axe()
         await ben.page.screenshot(path=str(SHOTS / "case.png"), full_page=True)
-        await ben.page.click("#view-personal-data")
+        await follow(ben.page, "#view-personal-data")
         pages["personal data form"] = await ben.axe()
         await ben.page.check("#purpose")
         await ben.page.fill("#reason", "accessibility check")
-        await ben.page.click("#show-personal-data")
+        await follow(ben.page, "#show-personal-data")
         pages["personal data"] = await ben.axe()
         await ben.go("/inbox/dashboard")  # not a senior caseworker: refused, as a page
         pages["refused"] = await ben.axe()
@@ -303,8 +308,8 @@ async def test_keyboard_only_claim_complete_and_sign_out(browser, api: ApiStack,
         await page.keyboard.press("Enter")
         await page.wait_for_url(queue)
         await tab_to(f"#claim-{task_id}")
-        await page.keyboard.press("Enter")
-        await page.wait_for_load_state("load")
+        async with page.expect_navigation(wait_until="load"):
+            await page.keyboard.press("Enter")
         assert "You have claimed task" in await page.inner_text(".govuk-notification-banner")
         await tab_to(f"#task-{task_id}")
         await page.keyboard.press("Enter")
@@ -316,8 +321,8 @@ async def test_keyboard_only_claim_complete_and_sign_out(browser, api: ApiStack,
         await page.wait_for_url(f"{api.url}/inbox/cases/{case.id}")
         assert await case.pool.fetchval("SELECT completed_by FROM tasks WHERE id = $1", task_id) == "nbtc.finn"
         await tab_to("#sign-out")
-        await page.keyboard.press("Enter")
-        await page.wait_for_load_state("load")
+        async with page.expect_navigation(wait_until="load"):
+            await page.keyboard.press("Enter")
         assert await page.inner_text("h1") == "You have signed out"
     finally:
         await context.close()
@@ -353,7 +358,7 @@ async def test_refusals_are_shown_in_the_page_linked_to_the_field_with_the_form_
         done = await api.call("POST", f"/tasks/{allocation}/completion", "cw.eve",
                               json={"outcome": "allocated", "details": {"case_owner": "cw.eve"}})
         assert done.status_code == 200, done.text
-        await ben.page.click("#complete")
+        await follow(ben.page, "#complete")
         text = await ben.page.locator(".govuk-error-summary").inner_text()
         assert "already done" in text
         assert await pool.fetchval("SELECT completed_by FROM tasks WHERE id = $1", allocation) == "cw.eve"
@@ -362,8 +367,7 @@ async def test_refusals_are_shown_in_the_page_linked_to_the_field_with_the_form_
         assert await ben.page.is_visible(f"#claim-{contested_task}")
         won = await api.call("POST", f"/tasks/{contested_task}/claim", "cw.eve")
         assert won.status_code == 200, won.text
-        await ben.page.click(f"#claim-{contested_task}")
-        await ben.page.wait_for_load_state("load")
+        await follow(ben.page, f"#claim-{contested_task}")
         summary = ben.page.locator(".govuk-error-summary")
         assert "claimed already" in await summary.inner_text()
         assert await summary.locator("a").first.get_attribute("href") == f"#task-{contested_task}"
@@ -395,8 +399,7 @@ async def test_the_pages_work_without_javascript(browser, api: ApiStack, start, 
         await page.click("button[name=username][value='cw.ben']")
         await page.wait_for_url(f"{api.url}/inbox/tasks?queue=unassigned&case={case.id}")
         assert "js-enabled" not in (await page.get_attribute("body", "class") or "")
-        await page.click(f"#claim-{allocation}")
-        await page.wait_for_load_state("load")
+        await follow(page, f"#claim-{allocation}")
         await page.goto(f"{api.url}/inbox/tasks/{allocation}")
         assert await page.is_visible("#allocated-case_owner")  # the conditional question, not hidden
         await page.check("#outcome-allocated")

@@ -292,6 +292,13 @@ async def test_up_serves_the_web_ui_and_starts_a_case_for_every_example(stack: S
     registered = await client.operator_service.list_search_attributes(
         ListSearchAttributesRequest(namespace="default"))
     assert {key.name for key in search.ALL} <= set(registered.custom_attributes)
+    # Issue 22: the daily jobs' schedules, made by casework up (active, next runs ahead).
+    from casework import schedules
+
+    jobs = {s.schedule_id: s for s in await schedules.states(client)}
+    assert set(jobs) == {j.schedule_id for j in schedules.JOBS}
+    assert all(s.exists and not s.paused and s.next_runs for s in jobs.values()), jobs
+    assert "Daily jobs scheduled" in stack.said()
 
     # The HTTP API and its development issuer, as stack.json names them: a system's token by
     # client credentials, and the example cases listed through the API.
