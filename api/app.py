@@ -14,10 +14,10 @@ from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import Receive, Scope, Send
 
-from api import failures, problems
+from api import docs_pages, failures, problems
 from api.door import Door
 from api.security_events import Watch
-from api.routes import audit, cases, events, feeds, ops, referrals, tasks
+from api.routes import audit, cases, events, feeds, me, ops, referrals, tasks
 from api.inbox.web import create_inbox
 from api.services import Services, make_services
 from casework.config import InboxSettings
@@ -66,12 +66,13 @@ def create_app(
             await close()
 
     app = CaseworkApi(title="acro-casework API", version=API_VERSION, description=DESCRIPTION, lifespan=lifespan,
-                  openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
+                      openapi_url="/openapi.json", docs_url=None, redoc_url=None)
     app.state.watch = Watch()
     app.add_middleware(Door)
     problems.install(app)
+    docs_pages.install(app)  # /docs (Swagger UI, self-hosted) and /docs/api (the problem types)
     failures.install(app)
-    for module in (referrals, events, cases, tasks, feeds, audit, ops):
+    for module in (referrals, events, cases, tasks, feeds, audit, ops, me):
         app.include_router(module.router)
 
     # The caseworkers' web inbox (docs/inbox.md): same process, same services and policy.

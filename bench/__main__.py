@@ -138,7 +138,7 @@ async def _run_scale(settings: dict[str, Any], out: Path, stem: str, png: bool) 
     """The scale phase (bench/scale.py): its own databases and dev server, its own table."""
     from bench import report, scale, scale_report
     from bench.stack import throwaway_keys
-    from casework.local_stack import database_url_or_embedded
+    from local_stack.database import database_url_or_embedded
 
     throwaway_keys()
     work_dir = Path(tempfile.mkdtemp(prefix="casework-bench-scale-"))

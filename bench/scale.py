@@ -429,7 +429,7 @@ async def _sweep_with_temporal(dsn: str, workflows: int, work_dir: Path, progres
     from temporalio.client import Client
 
     from bench.sleeping import Sleeper, start_sleeping
-    from casework.local_stack import DevServer
+    from local_stack.dev_server import DevServer
     from activities.sweep import sweep_report
 
     server = DevServer(None, work_dir / f"temporal-sweep-{workflows}.log")

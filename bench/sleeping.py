@@ -73,7 +73,7 @@ async def probe(total: int, step: int, work_dir: "Path") -> list[dict[str, float
     """How many sleeping case workflows one in-memory dev server holds here: start them
     ``step`` at a time up to ``total``, noting after each step the start rate, the
     server's resident memory and how long listing every running case workflow takes."""
-    from casework.local_stack import DevServer
+    from local_stack.dev_server import DevServer
     from activities.sweep import RUNNING
 
     server = DevServer(None, work_dir / "temporal-probe.log")

@@ -25,7 +25,7 @@ from cid import jobs
 from cid.db import create_pool
 from tests.cli_support import Casework, cli_environment
 from tests.ops_support import free_port, ops_server, total
-from casework.local_stack import until
+from local_stack.polling import until
 from worker.service import serve
 
 pytestmark = pytest.mark.devserver
