@@ -27,6 +27,7 @@ COPY starter ./starter
 COPY codec_server ./codec_server
 COPY access ./access
 COPY api ./api
+COPY local_stack ./local_stack
 COPY examples ./examples
 COPY --from=inbox-assets /assets/node_modules/govuk-frontend/dist/govuk ./inbox-assets
 ENV CASEWORK_INBOX_ASSETS_DIR=/app/inbox-assets
