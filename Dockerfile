@@ -20,6 +20,7 @@ RUN pip install --require-hashes --no-deps -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY casework ./casework
 COPY cid ./cid
+COPY local_stack ./local_stack
 COPY workflows ./workflows
 COPY activities ./activities
 COPY worker ./worker
