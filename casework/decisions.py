@@ -77,6 +77,13 @@ class Decision:
         if self.outcome not in template.outcomes:
             raise ValueError(f"{self.rule} decides one of {sorted(template.outcomes)}, not {self.outcome!r}")
 
+    @classmethod
+    def from_stored(cls, rule: str, outcome: str, subject: str | None, facts: list[dict[str, Any]]) -> "Decision":
+        """A decision back from its stored form (an activity's command, a CID row)."""
+        return cls(rule, outcome, tuple(
+            Fact(f["name"], f.get("value"), Source(f["source"]), f.get("shown", ""), by=f.get("by"),
+                 personal=bool(f.get("personal", False))) for f in facts), subject=subject)
+
     def fact(self, name: str) -> Fact:
         for f in self.facts:
             if f.name == name:
@@ -145,6 +152,7 @@ def _why_except(d: Decision, *names: str) -> str:
 TEMPLATES: dict[str, Template] = {
     "R01": _t({"accepted": "referral accepted", "refused": "referral refused"}),
     "R02": _t({"disclosable": "certificate disclosable", "not_disclosable": "certificate not disclosable"}),
+    "R03": _t({"destroyed": "certificate destroyed; a certificate for immigration purposes requested from ACRO"}),
     "R04": _t({"created": "subject created", "matched": "existing subject matched"}),
     "R06": _t({"routed": "referred to {subject}", "unrouted": "no routing row matches"}),
     "R10": _t({"known": "whereabouts known: straight to Stage C", "unknown": "whereabouts unknown: NBTC check"}),

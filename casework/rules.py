@@ -78,6 +78,43 @@ def non_disclosable_reason(certificate: Certificate) -> str | None:
             "on the PNC; R03: it will be destroyed and a certificate for immigration purposes requested from ACRO")
 
 
+def referral_decision(*, by: str, eea: bool, nationalities: Iterable[str] = ()) -> Decision:
+    """R01: the referral carries what ACRO has (its model refused anything less at the door)."""
+    return Decision("R01", "accepted", (
+        Fact("submitted_by", by, Source.REFERRAL, f"submitted by {by}", by=by),
+        _nationality_fact(eea, nationalities)))
+
+
+def criminal_proceedings_decision(certificate: Certificate) -> Decision:
+    """R61: a certificate neither disclosable by purpose nor on the PNC (one for criminal
+    proceedings, say) is never the basis of a deportation decision."""
+    refused = not is_disclosable(certificate)
+    return Decision("R61", "refused" if refused else "not_applicable", (
+        Fact("disclosable", not refused, Source.CERTIFICATE,
+             "not disclosable for immigration purposes" if refused else "disclosable for immigration purposes"),))
+
+
+def destroyed_decision(seq: int) -> Decision:
+    """R03: a non-disclosable certificate is noted, destroyed and asked for again."""
+    return Decision("R03", "destroyed", (Fact("certificate", seq, Source.CERTIFICATE, f"certificate {seq}"),))
+
+
+#: R04: the kinds of identifier a subject is matched by, as the trail names them.
+IDENTIFIER_KINDS = {"pnc": "PNC ID", "doc": "identity document", "name-dob": "name and date of birth"}
+
+
+def subject_decision(matched_key: str | None, keys: Sequence[str]) -> Decision:
+    """R04: subject matched (by which kind of identifier - never its value) or created."""
+    kinds = [IDENTIFIER_KINDS[k.split(":", 1)[0]] for k in keys]
+    tried = Fact("identifiers", kinds, Source.REFERRAL,
+                 f"no existing subject shares its {' or '.join(dict.fromkeys(kinds))}" if kinds
+                 else "no identifier to match on")
+    if matched_key is None:
+        return Decision("R04", "created", (tried,))
+    kind = IDENTIFIER_KINDS[matched_key.split(":", 1)[0]]
+    return Decision("R04", "matched", (Fact("matched_by", kind, Source.CASE, f"same {kind} as an existing subject"),))
+
+
 def is_eea(nationalities: Iterable[str], eea_countries: frozenset[str]) -> bool:
     """R31/R32/R41: EEA when any nationality is EEA (our dual-nationality choice, docs/design.md "Decisions in brief")."""
     return any(code in eea_countries for code in nationalities)
@@ -370,3 +407,63 @@ def route_decision(routes: Sequence[Route], *, eea: bool, whereabouts: str) -> D
         row = Fact("routing_row", route.priority, Source.SETTINGS, f"routing row {route.priority}")
         return Decision("R06", "routed", (*facts, row), subject=route.team)
     return Decision("R06", "unrouted", facts)
+
+
+# --- Decisions the stages take on a task's outcome or a message (issue 20) ----------------
+
+
+def _given(name: str, outcome: str, shown: str, by: str | None, source: Source = Source.TASK) -> Fact:
+    return Fact(name, outcome, source, shown, by=by)
+
+
+def left_uk_decision(outcome: str, by: str | None) -> Decision:
+    """R11: the person left before any deport action: the case closes with that outcome."""
+    return Decision("R11", "closed", (_given("left_uk", outcome, f"reported to have left the UK ({outcome})", by),),
+                    subject=OUTCOME_LEFT_UK)
+
+
+def marker_decision(outcome: str, by: str | None) -> Decision:
+    """R13: likely in the UK and not located: ICD.5079 for a wanted/missing marker."""
+    return Decision("R13", "requested", (_given("nbtc_check", outcome, f"NBTC check: {outcome}", by),))
+
+
+def dormant_decision(outcome: str, by: str | None) -> Decision:
+    """R16: ICE could not locate the person: dormant until located."""
+    return Decision("R16", "dormant", (_given("ice_tasking", outcome, f"ICE tasking: {outcome}", by),),
+                    subject=OUTCOME_LIABLE_TO_DEPORT)
+
+
+def marker_removal_decision(marker_added: bool) -> Decision:
+    """R21: ICD5080 only when this case added the wanted/missing marker."""
+    return Decision("R21", "sent" if marker_added else "not_needed", (
+        Fact("marker_added", marker_added, Source.CASE,
+             "this case added a wanted/missing marker" if marker_added else "this case added no marker"),))
+
+
+def non_detained_decision(outcome: str, by: str | None) -> Decision:
+    """R33: unsuitable for detention: managed on a non-detained basis."""
+    return Decision("R33", "non_detained", (_given("detention_decision", outcome, f"detention decision: {outcome}", by),))
+
+
+def not_pursued_decision(outcome: str, by: str | None) -> Decision:
+    """R47: the case owner decided not to proceed: Stage F."""
+    return Decision("R47", "not_pursued", (_given("consideration_decision", outcome,
+                                                   f"consideration decision: {outcome}", by),))
+
+
+def submission_decision(reasons_task: str | None) -> Decision:
+    """R50: the submission to the Director points at the reasons recorded with the decision."""
+    return Decision("R50", "submitted", (Fact("reasons_recorded_with", reasons_task, Source.CASE,
+                                              f"reasons recorded with task {reasons_task}" if reasons_task
+                                              else "no reasons task recorded"),))
+
+
+def director_decision(agreed: bool, outcome: str, by: str | None) -> Decision:
+    """R51: the Director agrees (removals considered) or disagrees (back to Stage E)."""
+    return Decision("R51", "agreed" if agreed else "disagreed", (_given("director_decision", outcome,
+                                                                       f"Director: {outcome}", by),))
+
+
+def acro_advised_decision() -> Decision:
+    """R52: ACRO is told deportation is not being pursued."""
+    return Decision("R52", "advised", (Fact("outcome", OUTCOME_NOT_PURSUED, Source.CASE, OUTCOME_NOT_PURSUED),))
