@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from casework.refusals import field_errors
+from casework.refusals import Refusal, RefusalCode, field_errors
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,26 @@ TITLES = {
 }
 
 
+#: The one table from a refusal's code to its HTTP status (issue 20): a condition gets one
+#: status wherever it is met, and a reworded refusal keeps it.
+REFUSAL_STATUS: dict[RefusalCode, int] = {
+    RefusalCode.CASE_CLOSED: 409,
+    RefusalCode.CASE_BUSY: 503,
+    RefusalCode.OLDER_RELEASE: 409,
+    RefusalCode.TASK_DONE: 409,
+    RefusalCode.NO_OPEN_TASK: 409,
+    RefusalCode.TASK_BEING_COMPLETED: 409,
+    RefusalCode.NOT_PERMITTED: 403,
+    RefusalCode.OUTCOME_REFUSED: 422,
+    RefusalCode.DETAILS_REFUSED: 422,
+    RefusalCode.CONVICTIONS_NOT_DISCLOSABLE: 422,
+    RefusalCode.CONFLICTING_REPEAT: 409,
+    RefusalCode.CERTIFICATE_REFUSED: 422,
+    RefusalCode.INVALID_DELIVERY: 422,
+    RefusalCode.REFUSED: 422,
+}
+
+
 class FieldError(BaseModel):
     field: str = Field(description="Where in the request: 'body.certificate.issued_on', 'query.limit'")
     message: str
@@ -55,6 +75,7 @@ class ProblemDocument(BaseModel):
     detail: str | None = None
     instance: str | None = None
     rule: str | None = None
+    code: RefusalCode | None = Field(None, description="The refusal's code (docs/api.md, 'Refusals'), when the case refused")
     errors: list[FieldError] | None = None
 
 
@@ -73,6 +94,14 @@ class Problem(Exception):
         self.headers = dict(headers or {})
         if retry_after is not None:
             self.headers["Retry-After"] = str(retry_after)
+
+    @classmethod
+    def refused(cls, refusal: Refusal, **kw: Any) -> "Problem":
+        """A refusal of the case as a problem: its status from ``REFUSAL_STATUS``, its code
+        as the problem's type and ``code``, its rule as ``rule``."""
+        problem = cls(REFUSAL_STATUS[refusal.code], refusal.message, kind=refusal.code.value, rule=refusal.rule, **kw)
+        problem.document.code = refusal.code
+        return problem
 
 
 def response(problem: Problem, request: Request | None = None) -> JSONResponse:

@@ -4,7 +4,8 @@ is the token's subject.
 
 Where: ``CASEWORK_API_URL``, else ``api_url`` in the local stack's ``stack.json``. Who:
 ``CASEWORK_TOKEN``, else the token ``casework login`` stored (``starter.credentials``).
-A problem document (RFC 9457) becomes one line and the documented exit status:
+A problem document (RFC 9457) becomes one line and the documented exit status: a
+refusal of the case by its ``code`` (``starter.exits.EXIT_OF``), anything else by status:
 
 ======  ===========================================================  ====
 status  the line                                                     exit
@@ -32,7 +33,8 @@ from typing import Any, Mapping
 import httpx
 
 from casework import config
-from starter.exits import CliError, Exit
+from casework.refusals import RefusalCode
+from starter.exits import EXIT_OF, CliError, Exit
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 LOGIN_HINT = "run 'casework login' (or set CASEWORK_TOKEN)"
@@ -80,6 +82,12 @@ def error_for(answer: Answer) -> CliError:
     detail = _one_line(problem.get("detail") or problem.get("title") or f"HTTP {answer.status}")
     rule = problem.get("rule")
     status = answer.status
+    code = problem.get("code")
+    if code in RefusalCode._value2member_map_:  # the case refused: its code decides (starter/exits.py)
+        if rule and not detail.startswith(str(rule)):
+            detail = f"{rule}: {detail}"
+        exit = EXIT_OF[RefusalCode(code)]
+        return CliError(f"not allowed: {detail}" if exit is Exit.NOT_ALLOWED else detail, exit)
     if status == 401:
         return CliError(f"not signed in: {detail}; {LOGIN_HINT}", Exit.NOT_SIGNED_IN)
     if status == 403:

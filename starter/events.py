@@ -25,6 +25,7 @@ import typer
 from casework.keys import CERTIFICATE_RECEIVED
 from starter.api_client import ACTOR_HELP
 from starter.cli import app, err_console
+from casework.refusals import RefusalCode
 from starter.exits import CliError, Exit
 from starter.output import console, print_json, table
 
@@ -253,7 +254,7 @@ async def apply_event(api: "ApiClient", row: EventRow) -> EventRow:
     problem = answer.problem
     if answer.status == 404:
         return _done(row, Result.NOT_FOUND, str(row.error))
-    if str(problem.get("type", "")).endswith("case-closed"):
+    if problem.get("code") == RefusalCode.CASE_CLOSED:
         return _done(row, Result.CLOSED)
     if answer.status in (409, 422):
         return _done(row, Result.REFUSED, str(row.error))

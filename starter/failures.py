@@ -35,9 +35,14 @@ def classify(err: BaseException, *, case_id: str | None = None) -> CliError | No
     if isinstance(err, CliError):
         return err
     if isinstance(err, WorkflowUpdateFailedError):
-        # The validator's (or handler's) own message: it names the rule that refused.
-        cause = err.cause
-        return CliError(_one_line(getattr(cause, "message", None) or cause or err), Exit.REFUSED)
+        # The validator's (or handler's) own refusal: its code decides the exit status.
+        from casework.refusals import Refusal, RefusalCode, of_error
+        from starter.exits import EXIT_OF
+
+        refusal = of_error(err.cause) or Refusal(RefusalCode.REFUSED, _one_line(err.cause or err))
+        text = refusal.message if not refusal.rule or refusal.message.startswith(refusal.rule) \
+            else f"{refusal.rule}: {refusal.message}"
+        return CliError(text, EXIT_OF[refusal.code])
     if isinstance(err, (WorkflowUpdateRPCTimeoutOrCancelledError, asyncio.TimeoutError, TimeoutError)):
         return CliError(
             f"the case did not answer within {UPDATE_TIMEOUT_SECONDS:.0f} s: is a casework worker running"

@@ -107,8 +107,8 @@ def test_personal_facts_are_stored_but_never_shown() -> None:
 
 
 def test_a_decision_must_name_a_rule_and_an_outcome_its_template_knows() -> None:
-    with pytest.raises(ValueError, match="R99 is not a rule"):
-        Decision("R99", "x")
+    with pytest.raises(ValueError, match="Z01 is not a rule"):
+        Decision("Z01", "x")
     with pytest.raises(ValueError, match="decides one of"):
         Decision("R30", "maybe")
     with pytest.raises(ValueError, match="has no template"):

@@ -18,13 +18,14 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.contract import CaseActivityContract as A
-    from casework import keys, metrics, rules
+    from casework import keys, metrics, refusals, rules
     from casework import records as r
     from casework.case import (
         CaseInput, CaseState, CaseView, CertificateReceived, EventDelivery, EventReceipt, EventResult, LeftUk,
         PersonLocated, RepresentationsReceived, Stage, TaskCompleted, TaskCompletion,
     )
     from casework.keys import Recipient
+    from casework.refusals import Refusal, RefusalCode
     from casework.referral import WhereaboutsStatus
     from casework.tasks import (
         ConsiderationOutcome, DetentionOutcome, DirectorOutcome, HistoryCheckOutcome, IceTaskingOutcome,
@@ -36,7 +37,7 @@ from workflows.context import CaseRun
 from workflows.continuing import Continuing
 from workflows.human_task import HumanTasks, Settlers
 from workflows.inbox import Inbox
-from workflows.legacy import UNSUPPORTED, LegacyHandlers
+from workflows.legacy import LegacyHandlers
 from workflows.messages import MessageEffects
 from workflows.record import CaseRecord
 from workflows.status import CaseStatus
@@ -370,14 +371,14 @@ class CaseWorkflow:
     async def deliver_event(self, delivery: EventDelivery) -> EventReceipt:
         """A message whose sender waits for the case's own answer: applied, already applied, or refused (why)."""
         if not self.this_run.v2:  # a run from before this update existed: the sender signals instead
-            raise ApplicationError("this case is from an older release: send the message as a signal",
-                                   type=UNSUPPORTED, non_retryable=True)
+            raise refusals.error(Refusal(RefusalCode.OLDER_RELEASE,
+                                         "this case is from an older release: send the message as a signal"))
         return await self.inbox.deliver(delivery.event)
 
     @deliver_event.validator
     def _validate_delivery(self, delivery: EventDelivery) -> None:
         if len(delivery.events()) != 1:
-            raise ValueError("a delivery carries exactly one event")
+            raise refusals.error(Refusal(RefusalCode.INVALID_DELIVERY, "a delivery carries exactly one event"))
         self.continuing.refuse_when_busy()
 
     @workflow.update(name="complete_task")
@@ -386,7 +387,7 @@ class CaseWorkflow:
             return await self.legacy.complete_task(self.tasks, cmd)
         receipt = await self.inbox.complete(cmd)
         if receipt.result is EventResult.REFUSED:  # the loser of a race is told who won
-            raise ApplicationError(receipt.detail, type="TaskNotCompleted", non_retryable=True)
+            raise refusals.error(receipt.refusal or Refusal(RefusalCode.REFUSED, receipt.detail))
         return TaskCompleted(task_key=cmd.task_key, outcome=cmd.outcome, stage=self.s.stage)
 
     @complete_task.validator

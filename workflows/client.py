@@ -55,7 +55,6 @@ from casework.rules import non_disclosable_reason
 from workflows.case import CaseWorkflow
 from workflows.continuing import CONTINUING_AS_NEW
 from workflows.legacy import UNSUPPORTED
-from workflows.messages import CONFLICTING_REPEAT
 
 #: Every message another system or person can send a case.
 CaseEvent = Union[PersonLocated, LeftUk, CertificateReceived, RepresentationsReceived]
@@ -96,13 +95,6 @@ class SubmitResult:
         """R01: another referral holds this ACRO reference (``cid.intake.Held.CONFLICT``): nothing started."""
         return cls(case_id_for(referral.acro_reference), Submitted.CONFLICT,
                    f"a different referral with ACRO reference {referral.acro_reference} was submitted before")
-
-
-def is_conflicting_repeat(receipt: EventReceipt) -> bool:
-    """A refusal because the event ID came before with other content (not a refusal of the
-    message itself): the API answers it 409, a refusal by the case 422."""
-    return receipt.result is EventResult.REFUSED and receipt.detail == CONFLICTING_REPEAT.format(
-        kind=receipt.kind.value, id=receipt.event_id)
 
 
 class CaseClient:

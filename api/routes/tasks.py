@@ -28,12 +28,11 @@ from api.failures import RETRY_AFTER
 from api.problems import FieldError, Problem, problem_responses
 from api.resources import task_ref, tasks_of
 from api.services import Services, Svc
-from casework.rule_ids import first_rule_id
+from casework.refusals import Refusal, RefusalCode, of_error
 from casework.case import Acting, TaskCompletion
 from casework.tasks import TASK_KINDS
 from cid import read_model
 from cid.assignments import Holding, change_assignee
-from workflows.human_task import NOT_PERMITTED
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["tasks"])
@@ -125,8 +124,8 @@ def _label(row: Any) -> str:
 def _not_open(row: Any) -> Problem:
     if row["status"] == "done":
         by = f": {row['outcome']} by {row['completed_by']}" if row["outcome"] else ""
-        return Problem(409, f"{_label(row)} is already done{by}", kind="already-done")
-    return Problem(409, f"{_label(row)} was cancelled: its case is closed", kind="case-closed")
+        return Problem.refused(Refusal(RefusalCode.TASK_DONE, f"{_label(row)} is already done{by}"))
+    return Problem.refused(Refusal(RefusalCode.CASE_CLOSED, f"{_label(row)} was cancelled: its case is closed"))
 
 
 # ---------------------------------------------------------------------------- reading
@@ -175,20 +174,11 @@ async def get_task(task_id: TaskId, who: Who, svc: Svc) -> TaskOut:
 # ---------------------------------------------------------------------------- completing
 
 
-def _refused_by_case(err: WorkflowUpdateFailedError, row: Any) -> Problem:
-    """The case's refusal, word for word, with its status: the case's own validator is
-    the judge of what is legal now (unknown or settled task, illegal outcome, R30)."""
-    cause = err.cause
-    text = " ".join(str(getattr(cause, "message", None) or cause or err).split())
-    kind = getattr(cause, "type", None)
-    rule = first_rule_id(text)
-    if kind == "CaseClosed":
-        return Problem(409, text, kind="case-closed")
-    if kind == NOT_PERMITTED:  # the case's own check of the verified principal (defence in depth)
-        return Problem(403, text, kind="not-allowed")
-    if any(words in text for words in ("already done", "was already", "being completed already", "has no open task")):
-        return Problem(409, text, kind="already-done")
-    return Problem(422, text, kind="refused-by-case", rule=rule)
+def _refused_by_case(err: WorkflowUpdateFailedError) -> Problem:
+    """The case's refusal, word for word, with the status its code has (``REFUSAL_STATUS``):
+    the case's own validator is the judge of what is legal now (unknown or settled task,
+    illegal outcome, R30)."""
+    return Problem.refused(of_error(err.cause) or Refusal(RefusalCode.REFUSED, " ".join(str(err.cause or err).split())))
 
 
 @router.post("/tasks/{task_id}/completion", response_model=CompletionOut,
@@ -213,13 +203,13 @@ async def complete_task(task_id: TaskId, body: CompletionIn, who: Who, svc: Svc,
     try:
         done = await asyncio.wait_for(svc.cases.complete_task(row["case_id"], completion), UPDATE_TIMEOUT_SECONDS)
     except WorkflowUpdateFailedError as err:
-        raise _refused_by_case(err, row) from None
+        raise _refused_by_case(err) from None
     except (WorkflowUpdateRPCTimeoutOrCancelledError, asyncio.TimeoutError, TimeoutError):
         raise Problem(503, f"case {row['case_id']} did not answer in time; nothing was refused - look at the task "
                       "before sending again", kind="case-unavailable", retry_after=RETRY_AFTER) from None
     except RPCError as err:
         if err.status is RPCStatusCode.NOT_FOUND:
-            raise Problem(409, f"case {row['case_id']} is closed", kind="case-closed") from None
+            raise Problem.refused(Refusal(RefusalCode.CASE_CLOSED, f"case {row['case_id']} is closed")) from None
         raise Problem(503, f"Temporal did not answer ({err.status.name if err.status else 'error'})",
                       kind="temporal-unavailable", retry_after=RETRY_AFTER) from None
     # Where a completion's time goes (docs/performance.md, "The API"): durations only.
