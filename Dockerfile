@@ -1,4 +1,5 @@
-# The case worker (and the casework command) as a container image.
+# The case worker, the API, the codec server (and the casework command) as a container image.
+# Every package pyproject.toml names is copied (tests/test_ops_deploy.py::test_the_image_copies_every_package).
 FROM python:3.11.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
@@ -16,6 +17,8 @@ COPY activities ./activities
 COPY worker ./worker
 COPY starter ./starter
 COPY codec_server ./codec_server
+COPY access ./access
+COPY api ./api
 COPY examples ./examples
 RUN pip install --no-deps --no-build-isolation .
 

@@ -53,11 +53,13 @@ from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from access import pkce
+from access.loopback import LoopbackHostOnly
 from casework import config
 
 CODE_SECONDS = 60
@@ -235,7 +237,7 @@ class DevIssuer:
             Route("/authorize", self._authorize, methods=["GET", "POST"]),
             Route("/token", self._token, methods=["POST"]),
             Route("/dev/rotate-keys", self._rotate, methods=["POST"]),
-        ])
+        ], middleware=[Middleware(LoopbackHostOnly)])  # DNS rebinding (access/loopback.py)
 
     # ---- keys
 
@@ -286,7 +288,28 @@ class DevIssuer:
         return JSONResponse(self.jwks(), headers={"Cache-Control": "max-age=60"})
 
     async def _rotate(self, request: Request) -> Response:
+        refused = self._rotation_refused(request)
+        if refused is not None:
+            return refused
         return JSONResponse({"kid": self.rotate_keys()})
+
+    def _rotation_refused(self, request: Request) -> Response | None:
+        """Issue 25: rotating the keys (which withdraws the key before) takes an operator's
+        token from this issuer, and no page of another origin may ask (Origin)."""
+        origin = request.headers.get("origin")
+        if origin is not None and origin.rstrip("/") != self.issuer:
+            return _oauth_error("access_denied", "key rotation is not for pages of another origin", 403)
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        try:
+            key = next(k for k in self._keys if k.kid == jwt.get_unverified_header(token).get("kid"))
+            claims = jwt.decode(token, key.private.public_key(), algorithms=[key.alg], audience=self.audience,
+                                issuer=self.issuer)
+        except (StopIteration, jwt.InvalidTokenError):
+            return _oauth_error("invalid_token", "key rotation takes an operator's bearer token from this issuer", 401,
+                                **{"WWW-Authenticate": 'Bearer realm="dev-issuer"'})
+        if scheme.lower() != "bearer" or "operator" not in claims.get("roles", []):
+            return _oauth_error("insufficient_scope", "key rotation is for operators", 403)
+        return None
 
     def _authorize_client(self, params: dict[str, str]) -> tuple[Client, str] | Response:
         """Checks that must pass before anything is sent to the redirect URI (RFC 6749 4.1.2.1)."""

@@ -135,6 +135,8 @@ class CaseRef:
     case_owner: str | None = None  # the allocated owner's staff ID (R20)
     #: Teams that have, or had, a task on the case (NBTC, ICE, the Director ...).
     task_teams: frozenset[str] = frozenset()
+    #: Teams with an open task on the case now: R60's right of NBTC, ICE and the Director.
+    open_task_teams: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -257,7 +259,10 @@ def _is_casework_kind(kind: str) -> bool:
 
 
 def _team_phrase(task: TaskRef) -> str:
-    return f"members of '{task.team}'" if TASK_KINDS[task.kind].team != CASE_OWNER else f"the case's team or owner ('{task.team}')"
+    # No names in refusals (issue 25): an owner's task carries the owner's staff ID as its team.
+    if TASK_KINDS[task.kind].team != CASE_OWNER:
+        return f"members of '{task.team}'"
+    return f"the case's team ('{task.case.team}') or owner" if task.case.team else "the case's team or owner"
 
 
 def _belongs(principal: Principal | Member, task: TaskRef) -> bool:
@@ -286,7 +291,7 @@ def _may_work(principal: Principal, task: TaskRef, verb: str) -> Decision:
     if task.assignee is not None and task.assignee != principal.subject:
         if Role.SENIOR_CASEWORKER in roles and task.overdue and _is_casework_kind(task.kind):
             return _allow(f"{verb} {task.kind}: a senior caseworker takes over an overdue task")
-        return _refuse(f"{verb} {task.kind}: claimed by {task.assignee}; they, or a senior caseworker after unclaiming it, may")
+        return _refuse(f"{verb} {task.kind}: claimed by someone else; they, or a senior caseworker after unclaiming it, may")
     if task.assignee == principal.subject:
         return _allow(f"{verb} {task.kind}: the assignee")
     if _belongs(principal, task):
@@ -354,7 +359,7 @@ def _claim(principal: Principal, task: TaskRef) -> Decision:
     if task.assignee == principal.subject:
         return _refuse(f"claim {task.kind}: already claimed by you")
     if task.assignee is not None:
-        return _refuse(f"claim {task.kind}: claimed by {task.assignee}; they, or a senior caseworker, may unclaim it")
+        return _refuse(f"claim {task.kind}: claimed by someone else; they, or a senior caseworker, may unclaim it")
     return _may_work(principal, task, "claim")
 
 
@@ -367,7 +372,7 @@ def _unclaim(principal: Principal, task: TaskRef) -> Decision:
         return _allow(f"unclaim {task.kind}: the assignee")
     if Role.SENIOR_CASEWORKER in roles_of(principal) and _is_casework_kind(task.kind):
         return _allow(f"unclaim {task.kind}: a senior caseworker may release a casework task")
-    return _refuse(f"unclaim {task.kind}: only its assignee ({task.assignee}), or a senior caseworker for a casework task")
+    return _refuse(f"unclaim {task.kind}: only its assignee, or a senior caseworker for a casework task")
 
 
 def _assign(principal: Principal, assignment: Assignment) -> Decision:
@@ -384,9 +389,22 @@ def _assign(principal: Principal, assignment: Assignment) -> Decision:
         return _refuse(f"assign {task.kind}: a senior caseworker (casework tasks), or {_team_phrase(task)} "
                        "with a role for it while it is unclaimed or theirs")
     if to.kind is not Kind.PERSON or not roles_of(to) & task_roles(task.kind) or not _belongs(to, task):
-        return _refuse(f"assign {task.kind}: {to.subject} is not a member of '{task.team}' who may do it "
+        return _refuse(f"assign {task.kind}: {to.subject} is not one of {_team_phrase(task)} who may do it "
                        f"({' or '.join(sorted(r.value for r in task_roles(task.kind)))})")
     return _allow(f"assign {task.kind} to {to.subject}: " + ("a senior caseworker" if senior and not peer else _team_phrase(task)))
+
+
+def allocation(task: TaskRef, owner: Member | None) -> Decision:
+    """R20: whom a case may be allocated to - a person of the directory with a casework
+    role in the case's routed team (issue 25: an owner from another team, or no one the
+    directory knows, was allocated and then read the personal data, R60)."""
+    if owner is None:
+        return _refuse("R20: the case owner must be a person in the directory")
+    if owner.kind is not Kind.PERSON or not roles_of(owner) & CASEWORK:
+        return _refuse(f"R20: {owner.subject} is not a caseworker")
+    if task.case.team is None or task.case.team not in owner.teams:
+        return _refuse(f"R20: {owner.subject} is not a member of the case's team ('{task.case.team}')")
+    return _allow(f"R20: {owner.subject}, a caseworker of '{task.case.team}'")
 
 
 # ------------------------------------------------------------------ personal data (R60)
@@ -413,14 +431,24 @@ def _personal_data(principal: Principal, read: PersonalDataRead) -> Decision:
         return _refuse(f"R60: personal data for {purpose.value}: only {who}")
     case = read.case
     if Role.DIRECTOR in roles and not roles & {Role.SENIOR_CASEWORKER, Role.CC_WORKFLOW, Role.CASEWORKER}:
-        # Interpretation: the Director sees every case, but a person's data only where a
-        # submission asks for a decision (R50).
-        if DIRECTOR in case.task_teams:
-            return _allow(f"R60: the Director, for {purpose.value}, on a case submitted to them")
-        return _refuse("R60: the Director reads personal data only on a case submitted to them (R50)")
-    scope = CaseScope(all_cases=True) if roles & {Role.CC_WORKFLOW, Role.SENIOR_CASEWORKER} else case_scope(principal)
+        # Interpretation: the Director sees every case, but a person's data only while a
+        # submission asks them for a decision (R50): an open task, not one long settled.
+        if DIRECTOR in case.open_task_teams:
+            return _allow(f"R60: the Director, for {purpose.value}, on a case awaiting their decision")
+        return _refuse("R60: the Director reads personal data only on a case awaiting their decision (R50)")
+    if roles & {Role.CC_WORKFLOW, Role.SENIOR_CASEWORKER}:
+        scope = CaseScope(all_cases=True)
+    elif Role.CASEWORKER in roles:
+        scope = case_scope(principal)
+    else:
+        # Issue 25: NBTC and ICE read personal data while their team has an open task on the
+        # case (finding, detaining the person), not for ever after (R60: for its purpose).
+        fixed = frozenset(t for t, r in TEAM_ROLES.items() if r in roles) & principal.teams
+        scope = CaseScope(task_teams=fixed)
+        case = CaseRef(case.case_id, task_teams=case.open_task_teams)
     if not scope.admits(case):
-        return _refuse(f"R60: {case.case_id} is not one of your cases; {who} read personal data for {purpose.value} on their own cases")
+        return _refuse(f"R60: {read.case.case_id} is not one of your cases now; {who} read personal data for "
+                       f"{purpose.value} on their own cases (NBTC, ICE: while their team has an open task on it)")
     return _allow(f"R60: {', '.join(sorted(r.value for r in roles if purpose in PURPOSES.get(r, frozenset())))}, for {purpose.value}")
 
 

@@ -26,7 +26,8 @@ ROLE_TEAMS: dict[Role, frozenset[str]] = {
     Role.ICE: frozenset({ICE}),
     Role.DIRECTOR: frozenset({DIRECTOR}),
 }
-CASE = CaseRef("EX-000001A", team=CASE_TEAM, task_teams=frozenset({NBTC, ICE, DIRECTOR}))
+CASE = CaseRef("EX-000001A", team=CASE_TEAM, task_teams=frozenset({NBTC, ICE, DIRECTOR}),
+               open_task_teams=frozenset({NBTC, ICE, DIRECTOR}))
 
 
 def principal(role: Role) -> Principal:

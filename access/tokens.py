@@ -44,7 +44,9 @@ class TokenRefused(Exception):
         """The RFC 6750 challenge: no error code when no token was sent (section 3.1)."""
         if self.code == "missing":
             return 'Bearer realm="casework"'
-        reason = self.reason.replace("\\", "").replace('"', "'")
+        # RFC 6750 section 3: error_description is printable ASCII without '"' and '\\'; a
+        # header is Latin-1 at most (a "☃" in a kid was an unauthenticated 500, issue 25).
+        reason = "".join(c if " " <= c <= "~" and c not in '"\\' else "?" for c in self.reason)
         return f'Bearer realm="casework", error="invalid_token", error_description="{reason}"'
 
 
@@ -95,6 +97,12 @@ def _key_fits(alg: str, key: Any) -> bool:
     if alg == "ES256":
         return isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1)
     return False
+
+
+def _shown(value: object) -> str:
+    """A value the caller put in its token, as a refusal may quote it: short."""
+    text = repr(value)
+    return text if len(text) <= 42 else text[:40] + "…"
 
 
 def _bearer(authorization: str | None) -> str:
@@ -161,13 +169,13 @@ class TokenVerifier:
             raise TokenRefused("malformed", "the token is not a JWS compact serialisation") from None
         alg = header.get("alg")
         if alg not in s.algorithms:
-            raise TokenRefused("algorithm", f"the token's algorithm {alg!r} is not allowed; allowed: {', '.join(s.algorithms)}")
+            raise TokenRefused("algorithm", f"the token's algorithm {_shown(alg)} is not allowed; allowed: {', '.join(s.algorithms)}")
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
             raise TokenRefused("unknown_key", "the token names no signing key (kid)")
         key = self._signing_key(kid)
         if not _key_fits(alg, key):
-            raise TokenRefused("algorithm", f"the key {kid!r} is not a key for {alg}")
+            raise TokenRefused("algorithm", f"the key {_shown(kid)} is not a key for {alg}")
         try:
             claims = jwt.decode(
                 token, key, algorithms=[alg], audience=s.audience, issuer=s.issuer,
@@ -196,7 +204,7 @@ class TokenVerifier:
         except jwt.PyJWKClientConnectionError:
             raise IssuerUnavailable("issuer_unavailable", "the issuer's signing keys could not be fetched") from None
         except jwt.PyJWKClientError:
-            raise TokenRefused("unknown_key", f"no signing key {kid!r} in the issuer's JWKS") from None
+            raise TokenRefused("unknown_key", f"no signing key {_shown(kid)} in the issuer's JWKS") from None
         except jwt.PyJWKError:
             raise IssuerUnavailable("issuer_unavailable", "the issuer's JWKS holds no usable key") from None
 

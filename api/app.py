@@ -10,10 +10,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.types import Receive, Scope, Send
 
 from api import failures, problems
-from api.routes import cases, events, feeds, referrals, tasks
+from api.door import Door
+from api.security_events import Watch
+from api.routes import audit, cases, events, feeds, referrals, tasks
 from api.services import Services, make_services
 
 API_VERSION = "1"
@@ -22,6 +26,20 @@ DESCRIPTION = """Cases of the ACRO overseas-convictions process, for people and 
 Every request carries an OAuth 2.0 bearer token from the configured OpenID Connect issuer;
 what each role may do is the policy in docs/access.md. Errors are `application/problem+json`
 (RFC 9457), naming the field or the rule (docs/rules.md)."""
+
+
+class CaseworkApi(FastAPI):
+    """FastAPI, keeping an exception's text out of the logs: the app's handler has answered
+    500 and logged the exception's type (api/problems.py); Starlette then raises it again
+    for the server, and uvicorn would log it whole - with whatever personal data its text
+    holds (issue 25, item 10)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except Exception:  # answered already (500): logged by type only
+            if scope["type"] != "http":
+                raise
 
 
 def create_app(
@@ -44,15 +62,22 @@ def create_app(
         finally:
             await close()
 
-    app = FastAPI(title="acro-casework API", version=API_VERSION, description=DESCRIPTION, lifespan=lifespan,
+    app = CaseworkApi(title="acro-casework API", version=API_VERSION, description=DESCRIPTION, lifespan=lifespan,
                   openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
+    app.state.watch = Watch()
+    app.add_middleware(Door)
     problems.install(app)
     failures.install(app)
-    for module in (referrals, events, cases, tasks, feeds):
+    for module in (referrals, events, cases, tasks, feeds, audit):
         app.include_router(module.router)
 
     @app.get("/live", tags=["health"], summary="The process is up (no authentication)")
     async def live() -> dict[str, str]:
         return {"status": "live"}
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        """Prometheus: refusals by reason, and repeated refusals (api/security_events.py)."""
+        return Response(generate_latest(app.state.watch.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app

@@ -13,14 +13,17 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.security_events import Refused, watch_of
+from api.schemas import FieldError, ProblemDocument  # noqa: F401 - their home is api.schemas
 from casework.refusals import Refusal, RefusalCode, field_errors
 
 log = logging.getLogger(__name__)
 
 MEDIA_TYPE = "application/problem+json"
+#: Refusals recorded as security events (issue 25, item 4).
+SECURITY_STATUSES = frozenset({401, 403, 429})
 #: Problem types are relative URIs into docs/api.md's "Problems" section.
 TYPE_BASE = "/docs/api#"
 
@@ -61,32 +64,17 @@ REFUSAL_STATUS: dict[RefusalCode, int] = {
 }
 
 
-class FieldError(BaseModel):
-    field: str = Field(description="Where in the request: 'body.certificate.issued_on', 'query.limit'")
-    message: str
-
-
-class ProblemDocument(BaseModel):
-    """RFC 9457. ``rule`` names the guidance's rule (docs/rules.md) when one refused."""
-
-    type: str = "about:blank"
-    title: str
-    status: int
-    detail: str | None = None
-    instance: str | None = None
-    rule: str | None = None
-    code: RefusalCode | None = Field(None, description="The refusal's code (docs/api.md, 'Refusals'), when the case refused")
-    errors: list[FieldError] | None = None
-
-
 class Problem(Exception):
     """Raise anywhere in a request to answer with a problem document."""
 
     def __init__(self, status: int, detail: str | None = None, *, kind: str | None = None, title: str | None = None,
                  rule: str | None = None, errors: list[FieldError] | None = None,
-                 headers: dict[str, str] | None = None, retry_after: int | None = None) -> None:
+                 headers: dict[str, str] | None = None, retry_after: int | None = None,
+                 refused: Refused | None = None) -> None:
         super().__init__(detail or title or TITLES.get(status, "Error"))
         self.status = status
+        #: What a 401, 403 or 429 refused, for its security event (api/security_events.py).
+        self.refused = refused
         self.document = ProblemDocument(
             type=f"{TYPE_BASE}{kind}" if kind else "about:blank",
             title=title or TITLES.get(status, "Error"), status=status, detail=detail, rule=rule, errors=errors,
@@ -149,6 +137,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        if exc.status in SECURITY_STATUSES:
+            route = request.scope.get("route")
+            refused = exc.refused or Refused(f"{request.method} {getattr(route, 'path', request.url.path)}",
+                                             request.url.path, exc.document.type.rpartition("#")[2] or str(exc.status))
+            await watch_of(request).record(request, exc.status, refused, exc.document.detail or exc.document.title)
         return response(exc, request)
 
     @app.exception_handler(RequestValidationError)
@@ -160,7 +153,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) and exc.detail != TITLES.get(exc.status_code) else None
-        return response(Problem(exc.status_code, detail, headers=dict(exc.headers or {})), request)
+        # The door's refusals (api/door.py: a body too large, JSON not strict) name their type.
+        kind = getattr(exc, "kind", None)
+        errors = [FieldError(field="body", message=detail)] if exc.status_code == 400 and kind and detail else None
+        return response(Problem(exc.status_code, detail, kind=kind, errors=errors, headers=dict(exc.headers or {})),
+                        request)
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception) -> JSONResponse:

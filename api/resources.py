@@ -23,7 +23,8 @@ CaseId = Annotated[str, Path(pattern=CASE_ID_PATTERN, description="The case's ID
 
 
 def as_case_ref(access: read_model.CaseAccess) -> CaseRef:
-    return CaseRef(case_id=access.case_id, team=access.team, case_owner=access.case_owner, task_teams=access.task_teams)
+    return CaseRef(case_id=access.case_id, team=access.team, case_owner=access.case_owner, task_teams=access.task_teams,
+                   open_task_teams=access.open_task_teams)
 
 
 async def case_ref(conn: asyncpg.Connection | asyncpg.Pool, case_id: str) -> CaseRef | None:

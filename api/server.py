@@ -10,12 +10,9 @@ import uvicorn
 
 from access.directory import load_directory
 from api.app import create_app
+from api.serving import uvicorn_options
 from api.services import api_database_url
 from casework import config
-
-
-#: Seconds an idle HTTP connection is kept open (above the usual load balancers' 60 s).
-KEEP_ALIVE_SECONDS = 75
 
 
 def main() -> None:
@@ -30,8 +27,5 @@ def main() -> None:
         raise SystemExit(2) from None
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     host, port = settings.host_port
-    # Idle keep-alive connections are kept longer than a load balancer's (or a client pool's)
-    # idle timeout: uvicorn's 5 s default equals httpx's, and a request sent on a connection
-    # the server is closing at that moment fails (seen in the benchmark as ReadError).
-    uvicorn.run(create_app(), host=host, port=port, log_level=level.lower(),
-                access_log=False, proxy_headers=True, timeout_keep_alive=KEEP_ALIVE_SECONDS)
+    # Keep-alive, the head timeout and the connection limit: api/serving.py.
+    uvicorn.run(create_app(), host=host, port=port, log_level=level.lower(), proxy_headers=True, **uvicorn_options())

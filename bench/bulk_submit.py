@@ -121,7 +121,7 @@ async def casework_submit(stack: Stack, n: int, progress: Progress, label: str, 
     bar = progress.add_task(f"Bulk submit: casework submit of {n} files", total=1)
     seconds, out = await run(casework_command() + ["submit", str(folder), "--json"], env)
     progress.update(bar, completed=1)
-    started = sum(1 for r in json.loads(out) if r["status"] == "started")
+    started = sum(1 for r in json.loads(out) if r["result"] == "started")  # the API's BatchItem
     if started != n:
         raise RuntimeError(f"casework submit started {started} of {n} cases")
     return seconds

@@ -294,6 +294,17 @@ class ApiSettings(LocalStackSettings):
         "The people a task may be assigned to (TOML, the `[users]` format of `deploy/dev-identities.toml`; "
         "docs/api.md). Default: on the local stack that file; otherwise none, so every assignment is refused"))
 
+    # Issue 25 item 4: limits per minute, per API process (api/security_events.py).
+    personal_data_reads_per_minute: int = Field(30, ge=1, validation_alias="CASEWORK_API_PERSONAL_DATA_READS_PER_MINUTE",
+                                                description="Reads of personal data one subject may make in a minute "
+                                                            "(R60); beyond, 429 with Retry-After")
+    token_failures_per_minute: int = Field(60, ge=1, validation_alias="CASEWORK_API_TOKEN_FAILURES_PER_MINUTE",
+                                           description="Refused tokens from one client address in a minute; beyond, "
+                                                       "every request from it is 429 until the minute has passed")
+    refusals_alert_per_minute: int = Field(20, ge=1, validation_alias="CASEWORK_API_REFUSALS_ALERT_PER_MINUTE",
+                                           description="Refusals of one subject (or address) in a minute past which "
+                                                       "each counts in `casework_api_repeated_refusals_total` (alert on it)")
+
     @field_validator("api_address")
     @classmethod
     def _host_port(cls, value: str) -> str:
@@ -361,7 +372,9 @@ class AccessSettings(Settings):
     jwks_url: str | None = Field(None, description="Where the signing keys are (default: the discovery document's `jwks_uri`)")
     algorithms: CommaList = Field(ALLOWED_ALGORITHMS, description="Accepted signature algorithms, a subset of RS256,ES256")
     leeway_seconds: int = Field(30, ge=0, le=300, description="Clock skew tolerated on exp/nbf/iat")
-    jwks_lifespan_seconds: float = Field(300, gt=0, description="How long a fetched JWKS is used before it is fetched again")
+    jwks_lifespan_seconds: float = Field(60, gt=0, le=300, description=(
+        "How long a fetched JWKS is used before it is fetched again: how long a key the issuer withdrew is still "
+        "trusted, unless a new `kid` forces a refetch first (issue 25: was 300)"))
     jwks_cooldown_seconds: float = Field(30, ge=0, description=(
         "Least time between two refetches forced by an unknown `kid` (made-up kids must not flood the issuer)"))
     http_timeout_seconds: float = Field(5, gt=0, le=60, description="Deadline of a request to the issuer")

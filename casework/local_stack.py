@@ -121,12 +121,14 @@ class DevServer:
     def __init__(
         self, db_file: Path | None, log_file: Path, port: int | None = None, *, ui_port: int | None = None,
         namespace: str = "default", codec_endpoint: str | None = None, own_session: bool = False,
-        side_ports: bool = False,
+        side_ports: bool = False, public_ui_port: int | None = None,
     ) -> None:
         self.db_file = db_file
         self.log_file = log_file
         self.port = free_port() if port is None else port
         self.ui_port = ui_port
+        #: Where people open the UI when a gate serves it (codec_server/ui_gate.py), not the UI's own port.
+        self.public_ui_port = public_ui_port
         self.namespace = namespace
         self.codec_endpoint = codec_endpoint
         self.own_session = own_session
@@ -143,7 +145,7 @@ class DevServer:
     @property
     def ui_url(self) -> str:
         assert self.ui_port is not None, "a headless dev server has no Web UI"
-        return f"http://localhost:{self.ui_port}/namespaces/{self.namespace}/workflows"
+        return f"http://localhost:{self.public_ui_port or self.ui_port}/namespaces/{self.namespace}/workflows"
 
     def start(self) -> None:
         """Start the process (``wait_ready`` waits until it answers). Raises

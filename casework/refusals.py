@@ -160,3 +160,10 @@ def field_errors(errors: Sequence[Any], whole: str = "(document)") -> list[tuple
 def problems(err: ValidationError, whole: str = "(document)") -> list[str]:
     """Each error as ``field.path: what is wrong``; ``whole`` names the document itself."""
     return [f"{where}: {what}" for where, what in field_errors(err.errors(), whole)]
+
+
+#: Problem types (api/failures.py) after which nothing was done and sending again is safe:
+#: a case busy for a moment, Temporal or the issuer not answering. Not "case-unavailable"
+#: (the case did not answer in time: it may have applied the request). The CLI sends
+#: these again within its timeout (starter/api_client.py).
+SEND_AGAIN = frozenset({"case-busy", "unavailable", "issuer-unavailable"})

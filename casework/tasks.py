@@ -112,7 +112,7 @@ class ExclusionOutcome(StrEnum):
 class IceTaskingOutcome(StrEnum):
     LOCATED = "located"
     UNABLE_TO_LOCATE = "unable_to_locate"
-    LEFT_UK = "left_uk"  # R11 holds while ICE looks too (docs/design.md, "Left the UK" in each stage)
+    LEFT_UK = "left_uk"  # R11 holds while ICE looks too (docs/design.md, "Decisions in brief")
 
 
 class LeftUkReviewOutcome(StrEnum):
@@ -122,6 +122,10 @@ class LeftUkReviewOutcome(StrEnum):
 
 class AllocationOutcome(StrEnum):
     ALLOCATED = "allocated"
+
+
+#: R20's task: its outcome names the case owner (``Allocated.case_owner``).
+ALLOCATE_CASE_OWNER = "allocate_case_owner"
 
 
 class HistoryCheckOutcome(StrEnum):
@@ -239,7 +243,7 @@ TASK_KINDS: dict[str, TaskKind] = {
         _kind("ice_tasking", "ICE tasking: locate the person", ICE, I,
               {I.LOCATED: IceLocated, I.UNABLE_TO_LOCATE: WithReason, I.LEFT_UK: NoDetails}, 28, "R14", "R16", "R11",
               settled_by_message=frozenset({I.LOCATED, I.LEFT_UK})),
-        _kind("allocate_case_owner", "Allocate a CC case owner", CASE_OWNER, AllocationOutcome,
+        _kind(ALLOCATE_CASE_OWNER, "Allocate a CC case owner", CASE_OWNER, AllocationOutcome,
               {AllocationOutcome.ALLOCATED: Allocated}, 5, "R20"),
         _kind("offending_history_check", "Check the full offending history is on the PNC or a usable ACRO certificate is held",
               CASE_OWNER, H,

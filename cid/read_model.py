@@ -88,18 +88,24 @@ class CaseAccess:
     task_teams: frozenset[str]
     #: 'open', 'dormant', 'closed', or 'submitted' (held at intake only).
     status: str
+    #: Teams with an open task on the case now (R60: NBTC, ICE and the Director read personal
+    #: data while they have work on it, issue 25).
+    open_task_teams: frozenset[str] = frozenset()
 
 
 async def case_ref(conn: Executor, case_id: str) -> CaseAccess | None:
     """The case's team, owner and task teams; None when the CID has no such case at all."""
     row = await conn.fetchrow(
         "SELECT c.team, c.case_owner, c.status,"
-        " coalesce((SELECT array_agg(DISTINCT t.team) FROM tasks t WHERE t.case_id = c.id), '{}') AS task_teams"
+        " coalesce((SELECT array_agg(DISTINCT t.team) FROM tasks t WHERE t.case_id = c.id), '{}') AS task_teams,"
+        " coalesce((SELECT array_agg(DISTINCT t.team) FROM tasks t WHERE t.case_id = c.id AND t.status = 'open'), '{}')"
+        " AS open_task_teams"
         " FROM cases c WHERE c.id = $1",
         case_id,
     )
     if row is not None:
-        return CaseAccess(case_id, row["team"], row["case_owner"], frozenset(row["task_teams"]), str(row["status"]))
+        return CaseAccess(case_id, row["team"], row["case_owner"], frozenset(row["task_teams"]), str(row["status"]),
+                          frozenset(row["open_task_teams"]))
     if await conn.fetchval("SELECT 1 FROM intake_referrals WHERE case_id = $1", case_id):
         return CaseAccess(case_id, None, None, frozenset(), "submitted")
     return None

@@ -36,7 +36,7 @@ from temporalio.api.common.v1 import Payload, Payloads
 from access.policy import Action, decide
 from access.principal import Principal
 from access.tokens import IssuerUnavailable, TokenRefused, TokenVerifier
-from casework import config
+from casework import config, strict_json
 from casework.codec import TOKEN_ENV, EncryptionCodec, UndecryptablePayload
 
 log = logging.getLogger("casework.codec_server")
@@ -198,7 +198,7 @@ async def _payloads(request: web.Request) -> tuple[str, Payloads, str]:
     if allowed is not None and namespace not in allowed:
         raise web.HTTPForbidden(text='{"error": "namespace not served here"}', content_type="application/json")
     try:
-        body = await request.json()
+        body = strict_json.loads(await request.read())
         return namespace, ParseDict(body, Payloads()), caller
     except (ValueError, ParseError, TypeError, AttributeError):
         raise web.HTTPBadRequest(

@@ -38,6 +38,13 @@ class CodecServer:
             raise ValueError("this codec server takes people's bearer tokens (OIDC): no token goes in its endpoint")
         return f"{self.url}/ui/{self._token}"
 
+    def bearer_headers(self) -> dict[str, str]:
+        """What a caller in this process sends to be let in (``token`` mode): the local Web
+        UI's gate adds it server-side (codec_server/ui_gate.py), so no page ever holds it."""
+        if self._token is None:
+            raise ValueError("this codec server takes people's bearer tokens (OIDC): it has no token to hand on")
+        return {"Authorization": f"Bearer {self._token}"}
+
     async def close(self) -> None:
         await self._runner.cleanup()
 

@@ -4,44 +4,35 @@ is the token's subject.
 
 Where: ``CASEWORK_API_URL``, else ``api_url`` in the local stack's ``stack.json``. Who:
 ``CASEWORK_TOKEN``, else the token ``casework login`` stored (``starter.credentials``).
-A problem document (RFC 9457) becomes one line and the documented exit status: a
-refusal of the case by its ``code`` (``starter.exits.EXIT_OF``), anything else by status:
-
-======  ===========================================================  ====
-status  the line                                                     exit
-======  ===========================================================  ====
-400     the problem's detail                                         2
-401     not signed in: <why>; run 'casework login'                   6
-403     not allowed: <the policy's reason>                           7
-404     the detail (no such case or task)                            3
-409     the detail (a conflicting repeat, already claimed or done)   4
-422     the detail, led by its rule (R30/R61 ...) or fields          4
-503     unavailable: <detail> (try again in N s)                     5
-other   the API failed (<status>): <detail>                          1
-======  ===========================================================  ====
-
-The API cannot be reached, or does not answer in time: 5. Personal data never goes in a
-URL: paths carry case and task IDs only, filters are teams, stages and staff IDs.
+A problem document (RFC 9457) becomes one line and the exit status docs/cli.md gives its
+HTTP status (``error_for``), a refusal of the case by its ``code``
+(``starter.exits.EXIT_OF``); the API cannot be reached, or does not answer in time: 5.
+Personal data never goes in a URL: paths carry case and task IDs only, filters are teams,
+stages and staff IDs.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, replace
 from types import TracebackType
-from typing import Any, Mapping
+from typing import Any, Mapping, TypeVar
 
 import httpx
+from pydantic import BaseModel, ValidationError
 
+from api import schemas
 from casework import config
-from casework.refusals import RefusalCode
+from casework.refusals import SEND_AGAIN, RefusalCode
+from starter.credentials import LOGIN_HINT
 from starter.exits import EXIT_OF, CliError, Exit
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-LOGIN_HINT = "run 'casework login' (or set CASEWORK_TOKEN)"
 #: The most referrals one ``POST /referrals/batch`` carries (the API's limit).
 MAX_BATCH = 100
 #: What the CLI says it is in the API's logs.
 USER_AGENT = "casework-cli"
+M = TypeVar("M", bound=BaseModel)
 
 
 def api_url() -> str:
@@ -66,27 +57,32 @@ class Answer:
     status: int
     body: Any
     headers: Mapping[str, str]
+    #: How many times it was sent (a busy case's 503 is sent again), and seconds waited between.
+    tries: int = 1
+    waited: float = 0.0
 
     @property
     def ok(self) -> bool:
         return 200 <= self.status < 300
 
     @property
-    def problem(self) -> dict[str, Any]:
-        return self.body if isinstance(self.body, dict) else {}
+    def problem(self) -> schemas.ProblemDocument:
+        try:
+            return schemas.ProblemDocument.model_validate(self.body)
+        except ValidationError:
+            return schemas.ProblemDocument(title=f"HTTP {self.status}", status=self.status)
 
 
 def error_for(answer: Answer) -> CliError:
     """The CLI's one line and exit status for an API answer that is not a success."""
     problem = answer.problem
-    detail = _one_line(problem.get("detail") or problem.get("title") or f"HTTP {answer.status}")
-    rule = problem.get("rule")
+    detail = _one_line(problem.detail or problem.title)
+    rule = problem.rule
     status = answer.status
-    code = problem.get("code")
-    if code in RefusalCode._value2member_map_:  # the case refused: its code decides (starter/exits.py)
+    if problem.code is not None:  # the case refused: its code decides (starter/exits.py)
         if rule and not detail.startswith(str(rule)):
             detail = f"{rule}: {detail}"
-        exit = EXIT_OF[RefusalCode(code)]
+        exit = EXIT_OF[RefusalCode(problem.code)]
         return CliError(f"not allowed: {detail}" if exit is Exit.NOT_ALLOWED else detail, exit)
     if status == 401:
         return CliError(f"not signed in: {detail}; {LOGIN_HINT}", Exit.NOT_SIGNED_IN)
@@ -102,9 +98,21 @@ def error_for(answer: Answer) -> CliError:
         return CliError(detail, Exit.BAD_INPUT)
     if status == 503:
         retry = answer.headers.get("retry-after")
-        again = f" (try again in {retry} s)" if retry and retry.isdigit() else ""
+        # Issue 25 item 2: the CLI says that it sent again, and for how long.
+        notes = [f"sent {answer.tries} times over {answer.waited:.0f} s"] if answer.tries > 1 else []
+        if retry and retry.isdigit():
+            notes.append(f"try again in {retry} s")
+        again = f" ({'; '.join(notes)})" if notes else ""
         return CliError(f"unavailable: {detail}{again}", Exit.UNAVAILABLE)
     return CliError(f"the API failed ({status}): {detail}", Exit.FAILED)
+
+
+def _send_again_after(answer: Answer) -> float | None:
+    """Seconds to wait before sending again; None when the answer is to be kept."""
+    if answer.status != 503 or answer.problem.type.rsplit("#", 1)[-1] not in SEND_AGAIN:
+        return None
+    retry = answer.headers.get("retry-after", "")
+    return float(retry) if retry.isdigit() else None
 
 
 class ApiClient:
@@ -140,6 +148,20 @@ class ApiClient:
     # ------------------------------------------------------------------ the wire
 
     async def request(self, method: str, path: str, *, json: Any = None, params: Mapping[str, Any] | None = None) -> Answer:
+        """One call, sent again after a 503 whose type says nothing was done
+        (``casework.refusals.SEND_AGAIN``) while its ``Retry-After`` fits in the timeout."""
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + self.timeout
+        tries, waited = 1, 0.0
+        while True:
+            answer = await self._once(method, path, json=json, params=params)
+            pause = _send_again_after(answer)
+            if pause is None or loop.time() + pause >= give_up:
+                return replace(answer, tries=tries, waited=waited)
+            await asyncio.sleep(pause)
+            tries, waited = tries + 1, waited + pause
+
+    async def _once(self, method: str, path: str, *, json: Any = None, params: Mapping[str, Any] | None = None) -> Answer:
         """One call; connection failures and timeouts raise ``CliError`` (exit 5)."""
         assert self._http is not None, "use 'async with ApiClient()'"
         query = {k: _param(v) for k, v in (params or {}).items() if v is not None and v is not False}
@@ -157,28 +179,27 @@ class ApiClient:
         except ValueError:
             body = None
         if not response.is_success and not isinstance(body, dict):
-            body = {"detail": f"HTTP {response.status_code} {response.reason_phrase}"}
+            body = {"title": f"HTTP {response.status_code} {response.reason_phrase}", "status": response.status_code}
         elif response.is_success and body is None and response.content:
             raise CliError(f"the API answered {method} {path} with something other than JSON", Exit.FAILED)
         return Answer(response.status_code, body, response.headers)
 
-    async def _ok(self, method: str, path: str, **kwargs: Any) -> Any:
+    async def _typed(self, model: type[M], method: str, path: str, **kwargs: Any) -> M:
+        """A success read as the API's own model (api/schemas.py); a problem raised as ``CliError``."""
         answer = await self.request(method, path, **kwargs)
         if not answer.ok:
             raise error_for(answer)
-        return answer.body
+        try:
+            return model.model_validate(answer.body)
+        except ValidationError:
+            raise CliError(f"the API answered {method} {path} with something other than a {model.__name__}",
+                           Exit.FAILED) from None
 
-    # ------------------------------------------------------------------ referrals
+    # ------------------------------------------------------------------ referrals and events
 
-    async def submit(self, referral: Mapping[str, Any]) -> Answer:
-        """``POST /referrals``: 201 started, 200 already exists, 409 a different referral."""
-        return await self.request("POST", "/referrals", json=referral)
-
-    async def submit_batch(self, referrals: list[Mapping[str, Any]]) -> Any:
+    async def submit_batch(self, referrals: list[Mapping[str, Any]]) -> schemas.BatchAnswer:
         """``POST /referrals/batch``: up to ``MAX_BATCH``, answered per referral (``results``)."""
-        return await self._ok("POST", "/referrals/batch", json=list(referrals))
-
-    # ------------------------------------------------------------------ events
+        return await self._typed(schemas.BatchAnswer, "POST", "/referrals/batch", json=list(referrals))
 
     async def send_event(self, case_id: str, kind: str, body: Mapping[str, Any]) -> Answer:
         """``POST /cases/{id}/events/{kind}``; the answer as it is (a batch reports per row)."""
@@ -186,49 +207,44 @@ class ApiClient:
 
     # ------------------------------------------------------------------ cases
 
-    async def cases(self, **filters: Any) -> Any:
-        return await self._ok("GET", "/cases", params=filters)
+    async def cases(self, **filters: Any) -> schemas.CasePage:
+        return await self._typed(schemas.CasePage, "GET", "/cases", params=filters)
 
-    async def case(self, case_id: str) -> Any:
-        return await self._ok("GET", f"/cases/{case_id}")
+    async def case(self, case_id: str) -> schemas.CaseDetail:
+        return await self._typed(schemas.CaseDetail, "GET", f"/cases/{case_id}")
 
-    async def personal_data(self, case_id: str, purpose: str, reason: str) -> Any:
+    async def personal_data(self, case_id: str, purpose: str, reason: str) -> schemas.PersonalData:
         """R60: the read is recorded under the token's subject, with the purpose and reason."""
-        return await self._ok("POST", f"/cases/{case_id}/personal-data", json={"purpose": purpose, "reason": reason})
+        return await self._typed(schemas.PersonalData, "POST", f"/cases/{case_id}/personal-data",
+                                 json={"purpose": purpose, "reason": reason})
+
+    async def feed(self, recipient: str, **query: Any) -> schemas.FeedPage:
+        return await self._typed(schemas.FeedPage, "GET", f"/feeds/{recipient}", params=query)
 
     # ------------------------------------------------------------------ tasks
 
-    async def tasks(self, **filters: Any) -> Any:
-        return await self._ok("GET", "/tasks", params=filters)
+    async def tasks(self, **filters: Any) -> schemas.TaskPage:
+        return await self._typed(schemas.TaskPage, "GET", "/tasks", params=filters)
 
-    async def task(self, task_id: int | str) -> Any:
-        return await self._ok("GET", f"/tasks/{task_id}")
+    async def task(self, task_id: int) -> schemas.TaskDetail:
+        return await self._typed(schemas.TaskDetail, "GET", f"/tasks/{task_id}")
 
-    async def complete(self, task_id: int | str, outcome: str, details: Mapping[str, Any]) -> Any:
-        return await self._ok("POST", f"/tasks/{task_id}/completion", json={"outcome": outcome, "details": dict(details)})
+    async def complete(self, task_id: int, outcome: str, details: Mapping[str, Any]) -> schemas.CompletionOut:
+        return await self._typed(schemas.CompletionOut, "POST", f"/tasks/{task_id}/completion",
+                                 json={"outcome": outcome, "details": dict(details)})
 
-    async def claim(self, task_id: int | str) -> Any:
-        return await self._ok("POST", f"/tasks/{task_id}/claim")
+    async def claim(self, task_id: int) -> schemas.Held:
+        return await self._typed(schemas.Held, "POST", f"/tasks/{task_id}/claim")
 
-    async def unclaim(self, task_id: int | str) -> Any:
-        return await self._ok("POST", f"/tasks/{task_id}/unclaim")
+    async def unclaim(self, task_id: int) -> schemas.Held:
+        return await self._typed(schemas.Held, "POST", f"/tasks/{task_id}/unclaim")
 
-    async def assign(self, task_id: int | str, assignee: str) -> Any:
-        return await self._ok("POST", f"/tasks/{task_id}/assignment", json={"assignee": assignee})
+    async def assign(self, task_id: int, assignee: str) -> schemas.Held:
+        return await self._typed(schemas.Held, "POST", f"/tasks/{task_id}/assignment", json={"assignee": assignee})
 
 
 def _param(value: Any) -> Any:
     return "true" if value is True else value
-
-
-#: ``--actor`` on a person's command: kept only to refuse it in words (it named anyone).
-ACTOR_HELP = "No longer taken: you act as who is signed in ('casework whoami')."
-
-
-def refuse_actor(actor: str | None) -> None:
-    if actor is not None:
-        raise CliError("--actor is no longer taken: the API records who is signed in as the actor"
-                       " (see 'casework whoami'; sign in as someone else with 'casework login')", Exit.BAD_INPUT)
 
 
 def run(work: Any) -> Any:

@@ -1,188 +1,116 @@
-"""``casework cases`` (the case list) and ``casework show`` (one case, with the person's
-data), through the API as who is signed in.
+"""``casework cases`` (the case list) and ``casework show`` (one case), through the API as
+who is signed in.
 
-The list carries no personal data. ``show`` does, so it asks for a purpose (one the
-policy gives your role) and a reason; the API records the read under your subject
-before anything is returned (R60).
+Neither shows personal data unless asked: ``show --purpose P --reason "..."`` adds the
+person's data, and the API records that read under your subject first (R60).
 """
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Optional
 
 import typer
+from pydantic import ValidationError
 from rich.markup import escape
 
 from access.policy import Purpose
-from casework.rules import MAX_PURPOSE_CHARS
-from starter.api_client import ACTOR_HELP
-from starter.cli import app
+from api.schemas import CaseDetail, PersonalData, PersonalDataRequest
+from starter import api_client
 from starter.exits import CliError, Exit
-from starter.output import console, print_json, table, when, yes
+from starter.output import Column, console, emit, listing, print_json, when
+from starter.views import (CASE_ARGUMENT, CASE_COLUMNS, CSV_OPTION, JSON_OPTION, LIMIT_MAX, TASK_COLUMNS, StageChoice,
+                           case_id_from, one_stage, summarise)
 
-PURPOSE_MAX = MAX_PURPOSE_CHARS  # R60: the CID refuses a longer one too
-#: R60: the purposes the policy knows (docs/access.md: who has each).
-PURPOSES = tuple(p.value for p in Purpose)
-
-
-@app.command()
 def cases(
-    stage: Optional[str] = typer.Option(None, "--stage", help="A stage (e.g. C-located) or its letter C-F."),
+    stage: Optional[StageChoice] = typer.Option(None, "--stage", case_sensitive=False,
+                                                help="A stage, or the letter of a stage that is alone in its part (C-F)."),
     team: Optional[str] = typer.Option(None, "--team", help="The team the case is with."),
     owner: Optional[str] = typer.Option(None, "--owner", help="The case owner's staff ID."),
     overdue: bool = typer.Option(False, "--overdue", help="Only cases with an overdue task."),
-    limit: int = typer.Option(50, "--limit", help="Cases per page (1-200)."),
+    limit: int = typer.Option(50, "--limit", min=1, max=LIMIT_MAX, help="Cases per page."),
     cursor: Optional[str] = typer.Option(None, "--cursor", help="The next page: the cursor the page before printed."),
-    json_out: bool = typer.Option(False, "--json", help="Print the page as JSON."),
+    json_out: bool = JSON_OPTION,
+    csv_out: bool = CSV_OPTION,
 ) -> None:
-    """List the cases you may see, newest first (through the API; no personal data)."""
-    from starter import api_client
-
-    if not 1 <= limit <= 200:
-        raise CliError("--limit is from 1 to 200", Exit.BAD_INPUT)
-    exact = _one_stage(stage)
-    found = api_client.run(lambda api: api.cases(stage=exact, team=team, owner=owner, overdue=overdue, limit=limit,
-                                                 cursor=cursor))
-    rows = found.get("cases", [])
-    next_cursor = found.get("next_cursor")
+    """List the cases you may see, newest first (no personal data)."""
+    page = api_client.run(lambda api: api.cases(stage=one_stage(stage), team=team, owner=owner, overdue=overdue,
+                                                limit=limit, cursor=cursor))
     if json_out:
-        print_json({"cases": rows, "next_cursor": next_cursor})
-        return
-    if not rows:
-        console.print("No cases match.")
-        return
-    console.print(table(
-        "Cases (newest first)",
-        ["Case", "Stage", "Status", "Team", "Owner", "Open tasks", "Overdue", "Next due (UTC)", "Outcome"],
-        ([r["case_id"], r["stage"], r["status"], r.get("team"), r.get("case_owner"), r.get("open_task_count"),
-          yes(r.get("overdue")), _iso_when(r.get("next_due")) if r.get("next_due") else "", r.get("outcome")]
-         for r in rows),
-        ids=2,
-    ))
-    more = f"; next page: --cursor {next_cursor}" if next_cursor else ""
-    console.print(f"{len(rows)} case(s){more}", markup=False, soft_wrap=True)
+        return print_json(page)
+    rows = [c.model_dump() for c in page.cases]
+    if csv_out or rows:
+        emit("Cases (newest first)", CASE_COLUMNS, rows, csv_out=csv_out)
+    if not csv_out:
+        more = f"; next page: --cursor {page.next_cursor}" if page.next_cursor else ""
+        console.print(f"{len(rows)} case(s){more}" if rows else "No cases match.", markup=False, soft_wrap=True)
 
 
-def _one_stage(text: str | None) -> str | None:
-    """The API filters on one stage: a letter stands for its stage when it has only one."""
-    from casework.case import Stage
-    from starter import views
-
-    wanted = views.stage_filter(text)
-    if wanted is None or not wanted.endswith("%"):
-        return wanted
-    matches = [s.value for s in Stage if s.value.startswith(wanted[:-1])]
-    if len(matches) != 1:
-        raise CliError(f"stage letter {wanted[0]} has {len(matches)} stages ({', '.join(matches)}): give one", Exit.BAD_INPUT)
-    return matches[0]
-
-
-@app.command()
 def show(
-    case: str = typer.Argument(..., metavar="CASE", help="Case ID or ACRO reference."),
-    purpose: Optional[str] = typer.Option(
-        None, "--purpose", help=f"Why you read this person's data (R60), one of: {', '.join(PURPOSES)}; recorded."),
+    case: str = CASE_ARGUMENT,
+    purpose: Optional[Purpose] = typer.Option(
+        None, "--purpose", case_sensitive=False, help="With --reason: show the person's data too, for this purpose "
+                                                      "(R60; one your role has). The read is recorded."),
     reason: Optional[str] = typer.Option(None, "--reason", help="In your words, what for (recorded; no personal data)."),
-    actor: Optional[str] = typer.Option(None, "--actor", hidden=True, help=ACTOR_HELP),
-    json_out: bool = typer.Option(False, "--json", help="Print the case as JSON."),
+    json_out: bool = JSON_OPTION,
 ) -> None:
-    """Show one case: stage, tasks and the person's data, through the API.
+    """Show one case: stage, owner, open tasks; with --purpose and --reason, the person's data too (R60)."""
+    if (purpose is None) != (reason is None):
+        raise CliError('R60: personal data is shown only for a stated purpose: give both --purpose and --reason "..."'
+                       " (the read is recorded), or neither for the case without it", Exit.BAD_INPUT)
+    asked = None
+    if purpose is not None:
+        try:
+            asked = PersonalDataRequest(purpose=purpose, reason=reason or "")
+        except ValidationError as err:
+            raise CliError(f"--reason: {err.errors()[0]['msg']} (R60)", Exit.BAD_INPUT) from None
+    case_id = case_id_from(case)
 
-    R60: personal data is used only for the purpose it was sought for, so the read needs
-    --purpose (one your role has) and --reason, and is recorded under who is signed in.
-    """
-    from starter import api_client, views
-
-    api_client.refuse_actor(actor)
-    purpose = (purpose or "").strip().lower().replace("-", "_")
-    reason = (reason or "").strip()
-    if not purpose or not reason:
-        raise CliError('R60: this shows personal data; say why with --purpose '
-                       f'({"|".join(PURPOSES)}) and --reason "..." (the read is recorded)', Exit.BAD_INPUT)
-    if purpose not in PURPOSES:
-        raise CliError(f"--purpose '{purpose}' is not one of {', '.join(PURPOSES)} (R60)", Exit.BAD_INPUT)
-    if len(reason) > PURPOSE_MAX:
-        raise CliError(f"--reason is at most {PURPOSE_MAX} characters", Exit.BAD_INPUT)
-    case_id = views.case_id_from(case)
-
-    async def work(api: Any) -> dict[str, Any]:
+    async def work(api: api_client.ApiClient) -> tuple[CaseDetail, PersonalData | None]:
         detail = await api.case(case_id)  # no personal data; 404 for a case you may not see
-        personal = await api.personal_data(case_id, purpose, reason)  # R60: recorded under your subject
-        return {"case": detail, "personal_data": personal}
+        personal = await api.personal_data(case_id, asked.purpose.value, asked.reason) if asked else None
+        return detail, personal  # R60: the read recorded under your subject
 
-    shown = api_client.run(work)
-    from starter.tasks_cmd import legal_outcomes
-
-    for task in shown["case"].get("open_tasks", []):
-        task["legal_outcomes"] = legal_outcomes(task["kind"])
-    shown["read"] = {"purpose": purpose, "reason": reason, "audit_event": shown["personal_data"].get("audit_event")}
+    detail, personal = api_client.run(work)
     if json_out:
-        print_json(shown)
-    else:
-        _render(shown)
+        read = {"purpose": asked.purpose, "reason": asked.reason, "audit_event": personal.audit_event} if asked and personal else None
+        return print_json({"case": detail, "personal_data": personal, "read": read})
+    summarise(detail)
+    if asked and personal:
+        _personal(personal, asked)
+    console.print(listing("Open tasks", TASK_COLUMNS[:1] + TASK_COLUMNS[2:], [t.model_dump() for t in detail.open_tasks])
+                  if detail.open_tasks else "No open tasks.")
+    if detail.open_tasks:
+        console.print("What a task needs: casework task TASK", markup=False)
 
 
-def _render(shown: dict[str, Any]) -> None:
-    c = shown["case"]
-    console.print(f"[bold]Case {escape(c['case_id'])}[/bold] · stage {escape(c['stage'])} · {escape(c['status'])}")
-    console.print(
-        f"Team {c.get('team') or '-'} · owner {c.get('case_owner') or '-'} · overdue {yes(c.get('overdue')) or 'no'}"
-        + (f" · next due {_iso_when(c['next_due'])} UTC" if c.get("next_due") else ""),
-        markup=False,
-    )
-    if c.get("outcome"):
-        console.print(("Outcome: " if c["status"] == "closed" else "Outcome so far: ") + str(c["outcome"]), markup=False)
-    console.print(f"Opened {_iso_when(c['opened_at'])}" + (f" · closed {_iso_when(c['closed_at'])}" if c.get("closed_at") else ""),
-                  markup=False)
-    read = shown["read"]
-    console.print(f"\n[bold]Personal data[/bold] (read for {escape(read['purpose'])}: {escape(read['reason'])}"
+def _personal(data: PersonalData, asked: PersonalDataRequest) -> None:
+    console.print(f"\n[bold]Personal data[/bold] (read for {escape(asked.purpose.value)}: {escape(asked.reason)}"
                   " — recorded under your name, R60)")
-    data = shown["personal_data"]
-    ref = data.get("referral")
-    if data.get("purged_at"):
-        console.print(f"  Purged by retention at {_iso_when(data['purged_at'])} UTC", markup=False)
-    if ref:
-        docs = ", ".join(f"{d['kind']} {d['issuing_country']} {d['number']}" for d in ref.get("identity_documents") or [])
-        officer = ref.get("requesting_officer") or {}
-        address = ref.get("last_known_address") or {}
-        for label, value in [
-            ("Name", ref.get("name")),
-            ("Aliases", ", ".join(ref.get("aliases") or [])),
-            ("Date of birth", ref.get("date_of_birth")),
-            ("Nationalities", ", ".join(ref.get("nationalities") or [])),
-            ("PNC ID", ref.get("pnc_id")),
-            ("Identity documents", docs),
-            ("Whereabouts at referral", _whereabouts(ref.get("whereabouts") or {})),
-            ("Last known address", ", ".join([*address.get("lines", []), address.get("postcode") or ""]).strip(", ")),
-            ("Requesting officer", ", ".join(v for v in (officer.get("name"), officer.get("force")) if v)),
-            ("Reason for request", ref.get("reason_for_request")),
-        ]:
-            if value:
-                console.print(f"  {label}: {value}", markup=False)
-    if data.get("convictions"):
-        console.print(table("Overseas convictions", ["Country", "Date", "Offence", "Category", "Sentence"],
-                            ([v["country"], v["conviction_date"], v["offence"], v["category"], v["sentence"]]
-                             for v in data["convictions"]), ids=2))
+    if data.purged_at:
+        console.print(f"  Purged by retention at {when(data.purged_at)} UTC", markup=False)
+    ref = data.referral or {}
+    docs = ", ".join(f"{d['kind']} {d['issuing_country']} {d['number']}" for d in ref.get("identity_documents") or [])
+    officer = ref.get("requesting_officer") or {}
+    address = ref.get("last_known_address") or {}
+    whereabouts = ref.get("whereabouts") or {}
+    released = whereabouts.get("release_date")  # R42: the Stage 1 window's length
+    for label, value in [
+        ("Name", ref.get("name")),
+        ("Aliases", ", ".join(ref.get("aliases") or [])),
+        ("Date of birth", ref.get("date_of_birth")),
+        ("Nationalities", ", ".join(ref.get("nationalities") or [])),
+        ("PNC ID", ref.get("pnc_id")),
+        ("Identity documents", docs),
+        ("Whereabouts at referral", str(whereabouts.get("status") or "") + (f", release expected {released} (R42)" if released else "")),
+        ("Last known address", ", ".join([*address.get("lines", []), address.get("postcode") or ""]).strip(", ")),
+        ("Requesting officer", ", ".join(v for v in (officer.get("name"), officer.get("force")) if v)),
+        ("Reason for request", ref.get("reason_for_request")),
+    ]:
+        if value:
+            console.print(f"  {label}: {value}", markup=False)
+    if data.convictions:
+        console.print(listing("Overseas convictions", [
+            Column("country", "Country", id=True), Column("conviction_date", "Date", id=True), Column("offence", "Offence"),
+            Column("category", "Category"), Column("sentence", "Sentence")], data.convictions))
     else:
         console.print("  Overseas convictions: none registered (a disclosable certificate is needed, R03/R04)")
-    tasks = c.get("open_tasks") or []
-    console.print(table(
-        "Open tasks", ["Task", "Key", "Title", "Team", "Assignee", "Due (UTC)", "Overdue", "Legal outcomes (--outcome, --detail)"],
-        ([t["task_id"], t["task_key"], t["title"], t["team"], t.get("assignee"), _iso_when(t["due_at"]), yes(t["overdue"]),
-          "; ".join(t["legal_outcomes"]["hints"]) or "(completed by an event)"] for t in tasks),
-        ids=2,
-    ) if tasks else "No open tasks.")
-
-
-def _whereabouts(whereabouts: dict[str, Any]) -> str:
-    """The referral's whereabouts, with the release date it gave (R42: the Stage 1 window's length)."""
-    released = whereabouts.get("release_date")
-    return str(whereabouts.get("status") or "") + (f", release expected {released} (R42)" if released else "")
-
-
-def _iso_when(value: Any) -> str:
-    from datetime import date, datetime
-
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
-    return when(value)

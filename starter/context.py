@@ -19,7 +19,7 @@ from casework.temporal import TemporalSettings, connect
 from cid.db import create_pool
 from starter.exits import CliError, Exit
 from starter import stack_file
-from starter.stack_file import STACK_FILE, stack_settings  # noqa: F401 - their home; imported here as before
+from starter.stack_file import stack_settings
 
 
 

@@ -13,21 +13,22 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import json
 from dataclasses import dataclass, field
-from datetime import date
-from enum import StrEnum
+from datetime import date, datetime
+from enum import Enum, StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
+from casework import strict_json
 from casework.keys import CERTIFICATE_RECEIVED
-from starter.api_client import ACTOR_HELP
-from starter.cli import app, err_console
+from casework.referral import WhereaboutsStatus
 from casework.refusals import RefusalCode
 from starter.exits import CliError, Exit
-from starter.output import console, print_json, table
+from starter.referral_files import MAX_FILE_BYTES
+from starter.output import Column, console, emit, err_console, print_json, progress
+from starter.views import CASE_ARGUMENT, CSV_OPTION
 
 if TYPE_CHECKING:  # heavy imports stay out of the command line's start-up
     from casework.referral import Certificate
@@ -37,7 +38,6 @@ event_app = typer.Typer(
     help="Tell a case what happened: located, left-uk, certificate, representations (or a CSV batch).",
     no_args_is_help=False,
 )
-app.add_typer(event_app, name="event")
 
 #: kind -> what the command says it applied
 KINDS: dict[str, str] = {
@@ -46,13 +46,16 @@ KINDS: dict[str, str] = {
     "certificate": CERTIFICATE_RECEIVED,
     "representations": "representations received",
 }
-CUSTODY = ("detained", "in_prison", "confirmed_address")
+#: Where a located person is (R10: a confirmed location); typer checks ``--custody`` against it.
+Custody = Enum("Custody", {s.name: s.value for s in (WhereaboutsStatus.DETAINED, WhereaboutsStatus.IN_PRISON,
+                                                     WhereaboutsStatus.CONFIRMED_ADDRESS)}, type=str)
+CUSTODY = tuple(c.value for c in Custody)
 CSV_REQUIRED = ("kind", "case_id", "event_id")
 CSV_OPTIONAL = ("custody", "release_date", "certificate_file")
 #: Columns of older CSV files, refused by name: the sender is who is signed in.
 CSV_GONE = {"actor": "the sender recorded is who is signed in ('casework whoami'); remove the column"}
 MAX_CSV_BYTES = 20_000_000
-MAX_CERTIFICATE_BYTES = 1_000_000
+MAX_CERTIFICATE_BYTES = MAX_FILE_BYTES  # a certificate file is read as a referral file is
 CONCURRENCY = 16
 
 
@@ -146,15 +149,13 @@ def _read_certificate(path: Path) -> "Certificate":
     from pydantic import ValidationError
 
     from casework.referral import parse_certificate
-    from starter.referral_files import describe
+    from starter.referral_files import Refused, describe, read_entry
 
-    if not path.is_file():
-        raise ValueError(f"{path}: no such file")
-    if path.stat().st_size > MAX_CERTIFICATE_BYTES:
-        raise ValueError(f"{path}: larger than {MAX_CERTIFICATE_BYTES // 1000} kB; refused unread")
-    try:
-        document = json.loads(path.read_bytes())
-    except (ValueError, RecursionError) as err:  # bad JSON or encoding, huge integers, deep nesting
+    try:  # regular files only, bounded, as a referral file is read; then strictly (as the API)
+        document = strict_json.loads(read_entry(path))
+    except Refused as refused:
+        raise ValueError(f"{path}: {refused}") from None
+    except ValueError as err:  # bad JSON or encoding, a key twice, huge numbers, deep nesting
         raise ValueError(f"{path}: not JSON ({str(err)[:200]})") from None
     try:
         return parse_certificate(document, date.today())
@@ -239,22 +240,22 @@ def event_body(row: EventRow) -> dict[str, Any]:
 async def apply_event(api: "ApiClient", row: EventRow) -> EventRow:
     """Send one checked event and set ``row.result`` from the answer; never raises for
     one row's refusal (the API cannot be reached: that ends the batch, exit 5)."""
+    from api.schemas import Receipt
     from starter.api_client import error_for
 
     answer = await api.send_event(row.case_id, row.kind, event_body(row))
     if answer.ok:
-        receipt = answer.body
-        result = {"applied": Result.APPLIED, "already applied": Result.ALREADY, "sent": Result.SENT}.get(receipt["result"])
+        receipt = Receipt.model_validate(answer.body)
+        result = {"applied": Result.APPLIED, "already applied": Result.ALREADY, "sent": Result.SENT}.get(receipt.result)
         if result is None:
-            return _done(row, Result.REFUSED, str(receipt.get("detail") or receipt["result"]))
-        judged = receipt.get("non_disclosable")
+            return _done(row, Result.REFUSED, receipt.detail or str(receipt.result))
+        judged = receipt.non_disclosable
         row.judged = f"judged non-disclosable – {judged}" if judged else ""  # R02/R03: said before the case destroys it
-        return _done(row, result, str(receipt.get("detail") or ""))
+        return _done(row, result, receipt.detail)
     row.error = error_for(answer)
-    problem = answer.problem
     if answer.status == 404:
         return _done(row, Result.NOT_FOUND, str(row.error))
-    if problem.get("code") == RefusalCode.CASE_CLOSED:
+    if answer.problem.code is RefusalCode.CASE_CLOSED:
         return _done(row, Result.CLOSED)
     if answer.status in (409, 422):
         return _done(row, Result.REFUSED, str(row.error))
@@ -272,25 +273,27 @@ def _done(row: EventRow, result: Result, note: str = "") -> EventRow:
 
 
 async def _apply_all(rows: list[EventRow], show_progress: bool) -> list[EventRow]:
-    from rich.progress import Progress
-
     from starter.api_client import ApiClient
 
     async with ApiClient() as api:
         limit = asyncio.Semaphore(CONCURRENCY)
-        with Progress(console=err_console, transient=True, disable=not show_progress) as progress:
-            bar = progress.add_task("Sending events", total=len(rows))
+        with progress(disable=not show_progress) as bars:
+            bar = bars.add_task("Sending events", total=len(rows))
 
             async def one(row: EventRow) -> EventRow:
                 async with limit:
                     done = await apply_event(api, row)
-                progress.advance(bar)
+                bars.advance(bar)
                 return done
 
             return list(await asyncio.gather(*(one(r) for r in rows)))
 
 
 # ------------------------------------------------------------------------ commands
+
+
+RESULT_COLUMNS = (Column("line", "Line", id=True), Column("kind", "Kind"), Column("case_id", "Case", id=True),
+                  Column("event_id", "Event ID"), Column("result", "Result"), Column("note", "Note"))
 
 
 @event_app.callback(invoke_without_command=True)
@@ -300,13 +303,10 @@ def event(
         None, "--from-csv", metavar="FILE",
         help="A batch: columns kind,case_id,event_id[,custody,release_date,certificate_file].",
     ),
-    actor: Optional[str] = typer.Option(None, "--actor", hidden=True, help=ACTOR_HELP),
     json_out: bool = typer.Option(False, "--json", help="Print the batch's results as JSON."),
+    csv_out: bool = CSV_OPTION,
 ) -> None:
     """Send events to cases through the API, as who is signed in: one (a sub-command) or a CSV batch (--from-csv)."""
-    from starter.api_client import refuse_actor
-
-    refuse_actor(actor)
     if ctx.invoked_subcommand is not None:
         if from_csv is not None:
             raise CliError("--from-csv is a batch on its own: leave out the sub-command", Exit.BAD_INPUT)
@@ -320,34 +320,23 @@ def event(
         for line in problems:
             err_console.print(line, markup=False, soft_wrap=True)
         raise CliError(f"{len(problems)} problem(s) in {from_csv}; nothing was sent", Exit.BAD_INPUT)
-    done = asyncio.run(_apply_all(rows, show_progress=not json_out))
+    done = asyncio.run(_apply_all(rows, show_progress=not (json_out or csv_out)))
     counts = {r: sum(1 for row in done if row.result is r) for r in Result}
+    results = [{"line": r.line, "kind": r.kind, "case_id": r.case_id, "event_id": r.event_id,
+                "result": r.result.value if r.result else None, "note": r.note} for r in done]
     if json_out:
-        print_json({
-            "results": [{"line": r.line, "kind": r.kind, "case_id": r.case_id, "event_id": r.event_id,
-                         "result": r.result.value if r.result else None, "note": r.note} for r in done],
-            "counts": {r.value: n for r, n in counts.items()},
-        })
+        print_json({"results": results, "counts": {r.value: n for r, n in counts.items()}})
     else:
-        console.print(table(
-            f"Events from {from_csv}", ["Line", "Kind", "Case", "Event ID", "Result", "Note"],
-            ([r.line, r.kind, r.case_id, r.event_id, r.result.value if r.result else "", r.note] for r in done),
-            ids=4,
-        ))
+        emit(f"Events from {from_csv}", RESULT_COLUMNS, results, csv_out=csv_out)
+    if not (json_out or csv_out):
         console.print(", ".join(f"{n} {r.value}" for r, n in counts.items()))
         if counts[Result.ALREADY] == len(done):
             console.print("Every event had been applied before: nothing changed.")
-    if counts[Result.NOT_FOUND] or counts[Result.CLOSED] or counts[Result.FAILED] or counts[Result.REFUSED] \
-            or counts[Result.NOT_ALLOWED]:
+    if any(counts[r] for r in (Result.NOT_FOUND, Result.CLOSED, Result.FAILED, Result.REFUSED, Result.NOT_ALLOWED)):
         raise typer.Exit(Exit.FAILED)
 
 
-def _one(kind: str, case: str, event_id: Optional[str], actor: Optional[str], json_out: bool, **extra: Any) -> None:
-    from starter.api_client import refuse_actor
-
-    refuse_actor(actor)
-    if not event_id:
-        raise CliError("give --event-id: it makes a repeat of this event harmless", Exit.BAD_INPUT)
+def _one(kind: str, case: str, event_id: str, json_out: bool, **extra: Any) -> None:
     try:
         row = make_event(0, kind, case, event_id, **extra)
     except ValueError as err:
@@ -365,50 +354,50 @@ def _one(kind: str, case: str, event_id: Optional[str], actor: Optional[str], js
     if done.result is Result.REFUSED:
         raise CliError(f"{done.case_id}: {done.error or done.note}", Exit.REFUSED)
     if not json_out:
-        what = KINDS[kind]
         if done.result is Result.ALREADY:
             console.print(f"{done.case_id}: event {done.event_id} already applied; nothing changed.", markup=False)
         else:
-            console.print(f"{done.case_id}: {what} (event {done.event_id}) applied: {done.note}.", markup=False)
+            console.print(f"{done.case_id}: {KINDS[kind]} (event {done.event_id}) applied: {done.note}.", markup=False)
             if done.judged:  # R02/R03: a certificate judged non-disclosable, and why
                 console.print(f"{done.case_id}: certificate {done.judged}", markup=False, soft_wrap=True)
 
 
-_CASE = typer.Argument(..., metavar="CASE", help="Case ID or ACRO reference.")
-_EVENT_ID = typer.Option(None, "--event-id", help="The sender's ID for this event; a repeat with it is harmless.")
-_ACTOR = typer.Option(None, "--actor", hidden=True, help=ACTOR_HELP)
+_EVENT_ID = typer.Option(..., "--event-id", help="The sender's ID for this event; a repeat with it is harmless.")
 _JSON = typer.Option(False, "--json", help="Print the result as JSON.")
 
 
 @event_app.command("located")
 def located(
-    case: str = _CASE, event_id: Optional[str] = _EVENT_ID, actor: Optional[str] = _ACTOR,
-    custody: Optional[str] = typer.Option(None, "--custody", help="detained | in_prison | confirmed_address (default)."),
-    release_date: Optional[str] = typer.Option(None, "--release-date", help="With in_prison: expected release (R42)."),
+    case: str = CASE_ARGUMENT, event_id: str = _EVENT_ID,
+    custody: Custody = typer.Option(Custody.CONFIRMED_ADDRESS, "--custody", case_sensitive=False,
+                                    help="Where the person is (R10)."),
+    release_date: Optional[datetime] = typer.Option(None, "--release-date", formats=["%Y-%m-%d"],
+                                                    help="With in_prison: expected release (R42)."),
     json_out: bool = _JSON,
 ) -> None:
     """The person has been found (R16 -> R20; R10: a confirmed location)."""
-    _one("located", case, event_id, actor, json_out, custody=custody, release_date=release_date)
+    _one("located", case, event_id, json_out, custody=custody.value,
+         release_date=release_date.date().isoformat() if release_date else None)
 
 
 @event_app.command("left-uk")
-def left_uk(case: str = _CASE, event_id: Optional[str] = _EVENT_ID, actor: Optional[str] = _ACTOR, json_out: bool = _JSON) -> None:
+def left_uk(case: str = CASE_ARGUMENT, event_id: str = _EVENT_ID, json_out: bool = _JSON) -> None:
     """NBTC (or another source) confirms the person has left the UK (R11)."""
-    _one("left-uk", case, event_id, actor, json_out)
+    _one("left-uk", case, event_id, json_out)
 
 
 @event_app.command("certificate")
 def certificate(
-    case: str = _CASE, event_id: Optional[str] = _EVENT_ID, actor: Optional[str] = _ACTOR,
-    file: Optional[Path] = typer.Option(None, "--file", metavar="CERT.json", help="The ACRO certificate as JSON."),
+    case: str = CASE_ARGUMENT, event_id: str = _EVENT_ID,
+    file: Path = typer.Option(..., "--file", metavar="CERT.json", exists=True, dir_okay=False,
+                              help="The ACRO certificate as JSON (the shape of a referral's \"certificate\")."),
     json_out: bool = _JSON,
 ) -> None:
     """A new ACRO certificate for the case (R02/R03: only a disclosable one is used)."""
-    _one("certificate", case, event_id, actor, json_out, certificate_file=str(file) if file else None)
+    _one("certificate", case, event_id, json_out, certificate_file=str(file))
 
 
 @event_app.command("representations")
-def representations(case: str = _CASE, event_id: Optional[str] = _EVENT_ID, actor: Optional[str] = _ACTOR,
-                    json_out: bool = _JSON) -> None:
+def representations(case: str = CASE_ARGUMENT, event_id: str = _EVENT_ID, json_out: bool = _JSON) -> None:
     """Representations against the Stage 1 notice arrived (R43: ends the response window early)."""
-    _one("representations", case, event_id, actor, json_out)
+    _one("representations", case, event_id, json_out)

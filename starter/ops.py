@@ -25,9 +25,8 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from casework.keys import WORKFLOW_TYPE
-from starter.cli import app
-from starter.exits import CliError, Exit
-from starter.output import console, print_json, table, when
+from starter.output import Column, console, emit, print_json, when
+from starter.views import CSV_OPTION
 
 if TYPE_CHECKING:
     import asyncpg
@@ -275,11 +274,19 @@ async def find_stuck(client: "Client", pool: "asyncpg.Pool", now: datetime, limi
 
 # ---------------------------------------------------------------------------- the command
 
+STUCK_COLUMNS = (
+    Column("case_id", "Case", id=True), Column("stage", "Stage"), Column("team", "Team"), Column("waiting_on", "Waiting on"),
+    Column("stuck_since", "Stuck since (UTC)", when),
+    Column("reasons", "Why", lambda reasons: "\n".join(r["text"] for r in reasons)),
+)
+SUBJECT_COLUMNS = (Column("subject_id", "Subject", id=True), Column("case_ids", "Cases", "\n".join),
+                   Column("reasons", "Why", "\n".join))
 
-@app.command()
+
 def stuck(
-    limit: int = typer.Option(500, "--limit", help="At most this many cases from each source (1-10000)."),
+    limit: int = typer.Option(500, "--limit", min=1, max=10_000, help="At most this many cases from each source."),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    csv_out: bool = CSV_OPTION,
 ) -> None:
     """List stuck cases: overdue, failing, or Temporal and the CID disagreeing; why each one is.
 
@@ -287,25 +294,19 @@ def stuck(
 
     Operator command: direct access to Temporal and the database (DATABASE_URL, TEMPORAL_*), not through the API.
     """
-    if not 1 <= limit <= 10_000:
-        raise CliError("--limit is from 1 to 10000", Exit.BAD_INPUT)
     now = datetime.now(timezone.utc)
     namespace, found = asyncio.run(_stuck(now, limit))
     if json_out:
         print_json({"checked_at": now, "namespace": namespace, "total": len(found),
                     "cases": [s.as_json() for s in found]})
         return
-    if not found:
+    if not found and not csv_out:
         console.print(f"No stuck cases in namespace {namespace} (checked {when(now)} UTC).")
         return
-    rows = [s.as_json() for s in found]
-    console.print(table(
-        f"Stuck cases in namespace {namespace} (checked {when(now)} UTC), longest stuck first",
-        ["Case", "Stage", "Team", "Waiting on", "Stuck since (UTC)", "Why"],
-        ([r["case_id"], r["stage"], r["team"], r["waiting_on"], when(r["stuck_since"]),
-          "\n".join(reason["text"] for reason in r["reasons"])] for r in rows),
-    ))
-    console.print(f"{len(found)} stuck case(s). Details: casework show CASE --purpose ...; history: the Web UI.")
+    emit(f"Stuck cases in namespace {namespace} (checked {when(now)} UTC), longest stuck first", STUCK_COLUMNS,
+         [s.as_json() for s in found], csv_out=csv_out)
+    if not csv_out:
+        console.print(f"{len(found)} stuck case(s). Details: casework show CASE --purpose ...; history: the Web UI.")
 
 
 async def _stuck(now: datetime, limit: int) -> tuple[str, list[StuckCase]]:
@@ -321,10 +322,12 @@ async def _stuck(now: datetime, limit: int) -> tuple[str, list[StuckCase]]:
 # ---------------------------------------------------------------------------- subject matching (R04)
 
 
-@app.command(name="subject-check")
-def subject_check(json_out: bool = typer.Option(False, "--json", help="Print the report as JSON.")) -> None:
-    """List subjects that may join different people (R04): matched by a name-and-date-of-birth
-    key whose folded name is empty or too short, or keyed differently by today's fold.
+def subject_check(json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+                  csv_out: bool = CSV_OPTION) -> None:
+    """List subjects that may join different people (R04).
+
+    Matched by a name-and-date-of-birth key whose folded name is empty or too short, or
+    keyed differently by today's fold.
 
     A report of subject and case IDs only (no personal data); exits 0 whatever it finds.
 
@@ -334,15 +337,13 @@ def subject_check(json_out: bool = typer.Option(False, "--json", help="Print the
     if json_out:
         print_json({"total": len(found), "subjects": [asdict(s) for s in found]})
         return
-    if not found:
+    if not found and not csv_out:
         console.print("No suspect subjects: every subject's cases are keyed as today's matching keys them (R04).")
         return
-    console.print(table(
-        "Subjects to review (R04): check each one's cases are one person (casework show CASE --purpose ...)",
-        ["Subject", "Cases", "Why"],
-        ([s.subject_id, "\n".join(s.case_ids), "\n".join(s.reasons)] for s in found),
-    ))
-    console.print(f"{len(found)} subject(s) to review.")
+    emit("Subjects to review (R04): check each one's cases are one person (casework show CASE --purpose ...)",
+         SUBJECT_COLUMNS, [asdict(s) for s in found], csv_out=csv_out)
+    if not csv_out:
+        console.print(f"{len(found)} subject(s) to review.")
 
 
 async def _subject_check() -> list[Any]:

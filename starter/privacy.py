@@ -13,22 +13,21 @@ from typing import Optional
 import typer
 
 from casework.codec import CodecKey, CodecKeyError, CodecKeysMissing, KeyRing
-from starter.cli import app, err_console
 from starter.exits import CliError, Exit
-from starter.output import console, print_json, table, when
+from starter.output import Column, console, emit, err_console, print_json, when
+from starter.views import CSV_OPTION
 
 retention_app = typer.Typer(help="Retention of personal data in the CID (docs/privacy.md).", no_args_is_help=True)
-app.add_typer(retention_app, name="retention")
 
 
-@app.command("codec-server")
 def codec_server(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
-    port: int = typer.Option(8081, "--port", help="Port to listen on."),
+    port: int = typer.Option(8081, "--port", min=0, max=65535, help="Port to listen on (0: any free one)."),
 ) -> None:
-    """Serve /encode and /decode for the Temporal Web UI and CLI (token: CASEWORK_CODEC_TOKEN; in
-    the cluster CASEWORK_CODEC_AUTH=oidc: operators' own bearer tokens, decode only). An operator
-    command with direct access: it holds the payload key."""
+    """Serve /encode and /decode for the Temporal Web UI and CLI.
+
+    Token: CASEWORK_CODEC_TOKEN; in the cluster CASEWORK_CODEC_AUTH=oidc: operators' own
+    bearer tokens, decode only. An operator command with direct access: it holds the payload key."""
     asyncio.run(_serve_codec(host, port))
 
 
@@ -63,7 +62,6 @@ async def _serve_codec(host: str, port: int) -> None:
         await server.close()
 
 
-@app.command("codec-key")
 def codec_key(
     key_id: str = typer.Option(..., "--id", help="The new key's ID, e.g. k2 (1-64 letters, digits, . _ -)."),
 ) -> None:
@@ -78,9 +76,11 @@ def codec_key(
 @retention_app.command("purge")
 def retention_purge(
     dry_run: bool = typer.Option(False, "--dry-run", help="List the cases due; change nothing."),
-    days: Optional[int] = typer.Option(None, "--days", help="Retention period in days (default CASEWORK_RETENTION_DAYS, else 2190)."),
+    days: Optional[int] = typer.Option(None, "--days", min=1,
+                                       help="Retention period in days (default CASEWORK_RETENTION_DAYS, else 2190)."),
     actor: Optional[str] = typer.Option(None, "--actor", help="Who purges (or CASEWORK_ACTOR); recorded in the audit log."),
     json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    csv_out: bool = CSV_OPTION,
 ) -> None:
     """Purge the personal data of cases closed longer than the retention period (idempotent).
 
@@ -91,8 +91,6 @@ def retention_purge(
     from casework.config import RetentionSettings
     from starter import context
 
-    if days is not None and days < 1:
-        raise CliError("--days is at least 1", Exit.BAD_INPUT)
     try:
         period = timedelta(days=days) if days is not None else RetentionSettings.read().period
     except ValueError as err:
@@ -106,13 +104,13 @@ def retention_purge(
         print_json({"dry_run": dry_run, "retention_days": period.days, "cases": rows})
         return
     title = f"Due for purge (closed over {period.days} days ago)" if dry_run else "Purged"
-    columns = ["Case", "Closed (UTC)"] + ([] if dry_run else ["Convictions deleted", "Subject redacted"])
-    if rows:
-        console.print(table(title, columns, (
-            [r["case_id"], when(r["closed_at"])] + ([] if dry_run else [r["convictions_deleted"], "yes" if r["subject_redacted"] else "kept (another case)"])
-            for r in rows)))
-    verb = "due" if dry_run else "purged"
-    console.print(f"{len(rows)} case(s) {verb}; retention {period.days} days")
+    columns = [Column("case_id", "Case", id=True), Column("closed_at", "Closed (UTC)", when)] + ([] if dry_run else [
+        Column("convictions_deleted", "Convictions deleted"),
+        Column("subject_redacted", "Subject redacted", lambda done: "yes" if done else "kept (another case)")])
+    if rows or csv_out:
+        emit(title, columns, rows, csv_out=csv_out)
+    if not csv_out:
+        console.print(f"{len(rows)} case(s) {'due' if dry_run else 'purged'}; retention {period.days} days")
 
 
 async def _purge(period, who: str, dry_run: bool):  # noqa: ANN001, ANN202

@@ -6,7 +6,6 @@ unless every referral read is valid.
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 import sys
@@ -17,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from casework import refusals
+from casework import refusals, strict_json
 from casework.referral import Referral, parse_referral
 
 MAX_FILE_BYTES = 1_000_000  # a referral is a few KB; a huge file is a mistake, refused unread
@@ -113,10 +112,10 @@ def read_referrals(sources: list[str], today: date) -> ReadResult:
     files, result.problems = _files(sources)
     for name, raw in files:
         try:
-            document: Any = json.loads(raw)
-        except (ValueError, RecursionError) as err:
-            # ValueError covers bad JSON, bad encodings and integers too long to convert;
-            # RecursionError, nesting too deep to decode: all refused, never a traceback.
+            document: Any = strict_json.loads(raw)
+        except ValueError as err:
+            # Bad JSON or encoding, a key given twice, a number not finite, nesting too
+            # deep (casework/strict_json.py, as the API reads): refused, never a traceback.
             result.problems.append(f"{name}: not JSON ({str(err)[:200]})")
             continue
         items = document if isinstance(document, list) else [document]

@@ -16,7 +16,6 @@ import typer
 
 from casework import config
 from starter import credentials
-from starter.cli import app
 from starter.exits import CliError, Exit
 from starter.output import console, print_json
 
@@ -46,7 +45,6 @@ def _who(claims: dict[str, Any]) -> str:
     return f"{claims.get('sub', '?')} ({roles}" + (f"; {teams})" if teams else ")")
 
 
-@app.command()
 def login(
     no_browser: bool = typer.Option(False, "--no-browser", help="Only print the sign-in address (e.g. over SSH)."),
     timeout: int = typer.Option(300, "--timeout", help="Seconds to wait for the sign-in (10-1800)."),
@@ -86,7 +84,6 @@ def login(
                       markup=False, soft_wrap=True)
 
 
-@app.command()
 def logout() -> None:
     """Forget the token 'casework login' kept (the issuer's session, if any, is not ended)."""
     if credentials.forget():
@@ -97,7 +94,6 @@ def logout() -> None:
         console.print("Note: CASEWORK_TOKEN is still set in this environment.", markup=False)
 
 
-@app.command()
 def whoami(json_out: bool = typer.Option(False, "--json", help="Print it as JSON.")) -> None:
     """Who your commands act as: the token's subject, roles and teams (the API checks the token)."""
     explicit = config.CliSettings.read().token

@@ -40,14 +40,14 @@ from rich.text import Text
 
 from casework import codec, config
 from casework.binaries import MissingBinary
-from casework.local_stack import DevServer, DevServerStopped, port_taken
+from casework.local_stack import DevServer, DevServerStopped, free_port, port_taken
 from casework.settings import ProcessSettings
+from codec_server.ui_gate import UiGate
 from codec_server import CodecServer, start_codec_server
 from codec_server.app import CodecServerConfig, CodecServerConfigError
 from casework.temporal import TemporalSettings, connect
 from cid import intake
 from cid.db import create_pool, migrate_dsn
-from starter.cli import app
 from starter.stack_file import STACK_FILE
 from starter.exits import CliError, Exit
 from workflows.client import CaseClient, Submitted, SubmitResult
@@ -67,7 +67,6 @@ class Stopped(Exception):
     """Ctrl-C or SIGTERM arrived while starting: stop what was started, exit cleanly."""
 
 
-@app.command()
 def up(
     data_dir: Path = typer.Option(
         Path(config.DEFAULT_DATA_DIR), "--data-dir", envvar=config.DATA_DIR_ENV,
@@ -98,21 +97,38 @@ def up(
 # --------------------------------------------------------------------------- the dev server
 
 
-def _dev_server(data_dir: Path, port: int, ui_port: int, namespace: str, codec_endpoint: str) -> DevServer:
+def _dev_server(data_dir: Path, port: int, ui_port: int, namespace: str) -> DevServer:
     """The stack's dev server (casework.local_stack.DevServer): its state and log in the
-    data folder, in a session of its own (a Ctrl-C reaches only us: we stop it after the worker)."""
+    data folder, in a session of its own (a Ctrl-C reaches only us: we stop it after the worker).
+    Its own Web UI listens on a free loopback port behind the read-only gate on ``ui_port``
+    (``_read_only_ui``), with no codec endpoint: no token on its command line."""
     for taken, flag in ((port, "--temporal-port"), (ui_port, "--ui-port")):
         if port_taken(taken):
             raise CliError(
                 f"port {taken} on 127.0.0.1 is taken (another 'casework up' or Temporal server?); "
                 f"stop it or choose another with {flag}", Exit.UNAVAILABLE)
-    server = DevServer(data_dir / "temporal.db", data_dir / "temporal.log", port, ui_port=ui_port,
-                       namespace=namespace, codec_endpoint=codec_endpoint, own_session=True)
+    server = DevServer(data_dir / "temporal.db", data_dir / "temporal.log", port, ui_port=free_port(),
+                       namespace=namespace, own_session=True, public_ui_port=ui_port)
     try:
         server.start()
     except MissingBinary as err:
         raise CliError(str(err), Exit.UNAVAILABLE) from None
     return server
+
+
+async def _read_only_ui(server: DevServer, codec_server: CodecServer) -> UiGate:
+    """The Web UI for people, read-only, on the stack's UI port (issue 25 item 7:
+    codec_server/ui_gate.py): write actions off and refused, the codec decode-only with its
+    token added here."""
+    assert server.ui_port is not None and server.public_ui_port is not None
+    gate = UiGate(f"http://127.0.0.1:{server.ui_port}", codec_server.url, codec_server.bearer_headers())
+    try:
+        await gate.start(server.public_ui_port)
+    except OSError as err:
+        await gate.close()
+        raise CliError(f"the Web UI cannot listen on 127.0.0.1:{server.public_ui_port} ({err.strerror}); "
+                       "choose another port with --ui-port", Exit.UNAVAILABLE) from None
+    return gate
 
 
 async def _server_ready(server: DevServer) -> None:
@@ -200,10 +216,11 @@ class LocalStack:
                                           task_queue=env.task_queue)
         codec_server = await self._codec_server(keys)
         server: DevServer | None = None
+        ui_gate: UiGate | None = None
         try:
-            server = _dev_server(self.data_dir, self.temporal_port, self.ui_port, temporal.namespace,
-                                 codec_server.ui_endpoint)
+            server = _dev_server(self.data_dir, self.temporal_port, self.ui_port, temporal.namespace)
             await _until(stop, _server_ready(server))
+            ui_gate = await _read_only_ui(server, codec_server)
             console.print(f"[green]✓[/] Temporal dev server on {server.address} (state in {escape(str(server.db_file))})")
             console.print(f"[green]✓[/] Payload encryption: {escape(keys.describe())}; "
                           f"codec server for the Web UI on {codec_server.url}")
@@ -244,6 +261,8 @@ class LocalStack:
                 await self._stop_worker(worker)
         finally:
             self._issuer_stack.close()
+            if ui_gate is not None:
+                await ui_gate.close()
             if server is not None:
                 await asyncio.to_thread(server.stop, SERVER_STOP_SECONDS)
             await codec_server.close()
@@ -376,7 +395,7 @@ class LocalApi:
         except (OSError, asyncpg.PostgresError, ValueError) as err:
             raise CliError(f"the HTTP API cannot start: {type(err).__name__}: {err}", Exit.UNAVAILABLE) from None
         app = create_app(Services(verifier, pool, CaseClient(client, task_queue=temporal.task_queue)))
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
+        server = uvicorn.Server(_api_server_config(app, port))
         server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # ours stop the stack
         serving = asyncio.create_task(server.serve())
         while not server.started:
@@ -391,6 +410,17 @@ class LocalApi:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self._serving, timeout=SERVER_STOP_SECONDS)
         await self._close()
+
+
+def _api_server_config(app: Any, port: int) -> Any:
+    """uvicorn's config for the local API: the API's own limits (api/serving.py), and only
+    requests addressed to 127.0.0.1 or localhost (DNS rebinding, issue 25)."""
+    import uvicorn
+
+    from access.loopback import LoopbackHostOnly
+    from api.serving import uvicorn_options
+
+    return uvicorn.Config(LoopbackHostOnly(app), host="127.0.0.1", port=port, log_level="warning", **uvicorn_options())
 
 
 def _identities_file(name: str) -> Path:

@@ -22,6 +22,7 @@ from access.dev_issuer import Running, load_identities, running
 from casework.config import AccessSettings
 from access.tokens import TokenVerifier
 from api.app import create_app
+from api.serving import uvicorn_options
 from api.services import Services
 from cid.db import API_LOGIN, create_pool, login_as
 from workflows.client import CaseClient
@@ -59,7 +60,7 @@ async def serving_api(temporal: Client, task_queue: str, database_url: str) -> A
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        server = uvicorn.Server(uvicorn.Config(create_app(services), log_level="warning", access_log=False))
+        server = uvicorn.Server(uvicorn.Config(create_app(services), log_level="warning", **uvicorn_options()))
         serve = asyncio.create_task(server.serve(sockets=[sock]))
         try:
             async def started() -> bool:

@@ -169,8 +169,25 @@ def test_R60_personal_data_only_on_own_cases_for_an_allowed_purpose() -> None:
     assert decide(ERIN, Action.READ_PERSONAL_DATA, PersonalDataRead(EEA_CASE, Purpose.PUBLIC_SECURITY)).allowed
     director = person("director.hal", Role.DIRECTOR, "CC Director (SCS PB1)")
     assert not decide(director, Action.READ_PERSONAL_DATA, deport).allowed  # not submitted to the Director
-    submitted = PersonalDataRead(CaseRef("C-4", team="CC EEA Team", task_teams=frozenset({"CC Director (SCS PB1)"})), Purpose.DEPORTATION)
+    submitted = PersonalDataRead(CaseRef("C-4", team="CC EEA Team", task_teams=frozenset({"CC Director (SCS PB1)"}),
+                                         open_task_teams=frozenset({"CC Director (SCS PB1)"})), Purpose.DEPORTATION)
     assert decide(director, Action.READ_PERSONAL_DATA, submitted).allowed
+
+
+def test_R60_nbtc_ice_and_the_director_read_personal_data_only_while_their_task_is_open() -> None:
+    """Issue 25: the right never expired - an NBTC officer read a closed case's personal data
+    because their team once had a task on it; likewise ICE and the Director."""
+    nbtc, ice = person("nbtc.finn", Role.NBTC, "NBTC"), person("ice.gita", Role.ICE, "ICE Tasking and Detention Gatekeeper")
+    director = person("director.hal", Role.DIRECTOR, "CC Director (SCS PB1)")
+    teams = frozenset({"NBTC", "ICE Tasking and Detention Gatekeeper", "CC Director (SCS PB1)"})
+    settled = CaseRef("C-5", team="CC EEA Team", task_teams=teams)
+    working = CaseRef("C-6", team="CC EEA Team", task_teams=teams, open_task_teams=teams)
+    for who, purpose in ((nbtc, Purpose.LOCATING), (ice, Purpose.LOCATING), (ice, Purpose.DETENTION),
+                         (director, Purpose.DEPORTATION)):
+        assert decide(who, Action.READ_PERSONAL_DATA, PersonalDataRead(working, purpose)).allowed, who.subject
+        refused = decide(who, Action.READ_PERSONAL_DATA, PersonalDataRead(settled, purpose))
+        assert not refused.allowed and "R60" in refused.reason, who.subject
+        assert decide(who, Action.SEE_CASE, settled).allowed  # the case itself (no personal data) stays in view
 
 
 def test_R60_systems_never_read_personal_data() -> None:
@@ -235,7 +252,8 @@ def test_a_subject_named_like_a_team_is_not_its_member() -> None:
 def test_claimed_task_belongs_to_its_assignee() -> None:
     task = TaskRef(EEA_CASE, "police_contact-1", "police_contact", "CC EEA Team", assignee="cw.dora")
     teammate_claimed = decide(BEN, Action.COMPLETE_TASK, task)
-    assert not teammate_claimed.allowed and "cw.dora" in teammate_claimed.reason
+    assert not teammate_claimed.allowed and "claimed by someone else" in teammate_claimed.reason
+    assert "cw.dora" not in teammate_claimed.reason  # no names in refusals (issue 25)
     dora = person("cw.dora", Role.CASEWORKER, "CC EEA Team")
     assert decide(dora, Action.COMPLETE_TASK, task).allowed
     assert not decide(BEN, Action.CLAIM_TASK, task).allowed
@@ -344,3 +362,12 @@ def test_every_feed_has_one_url_slug() -> None:
 
     assert sorted(FEED_SLUGS.values()) == sorted(FEED_READERS) and FEEDS_BY_CASE <= set(FEED_READERS)
     assert all(slug.replace("-", "").isalnum() and slug.islower() for slug in FEED_SLUGS)
+
+
+def test_no_names_in_refusals() -> None:
+    """Issue 25: a 403 named a hidden case's owner (an owner's task carries their staff ID as
+    its team) and a task's assignee."""
+    owned = TaskRef(OWNED, "police_contact-1", "police_contact", "cw.cara", assignee="cw.dora")
+    for action in (Action.COMPLETE_TASK, Action.CLAIM_TASK, Action.UNCLAIM_TASK):
+        refused = decide(BEN, action, owned)
+        assert not refused.allowed and "cw.cara" not in refused.reason and "cw.dora" not in refused.reason, refused

@@ -20,6 +20,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from access.dev_tokens import Tokens
 from access.dev_issuer import DevIssuerRefused, Running, check_local_stack, load_identities, main, running
 from access.login import LoginFailed, login
 from access.pkce import s256
@@ -321,6 +322,39 @@ def test_discovery_document(issuer: Running) -> None:
 # ------------------------------------------------------------------ key rotation
 
 
+def _rotate(served: Running, who: str | None = "ops.ivy", **headers: str) -> httpx.Response:
+    if who is not None:
+        headers["Authorization"] = f"Bearer {Tokens(served.url, load_identities(IDENTITIES)).of(who)}"
+    return httpx.post(f"{served.url}/dev/rotate-keys", headers=headers)
+
+
+def test_only_an_operator_rotates_the_issuers_keys_and_no_other_origin_asks() -> None:
+    """Issue 25: the rotation endpoint (which withdraws a key) needed no authentication and
+    took any Origin."""
+    with running(load_identities(IDENTITIES), environ=LOCAL) as served:
+        kid = served.issuer.kid
+        assert _rotate(served, who=None).status_code == 401
+        assert _rotate(served, who=None, Authorization="Bearer not-a-token").status_code == 401
+        assert _rotate(served, who="cw.ben").status_code == 403  # a person, not an operator
+        assert _rotate(served, Origin="http://rebound.example").status_code == 403
+        assert served.issuer.kid == kid  # nothing rotated
+        assert _rotate(served).status_code == 200 and served.issuer.kid != kid
+
+
+def test_the_issuer_answers_only_requests_addressed_to_this_machine() -> None:
+    """Issue 25: DNS rebinding - a page of another site, its name resolved to 127.0.0.1,
+    reached the issuer (and a token for a system that can close any case)."""
+    with running(load_identities(IDENTITIES), environ=LOCAL) as served:
+        path = f"{served.url}/.well-known/openid-configuration"
+        assert httpx.get(path).status_code == 200
+        assert httpx.get(path, headers={"Host": "localhost:1234"}).status_code == 200
+        for host in ("rebound.example", "rebound.example:8090", "127.0.0.1.rebound.example", ""):
+            assert httpx.get(path, headers={"Host": host}).status_code == 421, host
+        token = httpx.post(f"{served.url}/token", headers={"Host": "rebound.example"},
+                           data={"grant_type": "client_credentials", "client_id": "acro", "client_secret": "dev-acro-secret"})
+        assert token.status_code == 421 and "access_token" not in token.text
+
+
 def test_key_rotation_new_kid_verifies_after_one_jwks_refetch() -> None:
     with running(load_identities(IDENTITIES), environ=LOCAL) as served:
         verifier = TokenVerifier(settings_for(served, jwks_cooldown_seconds=0.2))
@@ -328,7 +362,7 @@ def test_key_rotation_new_kid_verifies_after_one_jwks_refetch() -> None:
         old_kid = jwt.get_unverified_header(old_token)["kid"]
         verifier.verify(old_token)
         fetched = served.issuer.jwks_requests
-        new_kid = httpx.post(f"{served.url}/dev/rotate-keys").json()["kid"]
+        new_kid = _rotate(served).json()["kid"]
         assert new_kid != old_kid and {k["kid"] for k in httpx.get(f"{served.url}/jwks").json()["keys"]} == {old_kid, new_kid}
         fetched += 1  # the look above
         new_token = client_token(served, "acro", "dev-acro-secret")
@@ -340,6 +374,24 @@ def test_key_rotation_new_kid_verifies_after_one_jwks_refetch() -> None:
         verifier.verify(old_token)
         verifier.verify(new_token)
         assert served.issuer.jwks_requests == fetched + 1
+
+
+def test_a_withdrawn_key_is_trusted_a_minute_at_most_and_not_at_all_once_a_new_kid_is_seen() -> None:
+    """Issue 25: a token signed by a withdrawn key was accepted until the JWKS cache expired
+    (300 s). Now the JWKS lives 60 s; and a rotation seen (a new kid refetches the JWKS)
+    drops a withdrawn key at once."""
+    assert AccessSettings(issuer="http://127.0.0.1:1").jwks_lifespan_seconds <= 60
+    with running(load_identities(IDENTITIES), environ=LOCAL) as served:
+        verifier = TokenVerifier(settings_for(served, jwks_cooldown_seconds=0.2))
+        withdrawn = client_token(served, "acro", "dev-acro-secret")
+        verifier.verify(withdrawn)
+        _rotate(served)
+        _rotate(served)  # the first key leaves the JWKS
+        time.sleep(0.3)
+        assert verifier.verify(client_token(served, "acro", "dev-acro-secret")).subject == "acro"  # a new kid: refetched
+        with pytest.raises(TokenRefused) as refused:
+            verifier.verify(withdrawn)
+        assert refused.value.code == "unknown_key"
 
 
 # ------------------------------------------------------------------ configuration and the claim mapping

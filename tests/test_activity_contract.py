@@ -5,6 +5,7 @@ the worker registers ``CaseActivities``' bound methods from the contract's own l
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
 
 from temporalio import activity
@@ -12,8 +13,6 @@ from temporalio import activity
 from activities.case_activities import CaseActivities
 from activities.contract import CaseActivityContract, activity_names
 from casework.settings import ProcessSettings
-from tests.test_replay import recorded
-from temporalio.api.enums.v1 import EventType
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The SDK's ways of starting an activity from a workflow.
@@ -85,6 +84,7 @@ def test_the_worker_registers_every_activity_of_the_contract_under_its_recorded_
 
 def test_every_activity_a_recorded_history_ran_is_in_the_contract() -> None:
     """Renaming one would leave live cases unable to run it: the names are histories'."""
-    ran = {e.activity_task_scheduled_event_attributes.activity_type.name
-           for h in recorded() for e in h.events if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED}
-    assert ran and ran <= set(activity_names()), ran - set(activity_names())
+    ran = {e["activityTaskScheduledEventAttributes"]["activityType"]["name"]
+           for path in sorted((ROOT / "tests" / "histories").glob("v*/*.json"))
+           for e in json.loads(path.read_text())["events"] if "activityTaskScheduledEventAttributes" in e}
+    assert len(ran) >= 14 and ran <= set(activity_names()), ran - set(activity_names())

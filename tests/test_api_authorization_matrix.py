@@ -142,11 +142,13 @@ async def quiet_state(world: World) -> Any:
     raise AssertionError("the CID did not settle")
 
 
-async def refused(world: World, role: Role, method: str, path: str, case: Case | None, **kwargs: Any) -> None:
-    """403, a problem document, and nothing written anywhere the API reaches."""
+async def refused(world: World, role: Role, method: str, path: str, case: Case | None, *, status: int = 403,
+                  **kwargs: Any) -> None:
+    """403 (404 for a task out of the caller's sight), a problem document, and nothing
+    written anywhere the API reaches."""
     before, view = await quiet_state(world), (await case.view() if case else None)
     answer = await world.api.call(method, path, IDENTITY[role], **kwargs)
-    assert answer.status_code == 403, (role, path, answer.status_code, answer.text)
+    assert answer.status_code == status, (role, path, answer.status_code, answer.text)
     assert answer.headers["content-type"] == "application/problem+json" and answer.json()["detail"]
     assert await cid_state(world.pool) == before, (role, path, "a refused request wrote something")
     if case is not None:
@@ -154,6 +156,12 @@ async def refused(world: World, role: Role, method: str, path: str, case: Case |
 
 
 # ---------------------------------------------------------------------------- tasks
+
+
+async def out_of_sight(world: World, role: Role, row: Any) -> int:
+    """The status of a refusal on a task: 404 when the role may not see it at all (one 404
+    for out of sight and for missing, issue 25), 403 when it sees the task but may not act."""
+    return 403 if decide(await world.principal(role), Action.SEE_TASK, task_ref(row)) else 404
 
 
 @pytest.mark.parametrize("role", ROLES, ids=lambda r: r.value)
@@ -166,8 +174,10 @@ async def test_see_task(world: World, role: Role) -> None:
         assert answer.status_code == 200 and answer.json()["task_id"] == world.casework_task
         listed = await world.api.call("GET", "/tasks", IDENTITY[role], params={"case_id": world.case.id})
         assert world.casework_task in [t["task_id"] for t in listed.json()["tasks"]]
-    else:
-        await refused(world, role, "GET", path, world.case)
+    else:  # issue 25: one 404 for a task out of sight and one that does not exist
+        await refused(world, role, "GET", path, world.case, status=404)
+        assert (await world.api.call("GET", "/tasks/999999999", IDENTITY[role])).json()["detail"] == \
+            "no task 999999999 that you may see"
         listed = await world.api.call("GET", "/tasks", IDENTITY[role], params={"case_id": world.case.id})
         assert listed.status_code == 200 and listed.json()["tasks"] == []  # the list shows none of it either
 
@@ -184,7 +194,7 @@ async def test_claim(world: World, role: Role) -> None:
                                          world.case.id)
         assert (last["actor"], last["action"]) == (IDENTITY[role], "task claimed")
     else:
-        await refused(world, role, "POST", path, world.case)
+        await refused(world, role, "POST", path, world.case, status=await out_of_sight(world, role, row))
 
 
 @pytest.mark.parametrize("role", ROLES, ids=lambda r: r.value)
@@ -200,7 +210,7 @@ async def test_unclaim_anothers(world: World, role: Role) -> None:
                                          world.case.id)
         assert (last["actor"], last["action"]) == (IDENTITY[role], "task unclaimed")
     else:
-        await refused(world, role, "POST", path, world.case)
+        await refused(world, role, "POST", path, world.case, status=await out_of_sight(world, role, row))
 
 
 @pytest.mark.parametrize("role", ROLES, ids=lambda r: r.value)
@@ -217,7 +227,8 @@ async def test_assign_to_teammate(world: World, role: Role) -> None:
                                          world.case.id)
         assert (last["actor"], last["action"]) == (IDENTITY[role], "task assigned")
     else:
-        await refused(world, role, "POST", path, world.case, json={"assignee": TEAMMATE})
+        await refused(world, role, "POST", path, world.case, json={"assignee": TEAMMATE},
+                      status=await out_of_sight(world, role, row))
 
 
 #: A representative set of kinds (a fixed team's, a person-settled one of the routed team,
@@ -249,7 +260,7 @@ async def test_complete_task_of_kind(world: World, kind: str, role: Role) -> Non
         assert last["actor"] == IDENTITY[role]
         del _open_for_kind[kind]  # the next allowed role needs an open task of its own
     else:
-        await refused(world, role, "POST", path, case, json=COMPLETIONS[kind])
+        await refused(world, role, "POST", path, case, json=COMPLETIONS[kind], status=await out_of_sight(world, role, row))
 
 
 # ---------------------------------------------------------------------------- feeds
@@ -330,16 +341,48 @@ OTHER_CELLS: list[tuple[str, Action, str, str, Any]] = [
 @pytest.mark.parametrize("heading,action,method,path,body", OTHER_CELLS, ids=[c[0] for c in OTHER_CELLS])
 async def test_other_resources(world: World, heading: str, action: Action, method: str, path: str, body: Any,
                                role: Role) -> None:
-    """Referrals, events, cases and personal data, as the role table says. One cell differs
-    by situation, not by rule: the table's case was submitted to the Director (R50), the
-    world's case was not, so the Director's read of its personal data is refused here."""
-    allowed = table_cell(role_table.COLUMNS, heading, role) and not (role is Role.DIRECTOR and heading.startswith("PD:"))
+    """Referrals, events, cases and personal data, as the role table says. Some cells differ
+    by situation, not by rule: the table's case has open NBTC, ICE and Director tasks; the
+    world's case had its NBTC and ICE tasks settled and was never submitted to the Director
+    (R50), so their reads of its personal data are refused here (R60: while their task is
+    open, issue 25; ``test_nbtc_reads_personal_data_while_its_task_is_open_and_not_after``)."""
+    situational = {Role.DIRECTOR, Role.NBTC, Role.ICE}
+    allowed = table_cell(role_table.COLUMNS, heading, role) and not (role in situational and heading.startswith("PD:"))
     url = path.format(case=world.case.id)
     if allowed:
         answer = await world.api.call(method, url, IDENTITY[role], **({"json": body()} if body else {}))
         assert answer.status_code in (200, 201), (role, heading, answer.status_code, answer.text)
     else:
         await refused(world, role, method, url, world.case, **({"json": body()} if body else {}))
+
+
+async def test_nbtc_reads_personal_data_while_its_task_is_open_and_not_after(world: World) -> None:
+    """Issue 25 (R60): an NBTC officer read a closed case's personal data because their team
+    once had a task on it. Now: while the NBTC check is open, and not once it is done."""
+    case, task_id = await world.fresh("nbtc_check")
+    path, body = f"/cases/{case.id}/personal-data", {"purpose": "locating", "reason": "NBTC check"}
+    assert (await world.api.call("POST", path, "nbtc.finn", json=body)).status_code == 200
+    done = await world.api.call("POST", f"/tasks/{task_id}/completion", "nbtc.finn", json={"outcome": "in_uk"})
+    assert done.status_code == 200, done.text
+    await refused(world, Role.NBTC, "POST", path, case, json=body)
+    assert (await world.api.call("GET", f"/cases/{case.id}", "nbtc.finn")).status_code == 200  # the case, still
+
+
+async def test_a_case_owner_from_another_team_or_outside_the_directory_is_not_allocated_R20(world: World) -> None:
+    """Issue 25: a case owner could be allocated from another team (or be no one the
+    directory knows), and then read the case's personal data."""
+    case, task_id = await world.fresh("allocate_case_owner")
+    for owner, words in (("cw.cara", "not a member of the case's team"), ("nbtc.finn", "not a caseworker"),
+                         ("nobody.known", "a person in the directory")):
+        before = await quiet_state(world)
+        answer = await world.api.call("POST", f"/tasks/{task_id}/completion", "cw.ben",
+                                      json={"outcome": "allocated", "details": {"case_owner": owner}})
+        assert answer.status_code == 422 and answer.json()["rule"] == "R20", answer.text
+        assert words in answer.json()["detail"] and answer.json()["errors"][0]["field"] == "body.details.case_owner"
+        assert await cid_state(world.pool) == before
+    ok = await world.api.call("POST", f"/tasks/{task_id}/completion", "cw.ben",
+                              json={"outcome": "allocated", "details": {"case_owner": "cw.eve"}})
+    assert ok.status_code == 200, ok.text
 
 
 def test_every_role_is_played_and_every_feed_has_a_column() -> None:

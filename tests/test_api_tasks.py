@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 
 from tests.api_support import ApiStack
-from tests.support import Case, through_stage_c
+from tests.support import Case, eventually, through_stage_c
 
 PROBLEM = "application/problem+json"
 
@@ -52,12 +52,13 @@ async def test_a_task_is_shown_to_those_who_may_see_it_and_refused_to_others(api
         body = answer.json()
         assert (body["case_id"], body["kind"], body["team"], body["status"]) == (case.id, "nbtc_check", "NBTC", "open")
         assert body["outcomes"] == ["in_uk", "left_uk"] and "outcome_details" not in body
+    # Issue 25: out of sight is the same 404 as no such task (403 against 404 told existence).
     for who in ("cw.cara", "ice.gita", "pnc-bureau", "removals-casework"):
         answer = await api.call("GET", f"/tasks/{task_id}", who)
-        assert answer.status_code == 403 and answer.headers["content-type"] == PROBLEM, (who, answer.text)
-        assert "see_task" in answer.json()["detail"]
-    missing = await api.call("GET", "/tasks/999999999", "nbtc.finn")
-    assert missing.status_code == 404 and missing.json()["status"] == 404
+        missing = await api.call("GET", "/tasks/999999999", who)
+        assert answer.status_code == missing.status_code == 404, (who, answer.text)
+        assert answer.headers["content-type"] == PROBLEM
+        assert answer.json()["detail"].replace(str(task_id), "N") == missing.json()["detail"].replace("999999999", "N")
     bad = await api.call("GET", "/tasks/nope", "nbtc.finn")
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"].startswith("path")
 
@@ -168,10 +169,17 @@ async def test_two_claims_at_once_have_one_winner(api: ApiStack, start, pool) ->
     case = await located_case(start)
     task_id = await open_task_id(case, "allocate_case_owner")
     before = await audit(case)
-    answers = await asyncio.gather(*(api.call("POST", f"/tasks/{task_id}/claim", who) for who in ("cw.ben", "cw.eve") * 3))
-    statuses = sorted(a.status_code for a in answers)
-    assert statuses == [200, 409, 409, 409, 409, 409], [a.text for a in answers]
-    winner = next(a for a in answers if a.status_code == 200).json()["assignee"]
+    claimants = ("cw.ben", "cw.eve") * 3
+    answers = await asyncio.gather(*(api.call("POST", f"/tasks/{task_id}/claim", who) for who in claimants))
+    # One claim changes the task; the winner's own repeats are answered 200 "already yours"
+    # (changed: false, nothing recorded); the other person's claims 409.
+    changed = [a.json() for a in answers if a.status_code == 200 and a.json()["changed"]]
+    assert len(changed) == 1, [a.text for a in answers]
+    winner = changed[0]["assignee"]
+    for who, answer in zip(claimants, answers):
+        assert answer.status_code == (200 if who == winner else 409), answer.text
+        if who == winner:
+            assert answer.json()["assignee"] == winner
     assert (await task_row(pool, task_id))["assignee"] == winner
     added = (await audit(case))[len(before):]
     assert added == [(winner, "task claimed", {"task_key": "allocate_case_owner-1", "kind": "allocate_case_owner",
@@ -208,7 +216,7 @@ async def test_unclaim_by_the_assignee_or_a_senior_caseworker_only(api: ApiStack
     assert (await api.call("POST", f"/tasks/{task_id}/claim", "cw.eve")).status_code == 200
     before = await audit(case)
     refused = await api.call("POST", f"/tasks/{task_id}/unclaim", "cw.ben")
-    assert refused.status_code == 403 and "cw.eve" in refused.json()["detail"]
+    assert refused.status_code == 403 and "cw.eve" not in refused.json()["detail"]  # no names in refusals (issue 25)
     assert await audit(case) == before and (await task_row(pool, task_id))["assignee"] == "cw.eve"
     released = await api.call("POST", f"/tasks/{task_id}/unclaim", "scw.erin")
     assert released.status_code == 200 and released.json()["assignee"] is None
@@ -226,7 +234,7 @@ async def test_assign_to_a_member_of_the_tasks_team_from_the_directory(api: ApiS
         outside = await api.call("POST", f"/tasks/{task_id}/assignment", "cw.ben", json={"assignee": to})
         assert outside.status_code == 403 and to in outside.json()["detail"], outside.text
     stranger = await api.call("POST", f"/tasks/{task_id}/assignment", "cw.cara", json={"assignee": "cw.eve"})
-    assert stranger.status_code == 403
+    assert stranger.status_code == 404  # another team's task: out of sight (issue 25)
     assert await audit(case) == before and (await task_row(pool, task_id))["assignee"] is None
 
     given = await api.call("POST", f"/tasks/{task_id}/assignment", "cw.ben", json={"assignee": "cw.eve"})
@@ -242,7 +250,7 @@ async def test_assign_to_a_member_of_the_tasks_team_from_the_directory(api: ApiS
     done = await api.call("POST", f"/tasks/{task_id}/completion", "cw.ben",
                           json={"outcome": "allocated", "details": {"case_owner": "cw.ben"}})
     assert done.status_code == 200, done.text
-    assert (await case.case_row())["case_owner"] == "cw.ben"
+    await eventually(case, "SELECT case_owner = 'cw.ben' FROM cases WHERE id = $1")  # the case's activity records it
 
 
 async def test_a_claim_racing_the_cases_completion_ends_in_one_consistent_state(api: ApiStack, start, pool) -> None:
@@ -263,3 +271,24 @@ async def test_a_claim_racing_the_cases_completion_ends_in_one_consistent_state(
             assert row["assignee"] == "nbtc.finn" and len(claims) == 1
         else:
             assert claim.status_code == 409 and row["assignee"] is None and claims == [], claim.text
+
+
+async def test_a_task_says_what_completing_it_needs(api: ApiStack, start) -> None:
+    """GET /tasks/{id}: each legal outcome with its detail fields, types and whether each is
+    required, from the task table (casework/tasks.py), so nobody guesses an outcome."""
+    case = await located_case(start)
+    task_id = await open_task_id(case, "allocate_case_owner")
+    answer = await api.call("GET", f"/tasks/{task_id}", "cw.ben")
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["legal_outcomes"] == [
+        {"outcome": "allocated", "fields": [{"name": "case_owner", "type": "text", "required": True}],
+         "needs_disclosable": None}]
+    # The table is the one source: every kind's outcomes and fields, R30/R61's too.
+    from api.schemas import legal_outcomes
+    from casework.tasks import TASK_KINDS
+
+    detention = {o.outcome: o for o in legal_outcomes("detention_decision")}
+    assert set(detention) == {str(o) for o in TASK_KINDS["detention_decision"].details}
+    assert detention["detain"].needs_disclosable and detention["not_detained"].fields[0].required
+    departed = legal_outcomes("deportation_enforcement")
+    assert {(f.name, f.type) for o in departed for f in o.fields} == {("departed_on", "date")}

@@ -26,6 +26,10 @@ FORGED: dict[str, Callable[[ApiStack], str | None]] = {
     "HS256 with the public key": lambda api: forge.hs256_with_public_key(api.issuer),
     "unknown kid": lambda api: forge.unknown_kid(api.issuer),
     "tampered signature": lambda api: forge.tampered_signature(api.tokens.of("acro")),
+    # Issue 25: a non-Latin-1 character in the challenge was an unauthenticated 500.
+    "kid is a snowman": lambda api: forge.unknown_kid(api.issuer, kid="\u2603"),
+    "alg is a snowman": lambda api: forge.with_header(api.issuer, {"alg": "\u2603", "kid": api.issuer.issuer.kid}),
+    "kid is long and has a quote": lambda api: forge.unknown_kid(api.issuer, kid='a"\\' * 500),
 }
 
 
@@ -43,6 +47,7 @@ async def test_a_bad_token_is_401_and_nothing_is_written(api: ApiStack, pool: as
     assert answer.headers["www-authenticate"].startswith("Bearer realm=")
     if token is not None:
         assert 'error="invalid_token"' in answer.headers["www-authenticate"]
+        assert answer.headers["www-authenticate"].isascii() and len(answer.headers["www-authenticate"]) < 300
     assert answer.headers["content-type"] == "application/problem+json" and answer.json()["detail"]
     case_id = case_id_for(data["acro_reference"])
     assert await pool.fetchval("SELECT count(*) FROM intake_referrals WHERE case_id = $1", case_id) == 0

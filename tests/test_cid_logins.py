@@ -47,10 +47,13 @@ GRANTS: dict[str, dict[str, set[str]]] = {
     "paper_files": {WORKER_LOGIN: {"INSERT", "SELECT(case_id)"}, API_LOGIN: set()},
     "referrals": {WORKER_LOGIN: {"INSERT", "SELECT"}, API_LOGIN: set()},  # personal data: not the API's (yet)
     "schema_migrations": {WORKER_LOGIN: {"SELECT"}, API_LOGIN: {"SELECT"}},
+    "security_events": {WORKER_LOGIN: set(), API_LOGIN: {"INSERT", "SELECT"}},  # 0012: refused attempts, append only
     "subject_identifiers": {WORKER_LOGIN: {"INSERT", "SELECT"}, API_LOGIN: set()},
     "subjects": {WORKER_LOGIN: {"INSERT", "SELECT"}, API_LOGIN: set()},
     "tasks": {WORKER_LOGIN: {"INSERT", "SELECT", "UPDATE(completed_at,completed_by,outcome,outcome_details,overdue,status)"},
-              API_LOGIN: {"SELECT"}},  # claims: through 0009's casework_change_assignee only
+              # claims: through 0009's casework_change_assignee only; 0011: never the details (free text)
+              API_LOGIN: {"SELECT(assignee,case_id,completed_at,completed_by,created_at,due_at,escalates,id,kind,outcome,"
+                          "overdue,status,task_key,team,title)"}},
     "team_routes": {WORKER_LOGIN: {"SELECT"}, API_LOGIN: set()},  # R06: configuration, read only
 }
 
@@ -281,3 +284,45 @@ async def test_the_api_login_changes_a_task_holder_only_as_a_claim_unclaim_or_as
     assert await pool.fetchval("SELECT assignee FROM tasks WHERE id = $1", task_id) == "nbtc.finn"
     row = await pool.fetchrow("SELECT actor, action, detail FROM audit_log WHERE case_id = $1 ORDER BY id DESC LIMIT 1", case.id)
     assert (row["actor"], row["action"], row["detail"]["assignee"]) == ("nbtc.finn", "task claimed", "nbtc.finn")
+
+
+async def test_the_api_login_never_reads_a_tasks_outcome_details(start, database_url: str) -> None:
+    """Issue 25: the API's login read tasks.outcome_details (free text about convictions,
+    charges, whereabouts) with no R60 record. Migration 0011: every column but that one."""
+    case = await start()
+    await case.complete("nbtc_check", "in_uk", actor="nbtc.finn")
+    conn = await _login(database_url, API_LOGIN)
+    try:
+        assert await conn.fetch("SELECT kind, outcome, completed_by FROM tasks WHERE case_id = $1", case.id)
+        for sql in ("SELECT outcome_details FROM tasks WHERE case_id = $1", "SELECT * FROM tasks WHERE case_id = $1",
+                    "SELECT to_jsonb(t) FROM tasks t WHERE case_id = $1"):
+            with pytest.raises(DENIED):
+                await conn.fetch(sql, case.id)
+    finally:
+        await conn.close()
+
+
+async def test_the_worker_login_never_rewrites_a_settled_task_nor_audits_as_the_api(start, database_url: str, pool) -> None:
+    """Issue 25: the worker's login could rewrite completed_by on a finished task, and insert
+    audit rows of any action under any actor (a "personal data read" by an auditor, say).
+    Migration 0011: a settled task's record is final (for every login); the worker appends
+    only the case's own actions."""
+    case = await start()
+    await case.complete("nbtc_check", "in_uk", actor="nbtc.finn")
+    conn = await _login(database_url, WORKER_LOGIN)
+    try:
+        for sql in ("UPDATE tasks SET completed_by = 'director.hal' WHERE case_id = $1 AND status = 'done'",
+                    "UPDATE tasks SET outcome = 'left_uk' WHERE case_id = $1 AND status = 'done'",
+                    "UPDATE tasks SET status = 'open' WHERE case_id = $1 AND status = 'done'",
+                    "UPDATE tasks SET outcome_details = '{\"x\": 1}' WHERE case_id = $1 AND status = 'done'"):
+            with pytest.raises(DENIED):
+                await conn.execute(sql, case.id)
+        for action in ("personal data read", "task claimed", "task assigned", "task unclaimed"):
+            with pytest.raises(DENIED):
+                await conn.execute("INSERT INTO audit_log (case_id, event_key, actor, action, detail, occurred_at)"
+                                   " VALUES ($1, $2, 'audit.jo', $3, '{}', now())", case.id, f"forged-{action}", action)
+    finally:
+        await conn.close()
+    assert not await pool.fetchval("SELECT count(*) FROM audit_log WHERE event_key LIKE 'forged-%'")
+    done = await pool.fetchrow("SELECT completed_by, outcome FROM tasks WHERE case_id = $1 AND status = 'done'", case.id)
+    assert (done["completed_by"], done["outcome"]) == ("nbtc.finn", "in_uk")

@@ -301,3 +301,13 @@ def test_the_cli_refuses_a_bad_setting_in_one_line(tmp_path) -> None:
                           cwd=ROOT, timeout=60)
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("casework: CASEWORK_API_TIMEOUT_SECONDS: ") and done.stderr.count("\n") == 1, done.stderr
+
+
+def test_the_apis_limits_are_settings_refused_by_name() -> None:
+    """Issue 25 item 4: the API's limits per minute are ApiSettings; a bad count is refused
+    naming its variable (casework-api exits 2 with that line before it serves)."""
+    settings = config.ApiSettings.read({"CASEWORK_API_PERSONAL_DATA_READS_PER_MINUTE": "5"})
+    assert (settings.personal_data_reads_per_minute, settings.token_failures_per_minute) == (5, 60)
+    for bad in ("0", "x", "-3"):
+        with pytest.raises(config.SettingsError, match="CASEWORK_API_TOKEN_FAILURES_PER_MINUTE"):
+            config.ApiSettings.read({"CASEWORK_API_TOKEN_FAILURES_PER_MINUTE": bad})

@@ -338,6 +338,11 @@ def test_mutated_certificate_is_read_or_refused_naming_a_field(document: dict[st
         return
     message = str(result)
     assert message.startswith(f"{path}: "), message
+    try:
+        json.dumps(document, allow_nan=False)
+    except ValueError:  # json wrote a float that is not finite as a word JSON does not have: refused as such
+        assert "is not a number JSON allows" in message, message
+        return
     for problem in message.removeprefix(f"{path}: ").split("; "):
         where = problem.split(": ", 1)[0]
         named = CERTIFICATE_FIELDS | {str(k) for k in document} | {"convictions", "(document)"}

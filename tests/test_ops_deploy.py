@@ -67,6 +67,24 @@ def test_the_codec_servers_environment_makes_an_oidc_codec_server(monkeypatch: p
     config = CodecServerConfig.from_environment()
     assert config.token is None and config.oidc is not None
     assert (config.oidc.issuer, config.oidc.audience) == ("https://login.example.gov.uk/realms/casework", "casework-codec")
+    # Issue 25: the codec server decodes the cases' namespace only, the one the workers use.
+    assert config.namespaces == frozenset({"default"})
+    assert _compose()["services"]["worker"]["environment"]["TEMPORAL_NAMESPACE"] in config.namespaces
+
+
+def test_the_image_copies_every_package() -> None:
+    """Issue 25: the Dockerfile copied neither access/ nor api/, so ``pip install .`` failed
+    and the compose cluster could not be built. No Docker engine runs here: every package
+    ``pyproject.toml`` names (and its package data) must be copied before the install."""
+    import tomllib
+
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    lines = (ROOT / "Dockerfile").read_text().splitlines()
+    copied = {m.group(1) for line in lines if (m := re.match(r"COPY (\S+) \./\1/?$", line.strip()))}
+    install = next(i for i, line in enumerate(lines) if re.match(r"RUN pip install .*\s\.$", line.strip()))
+    assert {p.split(".")[0] for p in packages} <= copied, sorted({p.split(".")[0] for p in packages} - copied)
+    last_copy = max(i for i, line in enumerate(lines) if line.startswith("COPY "))
+    assert last_copy < install, "every COPY before the project's install"
 
 
 def test_make_secrets_makes_files_the_code_loads_and_keeps_them(tmp_path: Path) -> None:

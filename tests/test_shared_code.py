@@ -3,6 +3,7 @@ unmarshalled once per worker (worker/shared_code.py; figures in docs/performance
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import os
 import sys
@@ -68,5 +69,38 @@ async def test_the_sandboxed_case_workflow_loads_through_the_shared_code(dev_env
     async with running_worker(dev_env.client, pool, task_queue):
         case = await Case.start(dev_env.client, pool, task_queue, referral())
         await case.task("nbtc_check")
-    loaded = {Path(path).name for path, _, _ in shared_code._CODE}
-    assert "case.py" in loaded
+    loaded = {Path(path).name for path, _, _ in shared_code._CODE if Path(path).parent.name == "workflows"}
+    # Only the workflow's own module (and its package's) is executed afresh per run; its
+    # mechanics are passed through.
+    assert loaded == {"__init__.py", "case.py"}, loaded
+
+
+#: What a module the sandbox passes through may hold at module level: one copy serves every
+#: run of every case, so nothing there may change (a run's state lives in its objects).
+_IMMUTABLE_CALLS = {"MappingProxyType", "RetryPolicy", "TypeVar", "frozenset", "tuple"}
+
+
+def _mutable_module_state(tree: ast.Module) -> list[str]:
+    """Module-level names bound to something that can change: a list, dict or set, or what a
+    call other than an immutable constructor returns; and ``global`` rebinding."""
+    found = []
+    for node in tree.body:
+        value = node.value if isinstance(node, (ast.Assign, ast.AnnAssign)) else None
+        if isinstance(value, (ast.List, ast.Dict, ast.Set, ast.ListComp, ast.DictComp, ast.SetComp)):
+            found.append(f"line {node.lineno}: a mutable container at module level")
+        elif isinstance(value, ast.Call) and not (isinstance(value.func, ast.Name) and value.func.id in _IMMUTABLE_CALLS):
+            found.append(f"line {node.lineno}: {ast.unparse(value.func)}(...) at module level")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Global):
+            found.append(f"line {node.lineno}: global {', '.join(node.names)}")
+    return found
+
+
+def test_the_workflow_mechanics_passed_through_hold_no_module_state():
+    assert _mutable_module_state(ast.parse("CACHE = {}")) and _mutable_module_state(ast.parse("SEEN = set()"))
+    assert _mutable_module_state(ast.parse("def f():\n    global N\n    N = 1"))
+    assert not _mutable_module_state(ast.parse("R = MappingProxyType({1: 2})\nT = (1, 2)\nN = 3"))
+    root = Path(workflows.__path__[0])
+    wrong = {p.name: found for p in sorted(root.glob("*.py")) if p.name not in ("case.py", "client.py")
+             if (found := _mutable_module_state(ast.parse(p.read_text())))}
+    assert not wrong, wrong

@@ -112,12 +112,18 @@ async def _web_ui_decrypts(stack: "Stack", case_id: str, acro_reference: str) ->
 
     ui_settings, _ = await asyncio.to_thread(_http_json, f"http://127.0.0.1:{stack.ui_port}/api/v1/settings")
     endpoint = ui_settings["Codec"]["Endpoint"]
-    assert endpoint.startswith(f"http://127.0.0.1:{stack.codec_port}/")
-    origin = f"http://localhost:{stack.ui_port}"
-    answer, headers = await asyncio.to_thread(
-        _http_json, endpoint + "/decode", {"payloads": [MessageToDict(sealed)]},
-        {"Origin": origin, "X-Namespace": "default"})
-    assert headers.get("Access-Control-Allow-Origin") == origin
+    # Issue 25 item 7: the UI's own origin serves the codec (decode only), the token added by
+    # its gate: in neither the UI's public settings nor any process's command line.
+    assert endpoint == f"http://127.0.0.1:{stack.ui_port}/codec" and ui_settings["DisableWriteActions"] is True
+    token = (stack.data_dir / "codec-token").read_text().strip()
+    assert token and token not in json.dumps(ui_settings)
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            assert token.encode() not in cmdline.read_bytes(), f"the codec token is on {cmdline}"
+        except OSError:
+            continue  # a process that ended meanwhile
+    answer, _ = await asyncio.to_thread(
+        _http_json, endpoint + "/decode", {"payloads": [MessageToDict(sealed)]}, {"X-Namespace": "default"})
     plain = base64.b64decode(answer["payloads"][0]["data"])
     assert json.loads(plain)["acro_reference"] == acro_reference
 

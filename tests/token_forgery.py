@@ -64,3 +64,10 @@ def tampered_signature(token: str) -> str:
     head, body, sig = token.split(".")
     middle = len(sig) // 2
     return f"{head}.{body}.{sig[:middle]}{'A' if sig[middle] != 'A' else 'B'}{sig[middle + 1:]}"
+
+
+def with_header(served: Running, header: dict[str, object], **changes: object) -> str:
+    """A token whose header says what the caller likes (``alg``, ``kid``), with no valid signature."""
+    head = b64(json.dumps(header, ensure_ascii=False).encode())
+    body = b64(json.dumps(claims(served, **changes)).encode())
+    return f"{head}.{body}.{b64(b'not a signature')}"

@@ -32,16 +32,19 @@ with workflow.unsafe.imports_passed_through():
         NbtcCheckOutcome, PoliceContactOutcome, ProsecutionDecisionOutcome, PursuitOutcome, RemovalsOutcome,
     )
 
-from workflows import legacy
-from workflows.context import CaseRun
-from workflows.continuing import Continuing
-from workflows.human_task import HumanTasks, Settlers
-from workflows.inbox import Inbox
-from workflows.legacy import LegacyHandlers
-from workflows.messages import MessageEffects
-from workflows.record import CaseRecord
-from workflows.status import CaseStatus
-from workflows.waits import LeftUkConfirmed, Waits
+    # The mechanics too: one copy per worker, not one per run. They hold no module state
+    # (tests/test_shared_code.py checks) - each run makes its own objects of their classes
+    # below - and a run re-executing ten modules held ~80 KB per cached case, not ~16 KB.
+    import workflows.legacy as legacy
+    from workflows.context import CaseRun
+    from workflows.continuing import Continuing
+    from workflows.human_task import HumanTasks, Settlers
+    from workflows.inbox import Inbox
+    from workflows.legacy import LegacyHandlers
+    from workflows.messages import MessageEffects
+    from workflows.record import CaseRecord
+    from workflows.status import CaseStatus
+    from workflows.waits import LeftUkConfirmed, Waits
 
 
 @workflow.defn(name=keys.WORKFLOW_TYPE)

@@ -13,7 +13,7 @@ The client talks only to Temporal. Intake holds the personal data in the CID fir
 
 Messages go as the ``deliver_event`` update, whose answer is the case's own (applied,
 already applied, refused); ``signal_event`` is for senders that fire and forget. A case
-refuses updates for the moment it takes to continue as new (``ContinuingAsNew``), the
+refuses updates for the moment it takes to continue as new (``case-busy``), the
 server admits only a few updates in flight per case (RESOURCE_EXHAUSTED, 10 by default),
 aborts those not yet accepted when a run ends (UNAVAILABLE) or when a workflow task fails
 while they wait (FAILED_PRECONDITION, "workflow not ready"): the client sends again,

@@ -7,6 +7,7 @@ UK (R11, per stage), a new ACRO certificate (R02/R03), representations (R43).
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 from temporalio import workflow
@@ -39,12 +40,12 @@ from workflows.record import CaseRecord
 #: Messages whose keys and hashes a case remembers, to answer a repeat without the CID.
 RECENT_EVENTS = 256
 #: How the audit log names each kind of message.
-RECEIVED = {
+RECEIVED = MappingProxyType({
     EventKind.LOCATED: "person located", EventKind.LEFT_UK: "left the UK",
     EventKind.CERTIFICATE: "certificate event received", EventKind.REPRESENTATIONS: "representations received",
-}
+})
 #: ... and how releases before messages-v2 named them (certificates by record_certificate).
-LEGACY_ACTION = {**RECEIVED, EventKind.CERTIFICATE: keys.CERTIFICATE_RECEIVED}
+LEGACY_ACTION = MappingProxyType({**RECEIVED, EventKind.CERTIFICATE: keys.CERTIFICATE_RECEIVED})
 #: The refusal of a conflicting repeat, as clients recognise it (workflows/client.py).
 CONFLICTING_REPEAT = ("{kind} event {id} was applied before with different content: refused; "
                       "send a new event ID for a new message")
@@ -114,9 +115,10 @@ class MessageEffects:
         return f"person located ({event.custody.value}); the case goes on to the case owner (R20)"
 
     async def _left_uk(self, event: LeftUk) -> str:
-        """R11 per stage (README, "Left the UK"): before the case owner's stages it settles the
-        NBTC or ICE task, or ends dormancy, and the case closes (R11/R12); from Stage C on the
-        person has been located and action is under way, so the case owner is asked to decide."""
+        """R11 per stage (docs/design.md, "Decisions in brief"): before the case owner's stages
+        it settles the NBTC or ICE task, or ends dormancy, and the case closes (R11/R12); from
+        Stage C on the person has been located and action is under way, so the case owner is
+        asked to decide."""
         s = self.run.s
         s.left_uk = True
         s.left_uk_by = event.actor

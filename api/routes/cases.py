@@ -13,89 +13,29 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, Field, StringConstraints
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import StringConstraints
 
-from access.policy import SCOPES, Action, CaseRef, PersonalDataRead, Purpose, decide
+from access.policy import SCOPES, Action, CaseRef, PersonalDataRead, decide
+from api.door import StrictJsonRoute, body_limit
 from api.auth import Who, allow
 from api import cursors
 from api.problems import Problem, problem_responses
+from api.security_events import Refused, watch_of
+from api.schemas import CaseDetail, CasePage, CaseSummary, OpenTask, PersonalData, PersonalDataRequest
 from api.resources import CASE_ID_PATTERN, CaseId, case_ref, cases_of
 from api.services import Svc
-from casework.rules import MAX_PURPOSE_CHARS
 from casework.case import Stage
 from cid import read_model
 from cid.personal_data import read_personal_data
 
-router = APIRouter(tags=["cases"])
+router = APIRouter(tags=["cases"], route_class=StrictJsonRoute)
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 #: No control characters: nothing a person types has them, and PostgreSQL refuses NUL.
 _PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=_PRINTABLE)]
-
-
-class CaseSummary(BaseModel):
-    """A case as the list shows it: no personal data."""
-
-    case_id: str
-    stage: str
-    status: str = Field(description="open, dormant or closed")
-    team: str | None
-    case_owner: str | None
-    outcome: str | None
-    opened_at: datetime
-    next_due: datetime | None = Field(description="The soonest open task's due time (or the Stage 1 window's end)")
-    overdue: bool
-    open_task_count: int
-
-
-class CasePage(BaseModel):
-    cases: list[CaseSummary]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page")
-
-
-class OpenTask(BaseModel):
-    task_id: int
-    task_key: str
-    kind: str
-    title: str
-    team: str
-    assignee: str | None
-    due_at: datetime
-    overdue: bool
-
-
-class CaseDetail(CaseSummary):
-    """One case: no personal data (that is POST /cases/{case_id}/personal-data)."""
-
-    updated_at: datetime
-    closed_at: datetime | None
-    open_tasks: list[OpenTask]
-
-
-class PersonalDataRequest(BaseModel):
-    """R60: why the personal data is read. The purpose must be one the caller's role has
-    (docs/access.md); the reason is recorded as given: say why, do not repeat personal data."""
-
-    model_config = {"extra": "forbid"}
-    purpose: Purpose
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_PURPOSE_CHARS,
-                                             pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+$")]
-
-
-class PersonalData(BaseModel):
-    """The case's personal data as the CID holds it; the read is recorded as ``audit_event``."""
-
-    case_id: str
-    audit_event: str = Field(description="The audit log's record of this read (R60)")
-    acro_reference: str
-    purged_at: datetime | None = Field(description="When retention purged the personal data, if it has (then little is left)")
-    referral: dict[str, Any] | None
-    subject: dict[str, Any] | None
-    convictions: list[dict[str, Any]]
-    certificates: list[dict[str, Any]]
 
 
 def _summary(row: asyncpg.Record) -> dict[str, Any]:
@@ -147,7 +87,7 @@ async def one_case(case_id: CaseId, who: Who, svc: Svc) -> CaseDetail:
             raise Problem(404, f"no case {case_id} that you may see", kind="no-such-case")
         tasks = await read_model.open_tasks_of(conn, case_id)
     return CaseDetail(**_summary(row), updated_at=row["updated_at"], closed_at=row["closed_at"], open_tasks=[
-        OpenTask(task_id=t["id"], task_key=t["task_key"], kind=t["kind"], title=t["title"], team=t["team"],
+        OpenTask(task_id=t["id"], key=t["task_key"], kind=t["kind"], title=t["title"], team=t["team"],
                  assignee=t["assignee"], due_at=t["due_at"], overdue=bool(t["overdue"])) for t in tasks])
 
 
@@ -157,10 +97,18 @@ def _sees(who: Who, case: CaseRef) -> bool:
 
 @router.post("/cases/{case_id}/personal-data", response_model=PersonalData,
              summary="The case's personal data, for a stated purpose; the read is recorded (R60)",
-             responses=problem_responses(401, 403, 404, 422, 503))
-async def personal_data(case_id: CaseId, body: PersonalDataRequest, who: Who, svc: Svc, response: Response) -> PersonalData:
+             responses=problem_responses(400, 401, 403, 404, 413, 422, 429, 503), openapi_extra=body_limit(4 * 1024))
+async def personal_data(case_id: CaseId, body: PersonalDataRequest, who: Who, svc: Svc, request: Request,
+                        response: Response) -> PersonalData:
     found = await case_ref(svc.pool, case_id)
     allow(who, Action.READ_PERSONAL_DATA, PersonalDataRead(case=found or CaseRef(case_id=case_id), purpose=body.purpose))
+    reads = watch_of(request).personal_data_reads
+    wait = reads.wait(who.subject)
+    if wait:  # issue 25: a subject's reads of personal data are limited (CASEWORK_API_PERSONAL_DATA_READS_PER_MINUTE)
+        raise Problem(429, f"R60: more than {reads.limit} reads of personal data in a minute; wait {wait} s",
+                      kind="too-many-requests", rule="R60", retry_after=wait,
+                      refused=Refused(Action.READ_PERSONAL_DATA.value, f"personal data of {case_id}", "personal_data_limit"))
+    reads.hit(who.subject)
     try:  # a case only submitted (not yet registered) has no personal data in the CID yet: 404 too
         data = await read_personal_data(svc.pool, case_id, who.subject, body.purpose.value, body.reason)
     except LookupError:

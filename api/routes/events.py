@@ -26,8 +26,11 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from access.policy import Action, CaseRef
+from api.door import StrictJsonRoute, body_limit
+from api.failures import transient
 from api.auth import Who, allow
 from api.problems import FieldError, Problem, problem_responses
+from api.schemas import Receipt
 from api.resources import CaseId, as_case_ref
 from api.services import Svc
 from casework.case import (
@@ -48,7 +51,7 @@ from casework.refusals import Refusal, RefusalCode, field_errors, of_error
 from cid import intake, read_model
 from casework.rules import non_disclosable_reason
 
-router = APIRouter(tags=["events"])
+router = APIRouter(tags=["events"], route_class=StrictJsonRoute)
 
 
 
@@ -67,26 +70,15 @@ CertificateBody = _body_of(CertificateReceived, "CertificateEvent",
                            certificate=(Certificate, Field(description="The ACRO certificate (R02/R03)")))
 
 
-class Receipt(BaseModel):
-    """What the case did with the message, as the case says."""
-
-    case_id: str
-    kind: EventKind
-    event_id: str
-    result: EventResult = Field(description="'applied'; 'already applied' (an identical repeat: nothing changed); "
-                                            "'sent' (sent asynchronously, or to a case of an older release: "
-                                            "the case applies it in its own time)")
-    detail: str
-    stage: Stage | None = Field(description="The case's stage when it applied the message; null when only sent")
-    non_disclosable: str | None = Field(None, description="A certificate judged non-disclosable (R02/R03): why")
-
-
 _ANSWERS = {
     200: {"model": Receipt, "description": "Applied, or already applied (an identical repeat)"},
     202: {"model": Receipt, "description": "Sent (asked with 'Prefer: respond-async', or to a case of an older release): "
                                            "the case applies it in order; read what it did at Location"},
-    **problem_responses(401, 403, 404, 409, 422, 503),
+    **problem_responses(400, 401, 403, 404, 409, 413, 422, 503),
 }
+#: The most bytes a message may take; a certificate carries convictions (as a referral).
+MESSAGE_BYTES = 16 * 1024
+CERTIFICATE_BYTES = 512 * 1024
 _ACTIONS = {
     EventKind.LOCATED: Action.SEND_LOCATED, EventKind.LEFT_UK: Action.SEND_LEFT_UK,
     EventKind.CERTIFICATE: Action.SEND_CERTIFICATE, EventKind.REPRESENTATIONS: Action.SEND_REPRESENTATIONS,
@@ -143,6 +135,9 @@ async def _deliver(svc: Svc, case_id: str, event: Event, response: Response, jud
     try:
         receipt: EventReceipt = await svc.cases.deliver_event(case_id, event)  # type: ignore[arg-type]
     except WorkflowUpdateFailedError as err:
+        busy = transient(err, case_id)  # continuing as new: 503, never a refusal (issue 25, item 2)
+        if busy is not None:
+            raise busy from None
         refusal = of_error(err.cause) or Refusal(RefusalCode.REFUSED, " ".join(str(err.cause or err).split()))
         raise Problem.refused(refusal) from None
     except RPCError as err:
@@ -150,7 +145,7 @@ async def _deliver(svc: Svc, case_id: str, event: Event, response: Response, jud
             if "completed" in err.message or "closed" in err.message:
                 raise _closed(case_id) from None
             raise Problem(404, f"no case {case_id} is running", kind="no-such-case") from None
-        raise
+        raise transient(err, case_id) or err from None
     if receipt.result is EventResult.REFUSED:
         raise Problem.refused(Refusal(receipt.code or RefusalCode.REFUSED, receipt.detail, receipt.rule))
     if receipt.result is EventResult.SENT:
@@ -171,7 +166,7 @@ async def _signal(svc: Svc, case_id: str, event: Event, response: Response) -> R
     except RPCError as err:
         if err.status is RPCStatusCode.NOT_FOUND:  # closed between the CID's read and the signal
             raise _closed(case_id) from None
-        raise
+        raise transient(err, case_id) or err from None
     response.status_code = 202
     response.headers["Preference-Applied"] = "respond-async"
     response.headers["Location"] = _applied_path(case_id, kind, event.event_id)
@@ -191,6 +186,7 @@ async def _send(svc: Svc, who: Who, kind: EventKind, case_id: str, model: type[E
 
 
 @router.post("/cases/{case_id}/events/located", response_model=Receipt, responses=_ANSWERS,
+             openapi_extra=body_limit(MESSAGE_BYTES),
              summary="The person has been found (R16 -> R20)")
 async def located(case_id: CaseId, body: LocatedBody, who: Who, svc: Svc, response: Response,  # type: ignore[valid-type]
                   prefer: Prefer = None) -> Receipt:  # type: ignore[valid-type]
@@ -198,6 +194,7 @@ async def located(case_id: CaseId, body: LocatedBody, who: Who, svc: Svc, respon
 
 
 @router.post("/cases/{case_id}/events/left-uk", response_model=Receipt, responses=_ANSWERS,
+             openapi_extra=body_limit(MESSAGE_BYTES),
              summary="The person has left the UK (R10/R11)")
 async def left_uk(case_id: CaseId, body: LeftUkBody, who: Who, svc: Svc, response: Response,  # type: ignore[valid-type]
                   prefer: Prefer = None) -> Receipt:  # type: ignore[valid-type]
@@ -205,6 +202,7 @@ async def left_uk(case_id: CaseId, body: LeftUkBody, who: Who, svc: Svc, respons
 
 
 @router.post("/cases/{case_id}/events/representations", response_model=Receipt, responses=_ANSWERS,
+             openapi_extra=body_limit(MESSAGE_BYTES),
              summary="Representations against the Stage 1 notice (R43)")
 async def representations(case_id: CaseId, body: RepresentationsBody, who: Who, svc: Svc,  # type: ignore[valid-type]
                           response: Response, prefer: Prefer = None) -> Receipt:
@@ -212,6 +210,7 @@ async def representations(case_id: CaseId, body: RepresentationsBody, who: Who, 
 
 
 @router.post("/cases/{case_id}/events/certificate", response_model=Receipt, responses=_ANSWERS,
+             openapi_extra=body_limit(CERTIFICATE_BYTES),
              summary="A new ACRO certificate (R03 -> R04): held in the CID, then given to the case")
 async def certificate(case_id: CaseId, body: CertificateBody, who: Who, svc: Svc, response: Response) -> Receipt:  # type: ignore[valid-type]
     case = await _allowed_case(svc, who, EventKind.CERTIFICATE, case_id)

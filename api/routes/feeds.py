@@ -17,34 +17,18 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from access.policy import FEED_SLUGS, FEEDS_BY_CASE, Action, Feed
 from access.principal import Principal
+from api.door import StrictJsonRoute, body_limit
 from api.auth import Who, allow
 from api.problems import FieldError, Problem, problem_responses
 from api.resources import cases_of
+from api.schemas import FeedPage, Message
 from api.services import Svc
 from cid import feeds, read_model
 
-router = APIRouter(tags=["feeds"])
+router = APIRouter(tags=["feeds"], route_class=StrictJsonRoute)
 
 Recipient = Annotated[str, Path(max_length=40, description=f"The feed: {', '.join(FEED_SLUGS)}")]
 MAX_ACKNOWLEDGED = 500
-
-
-class Message(BaseModel):
-    message_id: int
-    case_id: str
-    acro_reference: str
-    form: str
-    body: dict[str, Any]
-    sent_at: datetime = Field(description="When the case sent it (the case's business time)")
-    acknowledged_by: str | None
-    acknowledged_at: datetime | None
-
-
-class FeedPage(BaseModel):
-    recipient: str
-    messages: list[Message]
-    next_after: int = Field(description="Give as ``after`` to read on (the last message ID read, or ``after`` itself)")
-    more: bool = Field(description="More messages follow this page")
 
 
 class AcknowledgementIn(BaseModel):
@@ -103,7 +87,8 @@ async def read_feed(
 
 
 @router.post("/feeds/{recipient}/acknowledgements", response_model=AcknowledgementOut,
-             summary="The recipient has acted on these messages", responses=problem_responses(401, 403, 404, 422))
+             summary="The recipient has acted on these messages",
+             responses=problem_responses(400, 401, 403, 404, 413, 422), openapi_extra=body_limit(32 * 1024))
 async def acknowledge(recipient: Recipient, body: AcknowledgementIn, who: Who, svc: Svc) -> AcknowledgementOut:
     name = _recipient(recipient)
     allow(who, Action.ACKNOWLEDGE_FEED, Feed(name))

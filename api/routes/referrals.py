@@ -9,52 +9,31 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Response
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
 
 from access.policy import Action
+from api.door import StrictJsonRoute, body_limit
 from api.auth import Who, allow
-from api.problems import FieldError, Problem, ProblemDocument, problem_responses
+from api.problems import FieldError, Problem, problem_responses
+from api.schemas import BatchAnswer, BatchItem, Started
 from api.services import Svc
 from casework.referral import Referral, parse_referral
 from casework.refusals import field_errors
 from cid import intake
 from workflows.client import SubmitResult, Submitted
 
-router = APIRouter(tags=["referrals"])
+router = APIRouter(tags=["referrals"], route_class=StrictJsonRoute)
 
 #: The most referrals one batch may carry (as the CLI's one submission, starter/referral_files.py).
 MAX_BATCH = 100
+#: The most bytes one referral may take (200 convictions of long text), and one batch.
+REFERRAL_BYTES = 512 * 1024
+BATCH_BYTES = 4 * 1024 * 1024
 #: Referrals of one batch submitted at once.
 BATCH_CONCURRENCY = 16
-
-
-class Started(BaseModel):
-    """The case for the referral: started now (201), or there already (200)."""
-
-    case_id: str = Field(description="The case's ID (acro-case-…): where it is found, /cases/{case_id}")
-    status: Literal["started", "already exists"]
-    non_disclosable: str | None = Field(
-        None, description="R02/R03: why certificate 1 was judged non-disclosable, when it was: the case destroys it "
-                          "and asks ACRO again")
-
-
-class BatchItem(BaseModel):
-    index: int = Field(description="The referral's place in the batch, from 0")
-    status: int = Field(description="What POST /referrals would have answered for it: 201, 200, 409 or 422")
-    result: Literal["started", "already exists", "refused"]
-    case_id: str | None = None
-    non_disclosable: str | None = None
-    problem: ProblemDocument | None = Field(None, description="Why it was refused (409, 422)")
-
-
-class BatchAnswer(BaseModel):
-    results: list[BatchItem]
-    started: int
-    already_existed: int
-    refused: int
 
 
 def checked(data: Any, where: str = "body") -> Referral:
@@ -83,7 +62,8 @@ def answered(result: SubmitResult) -> Started:
     responses={200: {"model": Started, "description": "A case for this referral exists already (an identical repeat)"},
                201: {"description": "The case was started", "headers": {"Location": {"schema": {"type": "string"},
                                                                                     "description": "/cases/{case_id}"}}},
-               **problem_responses(401, 403, 409, 422, 503)},
+               **problem_responses(400, 401, 403, 409, 413, 422, 503)},
+    openapi_extra=body_limit(REFERRAL_BYTES),
 )
 async def submit(referral: Referral, who: Who, svc: Svc, response: Response) -> Started:
     allow(who, Action.SUBMIT_REFERRAL)
@@ -99,8 +79,8 @@ async def submit(referral: Referral, who: Who, svc: Svc, response: Response) -> 
 
 @router.post(
     "/referrals/batch", response_model=BatchAnswer, summary=f"Submit up to {MAX_BATCH} referrals, answered per referral",
-    responses=problem_responses(401, 403, 413, 422, 503),
-    openapi_extra={"requestBody": {"content": {"application/json": {"schema": {
+    responses=problem_responses(400, 401, 403, 413, 422, 503),
+    openapi_extra={**body_limit(BATCH_BYTES), "requestBody": {"content": {"application/json": {"schema": {
         "type": "array", "minItems": 1, "maxItems": MAX_BATCH, "items": {"$ref": "#/components/schemas/Referral"}}}}}},
 )
 async def submit_batch(referrals: Annotated[list[Any], Body()], who: Who, svc: Svc) -> BatchAnswer:

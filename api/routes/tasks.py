@@ -20,22 +20,25 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
-from access.policy import Action, Assignment, decide
+from access.policy import Action, Assignment, allocation, decide
 from access.principal import Principal
+from api.door import StrictJsonRoute, body_limit
 from api.auth import Who, allow
 from api import cursors
-from api.failures import RETRY_AFTER
+from api.failures import RETRY_AFTER, transient
 from api.problems import FieldError, Problem, problem_responses
+from api.security_events import Refused
+from api.schemas import CompletionOut, Held, TaskDetail, TaskOut, TaskPage, legal_outcomes
 from api.resources import task_ref, tasks_of
 from api.services import Services, Svc
 from casework.refusals import Refusal, RefusalCode, of_error
 from casework.case import Acting, TaskCompletion
-from casework.tasks import TASK_KINDS
+from casework.tasks import ALLOCATE_CASE_OWNER, TASK_KINDS, AllocationOutcome
 from cid import read_model
 from cid.assignments import Holding, change_assignee
 
 log = logging.getLogger(__name__)
-router = APIRouter(tags=["tasks"])
+router = APIRouter(tags=["tasks"], route_class=StrictJsonRoute)
 
 #: How long a completion waits for the case's answer (a worker must be running).
 UPDATE_TIMEOUT_SECONDS = 30.0
@@ -45,44 +48,10 @@ TEXT = r"^[^\x00-\x1f\x7f]*$"
 TaskId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The task's ID (``task_id`` in a listing)")]
 
 
-class TaskOut(BaseModel):
-    """A task, without the details recorded with its outcome (free text people typed)."""
-
-    task_id: int
-    case_id: str
-    key: str
-    kind: str
-    title: str
-    team: str = Field(description="A fixed team, the case's routed team, or the case owner's staff ID once allocated")
-    assignee: str | None
-    status: str = Field(description="open, done or cancelled")
-    due_at: datetime
-    overdue: bool
-    outcome: str | None
-    completed_by: str | None
-    completed_at: datetime | None
-    created_at: datetime
-    outcomes: list[str] = Field(description="The outcomes a person may complete it with (none: an event settles it)")
-
-
-class TaskPage(BaseModel):
-    tasks: list[TaskOut]
-    next_cursor: str | None = Field(description="Give as ``cursor`` for the next page; null on the last")
-
-
 class CompletionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     outcome: str = Field(min_length=1, max_length=100, pattern=TEXT, description="One of the task's ``outcomes``")
     details: dict[str, Any] = Field(default_factory=dict, description="What the outcome records (casework/tasks.py)")
-
-
-class CompletionOut(BaseModel):
-    task_id: int
-    case_id: str
-    key: str
-    outcome: str
-    stage: str
-    completed_by: str
 
 
 class AssignmentIn(BaseModel):
@@ -109,11 +78,14 @@ def _after(cursor: str | None) -> tuple[datetime, int] | None:
     return cursors.decode(cursor, int, valid=lambda key: 0 <= key < 2**63)
 
 
-async def _task_row(svc: Services, task_id: int) -> Any:
+async def _task_row(svc: Services, task_id: int, who: Principal) -> Any:
+    """The task, when ``who`` may see it. One 404 for a task that does not exist and one out
+    of the caller's sight (issue 25: 403 against 404 told a task's existence, as ``/cases``
+    does not); a 403 only about a task the caller sees."""
     async with svc.pool.acquire() as conn:
         row = await read_model.api_task(conn, task_id)
-    if row is None:
-        raise Problem(404, f"no task {task_id}", kind="no-such-task")
+    if row is None or not decide(who, Action.SEE_TASK, task_ref(row)):
+        raise Problem(404, f"no task {task_id} that you may see", kind="no-such-task")
     return row
 
 
@@ -163,35 +135,53 @@ async def list_tasks(
     return TaskPage(tasks=shown, next_cursor=_cursor(rows[-1]) if more and rows else None)
 
 
-@router.get("/tasks/{task_id}", response_model=TaskOut, summary="One task",
+@router.get("/tasks/{task_id}", response_model=TaskDetail,
+            summary="One task, with its legal outcomes and the fields each records",
             responses=problem_responses(401, 403, 404, 422))
-async def get_task(task_id: TaskId, who: Who, svc: Svc) -> TaskOut:
-    row = await _task_row(svc, task_id)
-    allow(who, Action.SEE_TASK, task_ref(row))
-    return _task_out(row)
+async def get_task(task_id: TaskId, who: Who, svc: Svc) -> TaskDetail:
+    row = await _task_row(svc, task_id, who)
+    return TaskDetail(**_task_out(row).model_dump(), legal_outcomes=legal_outcomes(row["kind"]))
 
 
 # ---------------------------------------------------------------------------- completing
 
 
-def _refused_by_case(err: WorkflowUpdateFailedError) -> Problem:
+def _refused_by_case(err: WorkflowUpdateFailedError, row: Any) -> Problem:
     """The case's refusal, word for word, with the status its code has (``REFUSAL_STATUS``):
     the case's own validator is the judge of what is legal now (unknown or settled task,
-    illegal outcome, R30)."""
-    return Problem.refused(of_error(err.cause) or Refusal(RefusalCode.REFUSED, " ".join(str(err.cause or err).split())))
+    illegal outcome, R30). Its own check of the verified principal is a security event too."""
+    refusal = of_error(err.cause) or Refusal(RefusalCode.REFUSED, " ".join(str(err.cause or err).split()))
+    if refusal.code is RefusalCode.NOT_PERMITTED:  # defence in depth
+        return Problem.refused(refusal, refused=Refused("complete_task", f"task {row['task_key']} of {row['case_id']}",
+                                                        "refused_by_case"))
+    return Problem.refused(refusal)
+
+
+def _check_allocation(svc: Services, row: Any, body: CompletionIn) -> None:
+    """R20: the owner named in an allocation is a caseworker of the case's team, as the
+    directory says (access.policy.allocation); 422 naming the field otherwise."""
+    if row["kind"] != ALLOCATE_CASE_OWNER or body.outcome != AllocationOutcome.ALLOCATED:
+        return
+    named = body.details.get("case_owner")
+    member = svc.directory.member(named.strip()) if isinstance(named, str) else None
+    decision = allocation(task_ref(row), member)
+    if not decision:
+        raise Problem(422, f"body.details.case_owner: {decision.reason}; nothing was recorded", kind="refused-allocation",
+                      rule="R20", errors=[FieldError(field="body.details.case_owner", message=decision.reason)])
 
 
 @router.post("/tasks/{task_id}/completion", response_model=CompletionOut,
              summary="Complete a task through the case's update; the case's refusals come back as they are",
-             responses=problem_responses(401, 403, 404, 409, 422, 503))
+             responses=problem_responses(400, 401, 403, 404, 409, 413, 422, 503), openapi_extra=body_limit(64 * 1024))
 async def complete_task(task_id: TaskId, body: CompletionIn, who: Who, svc: Svc, request: Request,
                         response: Response) -> CompletionOut:
     started = time.perf_counter()
-    row = await _task_row(svc, task_id)
+    row = await _task_row(svc, task_id, who)
     read = time.perf_counter()
     allow(who, Action.COMPLETE_TASK, task_ref(row))
     if row["status"] != "open":
         raise _not_open(row)
+    _check_allocation(svc, row, body)
     try:
         completion = TaskCompletion(
             task_key=row["task_key"], outcome=body.outcome, actor=who.subject, details=body.details,
@@ -202,16 +192,20 @@ async def complete_task(task_id: TaskId, body: CompletionIn, who: Who, svc: Svc,
                       kind="subject-not-recordable") from None
     try:
         done = await asyncio.wait_for(svc.cases.complete_task(row["case_id"], completion), UPDATE_TIMEOUT_SECONDS)
-    except WorkflowUpdateFailedError as err:
-        raise _refused_by_case(err) from None
     except (WorkflowUpdateRPCTimeoutOrCancelledError, asyncio.TimeoutError, TimeoutError):
         raise Problem(503, f"case {row['case_id']} did not answer in time; nothing was refused - look at the task "
                       "before sending again", kind="case-unavailable", retry_after=RETRY_AFTER) from None
-    except RPCError as err:
-        if err.status is RPCStatusCode.NOT_FOUND:
+    except (WorkflowUpdateFailedError, RPCError) as err:
+        # A state that passes (continuing as new, updates in flight, a retried workflow
+        # task, Temporal not answering) is 503 with Retry-After; only the case's refusal is a 4xx.
+        busy = transient(err, row["case_id"])
+        if busy is not None:
+            raise busy from None
+        if isinstance(err, WorkflowUpdateFailedError):
+            raise _refused_by_case(err, row) from None
+        if isinstance(err, RPCError) and err.status is RPCStatusCode.NOT_FOUND:
             raise Problem.refused(Refusal(RefusalCode.CASE_CLOSED, f"case {row['case_id']} is closed")) from None
-        raise Problem(503, f"Temporal did not answer ({err.status.name if err.status else 'error'})",
-                      kind="temporal-unavailable", retry_after=RETRY_AFTER) from None
+        raise
     # Where a completion's time goes (docs/performance.md, "The API"): durations only.
     timing = {"token": getattr(request.state, "token_seconds", 0.0), "cid": read - started,
               "update": time.perf_counter() - read}
@@ -224,42 +218,47 @@ async def complete_task(task_id: TaskId, body: CompletionIn, who: Who, svc: Svc,
 # ---------------------------------------------------------------------------- who holds it
 
 
-async def _changed(svc: Services, row: Any, *, to: str | None, who: Principal, action: Holding) -> TaskOut:
+async def _changed(svc: Services, row: Any, *, to: str | None, who: Principal, action: Holding) -> Held:
     async with svc.pool.acquire() as conn:
         ok = await change_assignee(conn, row["id"], expected=row["assignee"], to=to, actor=who.subject, action=action)
         now = await read_model.api_task(conn, row["id"])
     if not ok:  # settled, or someone else's change came first: nothing was written
         if now["status"] != "open":
             raise _not_open(now)
+        if action is Holding.CLAIMED and now["assignee"] == who.subject:  # your own claim came first: a repeat
+            return Held(**_task_out(now).model_dump(), changed=False)
         held = f"claimed by {now['assignee']}" if now["assignee"] else "no longer claimed"
         raise Problem(409, f"{_label(now)} is {held} now", kind="already-claimed")
-    return _task_out(now)
+    return Held(**_task_out(now).model_dump())
 
 
-@router.post("/tasks/{task_id}/claim", response_model=TaskOut, summary="Take a task: one winner when two claim at once",
+@router.post("/tasks/{task_id}/claim", response_model=Held,
+             summary="Take a task: one winner when two claim at once; 200 with changed=false when it is yours already",
              responses=problem_responses(401, 403, 404, 409, 422))
-async def claim_task(task_id: TaskId, who: Who, svc: Svc) -> TaskOut:
-    row = await _task_row(svc, task_id)
+async def claim_task(task_id: TaskId, who: Who, svc: Svc) -> Held:
+    row = await _task_row(svc, task_id, who)
     ref = task_ref(row)
     if ref.assignee is not None:
         # Taken already: a state of the task (409) for whoever might have claimed it free;
         # a refusal (403) for whoever may not claim it at all.
         allow(who, Action.CLAIM_TASK, replace(ref, assignee=None))
-        mine = " by you" if ref.assignee == who.subject else f" by {ref.assignee}"
-        raise Problem(409, f"{_label(row)} is claimed already{mine}", kind="already-claimed")
+        if ref.assignee == who.subject:  # already yours: 200, nothing to record (a repeat is harmless)
+            if row["status"] != "open":
+                raise _not_open(row)
+            return Held(**_task_out(row).model_dump(), changed=False)
+        raise Problem(409, f"{_label(row)} is claimed already by {ref.assignee}", kind="already-claimed")
     allow(who, Action.CLAIM_TASK, ref)
     if row["status"] != "open":
         raise _not_open(row)
     return await _changed(svc, row, to=who.subject, who=who, action=Holding.CLAIMED)
 
 
-@router.post("/tasks/{task_id}/unclaim", response_model=TaskOut, summary="Release a claimed task",
+@router.post("/tasks/{task_id}/unclaim", response_model=Held, summary="Release a claimed task",
              responses=problem_responses(401, 403, 404, 409, 422))
-async def unclaim_task(task_id: TaskId, who: Who, svc: Svc) -> TaskOut:
-    row = await _task_row(svc, task_id)
+async def unclaim_task(task_id: TaskId, who: Who, svc: Svc) -> Held:
+    row = await _task_row(svc, task_id, who)
     ref = task_ref(row)
     if ref.assignee is None:
-        allow(who, Action.SEE_TASK, ref)
         raise Problem(409, f"{_label(row)} is not claimed", kind="not-claimed")
     allow(who, Action.UNCLAIM_TASK, ref)
     if row["status"] != "open":
@@ -267,14 +266,13 @@ async def unclaim_task(task_id: TaskId, who: Who, svc: Svc) -> TaskOut:
     return await _changed(svc, row, to=None, who=who, action=Holding.UNCLAIMED)
 
 
-@router.post("/tasks/{task_id}/assignment", response_model=TaskOut, summary="Assign a task to a member of its team",
-             responses=problem_responses(401, 403, 404, 409, 422))
-async def assign_task(task_id: TaskId, body: AssignmentIn, who: Who, svc: Svc) -> TaskOut:
-    row = await _task_row(svc, task_id)
+@router.post("/tasks/{task_id}/assignment", response_model=Held, summary="Assign a task to a member of its team",
+             responses=problem_responses(400, 401, 403, 404, 409, 413, 422), openapi_extra=body_limit(4 * 1024))
+async def assign_task(task_id: TaskId, body: AssignmentIn, who: Who, svc: Svc) -> Held:
+    row = await _task_row(svc, task_id, who)
     ref = task_ref(row)
     member = svc.directory.member(body.assignee.strip())
     if member is None:
-        allow(who, Action.SEE_TASK, ref)
         where = "the directory" if svc.directory.source else "the directory (none is configured: CASEWORK_DIRECTORY)"
         raise Problem(422, f"body.assignee: '{body.assignee}' is not a person in {where}", kind="unknown-person",
                       errors=[FieldError(field="body.assignee", message="not a person in the directory")])
@@ -282,5 +280,5 @@ async def assign_task(task_id: TaskId, body: AssignmentIn, who: Who, svc: Svc) -
     if row["status"] != "open":
         raise _not_open(row)
     if row["assignee"] == member.subject:
-        return _task_out(row)  # already theirs: nothing to change, nothing recorded
+        return Held(**_task_out(row).model_dump(), changed=False)  # already theirs: nothing to change, nothing recorded
     return await _changed(svc, row, to=member.subject, who=who, action=Holding.ASSIGNED)
