@@ -31,3 +31,11 @@ async def of_case(conn: Executor, case_id: str) -> list[dict[str, Any]]:
     """A case's decisions in the order taken, as the trail shows them (no personal values)."""
     rows = await conn.fetch("SELECT * FROM casework_case_decisions($1)", case_id)
     return [dict(row) for row in rows]
+
+
+async def page(conn: Executor, *, after: int, limit: int, case_id: str | None = None, rule: str | None = None,
+               actor: str | None = None, since: datetime | None = None) -> list[dict[str, Any]]:
+    """Every case's decisions after ID ``after``, filtered, oldest first (auditors)."""
+    rows = await conn.fetch("SELECT * FROM casework_decisions_page($1, $2, $3, $4, $5, $6)",
+                            after, limit, case_id, rule, actor, since)
+    return [dict(row) for row in rows]

@@ -40,3 +40,27 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION casework_case_decisions(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION casework_case_decisions(text) TO casework_api;
+
+-- Auditors read every case's decisions, filtered and paged by ID (GET /audit/decisions):
+-- the same columns, never the personal values.
+CREATE FUNCTION casework_decisions_page(p_after bigint, p_limit int, p_case_id text, p_rule text, p_actor text,
+                                        p_since timestamptz)
+RETURNS TABLE (id bigint, case_id text, step text, rule text, outcome text, subject text, sentence text, facts jsonb,
+               actor text, decided_at timestamptz)
+LANGUAGE sql STABLE SECURITY DEFINER AS $$
+    SELECT d.id, d.case_id, d.step, d.rule, d.outcome, d.subject, d.sentence, d.facts, d.actor, d.decided_at
+      FROM case_decisions d
+     WHERE d.id > p_after
+       AND (p_case_id IS NULL OR d.case_id = p_case_id)
+       AND (p_rule IS NULL OR d.rule = p_rule)
+       AND (p_actor IS NULL OR d.actor = p_actor)
+       AND (p_since IS NULL OR d.decided_at >= p_since)
+     ORDER BY d.id LIMIT least(p_limit, 500)
+$$;
+DO $$
+BEGIN
+    EXECUTE format('ALTER FUNCTION casework_decisions_page(bigint, int, text, text, text, timestamptz) '
+                   'SET search_path = %I, pg_temp', current_schema());
+END $$;
+REVOKE ALL ON FUNCTION casework_decisions_page(bigint, int, text, text, text, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION casework_decisions_page(bigint, int, text, text, text, timestamptz) TO casework_api;
