@@ -213,6 +213,10 @@ class ApiClient:
     async def case(self, case_id: str) -> schemas.CaseDetail:
         return await self._typed(schemas.CaseDetail, "GET", f"/cases/{case_id}")
 
+    async def decisions(self, case_id: str) -> schemas.DecisionPage:
+        """``GET /cases/{id}/decisions``: the first 200 decisions of the case, in the order taken."""
+        return await self._typed(schemas.DecisionPage, "GET", f"/cases/{case_id}/decisions", params={"limit": 200})
+
     async def personal_data(self, case_id: str, purpose: str, reason: str) -> schemas.PersonalData:
         """R60: the read is recorded under the token's subject, with the purpose and reason."""
         return await self._typed(schemas.PersonalData, "POST", f"/cases/{case_id}/personal-data",
