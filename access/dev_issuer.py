@@ -5,12 +5,16 @@ It serves what the API's verifier (``access.tokens``) and its clients need, no m
 - ``GET /.well-known/openid-configuration`` (OpenID Connect Discovery 1.0, RFC 8414);
 - ``GET /jwks`` (RFC 7517), one signing key, or two for a while after ``rotate_keys``;
 - ``POST /token`` (RFC 6749 section 3.2): ``client_credentials`` for other systems, with
-  scopes (section 4.4), and ``authorization_code`` (section 4.1) with PKCE (RFC 7636,
-  S256 only, required of every client);
+  scopes (section 4.4), ``authorization_code`` (section 4.1) with PKCE (RFC 7636,
+  S256 only, required of every client), and ``refresh_token`` (section 6) for people,
+  rotating (access/dev_issuer_state.py);
+- ``POST /revoke`` (RFC 7009): a refresh token's sign-in ends (``casework logout``);
 - ``GET``/``POST /authorize``: a sign-in page that lists the named people of the identities
   file; choosing one redirects with a single-use code, and ``iss`` (RFC 9207).
 
-Access tokens are RFC 9068 JWTs (``typ: at+jwt``), RS256 (or ES256), ``aud`` the API's audience;
+Its signing keys and refresh tokens are kept in a state file when given one (``casework
+up``: ``issuer-state.json`` in the data folder, 0600), so a restart of the stack signs
+nobody out. Access tokens are RFC 9068 JWTs (``typ: at+jwt``), RS256 (or ES256), ``aud`` the API's audience;
 a client-credentials token's ``sub`` is the client's ID (section 2.2), which is how the
 verifier tells a system from a person. ``casework login`` uses the loopback redirect of
 RFC 8252 (``access.login``): a public client, any loopback port.
@@ -51,7 +55,6 @@ from typing import Any, Iterator
 from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit
 
 import jwt
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -59,6 +62,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from access import pkce
+from access.dev_issuer_state import DEFAULT_REFRESH_SECONDS, IssuerState, RefreshRefused, SigningKey
 from access.loopback import LoopbackHostOnly
 from casework import config
 
@@ -136,23 +140,10 @@ def load_identities(path: str | Path) -> Identities:
 # ------------------------------------------------------------------ keys
 
 
-@dataclass
-class _Key:
-    kid: str
-    alg: str
-    private: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
-
-    def public_jwk(self) -> dict[str, Any]:
-        algorithm = jwt.algorithms.RSAAlgorithm if self.alg == "RS256" else jwt.algorithms.ECAlgorithm
-        jwk = algorithm.to_jwk(self.private.public_key(), as_dict=True)
-        return {**jwk, "kid": self.kid, "use": "sig", "alg": self.alg}
-
-
-def _new_key(alg: str) -> _Key:
-    """A key made now, never stored: a restart of the issuer is a key rotation."""
-    private = (rsa.generate_private_key(public_exponent=65537, key_size=2048) if alg == "RS256"
-               else ec.generate_private_key(ec.SECP256R1()))
-    return _Key(f"dev-{uuid.uuid4().hex[:12]}", alg, private)
+def public_jwk(key: SigningKey) -> dict[str, Any]:
+    algorithm = jwt.algorithms.RSAAlgorithm if key.alg == "RS256" else jwt.algorithms.ECAlgorithm
+    jwk = algorithm.to_jwk(key.private.public_key(), as_dict=True)
+    return {**jwk, "kid": key.kid, "use": "sig", "alg": key.alg}
 
 
 # ------------------------------------------------------------------ the issuer
@@ -218,7 +209,8 @@ class DevIssuer:
     """The issuer's state (keys, pending codes) and its Starlette application."""
 
     def __init__(self, issuer: str, identities: Identities, *, audience: str = "casework-api", token_seconds: int = 600,
-                 algorithm: str = "RS256"):
+                 algorithm: str = "RS256", state_file: Path | None = None,
+                 refresh_seconds: int = DEFAULT_REFRESH_SECONDS):
         if algorithm not in ("RS256", "ES256"):
             raise DevIssuerRefused(f"the development issuer signs with RS256 or ES256, not {algorithm!r}")
         self.algorithm = algorithm
@@ -226,7 +218,13 @@ class DevIssuer:
         self.identities = identities
         self.audience = audience
         self.token_seconds = token_seconds
-        self._keys = [_new_key(algorithm)]
+        #: Signing keys and refresh tokens; kept in ``state_file`` across restarts when given
+        #: (``casework up``: the data folder), else in memory (a restart is a key rotation).
+        try:
+            self.state = IssuerState(state_file, algorithm, refresh_seconds)
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise DevIssuerRefused(f"its state file {state_file} cannot be read ({type(err).__name__}); "
+                                   "delete it to start afresh (everyone signs in again)") from None
         self._codes: dict[str, _Code] = {}
         #: How often the JWKS was served (tests check that a verifier refetches only once).
         self.jwks_requests = 0
@@ -236,6 +234,7 @@ class DevIssuer:
             Route("/jwks", self._jwks),
             Route("/authorize", self._authorize, methods=["GET", "POST"]),
             Route("/token", self._token, methods=["POST"]),
+            Route("/revoke", self._revoke, methods=["POST"]),
             Route("/dev/rotate-keys", self._rotate, methods=["POST"]),
         ], middleware=[Middleware(LoopbackHostOnly)])  # DNS rebinding (access/loopback.py)
 
@@ -243,20 +242,18 @@ class DevIssuer:
 
     @property
     def kid(self) -> str:
-        return self._keys[-1].kid
+        return self.state.keys[-1].kid
 
     def rotate_keys(self) -> str:
         """A new signing key with a new kid; the previous one stays in the JWKS (tokens it
         signed stay valid until they expire); older ones go."""
-        with self._lock:
-            self._keys = [self._keys[-1], _new_key(self.algorithm)]
-            return self._keys[-1].kid
+        return self.state.rotate(self.algorithm)
 
     def jwks(self) -> dict[str, Any]:
-        return {"keys": [k.public_jwk() for k in self._keys]}
+        return {"keys": [public_jwk(k) for k in self.state.keys]}
 
     def sign(self, claims: dict[str, Any], typ: str = "at+jwt") -> str:
-        key = self._keys[-1]
+        key = self.state.keys[-1]
         return jwt.encode(claims, key.private, algorithm=key.alg, headers={"kid": key.kid, "typ": typ})
 
     def access_token(self, sub: str, client: Client, scopes: list[str], roles: tuple[str, ...], teams: tuple[str, ...]) -> str:
@@ -274,7 +271,8 @@ class DevIssuer:
         return JSONResponse({
             "issuer": i, "authorization_endpoint": f"{i}/authorize", "token_endpoint": f"{i}/token",
             "jwks_uri": f"{i}/jwks", "response_types_supported": ["code"],
-            "grant_types_supported": ["authorization_code", "client_credentials"],
+            "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
+            "revocation_endpoint": f"{i}/revoke", "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
             "subject_types_supported": ["public"], "id_token_signing_alg_values_supported": [self.algorithm],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
             "code_challenge_methods_supported": ["S256"],
@@ -301,7 +299,7 @@ class DevIssuer:
             return _oauth_error("access_denied", "key rotation is not for pages of another origin", 403)
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         try:
-            key = next(k for k in self._keys if k.kid == jwt.get_unverified_header(token).get("kid"))
+            key = next(k for k in self.state.keys if k.kid == jwt.get_unverified_header(token).get("kid"))
             claims = jwt.decode(token, key.private.public_key(), algorithms=[key.alg], audience=self.audience,
                                 issuer=self.issuer)
         except (StopIteration, jwt.InvalidTokenError):
@@ -402,6 +400,8 @@ class DevIssuer:
             return self._client_credentials(client, form)
         if grant == "authorization_code":
             return self._authorization_code(client, form)
+        if grant == "refresh_token":
+            return self._refresh(client, form)
         return _oauth_error("unsupported_grant_type", f"grant_type {grant!r} is not supported")
 
     def _tokens(self, body: dict[str, Any]) -> JSONResponse:
@@ -431,7 +431,7 @@ class DevIssuer:
         user = self.identities.users[pending.user]
         scopes = pending.scope.split()
         body: dict[str, Any] = {"access_token": self.access_token(user.id, client, scopes, user.roles, user.teams),
-                                "scope": pending.scope}
+                                "scope": pending.scope, **self._refresh_token(user.id, client, pending.scope)}
         if "openid" in scopes:
             now = int(time.time())
             id_claims = {"iss": self.issuer, "sub": user.id, "aud": client.id, "iat": now,
@@ -440,6 +440,44 @@ class DevIssuer:
                 id_claims["nonce"] = pending.nonce
             body["id_token"] = self.sign(id_claims, typ="JWT")
         return self._tokens(body)
+
+
+    # ---- refresh tokens (issue 24 item 3: a sign-in lasts a working day)
+
+    def _refresh_token(self, user: str, client: Client, scope: str) -> dict[str, Any]:
+        """A person's sign-in gets a refresh token (RFC 6749 section 6); ``refresh_expires_in``
+        (as Keycloak names it) says when the sign-in ends, so the CLI can say it truthfully."""
+        token, grant = self.state.issue(user, client.id, scope)
+        return {"refresh_token": token, "refresh_expires_in": int(grant.expires - time.time())}
+
+    def _refresh(self, client: Client, form: dict[str, str]) -> Response:
+        """RFC 6749 section 6, rotating (docs: access/dev_issuer_state.py)."""
+        try:
+            token, grant = self.state.use(form.get("refresh_token", ""), client.id)
+        except RefreshRefused as refused:
+            return _oauth_error("invalid_grant", str(refused))
+        user = self.identities.users.get(grant.user)
+        if user is None:  # removed from the identities file since
+            self.state.revoke(token, client.id)
+            return _oauth_error("invalid_grant", "that person is no longer in the identities file")
+        asked = form.get("scope", "").split() or grant.scope.split()
+        if not set(asked) <= set(grant.scope.split()):
+            return _oauth_error("invalid_scope", "a refresh cannot widen the sign-in's scope")
+        return self._tokens({"access_token": self.access_token(user.id, client, asked, user.roles, user.teams),
+                             "scope": " ".join(asked), "refresh_token": token,
+                             "refresh_expires_in": int(grant.expires - time.time())})
+
+    async def _revoke(self, request: Request) -> Response:
+        """RFC 7009: 200 whether or not the token was known (section 2.2); the client
+        authenticates as at the token endpoint. Access tokens are not tracked: they expire."""
+        if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+            return _oauth_error("invalid_request", "the revocation request is application/x-www-form-urlencoded")
+        form = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
+        client = self._client_auth(request, form)
+        if isinstance(client, Response):
+            return client
+        self.state.revoke(form.get("token", ""), client.id)
+        return Response(status_code=200, headers={"Cache-Control": "no-store"})
 
 
 # ------------------------------------------------------------------ running it
@@ -460,11 +498,17 @@ class Running:
     issuer: DevIssuer
     url: str
     _server: Any = field(repr=False)
+    _thread: threading.Thread | None = field(default=None, repr=False)
+
+    def alive(self) -> bool:
+        """Whether it still serves (``casework up`` watches it)."""
+        return self._thread is None or (self._thread.is_alive() and not self._server.should_exit)
 
 
 @contextmanager
 def running(identities: Identities, *, host: str = "127.0.0.1", port: int = 0, audience: str = "casework-api",
-            token_seconds: int = 600, algorithm: str = "RS256", environ: dict[str, str] | None = None) -> Iterator[Running]:
+            token_seconds: int = 600, algorithm: str = "RS256", environ: dict[str, str] | None = None,
+            state_file: Path | None = None, refresh_seconds: int = DEFAULT_REFRESH_SECONDS) -> Iterator[Running]:
     """Serve the issuer over real HTTP on a loopback port (0: any free one) in a thread,
     for as long as the ``with`` block lasts (the tests; `casework up` may too)."""
     import uvicorn
@@ -477,7 +521,12 @@ def running(identities: Identities, *, host: str = "127.0.0.1", port: int = 0, a
     except DevIssuerRefused:
         sock.close()
         raise
-    issuer = DevIssuer(url, identities, audience=audience, token_seconds=token_seconds, algorithm=algorithm)
+    try:
+        issuer = DevIssuer(url, identities, audience=audience, token_seconds=token_seconds, algorithm=algorithm,
+                           state_file=state_file, refresh_seconds=refresh_seconds)
+    except DevIssuerRefused:
+        sock.close()
+        raise
     server = uvicorn.Server(uvicorn.Config(issuer.app, log_level="warning", lifespan="off", access_log=False))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="dev-issuer", daemon=True)
     thread.start()
@@ -487,7 +536,7 @@ def running(identities: Identities, *, host: str = "127.0.0.1", port: int = 0, a
     try:
         if not server.started:
             raise DevIssuerRefused("the development issuer did not start")
-        yield Running(issuer, url, server)
+        yield Running(issuer, url, server, thread)
     finally:
         server.should_exit = True
         thread.join(timeout=10)

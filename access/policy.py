@@ -55,6 +55,8 @@ class Action(str, Enum):
     READ_AUDIT = "read_audit"
     #: Decrypt Temporal history through the codec server (the Web UI, the temporal CLI).
     DECODE_HISTORY = "decode_history"
+    #: The operators' reports and jobs: the stuck-case sweep, the daily jobs' runs (issue 22).
+    OPERATE = "operate"
 
 
 class Purpose(str, Enum):
@@ -538,4 +540,9 @@ def decide(principal: Principal, action: Action, resource: Resource = None) -> D
         if Role.OPERATOR in roles_of(principal) and not principal.is_system:
             return _allow("decode_history: operators")
         return _refuse("decode_history: only operators decode case histories (the codec server)")
+    if action is Action.OPERATE:
+        # Case IDs, stages, teams and counts: no personal data, but the whole service's state.
+        if Role.OPERATOR in roles_of(principal) and not principal.is_system:
+            return _allow("operate: operators")
+        return _refuse("operate: only operators read the stuck-case sweep and the daily jobs")
     raise ValueError(f"unknown action {action!r}")

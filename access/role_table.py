@@ -62,6 +62,7 @@ COLUMNS: list[tuple[str, Action, Resource]] = [
     ("assign to teammate", Action.ASSIGN_TASK, Assignment(task(_CASEWORK_TASK), _TEAMMATE)),
     ("read audit", Action.READ_AUDIT, None),
     ("decode history", Action.DECODE_HISTORY, None),
+    ("operate", Action.OPERATE, None),
 ]
 TASK_COLUMNS: list[tuple[str, Action, Resource]] = [(kind, Action.COMPLETE_TASK, task(kind)) for kind in TASK_KINDS]
 FEED_COLUMNS: list[tuple[str, Action, Resource]] = [(r, Action.READ_FEED, Feed(r)) for r in FEED_READERS]

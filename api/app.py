@@ -14,10 +14,10 @@ from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import Receive, Scope, Send
 
-from api import failures, problems
+from api import docs_pages, failures, problems
 from api.door import Door
 from api.security_events import Watch
-from api.routes import audit, cases, events, feeds, referrals, tasks
+from api.routes import audit, cases, events, feeds, me, ops, referrals, tasks
 from api.services import Services, make_services
 
 API_VERSION = "1"
@@ -63,12 +63,13 @@ def create_app(
             await close()
 
     app = CaseworkApi(title="acro-casework API", version=API_VERSION, description=DESCRIPTION, lifespan=lifespan,
-                  openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
+                      openapi_url="/openapi.json", docs_url=None, redoc_url=None)
     app.state.watch = Watch()
     app.add_middleware(Door)
     problems.install(app)
+    docs_pages.install(app)  # /docs (Swagger UI, self-hosted) and /docs/api (the problem types)
     failures.install(app)
-    for module in (referrals, events, cases, tasks, feeds, audit):
+    for module in (referrals, events, cases, tasks, feeds, audit, ops, me):
         app.include_router(module.router)
 
     @app.get("/live", tags=["health"], summary="The process is up (no authentication)")

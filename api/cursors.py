@@ -12,6 +12,7 @@ import json
 from datetime import datetime
 from typing import TypeVar
 
+from api.problem_types import INVALID_REQUEST
 from api.problems import FieldError, Problem
 
 K = TypeVar("K", str, int)
@@ -33,5 +34,5 @@ def decode(cursor: str | None, key_type: type[K], *, valid=lambda key: True) -> 
             raise ValueError(cursor)
         return at, key
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError):
-        raise Problem(422, "query.cursor: not a cursor this API gave (pass next_cursor as it came)", kind="invalid-request",
+        raise Problem(422, "query.cursor: not a cursor this API gave (pass next_cursor as it came)", kind=INVALID_REQUEST,
                       errors=[FieldError(field="query.cursor", message="not a cursor this API gave")]) from None

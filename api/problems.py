@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.problem_types import INVALID_REQUEST, PAGE
 from api.security_events import Refused, watch_of
 from api.schemas import FieldError, ProblemDocument  # noqa: F401 - their home is api.schemas
 from casework.refusals import Refusal, RefusalCode, field_errors
@@ -24,8 +25,9 @@ log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
 #: Refusals recorded as security events (issue 25, item 4).
 SECURITY_STATUSES = frozenset({401, 403, 429})
-#: Problem types are relative URIs into docs/api.md's "Problems" section.
-TYPE_BASE = "/docs/api#"
+#: Problem types are relative URIs into the page the API serves (api/docs_pages.py), one
+#: anchor per type of api/problem_types.py.
+TYPE_BASE = f"{PAGE}#"
 
 TITLES = {
     400: "Bad request",
@@ -148,7 +150,7 @@ def install(app: FastAPI) -> None:
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [FieldError(field=where, message=message) for where, message in field_errors(exc.errors())]
         detail = "; ".join(f"{e.field}: {e.message}" for e in errors[:5]) or "the request is not valid"
-        return response(Problem(422, detail, kind="invalid-request", errors=errors), request)
+        return response(Problem(422, detail, kind=INVALID_REQUEST, errors=errors), request)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

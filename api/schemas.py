@@ -161,7 +161,10 @@ class CompletionOut(BaseModel):
     case_id: str
     key: str
     outcome: str
-    stage: str
+    stage: str = Field(description="The case's stage as the case says: with 'Prefer: wait=N', once it has acted on "
+                                   "the completion ('closed' when the outcome closed it); else the stage it took the "
+                                   "completion in")
+    closed: bool = Field(default=False, description="The completion closed the case (known when waited for)")
     completed_by: str
 
 

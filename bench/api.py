@@ -44,7 +44,7 @@ from bench.referrals import reference, referral
 from bench.stack import Stack
 from casework import config
 from casework.case import Acting, TaskCompletion, case_id_for
-from casework.local_stack import free_port
+from local_stack.ports import free_port
 from worker.service import build_worker
 from cid import intake
 from workflows.client import CaseClient, Submitted

@@ -25,7 +25,7 @@ from bench.drive import bounded
 from bench.referrals import reference, referral
 from bench.stack import Stack
 from casework.case import case_id_for
-from casework.local_stack import until
+from local_stack.polling import until
 from worker.service import build_worker
 from cid import intake
 from workflows.client import CaseClient, Submitted

@@ -24,7 +24,7 @@ from bench.bare import BARE_WORKFLOW, BareActivities, BareWorkflow, bare_worker
 from bench.referrals import reference, referral
 from bench.stack import Stack
 from casework.case import Stage
-from casework.local_stack import until
+from local_stack.polling import until
 from casework.temporal import data_converter
 from worker.service import build_worker
 from workflows.case import CaseWorkflow

@@ -1,7 +1,7 @@
 """What every phase runs on: one dev server in memory, one CID, clients, throwaway keys.
 
 The dev server is the one ``casework up`` and the fault tests run
-(``casework.local_stack.DevServer``: explicit binary, our search attributes), in memory;
+(``local_stack.dev_server.DevServer``: explicit binary, our search attributes), in memory;
 the CID is ``DATABASE_URL`` or an embedded PostgreSQL in a temporary folder. A second client on the same server has Temporal's default converter:
 the bare baseline pays for none of our codec.
 """
@@ -24,7 +24,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from bench import cpu
 from casework import config
-from casework.local_stack import DevServer, database_url_or_embedded
+from local_stack.database import database_url_or_embedded
+from local_stack.dev_server import DevServer
 from casework.codec import CodecKey, KeyRing
 from casework.temporal import data_converter
 from cid.db import create_pool, migrate_dsn

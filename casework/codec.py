@@ -18,7 +18,7 @@ Keys, each with an ID (the first encrypts, every one decrypts - that is rotation
 3. ``CASEWORK_CODEC_TEST_KEY=1``: a throwaway key made for this process and exported
    into ``CASEWORK_CODEC_KEYS`` so child processes share it (tests only: histories
    written with it are unreadable once the process tree ends)
-4. the local stack's key file ``<CASEWORK_DATA_DIR or .casework>/codec-keys.json``,
+4. the local stack's key file ``<the data folder>/codec-keys.json``,
    made by :func:`ensure_local_keys` when ``casework up`` first starts
 
 With none of these, :func:`keyring_from_environment` refuses (``CodecKeysMissing``):

@@ -124,8 +124,9 @@ class DatabaseSettings(Settings):
         "`casework up` and the tests use an embedded PostgreSQL"))
 
 
-#: The local stack's folder, when ``CASEWORK_DATA_DIR`` is not set.
-DEFAULT_DATA_DIR = ".casework"
+#: The local stack's folder under the user's state folder (XDG Base Directory), when
+#: ``CASEWORK_DATA_DIR`` is not set: the same from any working folder (issue 24 item 2).
+DATA_DIR_NAME = "casework"
 #: On the local stack the people directory is the development issuer's people.
 DEV_DIRECTORY = Path(__file__).resolve().parent.parent / "deploy" / "dev-identities.toml"
 
@@ -133,14 +134,26 @@ DEV_DIRECTORY = Path(__file__).resolve().parent.parent / "deploy" / "dev-identit
 class LocalStackSettings(Settings):
     """Where the local stack keeps its files, and whether this is the local stack."""
 
-    data_dir: Path = Field(Path(DEFAULT_DATA_DIR), validation_alias="CASEWORK_DATA_DIR", description=(
+    data_dir_setting: Path | None = Field(None, validation_alias="CASEWORK_DATA_DIR", description=(
         "The local stack's folder: `temporal.db`, `pgdata/`, `stack.json`, `codec-keys.json`, "
-        "`codec-token`, `temporal.log` (the CLI finds `stack.json` here)"))
+        "`codec-token`, `temporal.log` (the CLI finds `stack.json` here, from any working folder; "
+        "default `$XDG_STATE_HOME/casework`; docs/local-stack.md)"))
+    xdg_state_home: str | None = Field(None, validation_alias="XDG_STATE_HOME", description=(
+        "The user's state folder: the local stack's data folder is `casework` under it (default `~/.local/state`)"))
     stack: str | None = Field(None, validation_alias="CASEWORK_STACK", description=(
         "`local` marks the local stack (`casework up` sets it): only there does the development "
         "issuer run, and the people directory default to its people"))
     kubernetes_service_host: str | None = Field(None, validation_alias="KUBERNETES_SERVICE_HOST", description=(
         "Set by Kubernetes in every pod: the development issuer refuses to run where it is set"))
+
+    @property
+    def data_dir(self) -> Path:
+        """``CASEWORK_DATA_DIR``, else ``$XDG_STATE_HOME/casework`` (a relative value is ignored)."""
+        if self.data_dir_setting is not None:
+            return self.data_dir_setting.expanduser()
+        state = self.xdg_state_home
+        home = Path(state) if state and Path(state).is_absolute() else Path.home() / ".local" / "state"
+        return home / DATA_DIR_NAME
 
     @property
     def is_local(self) -> bool:
@@ -420,6 +433,8 @@ class DevIssuerSettings(Settings):
     identities: str = Field("deploy/dev-identities.toml", description="People, teams and clients it signs in")
     audience: str = Field("casework-api", description="The API's audience, put in the tokens it issues")
     token_seconds: int = Field(600, ge=10, le=3600, description="How long its tokens live")
+    refresh_seconds: int = Field(10 * 3600, ge=60, le=7 * 24 * 3600, description=(
+        "How long a person's sign-in lasts: its refresh token's absolute lifetime (a working day)"))
 
 
 # ------------------------------------------------------------------ the list (docs/configuration.md)
@@ -485,7 +500,7 @@ def variables() -> Iterator[Variable]:
 # Taken from the models (a child process's environment, a message naming the variable).
 
 DATABASE_URL_ENV = DatabaseSettings.variable("database_url")
-DATA_DIR_ENV = LocalStackSettings.variable("data_dir")
+DATA_DIR_ENV = LocalStackSettings.variable("data_dir_setting")
 STACK_ENV = LocalStackSettings.variable("stack")
 LOG_LEVEL_ENV = LogSettings.variable("log_level")
 TASK_QUEUE_ENV = TemporalExtraSettings.variable("task_queue")

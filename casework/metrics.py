@@ -7,3 +7,6 @@ TASKS_OPENED = "casework_tasks_opened"
 TASKS_ESCALATED = "casework_tasks_escalated"
 CASES_CLOSED = "casework_cases_closed"
 MESSAGES = "casework_messages"
+#: The daily jobs (activities/jobs.py): gauges set after each run; label ``reason`` only.
+STUCK_CASES = "casework_stuck_cases"
+RETENTION_PURGED = "casework_retention_purged"

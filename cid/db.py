@@ -2,13 +2,17 @@
 
 Migrations are plain SQL files in ``cid/migrations``, applied in file-name order, each in
 its own transaction, and recorded in ``schema_migrations``; an advisory lock lets several
-workers start at once without applying one twice. They run as the owner (the login of
+workers start at once without applying one twice. A file whose first line is
+``-- casework: no transaction`` runs outside a transaction, one statement at a time: for
+``CREATE INDEX CONCURRENTLY``, which PostgreSQL refuses inside one and which does not lock
+a live CID's writers (docs/performance.md, "Indexes"). They run as the owner (the login of
 ``DATABASE_URL``); the worker and the API log in as their own roles (migration 0005,
 docs/operations.md "Database roles").
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from importlib import resources
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -16,6 +20,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import asyncpg
 
 MIGRATION_LOCK = 0x0AC70C1D  # any constant shared by every process that migrates
+#: The first line that makes a migration run outside a transaction, statement by statement.
+NO_TRANSACTION = "-- casework: no transaction"
+#: How often a process waiting for another's migrations tries the lock again.
+LOCK_POLL_SECONDS = 0.1
 #: The logins of migration 0005: members of no role, each with only its own grants.
 WORKER_LOGIN = "casework_worker"
 API_LOGIN = "casework_api"
@@ -55,32 +63,66 @@ def migration_files() -> list[tuple[str, str]]:
     return files
 
 
-async def migrate(conn: asyncpg.Connection) -> list[str]:
-    """Apply the migrations not yet recorded; return the names applied (empty when none)."""
+async def migrate(conn: asyncpg.Connection, *, before: str | None = None) -> list[str]:
+    """Apply the migrations not yet recorded; return the names applied (empty when none).
+    ``before``: only those whose names sort before it (the scale benchmark loads a CID
+    as it was, then times the later migrations on it)."""
     await conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
         " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
     )
     applied: list[str] = []
-    await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+    await _lock(conn)
     try:
         done = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
         for name, sql in migration_files():
-            if name in done:
+            if name in done or (before is not None and name >= before):
                 continue
-            async with conn.transaction():
-                await conn.execute(sql)
+            if sql.startswith(NO_TRANSACTION):
+                # Each statement commits on its own; a rerun after a failure starts again
+                # from the first, so such a migration is written to be repeatable.
+                for statement in statements(sql):
+                    await conn.execute(statement)
                 await conn.execute("INSERT INTO schema_migrations (name) VALUES ($1)", name)
+            else:
+                async with conn.transaction():
+                    await conn.execute(sql)
+                    await conn.execute("INSERT INTO schema_migrations (name) VALUES ($1)", name)
             applied.append(name)
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
     return applied
 
 
-async def migrate_dsn(dsn: str) -> list[str]:
+async def _lock(conn: asyncpg.Connection) -> None:
+    """Take the migration lock, trying again until it is free. Not ``pg_advisory_lock``:
+    a session waiting inside that statement holds a snapshot, and ``CREATE INDEX
+    CONCURRENTLY`` in the session holding the lock waits for every older snapshot to end,
+    so the two would wait for each other."""
+    while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", MIGRATION_LOCK):
+        await asyncio.sleep(LOCK_POLL_SECONDS)
+
+
+def statements(sql: str) -> list[str]:
+    """A no-transaction migration's statements: each ends with ``;`` at the end of a line
+    (such a migration holds no function bodies or DO blocks); comment lines are dropped."""
+    found, current = [], []
+    for line in sql.splitlines():
+        if line.lstrip().startswith("--") or not line.strip():
+            continue
+        current.append(line)
+        if line.rstrip().endswith(";"):
+            found.append("\n".join(current))
+            current = []
+    if current:
+        raise ValueError(f"a no-transaction migration ends without ';': {' '.join(current)[:80]}")
+    return found
+
+
+async def migrate_dsn(dsn: str, *, before: str | None = None) -> list[str]:
     conn = await asyncpg.connect(dsn)
     try:
-        return await migrate(conn)
+        return await migrate(conn, before=before)
     finally:
         await conn.close()
 

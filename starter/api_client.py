@@ -30,6 +30,8 @@ from starter.exits import EXIT_OF, CliError, Exit
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 #: The most referrals one ``POST /referrals/batch`` carries (the API's limit).
 MAX_BATCH = 100
+#: How long a completion's answer may wait for the case to act on it (the API's ``Prefer: wait``).
+COMPLETION_WAIT_SECONDS = 5
 #: What the CLI says it is in the API's logs.
 USER_AGENT = "casework-cli"
 M = TypeVar("M", bound=BaseModel)
@@ -147,26 +149,28 @@ class ApiClient:
 
     # ------------------------------------------------------------------ the wire
 
-    async def request(self, method: str, path: str, *, json: Any = None, params: Mapping[str, Any] | None = None) -> Answer:
+    async def request(self, method: str, path: str, *, json: Any = None, params: Mapping[str, Any] | None = None,
+                      headers: Mapping[str, str] | None = None) -> Answer:
         """One call, sent again after a 503 whose type says nothing was done
         (``casework.refusals.SEND_AGAIN``) while its ``Retry-After`` fits in the timeout."""
         loop = asyncio.get_running_loop()
         give_up = loop.time() + self.timeout
         tries, waited = 1, 0.0
         while True:
-            answer = await self._once(method, path, json=json, params=params)
+            answer = await self._once(method, path, json=json, params=params, headers=headers)
             pause = _send_again_after(answer)
             if pause is None or loop.time() + pause >= give_up:
                 return replace(answer, tries=tries, waited=waited)
             await asyncio.sleep(pause)
             tries, waited = tries + 1, waited + pause
 
-    async def _once(self, method: str, path: str, *, json: Any = None, params: Mapping[str, Any] | None = None) -> Answer:
+    async def _once(self, method: str, path: str, *, json: Any = None, params: Mapping[str, Any] | None = None,
+                    headers: Mapping[str, str] | None = None) -> Answer:
         """One call; connection failures and timeouts raise ``CliError`` (exit 5)."""
         assert self._http is not None, "use 'async with ApiClient()'"
         query = {k: _param(v) for k, v in (params or {}).items() if v is not None and v is not False}
         try:
-            response = await self._http.request(method, path, json=json, params=query)
+            response = await self._http.request(method, path, json=json, params=query, headers=headers)
         except httpx.TimeoutException:
             raise CliError(
                 f"the API did not answer within {self.timeout:.0f} s ({method} {path}); nothing is known to have"
@@ -234,8 +238,10 @@ class ApiClient:
         return await self._typed(schemas.TaskDetail, "GET", f"/tasks/{task_id}")
 
     async def complete(self, task_id: int, outcome: str, details: Mapping[str, Any]) -> schemas.CompletionOut:
+        # A person reads where the case went: wait for the case to act on it (RFC 7240).
         return await self._typed(schemas.CompletionOut, "POST", f"/tasks/{task_id}/completion",
-                                 json={"outcome": outcome, "details": dict(details)})
+                                 json={"outcome": outcome, "details": dict(details)},
+                                 headers={"Prefer": f"wait={COMPLETION_WAIT_SECONDS}"})
 
     async def claim(self, task_id: int) -> schemas.Held:
         return await self._typed(schemas.Held, "POST", f"/tasks/{task_id}/claim")

@@ -50,6 +50,7 @@ COMMANDS: dict[str, Command] = {
     "up": Command("up", "up", OPERATORS),
     "stuck": Command("ops", "stuck", OPERATORS),
     "subject-check": Command("ops", "subject_check", OPERATORS),
+    "jobs": Command("ops", "jobs_command", OPERATORS),
     "retention": Command("privacy", "retention_app", OPERATORS),
     "codec-server": Command("privacy", "codec_server", OPERATORS),
     "codec-key": Command("privacy", "codec_key", OPERATORS),

@@ -1,7 +1,7 @@
 """Where the command line finds the database and Temporal, and the actor it acts as.
 
 ``DATABASE_URL`` and the standard ``TEMPORAL_*`` variables win; otherwise the settings
-written by ``casework up`` in the local data folder (``.casework/stack.json``) are used,
+written by ``casework up`` in the local data folder (``stack.json``, starter/stack_file.py) are used,
 so a caseworker's second terminal needs no configuration.
 """
 

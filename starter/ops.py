@@ -34,8 +34,6 @@ if TYPE_CHECKING:
 
 RUNNING = f'WorkflowType = "{WORKFLOW_TYPE}" AND ExecutionStatus = "Running"'
 RPC_TIMEOUT = timedelta(seconds=10)
-#: Cases named only by the CID are described one by one; this many at a time.
-DESCRIBE_CONCURRENCY = 16
 
 
 def rfc3339(moment: datetime) -> str:
@@ -219,19 +217,14 @@ async def running_among(client: "Client", case_ids: list[str], limit: int) -> di
     return found
 
 
-async def describe(client: "Client", case_id: str) -> TemporalSide:
-    from temporalio.service import RPCError, RPCStatusCode
+async def sides_of(client: "Client", case_ids: list[str]) -> dict[str, TemporalSide]:
+    """What Temporal says of each of these cases: its latest run's status and search
+    attributes from visibility, 500 cases a query (no round trip per case); NOT_FOUND for none."""
+    from activities.sweep import latest_runs, status_of
 
-    from workflows.client import CaseClient
-
-    try:
-        description = await CaseClient(client).describe(case_id, rpc_timeout=RPC_TIMEOUT)
-    except RPCError as err:
-        if err.status is RPCStatusCode.NOT_FOUND:
-            return TemporalSide(status="NOT_FOUND")
-        raise
-    status = description.status.name if description.status is not None else "UNKNOWN"
-    return _temporal_side(status, description.typed_search_attributes)
+    latest = await latest_runs(client, case_ids)
+    return {case_id: _temporal_side(status_of(latest[case_id]), latest[case_id].typed_search_attributes)
+            if case_id in latest else TemporalSide(status="NOT_FOUND") for case_id in case_ids}
 
 
 async def from_cid(conn: "asyncpg.Connection", case_ids: list[str]) -> dict[str, CidSide]:
@@ -254,14 +247,7 @@ async def find_stuck(client: "Client", pool: "asyncpg.Pool", now: datetime, limi
         for case_id, side in (await running_among(client, closed, limit)).items():
             temporal.setdefault(case_id, side)
         named_by_cid_only = [case_id for case_id in cid_late if case_id not in temporal]
-        gate = asyncio.Semaphore(DESCRIBE_CONCURRENCY)
-
-        async def described(case_id: str) -> TemporalSide:
-            async with gate:
-                return await describe(client, case_id)
-
-        for case_id, side in zip(named_by_cid_only, await asyncio.gather(*map(described, named_by_cid_only))):
-            temporal[case_id] = side
+        temporal.update(await sides_of(client, named_by_cid_only))
         cid = await from_cid(conn, sorted(temporal))
     stuck = []
     for case_id, side in temporal.items():
@@ -287,6 +273,9 @@ def stuck(
     limit: int = typer.Option(500, "--limit", min=1, max=10_000, help="At most this many cases from each source."),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     csv_out: bool = CSV_OPTION,
+    sweep: bool = typer.Option(False, "--sweep", help="Sweep every case (streamed, in bounded memory): counts by "
+                                                      "reason and example case IDs, as the daily sweep job records them."),
+    grace: int = typer.Option(300, "--grace", min=0, max=86_400, help="With --sweep: seconds a change must be old to count (visibility lags)."),
 ) -> None:
     """List stuck cases: overdue, failing, or Temporal and the CID disagreeing; why each one is.
 
@@ -294,6 +283,9 @@ def stuck(
 
     Operator command: direct access to Temporal and the database (DATABASE_URL, TEMPORAL_*), not through the API.
     """
+    if sweep:
+        _print_sweep(asyncio.run(_sweep(timedelta(seconds=grace))), json_out)
+        return
     now = datetime.now(timezone.utc)
     namespace, found = asyncio.run(_stuck(now, limit))
     if json_out:
@@ -307,6 +299,31 @@ def stuck(
          [s.as_json() for s in found], csv_out=csv_out)
     if not csv_out:
         console.print(f"{len(found)} stuck case(s). Details: casework show CASE --purpose ...; history: the Web UI.")
+
+
+async def _sweep(grace: timedelta) -> Any:
+    from activities.sweep import sweep_report
+    from starter import context
+    from starter.failures import translated
+
+    with translated():
+        async with context.services() as (client, pool):
+            assert client is not None
+            return await sweep_report(client, pool, grace=grace)
+
+
+def _print_sweep(report: Any, json_out: bool) -> None:
+    """The sweep's counts by reason and its first case IDs of each (no personal data)."""
+    from activities.sweep import REASONS
+
+    if json_out:
+        print_json(report.as_json())
+        return
+    emit(f"Sweep of every case (checked {when(report.checked_at)} UTC): {report.workflows_seen:,} running workflows,"
+         f" {report.open_cases_seen:,} open cases, {report.overdue_tasks_seen:,} overdue tasks read", SWEEP_COLUMNS,
+         [{"reason": code, "count": f"{report.counts[code]:,}", "meaning": REASONS[code],
+           "cases": " ".join(report.examples[code][:5])} for code in REASONS])
+    console.print(f"{report.stuck:,} finding(s) in {report.seconds:.1f} s. One case in detail: casework stuck (without --sweep).")
 
 
 async def _stuck(now: datetime, limit: int) -> tuple[str, list[StuckCase]]:
@@ -358,3 +375,58 @@ async def _subject_check() -> list[Any]:
                 return await suspect_subjects(conn)
         finally:
             await pool.close()
+
+
+# ---------------------------------------------------------------------------- the daily jobs
+
+
+def jobs_command(
+    limit: int = typer.Option(10, "--limit", min=1, max=200, help="Recent runs to list."),
+    json_out: bool = typer.Option(False, "--json", help="Print the schedules and runs as JSON."),
+) -> None:
+    """The daily jobs (the stuck-case sweep, the retention purge): each schedule, paused or
+    not and when it runs next, and the recent runs with what each found.
+
+    Stop a job by pausing its schedule (docs/operations.md, "Daily jobs"):
+    temporal schedule toggle --schedule-id casework-sweep --pause --reason "..."
+
+    Operator command: direct access to Temporal and the database (DATABASE_URL, TEMPORAL_*), not through the API.
+    """
+    states, runs = asyncio.run(_jobs(limit))
+    if json_out:
+        print_json({"schedules": [asdict(s) for s in states], "runs": [asdict(r) for r in runs]})
+        return
+    emit("Daily jobs (Temporal Schedules)", SCHEDULE_COLUMNS,
+         [{"schedule_id": s.schedule_id, "workflow": s.workflow,
+           "state": "missing" if not s.exists else ("paused" if s.paused else "active"),
+           "next_runs": " ".join(when(t) for t in s.next_runs[:2]), "last_started": s.last_started} for s in states])
+    emit("Recent runs (the CID's job_runs)", RUN_COLUMNS,
+         [{"run_key": r.run_key, "job": r.job, "finished_at": r.finished_at, "outcome": r.outcome,
+           "summary": _summary_line(r.summary)} for r in runs])
+
+
+SWEEP_COLUMNS = (Column("reason", "Reason", id=True), Column("count", "Count"), Column("meaning", "What it means"),
+                 Column("cases", "Cases (first few)"))
+SCHEDULE_COLUMNS = (Column("schedule_id", "Schedule", id=True), Column("workflow", "Job"), Column("state", "State"),
+                    Column("next_runs", "Next runs (UTC)"), Column("last_started", "Last started (UTC)", when))
+RUN_COLUMNS = (Column("run_key", "Run", id=True), Column("job", "Job"), Column("finished_at", "Finished (UTC)", when),
+               Column("outcome", "Outcome"), Column("summary", "Summary"))
+
+
+def _summary_line(summary: dict[str, Any]) -> str:
+    counts = summary.get("counts")
+    if isinstance(counts, dict):
+        return ", ".join(f"{k} {v}" for k, v in counts.items())
+    return ", ".join(f"{k} {v}" for k, v in summary.items() if not isinstance(v, (list, dict)))
+
+
+async def _jobs(limit: int) -> tuple[list[Any], list[Any]]:
+    from casework import schedules
+    from cid import jobs
+    from starter import context
+    from starter.failures import translated
+
+    with translated():
+        async with context.services() as (client, pool):
+            assert client is not None
+            return await schedules.states(client), await jobs.latest(pool, limit=limit)

@@ -1,4 +1,5 @@
-"""The local stack's settings file, ``<data folder>/stack.json``, written by ``casework up``
+"""The local stack's settings file, ``<data folder>/stack.json`` (``$XDG_STATE_HOME/casework``
+unless ``CASEWORK_DATA_DIR`` names another folder), written by ``casework up``
 (the database, Temporal, the API's URL and the development issuer's), so a caseworker's
 second terminal needs no configuration. Light to import: no database or Temporal client.
 
@@ -32,8 +33,14 @@ PID = "pid"  # the `casework up` process
 KEYS = (DATABASE_URL, TEMPORAL_ADDRESS, NAMESPACE, TASK_QUEUE, UI_URL, CODEC_URL, API_URL, OIDC_ISSUER, PID)
 
 
+def stack_file_path() -> Path:
+    """Where the commands look: the data folder (``CASEWORK_DATA_DIR``, else the XDG state
+    folder's ``casework``), the same from any working folder."""
+    return config.LocalStackSettings.read().data_dir / STACK_FILE
+
+
 def stack_settings() -> dict[str, Any]:
-    path = config.LocalStackSettings.read().data_dir / STACK_FILE
+    path = stack_file_path()
     if path.is_file():
         return json.loads(path.read_text())
     return {}

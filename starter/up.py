@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import fcntl
 import logging
 import os
 import shlex
@@ -28,7 +27,7 @@ import sys
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Awaitable, Iterator, TypeVar
+from typing import Any, Awaitable, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -40,7 +39,9 @@ from rich.text import Text
 
 from casework import codec, config
 from casework.binaries import MissingBinary
-from casework.local_stack import DevServer, DevServerStopped, free_port, port_taken
+from local_stack import data_folder, supervision
+from local_stack.dev_server import DevServer, DevServerStopped
+from local_stack.ports import free_port, port_taken
 from casework.settings import ProcessSettings
 from codec_server.ui_gate import UiGate
 from codec_server import CodecServer, start_codec_server
@@ -57,6 +58,8 @@ console = Console(highlight=False)
 log = logging.getLogger("casework.up")
 
 EXAMPLES_ACTOR = "acro.referrals"
+#: The development issuer's signing keys and refresh tokens: a restart signs nobody out.
+ISSUER_STATE_FILE = "issuer-state.json"
 TEMPORAL_READY_SECONDS = 30.0
 UI_READY_SECONDS = 15.0
 SERVER_STOP_SECONDS = 10.0
@@ -68,9 +71,10 @@ class Stopped(Exception):
 
 
 def up(
-    data_dir: Path = typer.Option(
-        Path(config.DEFAULT_DATA_DIR), "--data-dir", envvar=config.DATA_DIR_ENV,
-        help="Where the dev server's SQLite file, the embedded database and stack.json live.",
+    data_dir: Path | None = typer.Option(
+        None, "--data-dir", envvar=config.DATA_DIR_ENV, show_default="$XDG_STATE_HOME/casework",
+        help="Where the dev server's SQLite file, the embedded database and stack.json live "
+             "(the CLI finds stack.json there from any folder; another folder: set CASEWORK_DATA_DIR).",
     ),
     temporal_port: int = typer.Option(7233, "--temporal-port", min=1, max=65535, help="Temporal gRPC port."),
     ui_port: int = typer.Option(8233, "--ui-port", min=1, max=65535, help="Temporal Web UI port."),
@@ -88,17 +92,31 @@ def up(
     """
     if len({temporal_port, ui_port, codec_port, api_port, issuer_port}) < 5:
         raise CliError("--temporal-port, --ui-port, --codec-port, --api-port and --issuer-port must differ", Exit.BAD_INPUT)
-    logging.basicConfig(level=config.LogSettings.read().level("WARNING"), format="%(levelname)s %(name)s: %(message)s")
-    stack = LocalStack(data_dir.expanduser().resolve(), temporal_port, ui_port, codec_port, examples=not no_examples,
+    folder = (data_dir or config.LocalStackSettings.read().data_dir).expanduser().resolve()
+    _note_earlier_state(folder)
+    stack = LocalStack(folder, temporal_port, ui_port, codec_port, examples=not no_examples,
                        api_port=api_port, issuer_port=issuer_port)
     asyncio.run(stack.run())
+
+
+#: Where the data folder was before it moved to the XDG state folder (issue 24 item 2).
+OLD_DATA_DIR = ".casework"
+
+
+def _note_earlier_state(folder: Path) -> None:
+    """An older checkout kept its stack in ./.casework: say so rather than seem to lose it."""
+    old = Path(OLD_DATA_DIR).resolve()
+    if old != folder and (old / "temporal.db").is_file():
+        console.print(f"[yellow]![/] An earlier stack's cases are in {escape(str(old))}; this one uses "
+                      f"{escape(str(folder))}. To go on with those: casework up --data-dir {escape(OLD_DATA_DIR)}",
+                      soft_wrap=True)
 
 
 # --------------------------------------------------------------------------- the dev server
 
 
 def _dev_server(data_dir: Path, port: int, ui_port: int, namespace: str) -> DevServer:
-    """The stack's dev server (casework.local_stack.DevServer): its state and log in the
+    """The stack's dev server (local_stack.dev_server.DevServer): its state and log in the
     data folder, in a session of its own (a Ctrl-C reaches only us: we stop it after the worker).
     Its own Web UI listens on a free loopback port behind the read-only gate on ``ui_port``
     (``_read_only_ui``), with no codec endpoint: no token on its command line."""
@@ -159,6 +177,24 @@ class LocalStack:
     _embedded: Path | None = field(init=False, default=None)  # the embedded PostgreSQL's folder, once started
     _api: "LocalApi | None" = field(init=False, default=None)
     _issuer_stack: contextlib.ExitStack = field(init=False, default_factory=contextlib.ExitStack)
+    _postmaster: int | None = field(init=False, default=None)  # the embedded PostgreSQL's PID
+    _ended: supervision.Ended | None = field(init=False, default=None)  # the part whose end stopped the stack
+
+    def _parts(self, server: DevServer, worker: asyncio.Task[None], issuer: Any, api: "LocalApi") -> list[supervision.Part]:
+        """What this command started and watches (docs/design.md: stop the rest, not restart)."""
+        log = self.data_dir / LOG_FILE
+        parts = [
+            supervision.Part("the Temporal dev server", server.log_file,
+                             lambda: None if server.running() else supervision.exit_status(server.returncode())),
+            supervision.Part("the worker", log, lambda: supervision.task_ended(worker)),
+            supervision.Part("the HTTP API", log, lambda: supervision.task_ended(api.serving)),
+            supervision.Part("the development issuer", log, lambda: None if issuer.alive() else "its server ended"),
+        ]
+        if self._embedded is not None and self._postmaster is not None:
+            pid = self._postmaster
+            parts.append(supervision.Part("the case database (embedded PostgreSQL)", self._embedded / "log",
+                                          lambda: supervision.process_ended(pid)))
+        return parts
 
     def _issuer(self) -> Any:
         """The development issuer (access/dev_issuer.py) on loopback; it refuses to run
@@ -171,7 +207,8 @@ class LocalStack:
             identities = load_identities(_identities_file(settings.identities))
             return self._issuer_stack.enter_context(running(
                 identities, host=settings.host, port=self.issuer_port, audience=settings.audience,
-                token_seconds=settings.token_seconds))
+                token_seconds=settings.token_seconds, state_file=self.data_dir / ISSUER_STATE_FILE,
+                refresh_seconds=settings.refresh_seconds))
         except DevIssuerRefused as refused:
             raise CliError(f"the development issuer: {refused}", Exit.UNAVAILABLE) from None
         except OSError as err:
@@ -185,12 +222,18 @@ class LocalStack:
     async def run(self) -> None:
         stop = self._stop
         self._on_signals()
-        try:
-            _private_folder(self.data_dir)
-        except OSError as err:
-            raise CliError(f"cannot create the data folder {self.data_dir}: {err.strerror}", Exit.BAD_INPUT) from None
         stack_file = self.data_dir / STACK_FILE
-        with _exclusive(self.data_dir):
+        with contextlib.ExitStack() as held:
+            # The lock before anything else: a second run must leave a running stack's
+            # folder, files and permissions as they are (local_stack/data_folder.py).
+            try:
+                held.enter_context(data_folder.exclusive(self.data_dir))
+                data_folder.make_private(self.data_dir)
+            except data_folder.StackRunning as err:
+                raise CliError(str(err), Exit.UNAVAILABLE) from None
+            except OSError as err:
+                raise CliError(f"the data folder {self.data_dir}: {err.strerror}", Exit.BAD_INPUT) from None
+            _log_to_file(self.data_dir / LOG_FILE)
             stack_file.unlink(missing_ok=True)  # stale from a run that was killed
             try:
                 await self._run(stop, stack_file)
@@ -201,6 +244,8 @@ class LocalStack:
                 if self._embedded is not None:  # now: the process leaves by os._exit, skipping atexit
                     await asyncio.to_thread(_stop_embedded, self._embedded)
         console.print("Stopped. Every case resumes where it was at the next [bold]casework up[/].")
+        if self._ended is not None:
+            raise typer.Exit(int(Exit.UNAVAILABLE))
 
     async def _run(self, stop: asyncio.Event, stack_file: Path) -> None:
         from casework.settings import ProcessConfigError, load_process_settings
@@ -230,6 +275,8 @@ class LocalStack:
             try:
                 await _until(stop, _first(worker, self._ready))
                 console.print(f"[green]✓[/] Worker polling task queue '{temporal.task_queue}'")
+                from casework.schedules import ensure_with  # the daily jobs (docs/operations.md, "Daily jobs")
+                console.print(f"[green]✓[/] Daily jobs scheduled: {await _until(stop, ensure_with(temporal))}")
                 if self.examples:
                     await _until(stop, self._submit_examples(database_url, temporal))
                 issuer = self._issuer()
@@ -244,16 +291,15 @@ class LocalStack:
                     # starter/context.py prefers the environment to stack.json.
                     console.print(f"[yellow]![/] {config.TEMPORAL_ADDRESS_ENV} is set ({escape(elsewhere)}): "
                                   "other casework commands will use that server, not this stack.")
-                # Run until asked to stop, or until the worker or the server fails.
-                dies = asyncio.create_task(server.watch())
+                # Run until asked to stop, or until a part of the stack ends (then say which).
+                ended = asyncio.create_task(supervision.first_ended(self._parts(server, worker, issuer, api)))
                 stopping = asyncio.create_task(stop.wait())
-                done, _ = await asyncio.wait({worker, dies, stopping}, return_when=asyncio.FIRST_COMPLETED)
-                for task in (dies, stopping):
+                done, _ = await asyncio.wait({ended, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                for task in (ended, stopping):
                     task.cancel()
-                if dies in done:
-                    raise CliError(str(dies.result()), Exit.UNAVAILABLE)
-                if worker in done:
-                    worker.result()  # raises the worker's failure as one line
+                if ended in done:
+                    self._ended = ended.result()
+                    console.print(f"[red]✗[/] {escape(self._ended.line())}", soft_wrap=True)
                 console.print("Stopping: the worker finishes its in-flight work first…")
             finally:
                 stop.set()
@@ -301,6 +347,8 @@ class LocalStack:
         else:
             self._embedded = self.data_dir / "pgdata"
             url = await asyncio.to_thread(_start_embedded, self._embedded)
+            self._postmaster = _postmaster_pid(self._embedded)
+            data_folder.after_embedded_start(self.data_dir, self._postmaster)
             where = f"embedded PostgreSQL in {self.data_dir / 'pgdata'}"
         try:
             applied = await migrate_dsn(url)
@@ -381,6 +429,7 @@ class LocalApi:
     async def start(cls, database_url: str, temporal: TemporalSettings, issuer_url: str, port: int) -> "LocalApi":
         import uvicorn
 
+        from access.directory import load_directory
         from access.tokens import TokenVerifier
         from api.app import create_app
         from api.services import Services
@@ -394,7 +443,10 @@ class LocalApi:
             client = await connect(temporal)
         except (OSError, asyncpg.PostgresError, ValueError) as err:
             raise CliError(f"the HTTP API cannot start: {type(err).__name__}: {err}", Exit.UNAVAILABLE) from None
-        app = create_app(Services(verifier, pool, CaseClient(client, task_queue=temporal.task_queue)))
+        # The directory a task may be assigned from: on the local stack, the development
+        # issuer's people (ApiSettings.directory_path), as the docs say.
+        directory = load_directory(config.ApiSettings.read().directory_path)
+        app = create_app(Services(verifier, pool, CaseClient(client, task_queue=temporal.task_queue), directory))
         server = uvicorn.Server(_api_server_config(app, port))
         server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # ours stop the stack
         serving = asyncio.create_task(server.serve())
@@ -404,6 +456,10 @@ class LocalApi:
                 raise CliError(f"the HTTP API did not start on port {port}", Exit.UNAVAILABLE)
             await asyncio.sleep(0.05)
         return cls(f"http://127.0.0.1:{port}", server, serving, pool.close)
+
+    @property
+    def serving(self) -> asyncio.Task[None]:
+        return self._serving
 
     async def stop(self) -> None:
         self._server.should_exit = True
@@ -435,28 +491,28 @@ def _identities_file(name: str) -> Path:
 # --------------------------------------------------------------------------- helpers
 
 
-def _private_folder(data_dir: Path) -> None:
-    """The data folder and everything in it are its owner's only (0700/0600): the dev
-    server's history, its log and the database hold case data. umask covers what this
-    process and its children (the dev server, PostgreSQL) create from now on; the chmods,
-    what an older run left readable."""
-    os.umask(0o077)
-    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    data_dir.chmod(0o700)
-    for entry in data_dir.iterdir():
-        if entry.is_file() and not entry.is_symlink():
-            entry.chmod(entry.stat().st_mode & 0o700)
+#: Where the stack's own log lines go (the worker's, the API's, the SDK's warnings): the
+#: console keeps the lines written for people, never a traceback.
+LOG_FILE = "casework-up.log"
 
 
-@contextlib.contextmanager
-def _exclusive(data_dir: Path) -> Iterator[None]:
-    """One ``casework up`` per data folder: two dev servers on one SQLite file would corrupt it."""
-    with (data_dir / "up.lock").open("w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise CliError(f"another 'casework up' is running with the data folder {data_dir}", Exit.UNAVAILABLE) from None
-        yield
+def _log_to_file(path: Path) -> None:
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(config.LogSettings.read().level("WARNING"))
+    logging.captureWarnings(True)
+
+
+def _postmaster_pid(pgdata: Path) -> int | None:
+    """The embedded PostgreSQL's postmaster (first line of postmaster.pid), to watch it."""
+    try:
+        return int((pgdata / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 async def _until(stop: asyncio.Event, step: Awaitable[T]) -> T:

@@ -17,7 +17,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from casework import codec, config, search
-from casework.local_stack import database_url_or_embedded
+from local_stack.database import database_url_or_embedded
 from casework.binaries import temporal_cli, temporal_test_server
 from casework.temporal import data_converter
 from cid.db import WORKER_LOGIN, create_pool, login_as, migrate_dsn

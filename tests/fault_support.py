@@ -1,5 +1,5 @@
 """Fault tests with real processes: the ``casework-worker`` service as a subprocess that
-a test kills (the Temporal dev server is ``casework.local_stack.DevServer``), PostgreSQL
+a test kills (the Temporal dev server is ``local_stack.dev_server.DevServer``), PostgreSQL
 stopped and started, a driver that
 keeps acting on cases through all of it, the CID rows of a case as a comparable
 fingerprint, and the invariants every fault test ends with (``check_invariants``).
@@ -43,7 +43,7 @@ from casework.case import (
     TaskCompletion,
 )
 from casework.codec import KEYS_ENV, keyring_from_environment
-from casework.local_stack import free_port  # noqa: F401 - re-exported for the fault tests
+from local_stack.ports import free_port  # noqa: F401 - re-exported for the fault tests
 from casework.settings import ProcessSettings
 from cid.db import API_LOGIN, WORKER_LOGIN
 from tests.support import until  # noqa: F401 - re-exported for the fault tests

@@ -12,7 +12,8 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from casework import search
-from casework.local_stack import free_port, until  # noqa: F401 - free_port re-exported
+from local_stack.polling import until
+from local_stack.ports import free_port  # noqa: F401 - re-exported
 from casework.binaries import temporal_cli
 from casework.codec import CodecKey, KeyRing
 from casework.temporal import data_converter

@@ -25,7 +25,7 @@ from casework.case import (
     TaskCompletion,
 )
 from casework.referral import DISCLOSABLE_PURPOSE, Certificate, Referral
-from casework.local_stack import until  # the one polling helper, re-exported for the tests
+from local_stack.polling import until  # the one polling helper, re-exported for the tests
 from casework.settings import ProcessSettings
 from cid import intake
 from worker.service import build_worker

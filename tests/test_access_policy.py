@@ -24,20 +24,20 @@ ROOT = Path(__file__).resolve().parent.parent
 MAIN_HEADINGS = [
     "submit referral", "located", "left UK", "certificate", "representations", "list cases", "see case",
     "PD: intake", "PD: locating", "PD: detention", "PD: deportation", "PD: public_security",
-    "see task", "claim", "unclaim another's", "assign to teammate", "read audit", "decode history",
+    "see task", "claim", "unclaim another's", "assign to teammate", "read audit", "decode history", "operate",
 ]
-MAIN = {  # sub loc left cert reps | list see | PD intake locate detain deport pubsec | see-task claim unclaim assign | audit decode
-    Role.CC_WORKFLOW:       "Y..Y. YY Y.... Y... ..",
-    Role.CASEWORKER:        ".Y..Y YY ..YY. YY.Y ..",
-    Role.SENIOR_CASEWORKER: ".Y..Y YY ..YYY Y.YY ..",
-    Role.NBTC:              "..Y.. YY .Y... Y... ..",
-    Role.ICE:               ".Y... YY .YY.. Y... ..",
-    Role.PNC_BUREAU:        ".Y... .. ..... .... ..",
-    Role.DIRECTOR:          "..... YY ...Y. Y... ..",
-    Role.ACRO:              "Y..Y. YY ..... Y... ..",
-    Role.REMOVALS_CASEWORK: "..... .. ..... .... ..",
-    Role.OPERATOR:          "..... YY ..... Y... .Y",
-    Role.AUDITOR:           "..... YY ..... Y... Y.",
+MAIN = {  # sub loc left cert reps | list see | PD intake locate detain deport pubsec | see-task claim unclaim assign | audit decode operate
+    Role.CC_WORKFLOW:       "Y..Y. YY Y.... Y... ...",
+    Role.CASEWORKER:        ".Y..Y YY ..YY. YY.Y ...",
+    Role.SENIOR_CASEWORKER: ".Y..Y YY ..YYY Y.YY ...",
+    Role.NBTC:              "..Y.. YY .Y... Y... ...",
+    Role.ICE:               ".Y... YY .YY.. Y... ...",
+    Role.PNC_BUREAU:        ".Y... .. ..... .... ...",
+    Role.DIRECTOR:          "..... YY ...Y. Y... ...",
+    Role.ACRO:              "Y..Y. YY ..... Y... ...",
+    Role.REMOVALS_CASEWORK: "..... .. ..... .... ...",
+    Role.OPERATOR:          "..... YY ..... Y... .YY",
+    Role.AUDITOR:           "..... YY ..... Y... Y..",
 }
 
 TASK_KINDS_ORDER = [

@@ -316,7 +316,8 @@ def test_discovery_document(issuer: Running) -> None:
     doc = httpx.get(f"{issuer.url}/.well-known/openid-configuration").json()
     assert doc["issuer"] == issuer.url and doc["jwks_uri"] == f"{issuer.url}/jwks"
     assert doc["code_challenge_methods_supported"] == ["S256"]
-    assert set(doc["grant_types_supported"]) == {"authorization_code", "client_credentials"}
+    assert set(doc["grant_types_supported"]) == {"authorization_code", "client_credentials", "refresh_token"}
+    assert doc["revocation_endpoint"] == f"{issuer.url}/revoke"
 
 
 # ------------------------------------------------------------------ key rotation

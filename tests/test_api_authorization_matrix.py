@@ -337,6 +337,7 @@ OTHER_CELLS: list[tuple[str, Action, str, str, Any]] = [
     *[(f"PD: {p}", Action.READ_PERSONAL_DATA, "POST", "/cases/{case}/personal-data",
        (lambda p=p: {"purpose": p, "reason": "matrix test"}))
       for p in ("intake", "locating", "detention", "deportation", "public_security")],
+    ("operate", Action.OPERATE, "GET", "/ops/jobs", None),
 ]
 
 

@@ -123,7 +123,8 @@ async def test_completion_goes_through_the_case_and_records_the_subject(api: Api
     answer = await api.call("POST", f"/tasks/{task_id}/completion", "nbtc.finn", json={"outcome": "in_uk"})
     assert answer.status_code == 200, answer.text
     assert answer.json() | {"stage": None} == {"task_id": task_id, "case_id": case.id, "key": "nbtc_check-1",
-                                               "outcome": "in_uk", "stage": None, "completed_by": "nbtc.finn"}
+                                               "outcome": "in_uk", "stage": None, "closed": False,
+                                               "completed_by": "nbtc.finn"}
     row = await task_row(pool, task_id)
     assert (row["status"], row["outcome"], row["completed_by"]) == ("done", "in_uk", "nbtc.finn")
     assert ("nbtc.finn", "task completed", {"task": "nbtc_check-1", "outcome": "in_uk"}) in await audit(case)
@@ -134,6 +135,16 @@ async def test_completion_goes_through_the_case_and_records_the_subject(api: Api
     assert (await task_row(pool, task_id))["outcome"] == "in_uk"
     unknown = await api.call("POST", "/tasks/999999999/completion", "nbtc.finn", json={"outcome": "in_uk"})
     assert unknown.status_code == 404
+
+
+async def test_a_completion_that_closes_the_case_says_so(api: ApiStack, start) -> None:
+    """Issue 24 item 8: R11, left the UK, closes the case; the answer said "E-consideration"."""
+    case = await start()
+    task_id = await open_task_id(case, "nbtc_check")
+    answer = await api.call("POST", f"/tasks/{task_id}/completion", "nbtc.finn", json={"outcome": "left_uk"},
+                            headers={"Prefer": "wait=5"})
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["stage"], answer.json()["closed"]) == ("closed", True), answer.text
 
 
 async def test_the_cases_refusals_come_back_as_422_naming_the_rule_and_nothing_is_written(api: ApiStack, start, pool) -> None:

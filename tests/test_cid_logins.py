@@ -38,6 +38,7 @@ GRANTS: dict[str, dict[str, set[str]]] = {
                      API_LOGIN: set()},
     "convictions": {WORKER_LOGIN: {"INSERT", "SELECT(case_id,seq)"}, API_LOGIN: set()},
     "feed_acknowledgements": {WORKER_LOGIN: set(), API_LOGIN: {"INSERT", "SELECT"}},  # 0009: the API's feeds
+    "job_runs": {WORKER_LOGIN: {"INSERT", "SELECT"}, API_LOGIN: {"SELECT"}},  # 0015: the daily jobs write their runs, operators read them
     "intake_certificates": {WORKER_LOGIN: {"SELECT", "UPDATE(payload,taken_at)"},
                             API_LOGIN: {"INSERT", "SELECT(case_id,event_id,id,payload_sha256,submitted_at,submitted_by,taken_at)"}},
     "intake_referrals": {WORKER_LOGIN: {"SELECT", "UPDATE(payload,taken_at)"},

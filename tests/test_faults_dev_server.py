@@ -20,7 +20,7 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from casework.local_stack import DevServer
+from local_stack.dev_server import DevServer
 from casework.settings import default_deadline_days
 from casework.temporal import data_converter
 from tests.fault_support import (

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from api.problem_types import PROBLEM_TYPES
 from api.problems import REFUSAL_STATUS, Problem
 from casework.refusals import Refusal, RefusalCode, error, of_error
 from starter.api_client import Answer, error_for
@@ -21,6 +22,8 @@ DOCS_API = ROOT / "docs" / "api.md"
 def test_every_code_has_one_http_status_and_one_exit_status() -> None:
     assert set(REFUSAL_STATUS) == set(RefusalCode)
     assert set(EXIT_OF) == set(RefusalCode)
+    # The API's page of problem types explains each code under its status (api/problem_types.py).
+    assert {code: PROBLEM_TYPES[code.value].status for code in RefusalCode} == {c: str(s) for c, s in REFUSAL_STATUS.items()}
     documented = dict(re.findall(r"^\| `([a-z-]+)` \| (\d{3}) \| \d \|", DOCS_API.read_text(), re.MULTILINE))
     assert {RefusalCode(c): int(s) for c, s in documented.items()} == REFUSAL_STATUS  # docs/api.md "Refusals"
 

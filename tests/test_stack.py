@@ -34,7 +34,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 
 from casework import search
 from casework.case import TaskCompletion, case_id_for
-from casework.local_stack import free_port, port_taken
+from local_stack.ports import free_port, port_taken
 from casework.codec import load_key_file
 from casework.rules import OUTCOME_LEFT_UK
 from casework.temporal import data_converter
@@ -137,13 +137,16 @@ class Stack:
         self.proc: subprocess.Popen[bytes] | None = None
         self.runs = 0
 
-    def start(self) -> None:
+    def start(self, *, same_ports: bool = False, **extra_env: str) -> None:
+        """``same_ports``: the ports of the last run (a restart keeps the issuer's URL, so
+        the tokens it issued name it); ``extra_env``: settings for this run."""
         self.runs += 1
-        self.temporal_port, self.ui_port, self.codec_port = free_port(), free_port(), free_port()
-        self.api_port, self.issuer_port = free_port(), free_port()
+        if not (same_ports and self.runs > 1):
+            self.temporal_port, self.ui_port, self.codec_port = free_port(), free_port(), free_port()
+            self.api_port, self.issuer_port = free_port(), free_port()
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("TEMPORAL_", "CASEWORK_CODEC", "DATABASE_URL", "CASEWORK_DATA_DIR", "CASEWORK_OIDC",
-                                    "CASEWORK_API", "CASEWORK_STACK", "CASEWORK_DEV_ISSUER"))}
+                                    "CASEWORK_API", "CASEWORK_STACK", "CASEWORK_DEV_ISSUER"))} | extra_env
         # The stack makes its own payload key in the data folder, as on a newcomer's machine.
         env["CASEWORK_SHUTDOWN_GRACE_SECONDS"] = "5"
         if self.database_url:
@@ -292,6 +295,13 @@ async def test_up_serves_the_web_ui_and_starts_a_case_for_every_example(stack: S
     registered = await client.operator_service.list_search_attributes(
         ListSearchAttributesRequest(namespace="default"))
     assert {key.name for key in search.ALL} <= set(registered.custom_attributes)
+    # Issue 22: the daily jobs' schedules, made by casework up (active, next runs ahead).
+    from casework import schedules
+
+    jobs = {s.schedule_id: s for s in await schedules.states(client)}
+    assert set(jobs) == {j.schedule_id for j in schedules.JOBS}
+    assert all(s.exists and not s.paused and s.next_runs for s in jobs.values()), jobs
+    assert "Daily jobs scheduled" in stack.said()
 
     # The HTTP API and its development issuer, as stack.json names them: a system's token by
     # client credentials, and the example cases listed through the API.

@@ -25,6 +25,8 @@ from worker.health import start_health_server
 from worker.shared_code import share_workflow_code
 from worker.telemetry import prometheus_runtime
 from workflows.case import CaseWorkflow
+from workflows.jobs import JOB_WORKFLOWS
+from activities.jobs import JobActivities
 
 log = logging.getLogger("casework.worker")
 
@@ -35,16 +37,19 @@ DEFAULT_CACHE: int = config.WorkerSettings.model_fields["max_cached_workflows"].
 
 
 def build_worker(
-    client: Client, pool: asyncpg.Pool, task_queue: str, settings: ProcessSettings | None = None, **options: Any
+    client: Client, pool: asyncpg.Pool, task_queue: str, settings: ProcessSettings | None = None, *,
+    purge_pool: asyncpg.Pool | None = None, **options: Any
 ) -> Worker:
-    """``options`` go to ``Worker`` as they are (the benchmark sizes the workflow cache)."""
+    """``options`` go to ``Worker`` as they are (the benchmark sizes the workflow cache).
+    The daily jobs (workflows/jobs.py) run here too; ``purge_pool``: the owner's login, which
+    the retention purge job needs (activities/jobs.py)."""
     activities = CaseActivities(pool, settings or ProcessSettings())
     share_workflow_code()
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[CaseWorkflow],
-        activities=activities.registered(),
+        workflows=[CaseWorkflow, *JOB_WORKFLOWS],
+        activities=activities.registered() + JobActivities(pool, purge_pool).registered(),
         graceful_shutdown_timeout=config.WorkerSettings.read().shutdown_grace,
         **options,
     )
@@ -78,6 +83,7 @@ async def serve(
     pool = await create_pool(worker_database_url(database_url))
     try:
         await check_login(pool)
+        purge_pool = await create_pool(database_url, max_size=2) if database_url else None
     except BaseException:
         await pool.close()
         raise
@@ -85,6 +91,8 @@ async def serve(
     try:
         client = await connect(temporal, runtime=runtime)
     except BaseException:
+        if purge_pool is not None:
+            await purge_pool.close()
         await pool.close()
         raise
     stop = stop or _stop_on_signals()
@@ -94,7 +102,7 @@ async def serve(
             host, _, port = health_address.rpartition(":")
             health = await start_health_server(client, pool, host or "0.0.0.0", int(port))
         worker = build_worker(client, pool, temporal.task_queue, process or load_process_settings(),
-                              max_cached_workflows=max_cached_workflows)
+                              purge_pool=purge_pool, max_cached_workflows=max_cached_workflows)
         async with worker:
             log.info("worker polling task queue %s on %s", temporal.task_queue, temporal.address)
             if ready is not None:
@@ -104,6 +112,8 @@ async def serve(
     finally:
         if health is not None:
             await health.cleanup()
+        if purge_pool is not None:
+            await purge_pool.close()
         await pool.close()
 
 

@@ -29,6 +29,7 @@ from access.policy import Action, CaseRef
 from api.door import StrictJsonRoute, body_limit
 from api.failures import transient
 from api.auth import Who, allow
+from api.problem_types import INVALID_REQUEST
 from api.problems import FieldError, Problem, problem_responses
 from api.schemas import Receipt
 from api.resources import CaseId, as_case_ref
@@ -128,7 +129,7 @@ def _door(model: type[Event], data: dict[str, Any]) -> Event:
         errors = [FieldError(field=f"body.{f}" if f != "(document)" else "body", message=m)
                   for f, m in field_errors(err.errors())]
         detail = "; ".join(f"{e.field}: {e.message}" for e in errors[:5])
-        raise Problem(422, detail, kind="invalid-event", errors=errors) from None
+        raise Problem(422, detail, kind=INVALID_REQUEST, errors=errors) from None
 
 
 async def _deliver(svc: Svc, case_id: str, event: Event, response: Response, judged: str | None = None) -> Receipt:
@@ -219,7 +220,7 @@ async def certificate(case_id: CaseId, body: CertificateBody, who: Who, svc: Svc
         cert = parse_certificate(body.certificate.model_dump(mode="json"), date.today())  # type: ignore[attr-defined]
     except ValidationError as err:
         errors = [FieldError(field=f"body.certificate.{f}", message=m) for f, m in field_errors(err.errors())]
-        raise Problem(422, "; ".join(f"{e.field}: {e.message}" for e in errors[:5]), kind="invalid-certificate",
+        raise Problem(422, "; ".join(f"{e.field}: {e.message}" for e in errors[:5]), kind=INVALID_REQUEST,
                       errors=errors) from None
     _refuse_closed(case)
     judged = non_disclosable_reason(cert)  # R02/R03: said before the case destroys it
@@ -262,3 +263,11 @@ async def applied(case_id: CaseId, kind: EventKind, event_id: Annotated[str, Pat
         result, detail = EventResult.APPLIED, f"{kind.value} event {event_id} applied: {record.action}"
     return MessageApplied(case_id=case_id, kind=kind, event_id=event_id, result=result, action=record.action,
                           applied_at=record.occurred_at, detail=detail)
+
+
+@router.post("/cases/{case_id}/events/{kind}", include_in_schema=False)
+async def unknown_kind(case_id: CaseId, kind: EventKind, who: Who) -> None:  # type: ignore[valid-type]
+    """Every kind has its own route above; this one answers a kind that is not one (422
+    naming ``path.kind``, as ``GET .../events/{kind}/{event_id}`` does) rather than the
+    redirect and 405 that an unmatched POST got (issue 24 item 8)."""
+    raise Problem(404, f"no route for {kind.value} events here", kind="no-such-case")

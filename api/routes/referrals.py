@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from access.policy import Action
 from api.door import StrictJsonRoute, body_limit
 from api.auth import Who, allow
+from api.problem_types import INVALID_REQUEST
 from api.problems import FieldError, Problem, problem_responses
 from api.schemas import BatchAnswer, BatchItem, Started
 from api.services import Svc
@@ -45,7 +46,7 @@ def checked(data: Any, where: str = "body") -> Referral:
         errors = [FieldError(field=f"{where}.{field}" if field != "(document)" else where, message=message)
                   for field, message in field_errors(err.errors())]
         detail = "; ".join(f"{e.field}: {e.message}" for e in errors[:5])
-        raise Problem(422, detail, kind="invalid-referral", errors=errors) from None
+        raise Problem(422, detail, kind=INVALID_REQUEST, errors=errors) from None
 
 
 def conflict(result: SubmitResult) -> Problem:
@@ -88,7 +89,7 @@ async def submit_batch(referrals: Annotated[list[Any], Body()], who: Who, svc: S
     if len(referrals) > MAX_BATCH:
         raise Problem(413, f"{len(referrals)} referrals in one batch; at most {MAX_BATCH}: split them", kind="batch-too-large")
     if not referrals:
-        raise Problem(422, "no referral in this batch (an empty list)", kind="invalid-request",
+        raise Problem(422, "no referral in this batch (an empty list)", kind=INVALID_REQUEST,
                       errors=[FieldError(field="body", message="needs at least 1 item, none given")])
     items: list[BatchItem | None] = [None] * len(referrals)
     valid: dict[int, Referral] = {}
@@ -104,7 +105,7 @@ async def submit_batch(referrals: Annotated[list[Any], Body()], who: Who, svc: S
             del valid[index]
             problem = Problem(422, f"ACRO reference {referral.acro_reference} appears more than once in this batch "
                                    f"(first at index {earlier}); nothing was submitted for this one", rule="R01",
-                              kind="invalid-referral", errors=[FieldError(field=f"body.{index}.acro_reference",
+                              kind=INVALID_REQUEST, errors=[FieldError(field=f"body.{index}.acro_reference",
                                                                           message="appears more than once in this batch")])
             items[index] = BatchItem(index=index, status=422, result="refused", problem=problem.document)
     limit = asyncio.Semaphore(BATCH_CONCURRENCY)

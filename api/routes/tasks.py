@@ -12,12 +12,15 @@ import asyncio
 import logging
 import time
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import WorkflowExecutionStatus
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
+from temporalio.client import WorkflowQueryFailedError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
 from access.policy import Action, Assignment, allocation, decide
@@ -26,13 +29,14 @@ from api.door import StrictJsonRoute, body_limit
 from api.auth import Who, allow
 from api import cursors
 from api.failures import RETRY_AFTER, transient
+from api.problem_types import INVALID_REQUEST
 from api.problems import FieldError, Problem, problem_responses
 from api.security_events import Refused
 from api.schemas import CompletionOut, Held, TaskDetail, TaskOut, TaskPage, legal_outcomes
 from api.resources import task_ref, tasks_of
 from api.services import Services, Svc
 from casework.refusals import Refusal, RefusalCode, of_error
-from casework.case import Acting, TaskCompletion
+from casework.case import Acting, Stage, TaskCompletion
 from casework.tasks import ALLOCATE_CASE_OWNER, TASK_KINDS, AllocationOutcome
 from cid import read_model
 from cid.assignments import Holding, change_assignee
@@ -166,7 +170,7 @@ def _check_allocation(svc: Services, row: Any, body: CompletionIn) -> None:
     member = svc.directory.member(named.strip()) if isinstance(named, str) else None
     decision = allocation(task_ref(row), member)
     if not decision:
-        raise Problem(422, f"body.details.case_owner: {decision.reason}; nothing was recorded", kind="refused-allocation",
+        raise Problem(422, f"body.details.case_owner: {decision.reason}; nothing was recorded", kind=INVALID_REQUEST,
                       rule="R20", errors=[FieldError(field="body.details.case_owner", message=decision.reason)])
 
 
@@ -174,7 +178,7 @@ def _check_allocation(svc: Services, row: Any, body: CompletionIn) -> None:
              summary="Complete a task through the case's update; the case's refusals come back as they are",
              responses=problem_responses(400, 401, 403, 404, 409, 413, 422, 503), openapi_extra=body_limit(64 * 1024))
 async def complete_task(task_id: TaskId, body: CompletionIn, who: Who, svc: Svc, request: Request,
-                        response: Response) -> CompletionOut:
+                        response: Response, prefer: WaitPreference = None) -> CompletionOut:
     started = time.perf_counter()
     row = await _task_row(svc, task_id, who)
     read = time.perf_counter()
@@ -211,8 +215,63 @@ async def complete_task(task_id: TaskId, body: CompletionIn, who: Who, svc: Svc,
               "update": time.perf_counter() - read}
     response.headers["Server-Timing"] = ", ".join(f"{k};dur={v * 1e3:.1f}" for k, v in timing.items())
     log.debug("task %s completed: %s", task_id, response.headers["Server-Timing"])
+    wait = waited_seconds(prefer)
+    stage = await _stage_after(svc, row["case_id"], done.stage, wait) if wait else done.stage
     return CompletionOut(task_id=row["id"], case_id=row["case_id"], key=row["task_key"], outcome=done.outcome,
-                         stage=done.stage.value, completed_by=who.subject)
+                         stage=stage.value, closed=stage is Stage.CLOSED, completed_by=who.subject)
+
+
+WORKFLOW_EXECUTION_STATUS_RUNNING = WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
+WORKFLOW_EXECUTION_STATUS_COMPLETED = WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED
+#: The longest a completion's answer waits for the case to act on it (``Prefer: wait=N``).
+SETTLE_SECONDS = 5.0
+#: RFC 7240's request header, as completions read it.
+WaitPreference = Annotated[str | None, Header(
+    alias="Prefer", description="'wait=N' (RFC 7240): answer once the case has acted on the completion, waiting up to "
+                                f"N seconds (at most {SETTLE_SECONDS:.0f}), with the stage it went to")]
+
+
+def waited_seconds(prefer: str | None) -> float:
+    """RFC 7240 section 4.3: the ``wait`` preference in seconds (0 when not asked)."""
+    for part in (prefer or "").split(","):
+        name, _, value = part.split(";")[0].partition("=")
+        if name.strip().lower() == "wait":
+            try:
+                return max(0.0, min(float(value.strip()), SETTLE_SECONDS))
+            except ValueError:
+                return 0.0
+    return 0.0
+
+
+async def _stage_after(svc: Services, case_id: str, answered: Stage, wait: float) -> Stage:
+    """Where the case is once it has acted on the completion (issue 24 item 8: a closing
+    completion answered "the case is now at E-consideration"). The update answers when
+    the task is recorded, with the stage it was completed in; the case then goes on, by
+    activities, to its next wait or to 'closed'. So wait, up to ``wait`` seconds, until
+    the case has no activity or workflow task pending, and ask its own view; if the case
+    cannot be asked, the update's stage. Only when the caller asks (a person at a
+    terminal): it costs the case's next activities' time (about 0.3 s on a busy laptop),
+    which a system completing many tasks need not pay."""
+    client = svc.cases.temporal
+    request = DescribeWorkflowExecutionRequest(namespace=client.namespace, execution=WorkflowExecution(workflow_id=case_id))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    try:
+        while True:
+            # The raw description: the pending work is all this needs (no search attributes decoded).
+            raw = await client.workflow_service.describe_workflow_execution(request)
+            status = raw.workflow_execution_info.status
+            if status == WORKFLOW_EXECUTION_STATUS_COMPLETED:
+                return Stage.CLOSED
+            if status != WORKFLOW_EXECUTION_STATUS_RUNNING:
+                return answered
+            if (not raw.pending_activities and not raw.HasField("pending_workflow_task")) or loop.time() > deadline:
+                break
+            await asyncio.sleep(0.02)
+        view = await svc.cases.view(case_id, rpc_timeout=timedelta(seconds=wait))
+    except (RPCError, WorkflowQueryFailedError):
+        return answered
+    return view.stage
 
 
 # ---------------------------------------------------------------------------- who holds it

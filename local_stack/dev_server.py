@@ -1,45 +1,18 @@
-"""The pieces of a stack on one machine that ``casework up``, the tests and the
-benchmark share: the Temporal dev server as a child process, the case database
-(``DATABASE_URL`` or an embedded PostgreSQL), free ports, and polling until something holds."""
+"""The Temporal dev server as a child process this program owns: ``casework up``, the
+fault tests and the benchmark."""
 
 from __future__ import annotations
 
 import asyncio
-import socket
 import subprocess
-import urllib.error
-import urllib.request
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TextIO, TypeVar
+from typing import TextIO
 
-from casework import config
-
-T = TypeVar("T")
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nothing listens on now (another process may take it before we do)."""
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
-
-
-def port_taken(port: int, host: str = "127.0.0.1") -> bool:
-    """Whether something listens on ``host:port`` now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.settimeout(0.5)
-        return s.connect_ex((host, port)) == 0
-
-
-def http_ok(url: str) -> bool:
-    """Whether ``url`` answers 200 (blocking: call it in a thread from async code)."""
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
+from casework import search
+from casework.binaries import temporal_cli
+from local_stack.polling import until
+from local_stack.ports import free_port, http_ok
 
 
 def dev_server_command(
@@ -50,9 +23,6 @@ def dev_server_command(
     tests, the benchmark): on 127.0.0.1, its state in ``db_file`` (None: in memory), our
     search attributes registered (a workflow upserting an unknown one would stall), and no
     internet wanted. Without ``ui_port`` it is headless."""
-    from casework import search
-    from casework.binaries import temporal_cli
-
     args = [temporal_cli(), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(port),
             "--log-level", "warn", *search.dev_server_flags()]
     if db_file is not None:
@@ -70,37 +40,6 @@ def dev_server_command(
     if namespace != "default":
         args += ["--namespace", namespace]
     return args
-
-
-def database_url_or_embedded(pgdata: Path) -> tuple[str, str]:
-    """The CID: ``DATABASE_URL`` if set, else an embedded PostgreSQL in ``pgdata``
-    (started, or reused); returns (DSN, where it is, for people)."""
-    url = config.DatabaseSettings.read().database_url
-    if url:
-        return url, "DATABASE_URL"
-    from cid.embedded import start_embedded
-
-    return start_embedded(pgdata), f"embedded PostgreSQL in {pgdata}"
-
-
-async def until(
-    probe: Callable[[], Awaitable[T]], what: str, timeout: float = 60.0, every: float = 0.1,
-    *, holds: Callable[[T], object] | None = None,
-) -> T:
-    """Poll ``probe`` until it returns something truthy (or something ``holds`` accepts),
-    and return that; after ``timeout`` seconds fail with ``TimeoutError`` naming ``what``
-    (and, with ``holds``, the last value: it says how far it got)."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while True:
-        value = await probe()
-        if holds(value) if holds is not None else value:
-            return value
-        if loop.time() > end:
-            last = f"; last: {value!r}" if holds is not None else ""
-            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}{last}")
-        await asyncio.sleep(every)
-
 
 
 class DevServerStopped(RuntimeError):
@@ -166,6 +105,10 @@ class DevServer:
 
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
+
+    def returncode(self) -> int | None:
+        """How the started process ended (negative: the signal), None while it runs."""
+        return None if self.proc is None else self.proc.poll()
 
     def died(self) -> DevServerStopped | None:
         """Why the started server is no longer running, or None while it runs."""
