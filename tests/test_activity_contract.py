@@ -82,6 +82,15 @@ def test_the_worker_registers_every_activity_of_the_contract_under_its_recorded_
         assert activity._Definition.must_from_callable(method).ret_type == contract[name].ret_type, name
 
 
+def test_the_jobs_activities_are_registered_from_their_contract_too() -> None:
+    from activities.contract import JobActivityContract
+    from activities.jobs import JobActivities
+
+    registered = JobActivities(None).registered()  # type: ignore[arg-type]
+    assert [activity._Definition.must_from_callable(m).name for m in registered] == activity_names(JobActivityContract)
+    assert all(m.__func__ is not getattr(JobActivityContract, m.__name__) for m in registered)
+
+
 def test_every_activity_a_recorded_history_ran_is_in_the_contract() -> None:
     """Renaming one would leave live cases unable to run it: the names are histories'."""
     ran = {e["activityTaskScheduledEventAttributes"]["activityType"]["name"]

@@ -113,3 +113,24 @@ def test_a_case_continuing_as_new_is_503_and_a_refusal_is_not_transient() -> Non
     assert "continuing as new" in (problem.document.detail or "")
     refused = WorkflowUpdateFailedError(ApplicationError("R30: convictions not disclosable", type="Refused"))
     assert transient(refused, "acro-case-X") is None
+
+
+def test_the_cli_sends_again_only_when_nothing_was_done_and_says_how_often() -> None:
+    """starter/api_client.py: a 503 whose type says nothing was done (a busy case, Temporal
+    or the issuer not answering) is sent again after its Retry-After; one that may have been
+    applied (no answer in time) or any refusal is kept; the last line says how often it sent."""
+    from dataclasses import replace
+
+    from starter.api_client import Answer, _send_again_after, error_for
+
+    def problem(status: int, kind: str, detail: str = "") -> dict[str, object]:
+        return {"type": f"/docs/api#{kind}", "title": "Unavailable", "status": status, "detail": detail or kind}
+
+    busy = Answer(503, problem(503, "case-busy", "case X has too many updates in flight"), {"retry-after": "2"})
+    assert _send_again_after(busy) == 2
+    assert _send_again_after(Answer(503, problem(503, "unavailable"), {"retry-after": "5"})) == 5
+    assert _send_again_after(Answer(503, problem(503, "case-unavailable"), {"retry-after": "5"})) is None
+    assert _send_again_after(Answer(422, problem(422, "refused-by-case"), {"retry-after": "5"})) is None
+    line = error_for(replace(busy, tries=3, waited=4.0)).message
+    assert line.endswith("too many updates in flight (sent 3 times over 4 s; try again in 2 s)"), line
+    assert error_for(busy).message.endswith("(try again in 2 s)")

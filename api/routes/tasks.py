@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import WorkflowExecutionStatus
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
@@ -37,7 +37,7 @@ from api.resources import task_ref, tasks_of
 from api.services import Services, Svc
 from casework.refusals import Refusal, RefusalCode, of_error
 from casework.case import Acting, Stage, TaskCompletion
-from casework.tasks import ALLOCATE_CASE_OWNER, TASK_KINDS, AllocationOutcome
+from casework.tasks import ALLOCATE_CASE_OWNER, TASK_KINDS, AllocationOutcome, StaffId
 from cid import read_model
 from cid.assignments import Holding, change_assignee
 
@@ -161,13 +161,20 @@ def _refused_by_case(err: WorkflowUpdateFailedError, row: Any) -> Problem:
     return Problem.refused(refusal)
 
 
+_STAFF_ID = TypeAdapter(StaffId)
+
+
 def _check_allocation(svc: Services, row: Any, body: CompletionIn) -> None:
     """R20: the owner named in an allocation is a caseworker of the case's team, as the
     directory says (access.policy.allocation); 422 naming the field otherwise."""
     if row["kind"] != ALLOCATE_CASE_OWNER or body.outcome != AllocationOutcome.ALLOCATED:
         return
     named = body.details.get("case_owner")
-    member = svc.directory.member(named.strip()) if isinstance(named, str) else None
+    try:
+        staff_id = _STAFF_ID.validate_python(named)
+    except ValidationError:
+        return  # not a staff ID at all: the case's own check of the details refuses it, naming the field
+    member = svc.directory.member(staff_id)
     decision = allocation(task_ref(row), member)
     if not decision:
         raise Problem(422, f"body.details.case_owner: {decision.reason}; nothing was recorded", kind=INVALID_REQUEST,
