@@ -86,6 +86,10 @@ class CaseActivityContract:
         raise NotImplementedError
 
     @activity.defn
+    async def record_decision(self, cmd: r.RecordDecision) -> None:
+        raise NotImplementedError
+
+    @activity.defn
     async def close_case(self, cmd: r.CloseCase) -> None:
         raise NotImplementedError
 
