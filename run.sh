@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ./run.sh [casework up options]  - set this checkout up and start the local stack.
 #
-# A fresh machine needs only Python 3.11 or newer: this makes .venv if it is missing,
+# A fresh machine needs Python 3.11 or newer, and Node.js with npm (the inbox's assets): this makes .venv if it is missing,
 # installs the locked dependencies and the project into it when it is new or the lock file
 # (requirements-test.lock) has changed, then runs
 # `casework up` (Temporal dev server + Web UI, case database, worker, example referrals).
@@ -52,6 +52,28 @@ casework_setup() {
     fi
     echo "$want" >"$stamp"
   fi
+  casework_assets
+}
+
+# The web inbox's GOV.UK Frontend assets (docs/inbox.md): node_modules/ from the committed
+# package-lock.json (versions and integrity hashes), installed only when the lock changed.
+casework_assets() {
+  local stamp=node_modules/.casework-lock.sha256 want
+  want="$(sha256sum package-lock.json | cut -d' ' -f1)"
+  if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+    return 0
+  fi
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    echo "setup: Node.js and npm are needed for the web inbox's GOV.UK Frontend assets (package-lock.json);" \
+      "install them (Debian: apt-get install nodejs npm) and run again" >&2
+    exit 5
+  fi
+  echo "setup: installing the web inbox's assets (npm ci from package-lock.json)" >&2
+  if ! npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >&2; then
+    echo "setup: npm ci failed (see above)" >&2
+    exit 5
+  fi
+  echo "$want" >"$stamp"
 }
 
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then

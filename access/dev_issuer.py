@@ -94,6 +94,10 @@ class Client:
     scopes: tuple[str, ...] = ()
     redirect_uris: tuple[str, ...] = ()
     public: bool = False
+    #: A registered loopback redirect with no port matches any port (RFC 8252 7.3), as
+    #: for a public client: the web inbox's API runs on whatever port the local stack or
+    #: a test chose (issue 21).
+    loopback_any_port: bool = False
 
 
 @dataclass(frozen=True)
@@ -130,7 +134,7 @@ def load_identities(path: str | Path) -> Identities:
         if public and not redirects:
             raise DevIssuerRefused(f"identities file {path}: {where} is public, so it signs people in: give redirect_uris")
         clients[cid] = Client(cid, secret, names(e, "roles", where), names(e, "teams", where),
-                              names(e, "scopes", where), redirects, public)
+                              names(e, "scopes", where), redirects, public, bool(e.get("loopback_any_port", False)))
     clash = set(users) & set(clients)
     if clash:  # a person whose sub equals a client ID would pass for that system (RFC 9068 2.2)
         raise DevIssuerRefused(f"identities file {path}: {', '.join(sorted(clash))} is both a user and a client")
@@ -195,8 +199,8 @@ def _oauth_error(error: str, description: str, status: int = 400, **headers: str
 
 
 def _redirect_matches(registered: str, given: str, public: bool) -> bool:
-    """Exact match; for a public (native) client a registered loopback IP literal with no
-    port matches any port (RFC 8252 section 7.3)."""
+    """Exact match; for a public (native) client, or one marked ``loopback_any_port``, a
+    registered loopback IP literal with no port matches any port (RFC 8252 section 7.3)."""
     if given == registered:
         return True
     r, g = urlsplit(registered), urlsplit(given)
@@ -315,7 +319,8 @@ class DevIssuer:
         if client is None or not client.redirect_uris:
             return HTMLResponse("<p>Unknown client, or a client that does not sign people in.</p>", status_code=400)
         redirect = params.get("redirect_uri", "")
-        if not any(_redirect_matches(r, redirect, client.public) for r in client.redirect_uris):
+        any_port = client.public or client.loopback_any_port
+        if not any(_redirect_matches(r, redirect, any_port) for r in client.redirect_uris):
             return HTMLResponse("<p>That redirect_uri is not registered for this client.</p>", status_code=400)
         return client, redirect
 

@@ -21,7 +21,8 @@ from casework.referral import DISCLOSABLE_PURPOSE, Certificate, first_conviction
 from casework.rules import NON_DISCLOSABLE_NOTE
 from casework.settings import ProcessSettings
 from activities.contract import CaseActivityContract
-from cid import case_record, inbox, intake
+from casework.decisions import Decision
+from cid import case_record, decisions, inbox, intake
 
 
 class _CertificateRefused(Exception):
@@ -71,6 +72,16 @@ class CaseActivities(CaseActivityContract):
                 conn, cmd.case_id, "referral-received", cmd.actor, "referral received", cmd.at,
                 {"disclosable": disclosable, "eea": eea, "rule": "R01"},
             )
+            # Issue 20: the intake's decisions, in the transaction that takes them.
+            taken = [("referral", rules.referral_decision(by=cmd.actor, eea=eea, nationalities=referral.nationalities)),
+                     ("certificate-1", rules.disclosable_decision(certificate, by=cmd.actor))]
+            if not disclosable:
+                taken.append(("certificate-1-r61", rules.criminal_proceedings_decision(certificate)))
+            else:
+                taken.append(("exclusion-check", rules.exclusion_decision(
+                    (c.category for c in certificate.convictions), self.settings.most_serious_categories)))
+            for step, decision in taken:
+                await decisions.record(conn, cmd.case_id, step, decision, cmd.actor, cmd.at)
             return r.ReferralFacts(
                 disclosable=disclosable, eea=eea, most_serious=most_serious,
                 whereabouts=referral.whereabouts.status, release_date=referral.whereabouts.release_date,
@@ -113,6 +124,8 @@ class CaseActivities(CaseActivityContract):
                     conn, cmd.case_id, f"certificate-{cmd.seq}", cmd.actor, keys.CERTIFICATE_RECEIVED, cmd.at,
                     {"seq": cmd.seq, "disclosable": disclosable, "event_id": cmd.event_id},
                 )
+                await decisions.record(conn, cmd.case_id, f"certificate-{cmd.seq}",
+                                       rules.disclosable_decision(certificate, by=cmd.actor), cmd.actor, cmd.at)
             facts = await intake.certificate_facts(conn, cmd.case_id, cmd.seq)
             return r.CertificateFacts(disclosable=facts["disclosable"], most_serious=facts["most_serious"])
 
@@ -134,12 +147,16 @@ class CaseActivities(CaseActivityContract):
                 conn, cmd.case_id, f"certificate-{cmd.seq}-destroyed", r.SYSTEM_ACTOR,
                 "non-disclosable certificate destroyed", cmd.at, {"seq": cmd.seq, "rule": "R03"},
             )
+            await decisions.record(conn, cmd.case_id, f"certificate-{cmd.seq}-destroyed",
+                                   rules.destroyed_decision(cmd.seq), r.SYSTEM_ACTOR, cmd.at)
 
     @activity.defn
     async def register_case(self, cmd: r.RegisterCase) -> None:
         """R04: subject (matched, never duplicated), convictions, calendar, PNC check, paper file."""
         async with self.pool.acquire() as conn, conn.transaction():
-            subject_id = await intake.match_or_create_subject(conn, cmd.case_id)
+            subject_id, subject = await intake.match_or_create_subject(conn, cmd.case_id)
+            if subject is not None:  # None: a repeat, recorded the first time
+                await decisions.record(conn, cmd.case_id, "subject", subject, r.SYSTEM_ACTOR, cmd.at)
             count = await intake.record_convictions(conn, cmd.case_id, subject_id)
             await intake.add_calendar_event(conn, cmd.case_id, cmd.at)
             await case_record.send_message(
@@ -164,9 +181,11 @@ class CaseActivities(CaseActivityContract):
     async def route_case(self, cmd: r.RouteCase) -> str:
         """R06: the team from the routing table."""
         async with self.pool.acquire() as conn, conn.transaction():
-            team = await intake.route(conn, cmd.eea, cmd.whereabouts)
+            routing = await intake.route(conn, cmd.eea, cmd.whereabouts)
+            team = routing.subject
             if team is None:
                 raise LookupError("no route in team_routes matches this case: add a catch-all row")
+            await decisions.record(conn, cmd.case_id, "routed", routing, r.SYSTEM_ACTOR, cmd.at)
             await case_record.update_case(conn, cmd.case_id, cmd.at, team=team)
             await case_record.audit(
                 conn, cmd.case_id, "routed", r.SYSTEM_ACTOR, "referred to team", cmd.at,
@@ -257,6 +276,12 @@ class CaseActivities(CaseActivityContract):
         if earlier.get("content_sha256") != cmd.content_hash:
             return r.MessageStatus.CONFLICT
         return r.MessageStatus.NEW if earlier.get("delivery") == cmd.delivery else r.MessageStatus.REPEAT
+
+    @activity.defn
+    async def record_decision(self, cmd: r.RecordDecision) -> None:
+        """Issue 20: a decision the workflow took, once per (case, step)."""
+        decision = Decision.from_stored(cmd.rule, cmd.outcome, cmd.subject, cmd.facts)
+        await decisions.record(self.pool, cmd.case_id, cmd.step, decision, cmd.actor, cmd.at)
 
     @activity.defn
     async def close_case(self, cmd: r.CloseCase) -> None:

@@ -86,6 +86,10 @@ class CaseActivityContract:
         raise NotImplementedError
 
     @activity.defn
+    async def record_decision(self, cmd: r.RecordDecision) -> None:
+        raise NotImplementedError
+
+    @activity.defn
     async def close_case(self, cmd: r.CloseCase) -> None:
         raise NotImplementedError
 
@@ -94,6 +98,26 @@ class CaseActivityContract:
         return [getattr(self, name) for name in activity_names()]
 
 
-def activity_names() -> list[str]:
-    """Every activity of the contract, by the method (and recorded) name."""
-    return [name for name, member in vars(CaseActivityContract).items() if inspect.iscoroutinefunction(member)]
+class JobActivityContract:
+    """The daily jobs' activities (workflows/jobs.py); the bodies are ``JobActivities``'
+    (activities/jobs.py)."""
+
+    @activity.defn
+    async def run_sweep_job(self, run_key: str) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @activity.defn
+    async def run_purge_job(self, run_key: str) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @activity.defn
+    async def record_failed_job(self, job: str, run_key: str, reason: str) -> None:
+        raise NotImplementedError
+
+    def registered(self) -> list[Callable[..., Any]]:
+        return [getattr(self, name) for name in activity_names(JobActivityContract)]
+
+
+def activity_names(contract: type = CaseActivityContract) -> list[str]:
+    """Every activity of a contract, by the method (and recorded) name."""
+    return [name for name, member in vars(contract).items() if inspect.iscoroutinefunction(member)]

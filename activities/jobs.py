@@ -20,13 +20,14 @@ import asyncpg
 from temporalio import activity
 
 from casework import config, metrics
+from activities.contract import JobActivityContract
 from activities.sweep import sweep_report
 from cid import jobs, retention
 
 PURGE_ACTOR = "system:retention-job"
 
 
-class JobActivities:
+class JobActivities(JobActivityContract):
     def __init__(self, pool: asyncpg.Pool, purge_pool: asyncpg.Pool | None = None) -> None:
         self.pool = pool
         self.purge_pool = purge_pool
@@ -62,6 +63,3 @@ class JobActivities:
     @activity.defn
     async def record_failed_job(self, job: str, run_key: str, reason: str) -> None:
         await self._record(job, run_key, datetime.now(timezone.utc), "failed", {"reason": reason})
-
-    def registered(self) -> list:
-        return [self.run_sweep_job, self.run_purge_job, self.record_failed_job]

@@ -18,7 +18,9 @@ from api import docs_pages, failures, problems
 from api.door import Door
 from api.security_events import Watch
 from api.routes import audit, cases, events, feeds, me, ops, referrals, tasks
+from api.inbox.web import create_inbox
 from api.services import Services, make_services
+from casework.config import InboxSettings
 
 API_VERSION = "1"
 DESCRIPTION = """Cases of the ACRO overseas-convictions process, for people and other systems.
@@ -46,6 +48,7 @@ def create_app(
     made: Services | None = None,
     *,
     make: Callable[[], Awaitable[tuple[Services, Callable[[], Awaitable[None]]]]] | None = None,
+    inbox: InboxSettings | None = None,
 ) -> FastAPI:
     """``made``: services the caller owns; otherwise ``make()`` gives services and their closer."""
 
@@ -71,6 +74,9 @@ def create_app(
     failures.install(app)
     for module in (referrals, events, cases, tasks, feeds, audit, ops, me):
         app.include_router(module.router)
+
+    # The caseworkers' web inbox (docs/inbox.md): same process, same services and policy.
+    app.mount("/inbox", create_inbox(lambda: app.state.services, inbox, watch=app.state.watch))
 
     @app.get("/live", tags=["health"], summary="The process is up (no authentication)")
     async def live() -> dict[str, str]:

@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.problem_types import INVALID_REQUEST, PAGE
 from api.security_events import Refused, watch_of
 from api.schemas import FieldError, ProblemDocument  # noqa: F401 - their home is api.schemas
-from casework.refusals import field_errors
+from casework.refusals import Refusal, RefusalCode, field_errors
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,27 @@ TITLES = {
 }
 
 
+#: The one table from a refusal's code to its HTTP status (issue 20): a condition gets one
+#: status wherever it is met, and a reworded refusal keeps it.
+REFUSAL_STATUS: dict[RefusalCode, int] = {
+    RefusalCode.CASE_CLOSED: 409,
+    RefusalCode.CASE_BUSY: 503,
+    RefusalCode.OLDER_RELEASE: 409,
+    RefusalCode.TASK_DONE: 409,
+    RefusalCode.NO_OPEN_TASK: 409,
+    RefusalCode.CASE_DORMANT: 422,
+    RefusalCode.TASK_BEING_COMPLETED: 409,
+    RefusalCode.NOT_PERMITTED: 403,
+    RefusalCode.OUTCOME_REFUSED: 422,
+    RefusalCode.DETAILS_REFUSED: 422,
+    RefusalCode.CONVICTIONS_NOT_DISCLOSABLE: 422,
+    RefusalCode.CONFLICTING_REPEAT: 409,
+    RefusalCode.CERTIFICATE_REFUSED: 422,
+    RefusalCode.INVALID_DELIVERY: 422,
+    RefusalCode.REFUSED: 422,
+}
+
+
 class Problem(Exception):
     """Raise anywhere in a request to answer with a problem document."""
 
@@ -64,6 +85,14 @@ class Problem(Exception):
         self.headers = dict(headers or {})
         if retry_after is not None:
             self.headers["Retry-After"] = str(retry_after)
+
+    @classmethod
+    def refused(cls, refusal: Refusal, **kw: Any) -> "Problem":
+        """A refusal of the case as a problem: its status from ``REFUSAL_STATUS``, its code
+        as the problem's type and ``code``, its rule as ``rule``."""
+        problem = cls(REFUSAL_STATUS[refusal.code], refusal.message, kind=refusal.code.value, rule=refusal.rule, **kw)
+        problem.document.code = refusal.code
+        return problem
 
 
 def response(problem: Problem, request: Request | None = None) -> JSONResponse:

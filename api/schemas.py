@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from access.policy import Purpose
 from casework.case import EventKind, EventResult, Stage
+from casework.refusals import RefusalCode
 from casework.rules import MAX_PURPOSE_CHARS
 from casework.tasks import TASK_KINDS
 
@@ -33,6 +34,7 @@ class ProblemDocument(BaseModel):
     detail: str | None = None
     instance: str | None = None
     rule: str | None = None
+    code: RefusalCode | None = Field(None, description="The refusal's code (docs/api.md, 'Refusals'), when the case refused")
     errors: list[FieldError] | None = None
 
 
@@ -259,3 +261,34 @@ class Receipt(BaseModel):
     detail: str
     stage: Stage | None = Field(description="The case's stage when it applied the message; null when only sent")
     non_disclosable: str | None = Field(None, description="A certificate judged non-disclosable (R02/R03): why")
+
+
+# ---------------------------------------------------------------------------- decisions (issue 20)
+
+
+class DecisionFact(BaseModel):
+    """A fact a decision rests on, as the trail shows it: a personal fact's value is never here."""
+
+    name: str
+    source: str = Field(description="referral, certificate, message, task, clock, settings or case")
+    shown: str
+    by: str | None = Field(None, description="The sender of a message or who gave a task's outcome")
+    value: Any = Field(None, description="Absent for a fact that describes the person (R60)")
+
+
+class DecisionOut(BaseModel):
+    id: int
+    case_id: str
+    step: str
+    rule: str
+    outcome: str
+    subject: str | None = None
+    sentence: str = Field(description="The rule's template applied to the decision")
+    facts: list[DecisionFact]
+    actor: str
+    decided_at: datetime
+
+
+class DecisionPage(BaseModel):
+    decisions: list[DecisionOut]
+    next_after: int = Field(description="Give as ``after`` to read on")

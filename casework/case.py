@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from casework.keys import WORKFLOW_ID_PREFIX
 from casework.referral import WhereaboutsStatus, check_release_date
+from casework.refusals import RefusalCode
 
 Actor = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9._@:-]{2,64}$")]
 # No control characters: an event ID is recorded in the CID (PostgreSQL refuses NUL), and a
@@ -292,6 +293,9 @@ class EventReceipt(Model):
     result: EventResult
     detail: str
     stage: Stage
+    #: A refusal's code and rule (issue 20); None unless ``result`` is refused.
+    code: RefusalCode | None = None
+    rule: str | None = None
 
 
 # --- Updates -----------------------------------------------------------------------

@@ -444,6 +444,32 @@ class DevIssuerSettings(Settings):
         "How long a person's sign-in lasts: its refresh token's absolute lifetime (a working day)"))
 
 
+# ------------------------------------------------------------------ the web inbox (api/inbox/, docs/inbox.md)
+
+
+class InboxSettings(Settings):
+    """The web inbox's sign-in and session: the OpenID Connect client it signs people in as,
+    at the issuer of ``CASEWORK_OIDC_ISSUER``, and its session's key and timeouts."""
+
+    model_config = SettingsConfigDict(env_prefix="CASEWORK_INBOX_")
+
+    client_id: str = Field("casework-inbox", description=(
+        "The inbox's confidential client at the issuer; its redirect URI is `<the API's URL>/inbox/auth/callback`"))
+    client_secret: str = Field("dev-inbox-secret", repr=False, description=(
+        "That client's secret (the default is the development issuer's, `deploy/dev-identities.toml`)"))
+    session_key: str | None = Field(None, min_length=32, repr=False, description=(
+        "Signs the session cookie (the sign-in's state); replicas share one. Unset: a random key per "
+        "process, so a restart signs everyone out"))
+    idle_minutes: int = Field(30, ge=1, le=24 * 60, description="A session unused this long is over")
+    absolute_hours: int = Field(8, ge=1, le=24, description="A session is over this long after sign-in, however used")
+    secure_cookies: bool | None = Field(None, description=(
+        "Mark the cookie Secure (sent over TLS only). Unset: on, except on the local stack (`CASEWORK_STACK=local`, "
+        "plain http on loopback)"))
+    assets_dir: str | None = Field(None, description=(
+        "GOV.UK Frontend's compiled files (`dist/govuk` of the npm package). Unset: the checkout's "
+        "`node_modules`, which the setup installs (`npm ci`)"))
+
+
 # ------------------------------------------------------------------ the list (docs/configuration.md)
 
 #: Every model, by the programs that read it, in the order docs/configuration.md lists them.
@@ -461,6 +487,7 @@ MODELS: dict[type[Settings], str] = {
     CliSettings: "the CLI",
     AccessSettings: "the API, the codec server (`oidc`)",
     DevIssuerSettings: "the development issuer",
+    InboxSettings: "the API (its web inbox)",
 }
 
 

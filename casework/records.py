@@ -80,6 +80,20 @@ class RouteCase(Record):
     whereabouts: str
 
 
+class RecordDecision(Record):
+    """Issue 20: a decision the case took at ``step`` (casework/decisions.py), by ``actor``.
+
+    ``facts`` are ``Fact.stored()`` forms: the activity rebuilds the decision, so the
+    sentence recorded is the rule's template applied to it, not words the workflow sent."""
+
+    step: str
+    actor: str
+    rule: str
+    outcome: str
+    subject: str | None = None
+    facts: list[dict[str, Any]] = Field(default_factory=list)
+
+
 class OpenInboxTask(Record):
     """Open a task's inbox row in the CID (the task as the case holds it: ``casework.case.OpenTask``)."""
 

@@ -1,4 +1,12 @@
-"""Refusals of bad input in the project's words, not pydantic's.
+"""Refusals: the one closed list of what the case can refuse (``RefusalCode``), and bad
+input in the project's words, not pydantic's.
+
+A refusal is a code from ``RefusalCode`` and the rule that refused, as fields; the
+sentence is for people. The workflow raises ``error(refusal)`` (an ``ApplicationError``
+whose type is the code and whose details carry code and rule) and answers receipts with
+the code and rule; the API maps a code to an HTTP status by one table
+(``api/problems.py``), the CLI to an exit status by another (``starter/exits.py``).
+Nothing decides by reading a sentence: a reworded refusal keeps its status.
 
 pydantic's messages ("Value error, …", "List should have at least 1 item after
 validation, not 0", "Input should be a valid dictionary or instance of Referral") are
@@ -9,9 +17,89 @@ Every place that turns a ``ValidationError`` into lines for people uses ``proble
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
+
+if TYPE_CHECKING:
+    from temporalio.exceptions import ApplicationError
+
+
+class RefusalCode(StrEnum):
+    """Every refusal the case (validator, update, message receipt) can give."""
+
+    #: The case is closed (or closing): nothing new is taken. One status everywhere.
+    CASE_CLOSED = "case-closed"
+    #: The case is continuing as new: send again (the case client does, by itself).
+    CASE_BUSY = "case-busy"
+    #: A case of an older release, which takes messages only as signals.
+    OLDER_RELEASE = "older-release"
+    #: The task was settled already (the refusal says by whom and when).
+    TASK_DONE = "task-done"
+    #: The case has no open task by that key.
+    NO_OPEN_TASK = "no-open-task"
+    #: R40: the case is dormant (R16): nothing is open and nothing decided until the person is located.
+    CASE_DORMANT = "case-dormant"
+    #: Another completion of the task is being applied.
+    TASK_BEING_COMPLETED = "task-being-completed"
+    #: The verified principal may not complete this task (the policy, inside the case).
+    NOT_PERMITTED = "not-permitted"
+    #: The task table refuses this outcome or its details.
+    OUTCOME_REFUSED = "outcome-refused"
+    #: Details too large, or holding what cannot be recorded (a NUL).
+    DETAILS_REFUSED = "details-refused"
+    #: R30/R61: an outcome that needs disclosable convictions, and they are not.
+    CONVICTIONS_NOT_DISCLOSABLE = "convictions-not-disclosable"
+    #: The event ID came before with different content.
+    CONFLICTING_REPEAT = "conflicting-repeat"
+    #: A certificate the case cannot take (none under that ID, an impossible date).
+    CERTIFICATE_REFUSED = "certificate-refused"
+    #: A delivery that is not one event.
+    INVALID_DELIVERY = "invalid-delivery"
+    #: A refusal from a release that sent no code (kept only for those).
+    REFUSED = "refused"
+
+
+#: The rule behind a code, when the code alone names it.
+RULE_OF: dict[RefusalCode, str] = {RefusalCode.CONVICTIONS_NOT_DISCLOSABLE: "R30", RefusalCode.CASE_DORMANT: "R40"}
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A refusal as a value: its code, the sentence for people, and the rule that refused."""
+
+    code: RefusalCode
+    message: str
+    rule: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.rule is None and self.code in RULE_OF:
+            object.__setattr__(self, "rule", RULE_OF[self.code])
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def error(refusal: Refusal, *, retryable: bool = False) -> "ApplicationError":
+    """The refusal as the workflow raises it: type is the code, details carry code and rule."""
+    # Imported here: the command line reads the codes and should not load Temporal to start.
+    from temporalio.exceptions import ApplicationError
+
+    return ApplicationError(refusal.message, {"code": refusal.code.value, "rule": refusal.rule},
+                            type=refusal.code.value, non_retryable=not retryable)
+
+
+def of_error(err: BaseException | None) -> Refusal | None:
+    """The refusal an ``ApplicationError`` carries (by its type, never its message); None
+    for any other failure."""
+    from temporalio.exceptions import ApplicationError
+
+    if not isinstance(err, ApplicationError) or err.type not in RefusalCode._value2member_map_:
+        return None
+    details = err.details[0] if err.details and isinstance(err.details[0], dict) else {}
+    return Refusal(RefusalCode(err.type), " ".join(str(err.message).split()), details.get("rule"))
 
 _JSON_TYPES = {dict: "an object", list: "a list", str: "text", bool: "true or false", int: "a number",
                float: "a number", type(None): "null"}

@@ -4,8 +4,6 @@ matches docs/rules.md and that every rule is cited by a test."""
 
 from __future__ import annotations
 
-import re
-
 RULES: dict[str, str] = {
     # Stage A - referral intake (CC Workflow)
     "R01": "A referral carries what ACRO has; reference, name, nationality and a conviction are required",
@@ -56,11 +54,3 @@ RULES: dict[str, str] = {
     "R61": "A certificate for criminal proceedings is never the basis of a deportation decision",
 }
 
-
-_RULE_ID = re.compile(r"\bR\d{2}\b")
-
-
-def first_rule_id(text: str) -> str | None:
-    """The first rule ID a refusal names ("R30/R61: refused ..." gives R30), or None."""
-    found = _RULE_ID.search(text)
-    return found.group(0) if found else None

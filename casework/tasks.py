@@ -15,7 +15,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, ValidationInfo, field_validator
 
 from casework import refusals
 from casework.keys import DIRECTOR  # noqa: F401 - the Director is a team of this table
@@ -44,7 +44,7 @@ class WithReason(Details):
 
 
 class Allocated(Details):
-    case_owner: StaffId
+    case_owner: StaffId = Field(description="The case owner's staff ID, for example cw.ben")
 
 
 class IceLocated(Details):

@@ -12,7 +12,8 @@ import asyncpg
 from casework.case import case_id_for
 from casework.keys import WORKFLOW_ID_PREFIX
 from casework.referral import Certificate, Referral
-from casework.rules import ACRO_REFERRAL_EVENT, Identity, Route, route_team, subject_match_keys
+from casework.decisions import Decision
+from casework.rules import ACRO_REFERRAL_EVENT, Identity, Route, route_decision, subject_decision, subject_match_keys
 
 SUBJECT_LOCK = 0x5B1EC7  # serialises subject matching across workers (R04: no duplicates)
 
@@ -202,8 +203,9 @@ async def destroy_certificate(conn: asyncpg.Connection, case_id: str, seq: int, 
     return done is not None
 
 
-async def match_or_create_subject(conn: asyncpg.Connection, case_id: str) -> int:
-    """R04: the subject named by the referral, created only if no existing one matches."""
+async def match_or_create_subject(conn: asyncpg.Connection, case_id: str) -> tuple[int, Decision | None]:
+    """R04: the subject named by the referral, created only if no existing one matches; with
+    the decision (matched by which kind of identifier, or created), None on a repeat."""
     await conn.execute("SELECT pg_advisory_xact_lock($1)", SUBJECT_LOCK)
     row = await conn.fetchrow(
         "SELECT c.subject_id AS matched, r.* FROM cases c JOIN referrals r ON r.case_id = c.id WHERE c.id = $1",
@@ -212,7 +214,7 @@ async def match_or_create_subject(conn: asyncpg.Connection, case_id: str) -> int
     if row is None:
         raise LookupError(f"no referral recorded for {case_id}")
     if row["matched"] is not None:  # a repeat of this step
-        return int(row["matched"])
+        return int(row["matched"]), None
     keys = subject_match_keys(
         Identity(
             name=row["name"],
@@ -221,13 +223,15 @@ async def match_or_create_subject(conn: asyncpg.Connection, case_id: str) -> int
             documents=tuple((d["issuing_country"], d["kind"], d["number"]) for d in row["identity_documents"]),
         )
     )
-    subject_id = None
+    subject_id = matched_key = None
     if keys:
-        subject_id = await conn.fetchval(
-            "SELECT subject_id FROM subject_identifiers WHERE match_key = ANY($1::text[])"
+        found = await conn.fetchrow(
+            "SELECT subject_id, match_key FROM subject_identifiers WHERE match_key = ANY($1::text[])"
             " ORDER BY array_position($1::text[], match_key) LIMIT 1",
             keys,
         )
+        if found is not None:
+            subject_id, matched_key = found["subject_id"], found["match_key"]
     if subject_id is None:
         subject_id = await conn.fetchval(
             "INSERT INTO subjects (name, aliases, date_of_birth, nationalities, pnc_id)"
@@ -239,7 +243,7 @@ async def match_or_create_subject(conn: asyncpg.Connection, case_id: str) -> int
         [(key, subject_id) for key in keys],
     )
     await conn.execute("UPDATE cases SET subject_id = $2 WHERE id = $1", case_id, subject_id)
-    return int(subject_id)
+    return int(subject_id), subject_decision(matched_key, keys)
 
 
 async def record_convictions(conn: asyncpg.Connection, case_id: str, subject_id: int) -> int:
@@ -285,7 +289,8 @@ async def create_paper_file(conn: asyncpg.Connection, case_id: str, at: datetime
     return reference
 
 
-async def route(conn: asyncpg.Connection, eea: bool, whereabouts: str) -> str | None:
+async def route(conn: asyncpg.Connection, eea: bool, whereabouts: str) -> Decision:
+    """R06: the routing decision (its subject the team; which row matched) from team_routes."""
     rows = await conn.fetch("SELECT priority, eea, whereabouts, team FROM team_routes")
     routes = [Route(r["priority"], r["team"], r["eea"], r["whereabouts"]) for r in rows]
-    return route_team(routes, eea=eea, whereabouts=whereabouts)
+    return route_decision(routes, eea=eea, whereabouts=whereabouts)

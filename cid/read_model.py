@@ -10,7 +10,7 @@ knows who calls; the API filters by what the caller may see (``Visible``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -200,6 +200,10 @@ class TaskFilters:
     #: "mine": tasks of these teams, or whose team or assignee is this subject.
     mine_teams: tuple[str, ...] | None = None
     mine_subject: str | None = None
+    #: Only tasks nobody holds (the inbox's "Unassigned" queue).
+    unassigned: bool = False
+    #: Only tasks due before this time (the inbox's filter panel).
+    due_before: datetime | None = None
 
 
 async def api_tasks(
@@ -207,19 +211,7 @@ async def api_tasks(
 ) -> list[asyncpg.Record]:
     """Open tasks the caller may see, soonest due first, after the keyset ``after`` (due, ID)."""
     p = _Params()
-    where = ["t.status = 'open'", _tasks_visible(p, visible)]
-    if filters.team is not None:
-        where.append(f"t.team = {p(filters.team)}::text")
-    if filters.kind is not None:
-        where.append(f"t.kind = {p(filters.kind)}::text")
-    if filters.case_id is not None:
-        where.append(f"t.case_id = {p(filters.case_id)}::text")
-    if filters.assignee is not None:
-        where.append(f"t.assignee = {p(filters.assignee)}::text")
-    if filters.mine_subject is not None:
-        subject = p(filters.mine_subject)
-        where.append(f"(t.team = ANY({p(list(filters.mine_teams or ()))}::text[]) OR t.team = {subject}::text"
-                     f" OR t.assignee = {subject}::text)")
+    where = _task_where(p, replace(filters, overdue=False), visible)  # overdue: below, as two ranges
     if after is not None:
         where.append(f"(t.due_at, t.id) > ({p(after[0])}::timestamptz, {p(after[1])}::bigint)")
     head, page = f"{_API_TASK} WHERE {' AND '.join(where)}", p(limit)
@@ -232,6 +224,48 @@ async def api_tasks(
            f" UNION ALL ({head} AND t.overdue AND t.due_at >= now() ORDER BY t.due_at, t.id LIMIT {page})) u"
            f" ORDER BY u.due_at, u.id LIMIT {page}")
     return list(await conn.fetch(sql, *p.values))
+
+
+async def api_task_counts(conn: Executor, filters: dict[str, TaskFilters], visible: Visible, *,
+                          cap: int) -> dict[str, int]:
+    """How many open tasks ``api_tasks`` would list with each set of filters (all pages), in
+    one round trip, each counted up to ``cap`` + 1 at most (more than ``cap``: the inbox says
+    "more than"), so that a queue of ten thousand costs no more than a page's listing."""
+    p = _Params()
+    columns = []
+    for i, (name, f) in enumerate(filters.items()):
+        where = ' AND '.join(_task_where(p, f, visible))
+        columns.append(f"(SELECT count(*) FROM (SELECT 1 FROM tasks t JOIN cases c ON c.id = t.case_id WHERE {where}"
+                       f" LIMIT {p(cap + 1)}) q{i}) AS c{i}")
+    row = await conn.fetchrow(f"SELECT {', '.join(columns)}", *p.values)
+    return {name: int(row[f"c{i}"]) for i, name in enumerate(filters)}
+
+
+def _task_where(p: _Params, filters: TaskFilters, visible: Visible) -> list[str]:
+    return ["t.status = 'open'", _tasks_visible(p, visible), *_filter_conditions(p, filters)]
+
+
+def _filter_conditions(p: _Params, filters: TaskFilters) -> list[str]:
+    where: list[str] = []
+    if filters.team is not None:
+        where.append(f"t.team = {p(filters.team)}::text")
+    if filters.kind is not None:
+        where.append(f"t.kind = {p(filters.kind)}::text")
+    if filters.case_id is not None:
+        where.append(f"t.case_id = {p(filters.case_id)}::text")
+    if filters.assignee is not None:
+        where.append(f"t.assignee = {p(filters.assignee)}::text")
+    if filters.overdue:
+        where.append(_API_OVERDUE)
+    if filters.mine_subject is not None:
+        subject = p(filters.mine_subject)
+        where.append(f"(t.team = ANY({p(list(filters.mine_teams or ()))}::text[]) OR t.team = {subject}::text"
+                     f" OR t.assignee = {subject}::text)")
+    if filters.unassigned:
+        where.append("t.assignee IS NULL")
+    if filters.due_before is not None:
+        where.append(f"t.due_at < {p(filters.due_before)}::timestamptz")
+    return where
 
 
 # ---------------------------------------------------------------------------- outbound message feeds
@@ -344,3 +378,33 @@ async def message_record(conn: Executor, case_id: str, kind: str, event_id: str)
         " FROM casework_message_record($1, $2) m LEFT JOIN cases c ON c.id = $1",
         case_id, keys.event_key(kind, event_id))
     return None if row is None else MessageRecord(row["action"], row["occurred_at"], row["after_closing"])
+
+
+# ---------------------------------------------------------------------------- the web inbox (issue 21)
+
+
+async def stage1_window(conn: Executor, case_id: str) -> asyncpg.Record | None:
+    """R41-R43 (the inbox's case page): when the Stage 1 notice was served and when the
+    response window ends."""
+    return await conn.fetchrow(
+        _STAGE1_NOTICE.format(case="$1", respond_by="$2", key="$3"), case_id, keys.RESPOND_BY, keys.STAGE1_NOTICE)
+
+
+async def dashboard(conn: Executor, visible: Visible, *, teams: tuple[str, ...] | None, now: datetime,
+                    week_end: datetime) -> list[dict[str, Any]]:
+    """Per team and kind of open task: how many, overdue, unassigned, due by ``week_end``,
+    and the oldest's creation time. One query (grouped), over the tasks ``visible`` admits;
+    ``teams``: only these task teams (None: every team the person may see)."""
+    p = _Params()
+    where = ["t.status = 'open'", _tasks_visible(p, visible)]
+    if teams is not None:
+        where.append(f"t.team = ANY({p(list(teams))}::text[])")
+    sql = (
+        "SELECT t.team, t.kind, count(*) AS open, count(*) FILTER (WHERE " + _API_OVERDUE + ") AS overdue,"
+        " count(*) FILTER (WHERE t.assignee IS NULL) AS unassigned,"
+        f" count(*) FILTER (WHERE t.due_at >= {p(now)}::timestamptz AND t.due_at < {p(week_end)}::timestamptz) AS due_this_week,"
+        " min(t.created_at) AS oldest"
+        f" FROM tasks t JOIN cases c ON c.id = t.case_id WHERE {' AND '.join(where)}"
+        " GROUP BY t.team, t.kind ORDER BY t.team, t.kind"
+    )
+    return [dict(r) for r in await conn.fetch(sql, *p.values)]

@@ -85,6 +85,8 @@ async def purge_case(
         await conn.execute("UPDATE intake_referrals SET payload = NULL WHERE case_id = $1", case_id)
         await conn.execute("UPDATE intake_certificates SET payload = NULL WHERE case_id = $1", case_id)
         await conn.execute("UPDATE tasks SET outcome_details = NULL WHERE case_id = $1", case_id)
+        # Issue 20: the personal values kept with decisions (nationality, release date, offences).
+        await conn.execute("UPDATE case_decisions SET personal = '{}' WHERE case_id = $1", case_id)
         subject_redacted = False
         if case["subject_id"] is not None:
             subject_redacted = await _redact_subject_if_free(conn, case["subject_id"], case_id, cutoff)

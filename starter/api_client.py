@@ -5,7 +5,8 @@ is the token's subject.
 Where: ``CASEWORK_API_URL``, else ``api_url`` in the local stack's ``stack.json``. Who:
 ``CASEWORK_TOKEN``, else the token ``casework login`` stored (``starter.credentials``).
 A problem document (RFC 9457) becomes one line and the exit status docs/cli.md gives its
-HTTP status (``error_for``); the API cannot be reached, or does not answer in time: 5.
+HTTP status (``error_for``), a refusal of the case by its ``code``
+(``starter.exits.EXIT_OF``); the API cannot be reached, or does not answer in time: 5.
 Personal data never goes in a URL: paths carry case and task IDs only, filters are teams,
 stages and staff IDs.
 """
@@ -22,9 +23,9 @@ from pydantic import BaseModel, ValidationError
 
 from api import schemas
 from casework import config
-from casework.refusals import SEND_AGAIN
+from casework.refusals import SEND_AGAIN, RefusalCode
 from starter.credentials import LOGIN_HINT
-from starter.exits import CliError, Exit
+from starter.exits import EXIT_OF, CliError, Exit
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 #: The most referrals one ``POST /referrals/batch`` carries (the API's limit).
@@ -80,6 +81,11 @@ def error_for(answer: Answer) -> CliError:
     detail = _one_line(problem.detail or problem.title)
     rule = problem.rule
     status = answer.status
+    if problem.code is not None:  # the case refused: its code decides (starter/exits.py)
+        if rule and not detail.startswith(str(rule)):
+            detail = f"{rule}: {detail}"
+        exit = EXIT_OF[RefusalCode(problem.code)]
+        return CliError(f"not allowed: {detail}" if exit is Exit.NOT_ALLOWED else detail, exit)
     if status == 401:
         return CliError(f"not signed in: {detail}; {LOGIN_HINT}", Exit.NOT_SIGNED_IN)
     if status == 403:
@@ -210,6 +216,10 @@ class ApiClient:
 
     async def case(self, case_id: str) -> schemas.CaseDetail:
         return await self._typed(schemas.CaseDetail, "GET", f"/cases/{case_id}")
+
+    async def decisions(self, case_id: str) -> schemas.DecisionPage:
+        """``GET /cases/{id}/decisions``: the first 200 decisions of the case, in the order taken."""
+        return await self._typed(schemas.DecisionPage, "GET", f"/cases/{case_id}/decisions", params={"limit": 200})
 
     async def personal_data(self, case_id: str, purpose: str, reason: str) -> schemas.PersonalData:
         """R60: the read is recorded under the token's subject, with the purpose and reason."""

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from rich.markup import escape
 
 from access.policy import Purpose
-from api.schemas import CaseDetail, PersonalData, PersonalDataRequest
+from api.schemas import CaseDetail, DecisionPage, PersonalData, PersonalDataRequest
 from starter import api_client
 from starter.exits import CliError, Exit
 from starter.output import Column, console, emit, listing, print_json, when
@@ -65,15 +65,16 @@ def show(
             raise CliError(f"--reason: {err.errors()[0]['msg']} (R60)", Exit.BAD_INPUT) from None
     case_id = case_id_from(case)
 
-    async def work(api: api_client.ApiClient) -> tuple[CaseDetail, PersonalData | None]:
+    async def work(api: api_client.ApiClient) -> tuple[CaseDetail, PersonalData | None, DecisionPage]:
         detail = await api.case(case_id)  # no personal data; 404 for a case you may not see
+        decided = await api.decisions(case_id)  # issue 20: why, rule by rule (no personal data either)
         personal = await api.personal_data(case_id, asked.purpose.value, asked.reason) if asked else None
-        return detail, personal  # R60: the read recorded under your subject
+        return detail, personal, decided  # R60: the read recorded under your subject
 
-    detail, personal = api_client.run(work)
+    detail, personal, decided = api_client.run(work)
     if json_out:
         read = {"purpose": asked.purpose, "reason": asked.reason, "audit_event": personal.audit_event} if asked and personal else None
-        return print_json({"case": detail, "personal_data": personal, "read": read})
+        return print_json({"case": detail, "personal_data": personal, "read": read, "decisions": decided.decisions})
     summarise(detail)
     if asked and personal:
         _personal(personal, asked)
@@ -81,6 +82,16 @@ def show(
                   if detail.open_tasks else "No open tasks.")
     if detail.open_tasks:
         console.print("What a task needs: casework task TASK", markup=False)
+    _decisions(decided)
+
+
+def _decisions(decided: DecisionPage) -> None:
+    """Issue 20: each decision's sentence, when and by whom, in the order taken."""
+    if not decided.decisions:
+        return
+    console.print("\n[bold]Decisions[/bold] (rule: what was decided — why)")
+    for d in decided.decisions:
+        console.print(f"  {when(d.decided_at)}  {d.sentence}  [{d.actor}]", markup=False, soft_wrap=True)
 
 
 def _personal(data: PersonalData, asked: PersonalDataRequest) -> None:

@@ -24,6 +24,7 @@ import typer
 from casework import strict_json
 from casework.keys import CERTIFICATE_RECEIVED
 from casework.referral import WhereaboutsStatus
+from casework.refusals import RefusalCode
 from starter.exits import CliError, Exit
 from starter.referral_files import MAX_FILE_BYTES
 from starter.output import Column, console, emit, err_console, print_json, progress
@@ -254,7 +255,7 @@ async def apply_event(api: "ApiClient", row: EventRow) -> EventRow:
     row.error = error_for(answer)
     if answer.status == 404:
         return _done(row, Result.NOT_FOUND, str(row.error))
-    if answer.problem.type.endswith("case-closed"):
+    if answer.problem.code is RefusalCode.CASE_CLOSED:
         return _done(row, Result.CLOSED)
     if answer.status in (409, 422):
         return _done(row, Result.REFUSED, str(row.error))

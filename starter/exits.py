@@ -6,6 +6,8 @@ from enum import IntEnum
 
 import click
 
+from casework.refusals import RefusalCode
+
 
 class Exit(IntEnum):
     OK = 0
@@ -17,6 +19,27 @@ class Exit(IntEnum):
     NOT_SIGNED_IN = 6  # no token, or the API refused it (401): run 'casework login'
     NOT_ALLOWED = 7  # the policy refuses this action to who is signed in (403); nothing was changed
     INTERRUPTED = 130  # Ctrl-C
+
+
+#: The one table from a refusal's code (casework/refusals.py) to the exit status (issue 20):
+#: a reworded refusal keeps its status.
+EXIT_OF: dict[RefusalCode, Exit] = {
+    RefusalCode.CASE_CLOSED: Exit.REFUSED,
+    RefusalCode.CASE_BUSY: Exit.UNAVAILABLE,
+    RefusalCode.OLDER_RELEASE: Exit.REFUSED,
+    RefusalCode.TASK_DONE: Exit.REFUSED,
+    RefusalCode.NO_OPEN_TASK: Exit.REFUSED,
+    RefusalCode.CASE_DORMANT: Exit.REFUSED,
+    RefusalCode.TASK_BEING_COMPLETED: Exit.REFUSED,
+    RefusalCode.NOT_PERMITTED: Exit.NOT_ALLOWED,
+    RefusalCode.OUTCOME_REFUSED: Exit.REFUSED,
+    RefusalCode.DETAILS_REFUSED: Exit.REFUSED,
+    RefusalCode.CONVICTIONS_NOT_DISCLOSABLE: Exit.REFUSED,
+    RefusalCode.CONFLICTING_REPEAT: Exit.REFUSED,
+    RefusalCode.CERTIFICATE_REFUSED: Exit.REFUSED,
+    RefusalCode.INVALID_DELIVERY: Exit.BAD_INPUT,
+    RefusalCode.REFUSED: Exit.REFUSED,
+}
 
 
 class CliError(click.ClickException):

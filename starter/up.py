@@ -621,6 +621,7 @@ def _panel(server: DevServer, codec_server: CodecServer, database_url: str, data
            issuer_url: str) -> Panel:
     lines = [
         f"[bold]HTTP API[/]         {escape(api_url)} (docs {escape(api_url)}/docs)",
+        f"[bold]Web inbox[/]        {escape(api_url)}/inbox (sign in as a person of deploy/dev-identities.toml)",
         f"[bold]Token issuer[/]     {escape(issuer_url)} (development only: deploy/dev-identities.toml)",
         f"[bold]Temporal Web UI[/]  {escape(server.ui_url)}",
         f"[bold]Temporal[/]         {server.address}",

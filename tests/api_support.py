@@ -19,7 +19,7 @@ from temporalio.client import Client
 from access.dev_tokens import Tokens
 from access.directory import load_directory
 from access.dev_issuer import Running, load_identities, running
-from casework.config import AccessSettings
+from casework.config import AccessSettings, InboxSettings
 from access.tokens import TokenVerifier
 from api.app import create_app
 from api.serving import uvicorn_options
@@ -60,7 +60,9 @@ async def serving_api(temporal: Client, task_queue: str, database_url: str) -> A
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        server = uvicorn.Server(uvicorn.Config(create_app(services), log_level="warning", **uvicorn_options()))
+        # The web inbox over plain http on loopback: cookies without Secure (docs/inbox.md).
+        app = create_app(services, inbox=InboxSettings(secure_cookies=False))
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", **uvicorn_options()))
         serve = asyncio.create_task(server.serve(sockets=[sock]))
         try:
             async def started() -> bool:

@@ -331,6 +331,9 @@ OTHER_CELLS: list[tuple[str, Action, str, str, Any]] = [
      lambda: {"event_id": uuid.uuid4().hex}),
     ("list cases", Action.LIST_CASES, "GET", "/cases", None),
     ("see case", Action.SEE_CASE, "GET", "/cases/{case}", None),
+    # Issue 20: a case's decisions are seen by whoever sees the case; every case's by auditors.
+    ("see case", Action.SEE_CASE, "GET", "/cases/{case}/decisions", None),
+    ("read audit", Action.READ_AUDIT, "GET", "/audit/decisions", None),
     *[(f"PD: {p}", Action.READ_PERSONAL_DATA, "POST", "/cases/{case}/personal-data",
        (lambda p=p: {"purpose": p, "reason": "matrix test"}))
       for p in ("intake", "locating", "detention", "deportation", "public_security")],
@@ -339,7 +342,7 @@ OTHER_CELLS: list[tuple[str, Action, str, str, Any]] = [
 
 
 @pytest.mark.parametrize("role", ROLES, ids=lambda r: r.value)
-@pytest.mark.parametrize("heading,action,method,path,body", OTHER_CELLS, ids=[c[0] for c in OTHER_CELLS])
+@pytest.mark.parametrize("heading,action,method,path,body", OTHER_CELLS, ids=[f"{c[0]} {c[3]}" for c in OTHER_CELLS])
 async def test_other_resources(world: World, heading: str, action: Action, method: str, path: str, body: Any,
                                role: Role) -> None:
     """Referrals, events, cases and personal data, as the role table says. Some cells differ
@@ -391,6 +394,6 @@ def test_every_role_is_played_and_every_feed_has_a_column() -> None:
     assert {name for name, _, _ in role_table.FEED_COLUMNS} == set(FEED_SLUGS.values())
     assert set(COMPLETIONS) <= {name for name, _, _ in role_table.TASK_COLUMNS}
     covered = {"see task", "claim", "unclaim another's", "assign to teammate", *(c[0] for c in OTHER_CELLS)}
-    # "read audit" has no route in the API yet (auditors read the CID's audit log directly);
-    # "decode history" is the codec server's, not the API's (tests/test_codec_server_oidc.py).
-    assert {name for name, _, _ in role_table.COLUMNS} - covered == {"read audit", "decode history"}
+    # "read audit" is GET /audit/decisions here (issue 20); "decode history" is the codec
+    # server's, not the API's (tests/test_codec_server_oidc.py).
+    assert {name for name, _, _ in role_table.COLUMNS} - covered == {"decode history"}

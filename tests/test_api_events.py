@@ -93,7 +93,7 @@ async def test_left_uk_closes_the_case_and_later_events_are_refused_R11(api: Api
     assert left.status_code == 200 and "R11" in left.json()["detail"], left.text
     await _until(pool, "SELECT status = 'closed' FROM cases WHERE id = $1", case_id)
     late = await api.call("POST", f"/cases/{case_id}/events/located", "ice-system", json={"event_id": "ice-1"})
-    assert late.status_code == 422 and "closed" in late.json()["detail"]
+    assert (late.status_code, late.json()["code"]) == (409, "case-closed")  # one status everywhere (issue 20)
     assert ("ice-system", "person located") not in await _received(pool, case_id)
 
 
@@ -210,7 +210,7 @@ async def test_async_send_is_refused_as_the_waiting_one_is_and_sends_nothing(api
     assert left.status_code == 200
     await _until(pool, "SELECT status = 'closed' FROM cases WHERE id = $1", case_id)
     late = await api.call("POST", path, "ice-system", json={"event_id": "ice-9"}, headers=ASYNC)
-    assert late.status_code == 422 and "closed" in late.json()["detail"]
+    assert (late.status_code, late.json()["code"]) == (409, "case-closed")  # one status everywhere (issue 20)
     assert ("ice-system", "person located") not in await _received(pool, case_id)
 
 

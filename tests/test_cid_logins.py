@@ -39,6 +39,8 @@ GRANTS: dict[str, dict[str, set[str]]] = {
     "convictions": {WORKER_LOGIN: {"INSERT", "SELECT(case_id,seq)"}, API_LOGIN: set()},
     "feed_acknowledgements": {WORKER_LOGIN: set(), API_LOGIN: {"INSERT", "SELECT"}},  # 0009: the API's feeds
     "job_runs": {WORKER_LOGIN: {"INSERT", "SELECT"}, API_LOGIN: {"SELECT"}},  # 0015: the daily jobs write their runs, operators read them
+    # 0018: the web inbox's sessions (issue 21): ended, never rewritten as someone else's.
+    "inbox_sessions": {WORKER_LOGIN: set(), API_LOGIN: {"DELETE", "INSERT", "SELECT", "UPDATE(ended_at,last_seen_at)"}},
     "intake_certificates": {WORKER_LOGIN: {"SELECT", "UPDATE(payload,taken_at)"},
                             API_LOGIN: {"INSERT", "SELECT(case_id,event_id,id,payload_sha256,submitted_at,submitted_by,taken_at)"}},
     "intake_referrals": {WORKER_LOGIN: {"SELECT", "UPDATE(payload,taken_at)"},
@@ -197,6 +199,7 @@ DEFINERS: dict[str, set[str]] = {
     "api_read_personal_data": {API_LOGIN},  # R60: reads and records in one call (0008)
     "casework_change_assignee": {API_LOGIN},  # claim, unclaim, assign with its audit row (0009)
     "casework_message_record": {API_LOGIN},  # a message's action and when, no other audit row (0010)
+    "api_case_timeline": {API_LOGIN},  # the inbox's case timeline: no free text of the detail (0017)
 }
 
 

@@ -166,8 +166,10 @@ async def test_an_api_whose_temporal_is_down_is_unavailable_and_changes_nothing(
         # most of 30 s to hear that Temporal is down (a loaded machine: issue 25 item 8).
         env["CASEWORK_API_TIMEOUT_SECONDS"] = "90"
         cw = Casework(env, pool, tmp_path, token_of=down.tokens.of)
-        complete, located = await asyncio.gather(cw("complete", str(task_id), "--outcome", "in_uk", who=NBTC),
-                                                 cw("event", "located", case.id, "--event-id", "e-offline", who=ICE))
+        # The commands' own bound (90 s) inside the test's wait for them.
+        complete, located = await asyncio.gather(cw("complete", str(task_id), "--outcome", "in_uk", who=NBTC, timeout=150),
+                                                 cw("event", "located", case.id, "--event-id", "e-offline", who=ICE,
+                                                    timeout=150))
         shown = await cw("show", case.id, "--purpose", "deportation", "--reason", "review while Temporal is down",
                          who=SENIOR)
         listed = await cw("tasks", "--case", case.id, who=NBTC)

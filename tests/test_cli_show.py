@@ -35,6 +35,9 @@ async def test_show_and_cases_print_the_release_date_and_the_stage1_window_R41_R
     for ran in (text, as_json, listing):
         assert ran.code == 0, str(ran)
     assert "Whereabouts at referral: in_prison, release expected 2031-01-01 (R42)" in text.out, text.out
+    # Issue 20: show prints the decisions again, R42 with its sentence; the JSON has them too.
+    assert "R42: 20 days to respond — serving a sentence; release falls after the window's end" in text.out, text.out
+    assert "R41" in [d["rule"] for d in as_json.json()["decisions"]]
     # R42/R43: no task while the window runs; its end is what is next due.
     assert f"next due {respond_by} UTC" in text.out, text.out
     shown = as_json.json()

@@ -114,7 +114,14 @@ def history_payloads(events: list[HistoryEvent]) -> list[tuple[str, Payload]]:
     found = [(f"event {e.event_id}{where}", p) for e in events for where, p in payloads_in(e)]
     # Search attributes and the SDK's patch markers (their only datum is the patch ID, a
     # name in our code) are never encrypted - Temporal rules: they must hold no personal data.
-    return [(where, p) for where, p in found if "search_attributes" not in where and "[patch-data]" not in where]
+    # A local activity's marker (issue 20's record_decision) keeps the SDK's own metadata in
+    # [data] - sequence, attempt, activity ID and type, times - never its input; its result
+    # is in [result], sealed like any payload.
+    local = {f"event {e.event_id}.marker_recorded_event_attributes.details[data]" for e in events
+             if e.HasField("marker_recorded_event_attributes")
+             and e.marker_recorded_event_attributes.marker_name == "core_local_activity"}
+    return [(where, p) for where, p in found if "search_attributes" not in where and "[patch-data]" not in where
+            and not any(where.startswith(m) for m in local)]
 
 
 def leaks(blob: bytes, needles: list[str]) -> list[str]:

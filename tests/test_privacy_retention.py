@@ -85,6 +85,10 @@ async def test_retention_purge_removes_personal_data_of_old_closed_cases_only(ts
             gone = await conn.fetchrow("SELECT * FROM referrals WHERE case_id = $1", closed.id)
             assert gone["name"] == "[redacted]" and gone["date_of_birth"] is None and gone["nationalities"] == []
             assert await conn.fetchval("SELECT count(*) FROM certificates WHERE case_id = $1 AND content IS NOT NULL", closed.id) == 0
+            # Issue 20: the personal values kept with the case's decisions go too; the trail stays.
+            assert await conn.fetchval("SELECT count(*) FROM case_decisions WHERE case_id = $1", closed.id) > 0
+            assert await conn.fetchval("SELECT count(*) FROM case_decisions WHERE case_id = $1 AND personal <> '{}'",
+                                       closed.id) == 0
         row = await closed.case_row()
         assert row["outcome"] == first["outcome"] and row["status"] == "closed"
         assert row["personal_data_purged_at"] == now

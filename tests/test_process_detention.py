@@ -11,6 +11,7 @@ from casework import rules
 from casework.case import Stage, TaskCompletion
 from casework.referral import DISCLOSABLE_PURPOSE, Certificate
 from tests.support import CASEWORKER, PURSUIT_FACTORS, Case, eventually, through_stage_c
+from casework.refusals import RefusalCode
 from workflows.human_task import outcome_refusal
 
 
@@ -195,4 +196,5 @@ def test_every_step_to_a_deportation_decision_or_detention_needs_disclosable_con
     assert outcome_refusal(kind, outcome, details, disclosable=True, today=date(2030, 1, 1)) is None
     refused = outcome_refusal(kind, outcome, details, disclosable=False, today=date(2030, 1, 1))
     assert refused is not None
-    assert_refused_citing_the_rules(refused, outcome)
+    assert (refused.code, refused.rule) == (RefusalCode.CONVICTIONS_NOT_DISCLOSABLE, "R30")  # typed (issue 20)
+    assert_refused_citing_the_rules(refused.message, outcome)

@@ -21,11 +21,11 @@ from temporalio.worker import Replayer
 from casework.codec import parse_keys
 from casework.temporal import data_converter
 from workflows.case import CaseWorkflow
-from workflows.context import PATCH_ACTING, PATCH_SEARCH_ATTRIBUTES
+from workflows.context import PATCH_ACTING, PATCH_DECISIONS, PATCH_SEARCH_ATTRIBUTES
 
 HISTORIES = Path(__file__).parent / "histories"
 #: The version folders and the least number of histories each must hold.
-VERSIONS = {"v0": 40, "v1": 60, "v2": 100, "v3": 100, "v5": 90}
+VERSIONS = {"v0": 40, "v1": 60, "v2": 100, "v3": 100, "v4": 90, "v5": 90}
 
 
 def recorded(version: str | None = None) -> list[WorkflowHistory]:
@@ -94,6 +94,13 @@ def test_both_sides_of_the_acting_patch_are_recorded() -> None:
     """v0-v2 runs predate acting-checked-v1; v3 runs carry it (decided in __init__, first)."""
     assert all(PATCH_ACTING not in patches(h) for v in ("v0", "v1", "v2") for h in recorded(v))
     assert all(PATCH_ACTING in patches(h) for h in recorded("v3"))
+
+
+def test_both_sides_of_the_decisions_patch_are_recorded() -> None:
+    """Issue 20: v0-v3 runs predate decisions-v1 (no record_decision); v4 runs that reach a
+    stage's decision carry it (decided at the run's first decision)."""
+    assert all(PATCH_DECISIONS not in patches(h) for v in ("v0", "v1", "v2", "v3") for h in recorded(v))
+    assert sum(PATCH_DECISIONS in patches(h) for h in recorded("v4")) >= 50
 
 
 async def test_every_recorded_history_replays() -> None:

@@ -18,13 +18,14 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.contract import CaseActivityContract as A
-    from casework import keys, metrics, rules
+    from casework import keys, metrics, refusals, rules
     from casework import records as r
     from casework.case import (
         CaseInput, CaseState, CaseView, CertificateReceived, EventDelivery, EventReceipt, EventResult, LeftUk,
         PersonLocated, RepresentationsReceived, Stage, TaskCompleted, TaskCompletion,
     )
     from casework.keys import Recipient
+    from casework.refusals import Refusal, RefusalCode
     from casework.referral import WhereaboutsStatus
     from casework.tasks import (
         ConsiderationOutcome, DetentionOutcome, DirectorOutcome, HistoryCheckOutcome, IceTaskingOutcome,
@@ -39,7 +40,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.continuing import Continuing
     from workflows.human_task import HumanTasks, Settlers
     from workflows.inbox import Inbox
-    from workflows.legacy import UNSUPPORTED, LegacyHandlers
+    from workflows.legacy import LegacyHandlers
     from workflows.messages import MessageEffects
     from workflows.record import CaseRecord
     from workflows.status import CaseStatus
@@ -121,6 +122,7 @@ class CaseWorkflow:
         self.s.team = await self.record.act(A.route_case, r.RouteCase(
             case_id=self.s.case_id, at=workflow.now(), eea=self.s.eea, whereabouts=self.s.whereabouts.value,
         ))
+        await self.record.decide("whereabouts", rules.whereabouts_decision(self.s.whereabouts))  # R10
         if self.s.whereabouts.known:  # R10: a confirmed location goes straight to Stage C
             self.s.located = True
         return Stage.LOCATED if self.s.located else Stage.FIRST_ACTIONS
@@ -129,13 +131,16 @@ class CaseWorkflow:
 
     async def first_actions(self) -> Stage:
         """R10-R16: NBTC check; left -> close (R11/R12); in the UK -> PNC marker and ICE."""
+        nbtc_result = None
         if not self.s.located:
-            nbtc = await self.tasks.done("nbtc_check", settled_by=self.settlers.nbtc)  # R10
+            nbtc = nbtc_result = await self.tasks.done("nbtc_check", settled_by=self.settlers.nbtc)  # R10
             if nbtc.outcome == NbtcCheckOutcome.LEFT_UK:
                 return await self.left_uk()
         if self.s.located:
             return Stage.LOCATED
         # R13: ICD.5079 to the PNC Bureau for a wanted/missing marker.
+        if nbtc_result is not None:
+            await self.record.decide("marker", rules.marker_decision(nbtc_result.outcome, nbtc_result.actor))
         await self.record.message("icd5079", Recipient.PNC_BUREAU, "ICD.5079", {"marker": "wanted/missing", "action": "add"})
         self.s.marker_added = True
         # R14: refer to ICE through ICE Tasking and the Detention Gatekeeper.
@@ -148,11 +153,13 @@ class CaseWorkflow:
             return Stage.LOCATED
         if ice.outcome == IceTaskingOutcome.LEFT_UK:
             return await self.left_uk()
+        await self.record.decide("dormant", rules.dormant_decision(ice.outcome, ice.actor))
         return Stage.DORMANT  # R16
 
     async def left_uk(self) -> Stage:
         """R11/R12: close with the left-UK outcome; most serious offences -> exclusion (SCW)."""
         self.s.outcome = rules.OUTCOME_LEFT_UK
+        await self.record.decide("left-uk", rules.left_uk_decision("left_uk", self.s.left_uk_by))
         await self.record.set_stage(step="left-uk-outcome", action="case updated", outcome=self.s.outcome)
         if self.s.most_serious:
             await self.tasks.done("exclusion_consideration")
@@ -175,6 +182,7 @@ class CaseWorkflow:
             allocation = await self.tasks.done("allocate_case_owner")  # R20
             self.s.case_owner = allocation.details["case_owner"]
             await self.record.set_stage(step="allocated", action="case owner allocated", case_owner=self.s.case_owner)
+        await self.record.decide("marker-removal", rules.marker_removal_decision(self.s.marker_added))  # R21
         if self.s.marker_added:  # R21: only a marker we added is removed
             await self.record.message("icd5080", Recipient.PNC_BUREAU, "ICD5080", {"marker": "wanted/missing", "action": "remove"})
             self.s.marker_added = False
@@ -182,10 +190,12 @@ class CaseWorkflow:
         if history.outcome == HistoryCheckOutcome.NOT_AVAILABLE:
             # R30: not available to the deciding officer until a disclosable certificate comes.
             self.s.convictions_disclosable = False
+            await self.record.decide("detention-basis", rules.detention_decision(False))
             await self.record.set_stage(step="not-available", action="convictions not available (R30)", disclosable=False)
             await self.record.message("acro-request-r23", Recipient.ACRO, "ACRO certificate request",
                                       {"purpose": rules.DISCLOSABLE_PURPOSE})
-        elif rules.needs_further_acro_check(history.details.get("evidence_left_and_offended", False)):
+        elif (await self.record.decide("further-check", rules.further_check_decision(
+                history.details.get("evidence_left_and_offended", False), by=history.actor))).outcome == "requested":
             await self.record.message("acro-further-check", Recipient.ACRO, "ACRO further overseas check",
                                       {"reason": "evidence of leaving the UK and offending since the referral"})
         police = await self.tasks.done("police_contact")  # R24/R25
@@ -209,10 +219,12 @@ class CaseWorkflow:
         # R33): R45 later asks ICE to detain only a person who is not detained.
         self.s.detained = decision.outcome == DetentionOutcome.DETAIN
         if decision.outcome == DetentionOutcome.DETAIN:  # R30 was enforced by the update's validator
-            power = rules.detention_power(self.s.eea)  # R31/R32
+            await self.record.decide("detention-basis", rules.detention_decision(self.s.convictions_disclosable))
+            power = (await self.record.decide("power", rules.power_decision(self.s.eea))).subject  # R31/R32
             self.s.whereabouts = WhereaboutsStatus.DETAINED
             await self.record.set_stage(step="custody", action="detained", detention_power=power, custody="detained")
         elif decision.outcome == DetentionOutcome.UNSUITABLE:  # R33
+            await self.record.decide("non-detained", rules.non_detained_decision(decision.outcome, decision.actor))
             await self.record.set_stage(step="custody", action="custody changed", custody="managed non-detained")
         elif self.this_run.v2:  # not detained: the header must not go on saying "detained"
             if self.s.whereabouts is WhereaboutsStatus.DETAINED:
@@ -231,13 +243,16 @@ class CaseWorkflow:
             await self._serve_notice()
         decision = await self.tasks.done("consideration_decision")  # R44
         if decision.outcome == ConsiderationOutcome.NOT_PURSUE:
+            await self.record.decide("not-pursued", rules.not_pursued_decision(decision.outcome, decision.actor))
             return Stage.NOT_PURSUED  # R47
-        if rules.must_request_ice_detention(  # R45
+        ice = await self.record.decide("ice-detention", rules.ice_detention_decision(  # R45
             detained=self.s.detained,
             decided_to_deport=True,
             address_known=decision.details["address_known"],
             in_country_right_of_appeal=decision.details["in_country_right_of_appeal"],
-        ):
+            by=decision.actor,
+        ))
+        if ice.outcome == "requested":
             await self.record.message("ice-detention-request", Recipient.ICE, "ICE detention request",
                                       {"reason": "decision to deport; address known; no in-country right of appeal"})
         await self.tasks.done("deportation_enforcement")
@@ -254,7 +269,8 @@ class CaseWorkflow:
         if self.s.notice_served_at is None:
             served = workflow.now()
             long, short = self.this_run.settings.response_windows()
-            window = rules.response_window(self.s.whereabouts, self.s.release_date, served, long=long, short=short)
+            timing = rules.window_decision(self.s.whereabouts, self.s.release_date, served, long=long, short=short)
+            window = long if timing.rule == "R42" else short
             self.s.notice_served_at = served
             self.s.respond_by = served + window
             if self.this_run.v2:
@@ -263,6 +279,9 @@ class CaseWorkflow:
                 "served_at": served.isoformat(), keys.RESPOND_BY: self.s.respond_by.isoformat(),
                 "window_days": _days(window),
             })
+            # Recorded after the notice: the notice is sent at the time of service.
+            await self.record.decide("notice", rules.notice_decision(self.s.eea))  # R41
+            await self.record.decide("window", timing)  # R42/R43
         assert self.s.respond_by is not None
         window = self.s.respond_by - self.s.notice_served_at
         self.status.waiting("representations on the Stage 1 notice (R42/R43)", self.s.respond_by, code="representations")
@@ -290,9 +309,12 @@ class CaseWorkflow:
             decided = [self.s.not_pursue_task] if self.s.not_pursue_task else []
         else:
             decided = legacy.not_pursue_decided(self.this_run)
+        await self.record.decide("submission", rules.submission_decision(decided[0] if decided else None))  # R50
         await self.record.message(f"director-submission-{n}", Recipient.DIRECTOR, "Submission: deportation not appropriate",
                                   {"reasons_recorded_with": decided[0]} if decided else {}, step="director-submission")
         director = await self.tasks.done("director_decision")  # R50
+        await self.record.decide("director", rules.director_decision(
+            director.outcome != DirectorOutcome.DISAGREE, director.outcome, director.actor))
         if director.outcome == DirectorOutcome.DISAGREE:
             return Stage.CONSIDERATION  # R51 (interpretation): back to Stage E
         removals = await self.tasks.done("removals_consideration")  # R51
@@ -300,6 +322,7 @@ class CaseWorkflow:
             await self.record.message("removals-referral", Recipient.REMOVALS_CASEWORK, "Referral for administrative removal", {})
         else:
             await self.record.note("lawful-residence", "R51: satisfied the person resides lawfully in the UK")
+        await self.record.decide("acro-advice", rules.acro_advised_decision())  # R52
         await self.record.message("acro-advice", Recipient.ACRO, "Advice: deportation not being pursued", {})  # R52
         await self.record.restricted("R53")
         self.s.outcome = rules.OUTCOME_NOT_PURSUED
@@ -351,14 +374,14 @@ class CaseWorkflow:
     async def deliver_event(self, delivery: EventDelivery) -> EventReceipt:
         """A message whose sender waits for the case's own answer: applied, already applied, or refused (why)."""
         if not self.this_run.v2:  # a run from before this update existed: the sender signals instead
-            raise ApplicationError("this case is from an older release: send the message as a signal",
-                                   type=UNSUPPORTED, non_retryable=True)
+            raise refusals.error(Refusal(RefusalCode.OLDER_RELEASE,
+                                         "this case is from an older release: send the message as a signal"))
         return await self.inbox.deliver(delivery.event)
 
     @deliver_event.validator
     def _validate_delivery(self, delivery: EventDelivery) -> None:
         if len(delivery.events()) != 1:
-            raise ValueError("a delivery carries exactly one event")
+            raise refusals.error(Refusal(RefusalCode.INVALID_DELIVERY, "a delivery carries exactly one event"))
         self.continuing.refuse_when_busy()
 
     @workflow.update(name="complete_task")
@@ -367,7 +390,7 @@ class CaseWorkflow:
             return await self.legacy.complete_task(self.tasks, cmd)
         receipt = await self.inbox.complete(cmd)
         if receipt.result is EventResult.REFUSED:  # the loser of a race is told who won
-            raise ApplicationError(receipt.detail, type="TaskNotCompleted", non_retryable=True)
+            raise refusals.error(receipt.refusal or Refusal(RefusalCode.REFUSED, receipt.detail))
         return TaskCompleted(task_key=cmd.task_key, outcome=cmd.outcome, stage=self.s.stage)
 
     @complete_task.validator

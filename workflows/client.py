@@ -13,7 +13,7 @@ The client talks only to Temporal. Intake holds the personal data in the CID fir
 
 Messages go as the ``deliver_event`` update, whose answer is the case's own (applied,
 already applied, refused); ``signal_event`` is for senders that fire and forget. A case
-refuses updates for the moment it takes to continue as new (``ContinuingAsNew``), the
+refuses updates for the moment it takes to continue as new (``case-busy``), the
 server admits only a few updates in flight per case (RESOURCE_EXHAUSTED, 10 by default),
 aborts those not yet accepted when a run ends (UNAVAILABLE) or when a workflow task fails
 while they wait (FAILED_PRECONDITION, "workflow not ready"): the client sends again,
@@ -55,7 +55,6 @@ from casework.rules import non_disclosable_reason
 from workflows.case import CaseWorkflow
 from workflows.continuing import CONTINUING_AS_NEW
 from workflows.legacy import UNSUPPORTED
-from workflows.messages import CONFLICTING_REPEAT
 
 #: Every message another system or person can send a case.
 CaseEvent = Union[PersonLocated, LeftUk, CertificateReceived, RepresentationsReceived]
@@ -96,13 +95,6 @@ class SubmitResult:
         """R01: another referral holds this ACRO reference (``cid.intake.Held.CONFLICT``): nothing started."""
         return cls(case_id_for(referral.acro_reference), Submitted.CONFLICT,
                    f"a different referral with ACRO reference {referral.acro_reference} was submitted before")
-
-
-def is_conflicting_repeat(receipt: EventReceipt) -> bool:
-    """A refusal because the event ID came before with other content (not a refusal of the
-    message itself): the API answers it 409, a refusal by the case 422."""
-    return receipt.result is EventResult.REFUSED and receipt.detail == CONFLICTING_REPEAT.format(
-        kind=receipt.kind.value, id=receipt.event_id)
 
 
 class CaseClient:

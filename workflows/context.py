@@ -23,6 +23,8 @@ PATCH_MESSAGES = "messages-v2"
 #: The update validator also checks the principal the API verified (``TaskCompletion.acting``)
 #: against the task, by the one policy (issue 15: nothing behind the API trusts its caller).
 PATCH_ACTING = "acting-checked-v1"
+#: Issue 20: the case records each decision it takes (rule, outcome, facts) in the CID.
+PATCH_DECISIONS = "decisions-v1"
 
 
 class CaseRun:
@@ -37,6 +39,7 @@ class CaseRun:
         #: Runs before messages-v2: who sent the message applied last (a task it settles is theirs).
         self.last_actor = r.SYSTEM_ACTOR
         self._v2: bool | None = None
+        self._decisions: bool | None = None
         # acting-checked-v1, decided once per run here: a validator may run before ``run``
         # (an update in a run's first task) and may not call workflow.patched itself.
         self.acting_checked = workflow.patched(PATCH_ACTING)
@@ -47,6 +50,14 @@ class CaseRun:
         if self._v2 is None:
             self._v2 = workflow.patched(PATCH_MESSAGES)
         return self._v2
+
+    @property
+    def records_decisions(self) -> bool:
+        """decisions-v1, decided at the run's first decision: a run replaying a history from
+        before it records none (its record_decision calls would be new commands)."""
+        if self._decisions is None:
+            self._decisions = workflow.patched(PATCH_DECISIONS)
+        return self._decisions
 
     @property
     def v2_decided(self) -> bool:

@@ -7,10 +7,10 @@ its history grows long, carrying its state (``CaseState``), so history stays bou
 from __future__ import annotations
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from casework.case import CaseInput, Stage
+    from casework.refusals import Refusal, RefusalCode, error
 
 from workflows.context import CaseRun
 from workflows.inbox import Inbox
@@ -22,7 +22,7 @@ HISTORY_MARGIN = 150
 #: at most this many are carried (the rest are applied first).
 MAX_CARRIED = 200
 #: Refused when a case is about to continue as new: the sender retries (workflows/client.py).
-CONTINUING_AS_NEW = "ContinuingAsNew"
+CONTINUING_AS_NEW = RefusalCode.CASE_BUSY.value
 
 
 class Continuing:
@@ -70,6 +70,6 @@ class Continuing:
         """An update's validator: nothing new is taken while the case closes or continues as new."""
         s = self.run.s
         if s.stage is Stage.CLOSED:  # closing: what is queued is answered, nothing new is taken
-            raise ApplicationError(f"case {s.case_id} is closed", type="CaseClosed", non_retryable=True)
+            raise error(Refusal(RefusalCode.CASE_CLOSED, f"case {s.case_id} is closed"))
         if self.underway:  # the sender retries against the next run (workflows/client.py)
-            raise ApplicationError("the case is continuing as new; send again", type=CONTINUING_AS_NEW)
+            raise error(Refusal(RefusalCode.CASE_BUSY, "the case is continuing as new; send again"), retryable=True)

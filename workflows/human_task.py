@@ -12,13 +12,13 @@ from enum import StrEnum
 from typing import Any, Callable
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.contract import CaseActivityContract as A
     from casework import metrics, rules
     from casework import records as r
     from casework.case import DoneTask, EventResult, OpenTask, Stage, TaskCompletion, TaskResult
+    from casework.refusals import Refusal, RefusalCode, error
     from casework.tasks import (
         CASE_OWNER,
         SENIOR_CASEWORKER,
@@ -50,7 +50,7 @@ MAX_DETAILS_BYTES = 16_000
 #: Tasks settled lately that a case remembers, to tell a late completion who won (docs/design.md, "Messages").
 RECENT_DONE = 20
 #: A completion whose acting principal the policy refuses for the task (the API answers 403).
-NOT_PERMITTED = "NotPermitted"
+NOT_PERMITTED = RefusalCode.NOT_PERMITTED.value
 #: R40: a dormant case (R16) has nothing open and nothing is decided on it until the person is located.
 DORMANT_REFUSAL = ("R40: case {case_id} is dormant (R16: the person has not been located): no decision is made "
                    "and no task {key} is open on it until a 'person located' message")
@@ -178,7 +178,8 @@ class HumanTasks:
         s = self.run.s
         done = self.who_settled(cmd.task_key)
         if done is not None:
-            return EventResult.REFUSED, f"task {cmd.task_key} was already {done}; your outcome was not recorded"
+            return EventResult.REFUSED, Refusal(RefusalCode.TASK_DONE,
+                                                f"task {cmd.task_key} was already {done}; your outcome was not recorded")
         task = s.open_tasks.get(cmd.task_key)
         if task is None:
             return EventResult.REFUSED, self._no_open_task(cmd.task_key)
@@ -212,28 +213,28 @@ class HumanTasks:
         s = self.run.s
         done = self.who_settled(cmd.task_key)
         if done is not None:
-            raise ValueError(f"task {cmd.task_key} is already done: {done}")
+            raise error(Refusal(RefusalCode.TASK_DONE, f"task {cmd.task_key} is already done: {done}"))
         task = s.open_tasks.get(cmd.task_key)
         if task is None:
-            raise ValueError(self._no_open_task(cmd.task_key))
+            raise error(self._no_open_task(cmd.task_key))
         if cmd.acting is not None and self.run.acting_checked:
-            refusal = self._acting_refusal(task, cmd)
-            if refusal is not None:
-                raise ApplicationError(refusal, type=NOT_PERMITTED, non_retryable=True)
+            why = self._acting_refusal(task, cmd)
+            if why is not None:
+                raise error(Refusal(RefusalCode.NOT_PERMITTED, why))
         if cmd.task_key in self.completing or self.inbox.holds_completion(cmd.task_key):
-            raise ValueError(f"task {cmd.task_key} is being completed already")
+            raise error(Refusal(RefusalCode.TASK_BEING_COMPLETED, f"task {cmd.task_key} is being completed already"))
         self.continuing.refuse_when_busy()
         refusal = details_refusal(cmd.details) or self.refusal(task, cmd)
         if refusal is not None:
-            raise ValueError(refusal)
+            raise error(refusal)
 
-    def _no_open_task(self, key: str) -> str:
+    def _no_open_task(self, key: str) -> Refusal:
         """Why nothing can be completed: a dormant case is waiting for the person to be
         located, and nothing is decided on it till then (R40, R16; issue 25 item 3)."""
         s = self.run.s
         if s.stage is Stage.DORMANT:
-            return DORMANT_REFUSAL.format(case_id=s.case_id, key=key)
-        return f"case {s.case_id} has no open task {key}"
+            return Refusal(RefusalCode.CASE_DORMANT, DORMANT_REFUSAL.format(case_id=s.case_id, key=key))
+        return Refusal(RefusalCode.NO_OPEN_TASK, f"case {s.case_id} has no open task {key}")
 
     def _acting_refusal(self, task: OpenTask, cmd: TaskCompletion) -> str | None:
         """Why the principal the API verified may not complete this task (None: it may).
@@ -254,33 +255,35 @@ class HumanTasks:
         decision = decide(who, Action.COMPLETE_TASK, TaskRef(case, task.key, task.kind, task.team, overdue=task.overdue))
         return None if decision else f"{acting.subject} may not: {decision.reason}"
 
-    def refusal(self, task: OpenTask, cmd: TaskCompletion) -> str | None:
+    def refusal(self, task: OpenTask, cmd: TaskCompletion) -> Refusal | None:
         """Why this outcome may not be recorded now (None: it may), as the case stands."""
         return outcome_refusal(task.kind, cmd.outcome, cmd.details, disclosable=self.run.s.convictions_disclosable,
                                today=workflow.now().date())
 
 
-def outcome_refusal(kind: str, outcome: str, details: dict[str, Any], *, disclosable: bool, today: date) -> str | None:
+def outcome_refusal(kind: str, outcome: str, details: dict[str, Any], *, disclosable: bool, today: date) -> Refusal | None:
     """Why ``outcome`` may not complete a task of ``kind`` (None: it may): the task table, then
     R30/R61 (no detention or deportation decision on convictions not disclosable). ``today``
     is the case's business date (``workflow.now()``)."""
     try:
         validate_outcome(kind, outcome, details, today=today)
     except OutcomeRefused as refused:
-        return str(refused)
+        return Refusal(RefusalCode.OUTCOME_REFUSED, str(refused))
     if outcome in TASK_KINDS[kind].needs_disclosable and not rules.may_detain(disclosable):
-        return convictions_refusal(kind, outcome)
+        why = convictions_refusal(kind, outcome)
+        return Refusal(RefusalCode.CONVICTIONS_NOT_DISCLOSABLE, why) if why else None
     return None
 
 
-def details_refusal(details: dict[str, Any]) -> str | None:
+def details_refusal(details: dict[str, Any]) -> Refusal | None:
     """Details refused unread: too large (a task's details are a few short fields), or holding
     a NUL, which PostgreSQL cannot store (the completion would retry forever)."""
     encoded = json.dumps(details, default=str)
     if len(encoded) > MAX_DETAILS_BYTES:
-        return f"details are {len(encoded)} bytes; at most {MAX_DETAILS_BYTES} bytes are accepted"
+        return Refusal(RefusalCode.DETAILS_REFUSED, f"details are {len(encoded)} bytes; at most {MAX_DETAILS_BYTES} "
+                       "bytes are accepted")
     if _has_nul(details):
-        return "details contain a NUL character (\\u0000), which cannot be recorded"
+        return Refusal(RefusalCode.DETAILS_REFUSED, "details contain a NUL character (\\u0000), which cannot be recorded")
     return None
 
 

@@ -17,12 +17,14 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from casework import metrics
+    from casework.refusals import Refusal
     from casework.case import Event, EventReceipt, EventResult, Inbound, TaskCompletion, content_hash, kind_of, message_key
 
 from workflows.context import CaseRun
 
-#: What applying a message or a completion did: its result and what to tell the sender.
-Applied = tuple[EventResult, str]
+#: What applying a message or a completion did: its result and what to tell the sender
+#: (a refusal as a value: its code and rule travel with the receipt).
+Applied = tuple[EventResult, "str | Refusal"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class CompletionReceipt:
     task_key: str
     result: EventResult
     detail: str
+    refusal: Refusal | None = None
 
 
 class Inbox:
@@ -121,13 +124,16 @@ class Inbox:
             _forget(self._completions, item.completion.task_key)
         receipt: EventReceipt | CompletionReceipt
         if item.completion is not None:
-            result, detail = await self._apply_completion(item.completion)
-            receipt = CompletionReceipt(task_key=item.completion.task_key, result=result, detail=detail)
+            result, said = await self._apply_completion(item.completion)
+            receipt = CompletionReceipt(task_key=item.completion.task_key, result=result, detail=str(said),
+                                        refusal=said if isinstance(said, Refusal) else None)
         else:
             event = item.event
-            result, detail = await self._apply_event(event)
-            receipt = EventReceipt(kind=kind_of(event), event_id=event.event_id, result=result, detail=detail,
-                                   stage=s.stage)
+            result, said = await self._apply_event(event)
+            refused = said if isinstance(said, Refusal) else None
+            receipt = EventReceipt(kind=kind_of(event), event_id=event.event_id, result=result, detail=str(said),
+                                   stage=s.stage, code=refused.code if refused else None,
+                                   rule=refused.rule if refused else None)
             self.run.count(metrics.MESSAGES, kind=receipt.kind.value, result=result.value)
         if item.ticket is not None:
             self._waiting -= 1

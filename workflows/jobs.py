@@ -10,13 +10,14 @@ in any of it: counts, reasons, case IDs.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.contract import JobActivityContract as J
     from casework.jobs import PURGE_JOB, RUN_TIMEOUT, SWEEP_JOB
 
 _RETRY = RetryPolicy(initial_interval=timedelta(seconds=30), maximum_attempts=3)
@@ -33,16 +34,16 @@ def _details(job: str, summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-async def _run(job: str, activity: str) -> dict[str, Any]:
+async def _run(job: str, activity: Callable[..., Awaitable[dict[str, Any]]]) -> dict[str, Any]:
     info = workflow.info()
     try:
-        summary: dict[str, Any] = await workflow.execute_activity(
+        summary: dict[str, Any] = await workflow.execute_activity_method(
             activity, args=[info.workflow_id], start_to_close_timeout=RUN_TIMEOUT, retry_policy=_RETRY,
             summary=f"{job}: do the work, record the run")
     except ActivityError as err:
         reason = str(err.cause or err)
-        await workflow.execute_activity("record_failed_job", args=[job, info.workflow_id, reason[:500]],
-                                        start_to_close_timeout=timedelta(minutes=1), retry_policy=_RETRY)
+        await workflow.execute_activity_method(J.record_failed_job, args=[job, info.workflow_id, reason[:500]],
+                                               start_to_close_timeout=timedelta(minutes=1), retry_policy=_RETRY)
         workflow.set_current_details(f"**{job}** failed: {reason[:200]}")
         raise ApplicationError(f"{job} failed: {reason[:200]}", non_retryable=True) from None
     workflow.set_current_details(_details(job, summary))
@@ -55,7 +56,7 @@ class SweepJob:
 
     @workflow.run
     async def run(self) -> dict[str, Any]:
-        return await _run("sweep", "run_sweep_job")
+        return await _run("sweep", J.run_sweep_job)
 
 
 @workflow.defn(name=PURGE_JOB)
@@ -64,7 +65,7 @@ class RetentionPurgeJob:
 
     @workflow.run
     async def run(self) -> dict[str, Any]:
-        return await _run("purge", "run_purge_job")
+        return await _run("purge", J.run_purge_job)
 
 
-JOB_WORKFLOWS = [SweepJob, RetentionPurgeJob]
+JOB_WORKFLOWS = (SweepJob, RetentionPurgeJob)

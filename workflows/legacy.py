@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         TaskResult,
     )
     from casework.referral import WhereaboutsStatus
+    from casework.refusals import RefusalCode
     from casework.tasks import TASK_KINDS, ConsiderationOutcome, PursuitOutcome, validate_outcome
 
 from workflows.context import CaseRun
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
     from workflows.human_task import HumanTasks, Settler
 
 #: Refused by a run from before messages-v2: the sender signals instead.
-UNSUPPORTED = "Unsupported"
+UNSUPPORTED = RefusalCode.OLDER_RELEASE.value
 
 
 class LegacyHandlers:

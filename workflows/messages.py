@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
         message_key,
     )
     from casework.referral import WhereaboutsStatus
+    from casework.refusals import Refusal, RefusalCode
 
 from workflows.context import CaseRun
 from workflows.human_task import HumanTasks
@@ -56,6 +57,10 @@ LOCATED_AWAITING_CERTIFICATE = ("whereabouts recorded ({custody}); the case wait
                                 "before it goes on to the case owner (R20)")
 
 
+def _conflicting(kind: EventKind, event_id: str) -> Refusal:
+    return Refusal(RefusalCode.CONFLICTING_REPEAT, CONFLICTING_REPEAT.format(kind=kind.value, id=event_id))
+
+
 class MessageEffects:
     def __init__(self, run: CaseRun, record: CaseRecord, tasks: HumanTasks) -> None:
         self.run, self.record, self.tasks = run, record, tasks
@@ -69,7 +74,7 @@ class MessageEffects:
         if known is not None:
             if known == digest:
                 return EventResult.ALREADY_APPLIED, f"{kind.value} event {event.event_id} was applied before; nothing changed"
-            return EventResult.REFUSED, CONFLICTING_REPEAT.format(kind=kind.value, id=event.event_id)
+            return EventResult.REFUSED, _conflicting(kind, event.event_id)
         s.messages_applied += 1
         status = await self.record.act(A.record_message, r.RecordMessage(
             case_id=s.case_id, at=workflow.now(), event_key=keys.event_key(kind.value, event.event_id), actor=event.actor,
@@ -78,12 +83,13 @@ class MessageEffects:
             detail={"event_id": event.event_id, "kind": kind.value, **_detail_of(event)},
         ))
         if status is r.MessageStatus.CONFLICT:
-            return EventResult.REFUSED, CONFLICTING_REPEAT.format(kind=kind.value, id=event.event_id)
+            return EventResult.REFUSED, _conflicting(kind, event.event_id)
         self._remember(key, digest)
         if status is r.MessageStatus.REPEAT:  # applied in an earlier run, past the window
             return EventResult.ALREADY_APPLIED, f"{kind.value} event {event.event_id} was applied before; nothing changed"
         if s.stage is Stage.CLOSED:
-            return EventResult.REFUSED, "the case is closed; the message is recorded and changes nothing"
+            return EventResult.REFUSED, Refusal(RefusalCode.CASE_CLOSED,
+                                                "the case is closed; the message is recorded and changes nothing")
         if isinstance(event, PersonLocated):
             return EventResult.APPLIED, await self._located(event)
         if isinstance(event, LeftUk):
@@ -157,7 +163,7 @@ class MessageEffects:
             s.certificates_received -= 1
             await self.record.audit(keys.refused_event_key(EventKind.CERTIFICATE.value, event.event_id), "message refused",
                                     {"kind": EventKind.CERTIFICATE.value, "event_id": event.event_id, "reason": facts.refused})
-            return EventResult.REFUSED, facts.refused
+            return EventResult.REFUSED, Refusal(RefusalCode.CERTIFICATE_REFUSED, facts.refused)
         if not facts.disclosable:  # R02/R03 again: never kept, never used
             await self.record.act(A.apply_non_disclosable, r.DestroyCertificate(case_id=s.case_id, at=workflow.now(), seq=seq))
             return EventResult.APPLIED, "certificate not disclosable for immigration purposes: destroyed, ACRO asked again (R03)"

@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from casework import metrics, rules
     from casework import records as r
     from casework.case import Stage
+    from casework.decisions import Decision
     from casework.keys import Recipient
 
 from workflows.context import CaseRun
@@ -80,6 +81,22 @@ class CaseRecord:
             case_id=self.run.s.case_id, at=at or workflow.now(), event_key=key, actor=r.SYSTEM_ACTOR,
             action=action, detail=detail,
         ))
+
+    async def decide(self, step: str, decision: Decision, *, actor: str = r.SYSTEM_ACTOR) -> Decision:
+        """Issue 20: record ``decision`` as taken at ``step`` (decisions-v1), once per case and
+        step. A local activity: one marker in history, no task queue round trip."""
+        # The number of the case's last transition tells apart a stage's visits (Stage E twice).
+        step = f"{step}@{self.run.s.transitions}"
+        if self.run.records_decisions and self.first_time(f"decision:{step}"):
+            await workflow.execute_local_activity_method(
+                A.record_decision, r.RecordDecision(
+                    case_id=self.run.s.case_id, at=workflow.now(), step=step, actor=actor, rule=decision.rule,
+                    outcome=decision.outcome, subject=decision.subject, facts=[f.stored() for f in decision.facts],
+                ),
+                start_to_close_timeout=timedelta(seconds=self.run.settings.activity_timeout_seconds),
+                retry_policy=ACTIVITY_RETRY, summary="record decision",
+            )
+        return decision
 
     async def restricted(self, rule: str) -> None:
         """R05/R15/R53: a withheld section of the guidance; recorded as reached, nothing invented."""

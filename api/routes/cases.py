@@ -22,11 +22,12 @@ from api.auth import Who, allow
 from api import cursors
 from api.problems import Problem, problem_responses
 from api.security_events import Refused, watch_of
-from api.schemas import CaseDetail, CasePage, CaseSummary, OpenTask, PersonalData, PersonalDataRequest
+from api.schemas import (CaseDetail, CasePage, CaseSummary, DecisionOut, DecisionPage, OpenTask, PersonalData,
+                         PersonalDataRequest)
 from api.resources import CASE_ID_PATTERN, CaseId, case_ref, cases_of
 from api.services import Svc
 from casework.case import Stage
-from cid import read_model
+from cid import decisions, read_model
 from cid.personal_data import read_personal_data
 
 router = APIRouter(tags=["cases"], route_class=StrictJsonRoute)
@@ -89,6 +90,24 @@ async def one_case(case_id: CaseId, who: Who, svc: Svc) -> CaseDetail:
     return CaseDetail(**_summary(row), updated_at=row["updated_at"], closed_at=row["closed_at"], open_tasks=[
         OpenTask(task_id=t["id"], key=t["task_key"], kind=t["kind"], title=t["title"], team=t["team"],
                  assignee=t["assignee"], due_at=t["due_at"], overdue=bool(t["overdue"])) for t in tasks])
+
+
+@router.get("/cases/{case_id}/decisions", response_model=DecisionPage,
+            summary="The case's decisions in the order taken: rule, outcome, facts, sentence (no personal data)",
+            responses=problem_responses(401, 403, 404, 422, 503))
+async def case_decisions(case_id: CaseId, who: Who, svc: Svc,  # type: ignore[valid-type]
+                         after: Annotated[int, Query(ge=0, le=2**63 - 1, description="Only decisions after this ID")] = 0,
+                         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT) -> DecisionPage:
+    """Issue 20: why the case did what it did, from the CID (never from Temporal), for
+    whoever may see the case; one the caller may not see is answered 404, as ``one_case``."""
+    if who.is_system and SCOPES[Action.SEE_CASE] not in who.scopes:
+        allow(who, Action.SEE_CASE, CaseRef(case_id=case_id))
+    async with svc.pool.acquire() as conn:
+        found = await case_ref(conn, case_id)
+        if found is None or not _sees(who, found):
+            raise Problem(404, f"no case {case_id} that you may see", kind="no-such-case")
+        rows = await decisions.page(conn, after=after, limit=limit, case_id=case_id)
+    return DecisionPage(decisions=[DecisionOut(**r) for r in rows], next_after=rows[-1]["id"] if rows else after)
 
 
 def _sees(who: Who, case: CaseRef) -> bool:

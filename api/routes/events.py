@@ -23,7 +23,6 @@ from urllib.parse import quote
 from fastapi import APIRouter, Header, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from temporalio.client import WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from access.policy import Action, CaseRef
@@ -36,7 +35,6 @@ from api.schemas import Receipt
 from api.security_events import Refused, watch_of
 from api.resources import CaseId, as_case_ref
 from api.services import Svc
-from casework.rule_ids import first_rule_id
 from casework.case import (
     AT_THE_DOOR,
     CertificateReceived,
@@ -51,10 +49,9 @@ from casework.case import (
     kind_of,
 )
 from casework.referral import Certificate, parse_certificate
-from casework.refusals import field_errors
+from casework.refusals import Refusal, RefusalCode, field_errors, of_error
 from cid import intake, read_model
 from casework.rules import non_disclosable_reason
-from workflows.client import is_conflicting_repeat
 
 router = APIRouter(tags=["events"], route_class=StrictJsonRoute)
 
@@ -100,9 +97,14 @@ async def _allowed_case(svc: Svc, who: Who, kind: EventKind, case_id: str) -> re
     return found
 
 
+def _closed(case_id: str) -> Problem:
+    """A closed case: one status for every route (``REFUSAL_STATUS``)."""
+    return Problem.refused(Refusal(RefusalCode.CASE_CLOSED, f"case {case_id} is closed"))
+
+
 def _refuse_closed(case: read_model.CaseAccess) -> None:
     if case.status == "closed":
-        raise Problem(422, f"case {case.case_id} is closed", kind="case-closed")
+        raise _closed(case.case_id)
 
 
 def respond_async(prefer: str | None) -> bool:
@@ -128,7 +130,7 @@ def _door(model: type[Event], data: dict[str, Any]) -> Event:
         errors = [FieldError(field=f"body.{f}" if f != "(document)" else "body", message=m)
                   for f, m in field_errors(err.errors())]
         detail = "; ".join(f"{e.field}: {e.message}" for e in errors[:5])
-        raise Problem(422, detail, kind=INVALID_REQUEST, errors=errors, rule=first_rule_id(detail)) from None
+        raise Problem(422, detail, kind=INVALID_REQUEST, errors=errors) from None
 
 
 async def _deliver(svc: Svc, case_id: str, event: Event, response: Response, judged: str | None = None) -> Receipt:
@@ -138,21 +140,16 @@ async def _deliver(svc: Svc, case_id: str, event: Event, response: Response, jud
         busy = transient(err, case_id)  # continuing as new: 503, never a refusal (issue 25, item 2)
         if busy is not None:
             raise busy from None
-        cause = err.cause
-        message = getattr(cause, "message", None) or str(cause or err)
-        closed = isinstance(cause, ApplicationError) and cause.type == "CaseClosed"
-        raise Problem(422, message, kind="case-closed" if closed else "refused-by-case",
-                      rule=first_rule_id(message)) from None
+        refusal = of_error(err.cause) or Refusal(RefusalCode.REFUSED, " ".join(str(err.cause or err).split()))
+        raise Problem.refused(refusal) from None
     except RPCError as err:
         if err.status is RPCStatusCode.NOT_FOUND:
             if "completed" in err.message or "closed" in err.message:
-                raise Problem(422, f"case {case_id} is closed", kind="case-closed") from None
+                raise _closed(case_id) from None
             raise Problem(404, f"no case {case_id} is running", kind="no-such-case") from None
         raise transient(err, case_id) or err from None
     if receipt.result is EventResult.REFUSED:
-        if is_conflicting_repeat(receipt):
-            raise Problem(409, receipt.detail, kind="conflicting-repeat")
-        raise Problem(422, receipt.detail, kind="refused-by-case", rule=first_rule_id(receipt.detail))
+        raise Problem.refused(Refusal(receipt.code or RefusalCode.REFUSED, receipt.detail, receipt.rule))
     if receipt.result is EventResult.SENT:
         response.status_code = 202
     return Receipt(case_id=case_id, kind=receipt.kind, event_id=receipt.event_id, result=receipt.result,
@@ -170,7 +167,7 @@ async def _signal(svc: Svc, case_id: str, event: Event, response: Response) -> R
         await svc.cases.send_event(case_id, event)  # type: ignore[arg-type]
     except RPCError as err:
         if err.status is RPCStatusCode.NOT_FOUND:  # closed between the CID's read and the signal
-            raise Problem(422, f"case {case_id} is closed", kind="case-closed") from None
+            raise _closed(case_id) from None
         raise transient(err, case_id) or err from None
     response.status_code = 202
     response.headers["Preference-Applied"] = "respond-async"
@@ -251,8 +248,8 @@ async def certificate(case_id: CaseId, body: CertificateBody, who: Who, svc: Svc
     judged = non_disclosable_reason(cert)  # R02/R03: said before the case destroys it
     held = await intake.hold_certificate(svc.pool, case_id, cert, event_id=event_id, actor=who.subject)
     if held is None:
-        raise Problem(409, f"certificate event {event_id} was handed in before with a different certificate: "
-                           "refused; use a new event ID", kind="conflicting-repeat")
+        raise Problem.refused(Refusal(RefusalCode.CONFLICTING_REPEAT, f"certificate event {event_id} was handed in "
+                                      "before with a different certificate: refused; use a new event ID"))
     event = CertificateReceived(event_id=event_id, actor=who.subject, certificate_id=held)
     return await _deliver(svc, case_id, event, response, judged)
 

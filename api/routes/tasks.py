@@ -35,12 +35,11 @@ from api.security_events import Refused
 from api.schemas import CompletionOut, Held, TaskDetail, TaskOut, TaskPage, legal_outcomes
 from api.resources import task_ref, tasks_of
 from api.services import Services, Svc
-from casework.rule_ids import first_rule_id
+from casework.refusals import Refusal, RefusalCode, of_error
 from casework.case import Acting, Stage, TaskCompletion
 from casework.tasks import ALLOCATE_CASE_OWNER, TASK_KINDS, AllocationOutcome, StaffId
 from cid import read_model
 from cid.assignments import Holding, change_assignee
-from workflows.human_task import NOT_PERMITTED
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["tasks"], route_class=StrictJsonRoute)
@@ -101,8 +100,8 @@ def _label(row: Any) -> str:
 def _not_open(row: Any) -> Problem:
     if row["status"] == "done":
         by = f": {row['outcome']} by {row['completed_by']}" if row["outcome"] else ""
-        return Problem(409, f"{_label(row)} is already done{by}", kind="already-done")
-    return Problem(409, f"{_label(row)} was cancelled: its case is closed", kind="case-closed")
+        return Problem.refused(Refusal(RefusalCode.TASK_DONE, f"{_label(row)} is already done{by}"))
+    return Problem.refused(Refusal(RefusalCode.CASE_CLOSED, f"{_label(row)} was cancelled: its case is closed"))
 
 
 # ---------------------------------------------------------------------------- reading
@@ -152,20 +151,14 @@ async def get_task(task_id: TaskId, who: Who, svc: Svc) -> TaskDetail:
 
 
 def _refused_by_case(err: WorkflowUpdateFailedError, row: Any) -> Problem:
-    """The case's refusal, word for word, with its status: the case's own validator is
-    the judge of what is legal now (unknown or settled task, illegal outcome, R30)."""
-    cause = err.cause
-    text = " ".join(str(getattr(cause, "message", None) or cause or err).split())
-    kind = getattr(cause, "type", None)
-    rule = first_rule_id(text)
-    if kind == "CaseClosed":
-        return Problem(409, text, kind="case-closed")
-    if kind == NOT_PERMITTED:  # the case's own check of the verified principal (defence in depth)
-        return Problem(403, text, kind="not-allowed",
-                       refused=Refused("complete_task", f"task {row['task_key']} of {row['case_id']}", "refused_by_case"))
-    if any(words in text for words in ("already done", "was already", "being completed already", "has no open task")):
-        return Problem(409, text, kind="already-done")
-    return Problem(422, text, kind="refused-by-case", rule=rule)
+    """The case's refusal, word for word, with the status its code has (``REFUSAL_STATUS``):
+    the case's own validator is the judge of what is legal now (unknown or settled task,
+    illegal outcome, R30). Its own check of the verified principal is a security event too."""
+    refusal = of_error(err.cause) or Refusal(RefusalCode.REFUSED, " ".join(str(err.cause or err).split()))
+    if refusal.code is RefusalCode.NOT_PERMITTED:  # defence in depth
+        return Problem.refused(refusal, refused=Refused("complete_task", f"task {row['task_key']} of {row['case_id']}",
+                                                        "refused_by_case"))
+    return Problem.refused(refusal)
 
 
 _STAFF_ID = TypeAdapter(StaffId)
@@ -222,7 +215,7 @@ async def complete_task(task_id: TaskId, body: CompletionIn, who: Who, svc: Svc,
         if isinstance(err, WorkflowUpdateFailedError):
             raise _refused_by_case(err, row) from None
         if isinstance(err, RPCError) and err.status is RPCStatusCode.NOT_FOUND:
-            raise Problem(409, f"case {row['case_id']} is closed", kind="case-closed") from None
+            raise Problem.refused(Refusal(RefusalCode.CASE_CLOSED, f"case {row['case_id']} is closed")) from None
         raise
     # Where a completion's time goes (docs/performance.md, "The API"): durations only.
     timing = {"token": getattr(request.state, "token_seconds", 0.0), "cid": read - started,

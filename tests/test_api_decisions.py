@@ -1,0 +1,62 @@
+"""Issue 20: auditors read a case's trail of decisions through the API, from the CID; no
+personal value of the referral is in it; others are refused (403) and the refusal recorded."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+
+from tests.api_support import ApiStack
+from tests.support import PURSUIT_FACTORS, unique_ref
+
+#: The decisions of a not-pursued case, referral to closure, in the order taken.
+WALK = ["R01", "R02", "R12", "R04", "R06", "R10", "R21", "R23", "R33", "R41", "R43", "R47", "R50", "R51", "R52"]
+
+
+async def test_an_auditor_reads_one_case_from_referral_to_closure_without_personal_data_R01_R06_R41_R43_R47_R52(
+        start, api: ApiStack, pool: asyncpg.Pool) -> None:
+    name, dob = f"Teodor Brandt {unique_ref()}", "1971-04-09"
+    case = await start(name=name, date_of_birth=dob, nationalities=["NG"], whereabouts={"status": "confirmed_address"})
+    await case.complete("allocate_case_owner", "allocated", case_owner="co.smith")
+    await case.complete("offending_history_check", "full_history_on_pnc")
+    await case.complete("police_contact", "no_pending_prosecution")
+    await case.complete("detention_decision", "unsuitable", actor="co.smith", reason="medical")
+    await case.complete("pursuit_decision", "pursue", **PURSUIT_FACTORS)
+    await case.wait_for(lambda v: v.notice_served_at is not None)
+    await case.representations()
+    await case.complete("consideration_decision", "not_pursue", actor="co.smith", reason="Article 8")
+    await case.complete("director_decision", "agree", actor="director.cc", reason="agree")
+    await case.complete("removals_consideration", "resides_lawfully", actor="co.smith", reason="considered")
+    await case.handle.result()
+
+    pages, after = [], 0
+    while True:  # paged: three at a time
+        answer = await api.call("GET", "/audit/decisions", "audit.jo", params={"case_id": case.id, "after": after, "limit": 3})
+        assert answer.status_code == 200, answer.text
+        page = answer.json()
+        if not page["decisions"]:
+            break
+        pages.append(answer.text)
+        after = page["next_after"]
+        for d in page["decisions"]:
+            assert d["case_id"] == case.id and d["sentence"].startswith(f"{d['rule']}: ")
+            WALK_SEEN.append(d["rule"])
+    assert WALK_SEEN == WALK
+    shown = "".join(pages)
+    for value in (name, dob, '"NG"', "Robbery", "robbery", "Article 8"):  # R60: not one referral value
+        assert value not in shown, value
+    # By rule, across cases: every R43 window decision, this case's among them.
+    r43 = (await api.call("GET", "/audit/decisions", "audit.jo", params={"rule": "R43", "limit": 500})).json()
+    assert case.id in {d["case_id"] for d in r43["decisions"]} and {d["rule"] for d in r43["decisions"]} == {"R43"}
+
+
+WALK_SEEN: list[str] = []
+
+
+async def test_only_auditors_read_every_decision_a_refusal_is_403_and_recorded(api: ApiStack, pool: asyncpg.Pool) -> None:
+    request_id = uuid.uuid4().hex
+    refused = await api.call("GET", "/audit/decisions", "cw.ben", headers={"X-Request-ID": request_id})
+    assert refused.status_code == 403 and refused.headers["content-type"] == "application/problem+json"
+    recorded = await pool.fetchrow("SELECT status, subject, action FROM security_events WHERE request_id = $1", request_id)
+    assert recorded is not None and (recorded["status"], recorded["subject"], recorded["action"]) == (403, "cw.ben", "read_audit")
