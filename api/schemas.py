@@ -292,3 +292,23 @@ class DecisionOut(BaseModel):
 class DecisionPage(BaseModel):
     decisions: list[DecisionOut]
     next_after: int = Field(description="Give as ``after`` to read on")
+
+
+class TimelineEntry(BaseModel):
+    """One row of a case's trail: an audit row or a decision (its sentence only: no personal data)."""
+
+    kind: Literal["audit", "decision"]
+    id: int = Field(description="The audit row's or the decision's ID (unique within its kind)")
+    at: datetime
+    actor: str
+    action: str = Field(description="The audit row's action, or the decision's step")
+    rule: str | None = None
+    stage: str | None = None
+    task_key: str | None = None
+    outcome: str | None = None
+    sentence: str | None = Field(None, description="A decision's rendered sentence")
+
+
+class TimelinePage(BaseModel):
+    entries: list[TimelineEntry]
+    next_cursor: str | None = Field(description="Give as ``cursor`` to read on; null on the last page")

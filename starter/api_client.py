@@ -221,6 +221,15 @@ class ApiClient:
         """``GET /cases/{id}/decisions``: the first 200 decisions of the case, in the order taken."""
         return await self._typed(schemas.DecisionPage, "GET", f"/cases/{case_id}/decisions", params={"limit": 200})
 
+    async def timeline(self, case_id: str) -> schemas.TimelinePage:
+        """``GET /cases/{id}/timeline``: the first 200 rows of the case's trail, oldest first."""
+        return await self._typed(schemas.TimelinePage, "GET", f"/cases/{case_id}/timeline", params={"limit": 200})
+
+    async def audit_decisions(self, **filters: object) -> schemas.DecisionPage:
+        """``GET /audit/decisions`` (auditors), with the filters given (None ones left out)."""
+        params = {k: v for k, v in filters.items() if v is not None}
+        return await self._typed(schemas.DecisionPage, "GET", "/audit/decisions", params=params)
+
     async def personal_data(self, case_id: str, purpose: str, reason: str) -> schemas.PersonalData:
         """R60: the read is recorded under the token's subject, with the purpose and reason."""
         return await self._typed(schemas.PersonalData, "POST", f"/cases/{case_id}/personal-data",

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from rich.markup import escape
 
 from access.policy import Purpose
-from api.schemas import CaseDetail, DecisionPage, PersonalData, PersonalDataRequest
+from api.schemas import CaseDetail, DecisionPage, PersonalData, PersonalDataRequest, TimelinePage
 from starter import api_client
 from starter.exits import CliError, Exit
 from starter.output import Column, console, emit, listing, print_json, when
@@ -65,16 +65,18 @@ def show(
             raise CliError(f"--reason: {err.errors()[0]['msg']} (R60)", Exit.BAD_INPUT) from None
     case_id = case_id_from(case)
 
-    async def work(api: api_client.ApiClient) -> tuple[CaseDetail, PersonalData | None, DecisionPage]:
+    async def work(api: api_client.ApiClient) -> tuple[CaseDetail, PersonalData | None, DecisionPage, TimelinePage]:
         detail = await api.case(case_id)  # no personal data; 404 for a case you may not see
         decided = await api.decisions(case_id)  # issue 20: why, rule by rule (no personal data either)
+        trail = await api.timeline(case_id)  # issue 20: what happened, by whom
         personal = await api.personal_data(case_id, asked.purpose.value, asked.reason) if asked else None
-        return detail, personal, decided  # R60: the read recorded under your subject
+        return detail, personal, decided, trail  # R60: the read recorded under your subject
 
-    detail, personal, decided = api_client.run(work)
+    detail, personal, decided, trail = api_client.run(work)
     if json_out:
         read = {"purpose": asked.purpose, "reason": asked.reason, "audit_event": personal.audit_event} if asked and personal else None
-        return print_json({"case": detail, "personal_data": personal, "read": read, "decisions": decided.decisions})
+        return print_json({"case": detail, "personal_data": personal, "read": read, "decisions": decided.decisions,
+                           "timeline": trail.entries})
     summarise(detail)
     if asked and personal:
         _personal(personal, asked)
@@ -83,6 +85,20 @@ def show(
     if detail.open_tasks:
         console.print("What a task needs: casework task TASK", markup=False)
     _decisions(decided)
+    _timeline(trail)
+
+
+def _timeline(trail: TimelinePage) -> None:
+    """Issue 20: the case's audit rows and decisions in time order, each with who."""
+    if not trail.entries:
+        return
+    console.print("\n[bold]Timeline[/bold] (oldest first)")
+    for e in trail.entries:
+        what = e.sentence if e.kind == "decision" else " ".join(
+            str(v) for v in (e.action, e.stage, e.task_key, e.outcome, e.rule) if v)
+        console.print(f"  {when(e.at)}  {what}  [{e.actor}]", markup=False, soft_wrap=True)
+    if trail.next_cursor:
+        console.print("  … more in GET /cases/{id}/timeline", markup=False)
 
 
 def _decisions(decided: DecisionPage) -> None:

@@ -44,6 +44,7 @@ COMMANDS: dict[str, Command] = {
     "assign": Command("tasks_cmd", "assign", CASEWORK),
     "event": Command("events", "event_app", CASEWORK),
     "feed": Command("feeds", "feed", CASEWORK),
+    "audit": Command("audit", "audit", CASEWORK),  # auditors (issue 20)
     "login": Command("signin", "login", SIGN_IN),
     "logout": Command("signin", "logout", SIGN_IN),
     "whoami": Command("signin", "whoami", SIGN_IN),

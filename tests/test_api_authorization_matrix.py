@@ -333,6 +333,7 @@ OTHER_CELLS: list[tuple[str, Action, str, str, Any]] = [
     ("see case", Action.SEE_CASE, "GET", "/cases/{case}", None),
     # Issue 20: a case's decisions are seen by whoever sees the case; every case's by auditors.
     ("see case", Action.SEE_CASE, "GET", "/cases/{case}/decisions", None),
+    ("see case", Action.SEE_CASE, "GET", "/cases/{case}/timeline", None),
     ("read audit", Action.READ_AUDIT, "GET", "/audit/decisions", None),
     *[(f"PD: {p}", Action.READ_PERSONAL_DATA, "POST", "/cases/{case}/personal-data",
        (lambda p=p: {"purpose": p, "reason": "matrix test"}))

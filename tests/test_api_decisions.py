@@ -46,6 +46,24 @@ async def test_an_auditor_reads_one_case_from_referral_to_closure_without_person
     shown = "".join(pages)
     for value in (name, dob, '"NG"', "Robbery", "robbery", "Article 8"):  # R60: not one referral value
         assert value not in shown, value
+    # The case's timeline (GET /cases/{id}/timeline): audit rows and decisions in one list, in
+    # time order, an actor on every row, paged by cursor; the same decisions, no personal value.
+    entries, texts, cursor = [], [], None
+    while True:
+        answer = await api.call("GET", f"/cases/{case.id}/timeline", "audit.jo",
+                                params={"limit": 7, **({"cursor": cursor} if cursor else {})})
+        assert answer.status_code == 200, answer.text
+        texts.append(answer.text)
+        entries += answer.json()["entries"]
+        cursor = answer.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert [e["rule"] for e in entries if e["kind"] == "decision"] == WALK
+    assert {e["kind"] for e in entries} == {"audit", "decision"} and all(e["actor"] for e in entries)
+    assert [e["at"] for e in entries] == sorted(e["at"] for e in entries)
+    assert len({(e["kind"], e["id"]) for e in entries}) == len(entries)  # no row twice across pages
+    for value in (name, dob, '"NG"', "Robbery", "robbery", "Article 8"):
+        assert value not in "".join(texts), value
     # By rule, across cases: every R43 window decision, this case's among them.
     r43 = (await api.call("GET", "/audit/decisions", "audit.jo", params={"rule": "R43", "limit": 500})).json()
     assert case.id in {d["case_id"] for d in r43["decisions"]} and {d["rule"] for d in r43["decisions"]} == {"R43"}
@@ -60,3 +78,15 @@ async def test_only_auditors_read_every_decision_a_refusal_is_403_and_recorded(a
     assert refused.status_code == 403 and refused.headers["content-type"] == "application/problem+json"
     recorded = await pool.fetchrow("SELECT status, subject, action FROM security_events WHERE request_id = $1", request_id)
     assert recorded is not None and (recorded["status"], recorded["subject"], recorded["action"]) == (403, "cw.ben", "read_audit")
+
+
+async def test_a_case_outside_the_callers_scope_has_no_timeline_404(start, api: ApiStack) -> None:
+    """As GET /cases/{id}: a case the caller may not see is answered as one that does not exist."""
+    case = await start(nationalities=["NG"])  # not EEA: not cw.ben's team's case
+    hidden = await api.call("GET", f"/cases/{case.id}/timeline", "cw.ben")
+    missing = await api.call("GET", "/cases/acro-case-NO-SUCH-CASE/timeline", "cw.ben")
+    assert (hidden.status_code, missing.status_code) == (404, 404), (hidden.text, missing.text)
+    assert hidden.json()["title"] == missing.json()["title"]
+    assert (await api.call("GET", f"/cases/{case.id}/timeline", "cw.cara")).status_code == 200
+    bad = await api.call("GET", f"/cases/{case.id}/timeline", "audit.jo", params={"cursor": "nope"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.cursor", bad.text

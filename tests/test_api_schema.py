@@ -28,7 +28,9 @@ EXAMPLES = 12
 CALLERS = {"/referrals": "acro", "/referrals/batch": "acro", "/cases/{case_id}/events/certificate": "acro",
            "/cases/{case_id}/events/located": "ice-system", "/cases/{case_id}/events/left-uk": "nbtc-system",
            "/cases/{case_id}/events/representations": "scw.erin",
-           "/cases/{case_id}/events/{kind}/{event_id}": "ice-system"}
+           "/cases/{case_id}/events/{kind}/{event_id}": "ice-system",
+           # Issue 20: the auditors' reads, past 403 (the timeline is read by scw.erin, who sees the case).
+           "/audit/decisions": "audit.jo", "/audit/security-events": "audit.jo"}
 DEFAULT_CALLER = "scw.erin"
 CHECKS = [checks.not_a_server_error, checks.status_code_conformance, checks.content_type_conformance,
           checks.response_headers_conformance, checks.response_schema_conformance]

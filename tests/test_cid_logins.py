@@ -34,6 +34,9 @@ GRANTS: dict[str, dict[str, set[str]]] = {
     "cases": {WORKER_LOGIN: {"INSERT", "SELECT", "UPDATE(case_owner,closed_at,custody,detention_power,disclosable,"
                              "most_serious,outcome,overdue,stage,status,subject_id,team,updated_at)"},
               API_LOGIN: {"SELECT"}},
+    # 0021: the case's decisions (issue 20): written as taken, the person's facts cleared by the purge;
+    # the API reads them only through the definer functions below, in their trail form.
+    "case_decisions": {WORKER_LOGIN: {"INSERT", "SELECT(case_id,id,step)", "UPDATE(personal)"}, API_LOGIN: set()},
     "certificates": {WORKER_LOGIN: {"INSERT", "SELECT", "UPDATE(content,destroyed_at,issued_on,most_serious,request_purpose)"},  # R03 only
                      API_LOGIN: set()},
     "convictions": {WORKER_LOGIN: {"INSERT", "SELECT(case_id,seq)"}, API_LOGIN: set()},
@@ -200,6 +203,8 @@ DEFINERS: dict[str, set[str]] = {
     "casework_change_assignee": {API_LOGIN},  # claim, unclaim, assign with its audit row (0009)
     "casework_message_record": {API_LOGIN},  # a message's action and when, no other audit row (0010)
     "api_case_timeline": {API_LOGIN},  # the inbox's case timeline: no free text of the detail (0017)
+    "casework_case_decisions": {API_LOGIN},  # one case's decisions, trail form only (0021)
+    "casework_decisions_page": {API_LOGIN},  # auditors' page of decisions, trail form only (0021)
 }
 
 

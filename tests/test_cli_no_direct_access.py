@@ -92,7 +92,7 @@ async def test_every_people_command_works_with_the_database_and_temporal_unreach
 
 
 #: The modules of people's commands (starter/cli.py COMMANDS), and what they use.
-PEOPLES_MODULES = ("cases.py", "events.py", "feeds.py", "submit.py", "tasks_cmd.py", "signin.py", "views.py", "api_client.py",
+PEOPLES_MODULES = ("audit.py", "cases.py", "events.py", "feeds.py", "submit.py", "tasks_cmd.py", "signin.py", "views.py", "api_client.py",
                    "referral_files.py", "credentials.py", "output.py")
 DIRECT = re.compile(r"\bcontext\b|open_pool|open_client|create_pool|asyncpg|cid\.db|casework\.temporal|"
                     r"Client\.connect|read_model|starter\.failures")

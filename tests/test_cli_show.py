@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from starter.exits import Exit
 from starter.output import when
 from tests.cli_support import Casework, cw_api  # noqa: F401 - cw_api is a fixture
 from tests.support import eventually, to_consideration
@@ -38,6 +39,11 @@ async def test_show_and_cases_print_the_release_date_and_the_stage1_window_R41_R
     # Issue 20: show prints the decisions again, R42 with its sentence; the JSON has them too.
     assert "R42: 20 days to respond — serving a sentence; release falls after the window's end" in text.out, text.out
     assert "R41" in [d["rule"] for d in as_json.json()["decisions"]]
+    # ... then the timeline (GET /cases/{id}/timeline): audit rows and decisions, each with who.
+    timeline = text.out[text.out.index("Timeline (oldest first)"):]
+    assert "stage entered E-consideration" in timeline and "R42: 20 days to respond" in timeline, timeline
+    entries = as_json.json()["timeline"]
+    assert {e["kind"] for e in entries} == {"audit", "decision"} and all(e["actor"] for e in entries)
     # R42/R43: no task while the window runs; its end is what is next due.
     assert f"next due {respond_by} UTC" in text.out, text.out
     shown = as_json.json()
@@ -61,3 +67,23 @@ async def test_show_and_cases_print_the_release_date_and_the_stage1_window_R41_R
     stages = [e["stage"] for e in entered]
     assert {"C-located", "D-detention", "E-consideration"} <= set(stages) and len(stages) == len(set(stages)), stages
 
+
+
+async def test_audit_lists_decisions_by_case_and_rule_for_auditors_only(cw_api: Casework, start) -> None:
+    """Issue 20: ``casework audit`` reads GET /audit/decisions (auditors), as a listing, CSV or JSON."""
+    case = await start(name="Ilse Marquardt", nationalities=["NG"])
+    await eventually(case, "SELECT true FROM case_decisions WHERE case_id = $1 AND rule = 'R06'")
+    text, as_csv, as_json, by_rule = await cw_api.each(
+        ("audit", "--case", case.id, "--limit", "200"),
+        ("audit", "--case", case.id, "--csv"),
+        ("audit", "--case", case.id, "--rule", "R06", "--json"),
+        ("audit", "--rule", "R06", "--since", "2000-01-01T00:00:00", "--limit", "200", "--json"), who="audit.jo")
+    for ran in (text, as_csv, as_json, by_rule):
+        assert ran.code == 0, str(ran)
+    assert "R06: " in text.out and "Marquardt" not in text.out + as_csv.out + as_json.out, text.out
+    assert as_csv.out.splitlines()[0].startswith("id,case_id,decided_at,rule,sentence,actor"), as_csv.out
+    [r06] = as_json.json()["decisions"]
+    assert (r06["case_id"], r06["rule"]) == (case.id, "R06") and r06["sentence"].startswith("R06: ")
+    assert case.id in {d["case_id"] for d in by_rule.json()["decisions"]}
+    denied = await cw_api("audit", "--case", case.id, who=SENIOR)  # not an auditor: refused by the policy
+    assert denied.code == Exit.NOT_ALLOWED and "read_audit" in denied.one_error_line(), str(denied)

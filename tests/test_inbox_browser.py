@@ -201,6 +201,10 @@ async def test_a_case_walked_from_referral_to_closure_through_the_inbox(browser,
         assert "closed" in facts
         timeline = await ben.page.inner_text("#timeline")
         assert "case closed" in timeline and "scw.erin" in timeline and "director.hal" in timeline
+        # Issue 20: the decisions the case took, each as its rule's sentence, no personal data.
+        decided = await ben.page.inner_text("#decisions")
+        routed = await pool.fetchval("SELECT sentence FROM case_decisions WHERE case_id = $1 AND rule = 'R06'", case.id)
+        assert routed and routed in decided and case.referral.name not in decided, decided
 
         # R60 through the page: purpose and reason, recorded under cw.ben, and said so.
         await follow(ben.page, "#view-personal-data")

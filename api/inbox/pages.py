@@ -286,6 +286,8 @@ async def _case_page(request: Request, case_id: str) -> Response:
     _known_form(case_id)
     who, svc = await _who(request)
     case = await case_routes.one_case(case_id, who, svc)  # 404 unless the person may see it
+    # Issue 20: why the case did what it did, by the API's own read (rule sentences, no personal data).
+    decided = await case_routes.case_decisions(case_id, who, svc, after=0, limit=case_routes.MAX_LIMIT)
     async with svc.pool.acquire() as conn:
         window = await read_model.stage1_window(conn, case_id)
         sent = await inbox_reads.messages_sent(conn, case_id)
@@ -295,8 +297,7 @@ async def _case_page(request: Request, case_id: str) -> Response:
                    "label": queues.due_label(t.due_at, t.overdue, _now())} for t in case.open_tasks]
     return page(request, "case.html", case=case, window=window, sent=sent, timeline=timeline, open_tasks=open_tasks,
                 uk_date=queues.uk_date, uk_time=queues.uk_time, may_read=bool(purposes), flash=_take_flash(request),
-                # Issue 20 ([explain]) adds the decisions the case took, with their reasons.
-                decisions=[])
+                decisions=decided.decisions)
 
 
 def _purposes(who: Principal) -> list[Purpose]:

@@ -23,11 +23,11 @@ from api import cursors
 from api.problems import Problem, problem_responses
 from api.security_events import Refused, watch_of
 from api.schemas import (CaseDetail, CasePage, CaseSummary, DecisionOut, DecisionPage, OpenTask, PersonalData,
-                         PersonalDataRequest)
+                         PersonalDataRequest, TimelineEntry, TimelinePage)
 from api.resources import CASE_ID_PATTERN, CaseId, case_ref, cases_of
 from api.services import Svc
 from casework.case import Stage
-from cid import decisions, read_model
+from cid import case_trail, decisions, read_model
 from cid.personal_data import read_personal_data
 
 router = APIRouter(tags=["cases"], route_class=StrictJsonRoute)
@@ -108,6 +108,29 @@ async def case_decisions(case_id: CaseId, who: Who, svc: Svc,  # type: ignore[va
             raise Problem(404, f"no case {case_id} that you may see", kind="no-such-case")
         rows = await decisions.page(conn, after=after, limit=limit, case_id=case_id)
     return DecisionPage(decisions=[DecisionOut(**r) for r in rows], next_after=rows[-1]["id"] if rows else after)
+
+
+@router.get("/cases/{case_id}/timeline", response_model=TimelinePage,
+            summary="The case's audit rows and decisions in one list, oldest first, actor per row (no personal data)",
+            responses=problem_responses(401, 403, 404, 422, 503))
+async def case_timeline(case_id: CaseId, who: Who, svc: Svc,  # type: ignore[valid-type]
+                        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+                        cursor: Annotated[str | None, Query(max_length=400, description="next_cursor of the page before")] = None,
+                        ) -> TimelinePage:
+    """Issue 20: the case's trail from the CID (never Temporal), for whoever may see the case;
+    one the caller may not see is answered 404, as ``one_case``."""
+    if who.is_system and SCOPES[Action.SEE_CASE] not in who.scopes:
+        allow(who, Action.SEE_CASE, CaseRef(case_id=case_id))
+    after = cursors.decode(cursor, str, valid=lambda key: re.fullmatch(r"[ad]\d{20}", key) is not None)
+    async with svc.pool.acquire() as conn:
+        found = await case_ref(conn, case_id)
+        if found is None or not _sees(who, found):
+            raise Problem(404, f"no case {case_id} that you may see", kind="no-such-case")
+        rows = await case_trail.entries(conn, case_id, after=after, limit=limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return TimelinePage(entries=[TimelineEntry(**r) for r in rows],
+                        next_cursor=cursors.encode(*case_trail.key(rows[-1])) if more and rows else None)
 
 
 def _sees(who: Who, case: CaseRef) -> bool:
