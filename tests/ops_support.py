@@ -8,6 +8,7 @@ import contextlib
 import re
 from typing import AsyncIterator
 
+import asyncpg
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
@@ -160,3 +161,20 @@ def database_through(dsn: str) -> tuple[Forwarder, str]:
     user = parts.username or "postgres"
     password = f":{parts.password}" if parts.password else ""
     return forwarder, f"postgresql://{user}{password}@{forwarder.address}{parts.path or '/postgres'}"
+
+
+@contextlib.asynccontextmanager
+async def own_cid_of(database_url: str, number: int) -> AsyncIterator[tuple[str, asyncpg.Pool]]:
+    """A CID of a module's own, migrated, on the same server (database ``<name>_scale_<number>``):
+    the session's CID holds other tests' open cases, and these modules count every one."""
+    from bench.scale import drop_database, fresh_database
+    from cid.db import create_pool, migrate_dsn
+
+    dsn = await fresh_database(database_url, number)
+    await migrate_dsn(dsn)
+    pool = await create_pool(dsn, max_size=4)
+    try:
+        yield dsn, pool
+    finally:
+        await pool.close()
+        await drop_database(database_url, number)

@@ -225,6 +225,23 @@ async def to_consideration(case: Case, *, detention: str = "not_detained", **sta
 
 
 
+async def not_pursued_to_closure(case: Case) -> None:
+    """The not-pursued path from allocation to closure: stages C and D with a decision to
+    pursue (the person unsuitable for detention, R33), representations in the Stage 1
+    window, then not pursued (R47), the Director agreeing (R50, R51) and no referral to
+    Removals Casework (R52)."""
+    await case.complete("allocate_case_owner", "allocated", case_owner="co.smith")
+    await case.complete("offending_history_check", "full_history_on_pnc")
+    await case.complete("police_contact", "no_pending_prosecution")
+    await case.complete("detention_decision", "unsuitable", actor="co.smith", reason="medical")
+    await case.complete("pursuit_decision", "pursue", **PURSUIT_FACTORS)
+    await case.wait_for(lambda v: v.notice_served_at is not None)
+    await case.representations()
+    await case.complete("consideration_decision", "not_pursue", actor="co.smith", reason="Article 8")
+    await case.complete("director_decision", "agree", actor="director.cc", reason="agree")
+    await case.complete("removals_consideration", "resides_lawfully", actor="co.smith", reason="considered")
+
+
 async def eventually(case: Case, sql: str, *args: Any, timeout: float = 15.0) -> None:
     """Poll the CID until ``sql`` (the case ID is $1) returns true: for effects of signals,
     which the query cannot show."""

@@ -8,7 +8,7 @@ import uuid
 import asyncpg
 
 from tests.api_support import ApiStack
-from tests.support import PURSUIT_FACTORS, unique_ref
+from tests.support import not_pursued_to_closure, unique_ref
 
 #: The decisions of a not-pursued case, referral to closure, in the order taken.
 WALK = ["R01", "R02", "R12", "R04", "R06", "R10", "R21", "R23", "R33", "R41", "R43", "R47", "R50", "R51", "R52"]
@@ -18,16 +18,7 @@ async def test_an_auditor_reads_one_case_from_referral_to_closure_without_person
         start, api: ApiStack, pool: asyncpg.Pool) -> None:
     name, dob = f"Teodor Brandt {unique_ref()}", "1971-04-09"
     case = await start(name=name, date_of_birth=dob, nationalities=["NG"], whereabouts={"status": "confirmed_address"})
-    await case.complete("allocate_case_owner", "allocated", case_owner="co.smith")
-    await case.complete("offending_history_check", "full_history_on_pnc")
-    await case.complete("police_contact", "no_pending_prosecution")
-    await case.complete("detention_decision", "unsuitable", actor="co.smith", reason="medical")
-    await case.complete("pursuit_decision", "pursue", **PURSUIT_FACTORS)
-    await case.wait_for(lambda v: v.notice_served_at is not None)
-    await case.representations()
-    await case.complete("consideration_decision", "not_pursue", actor="co.smith", reason="Article 8")
-    await case.complete("director_decision", "agree", actor="director.cc", reason="agree")
-    await case.complete("removals_consideration", "resides_lawfully", actor="co.smith", reason="considered")
+    await not_pursued_to_closure(case)
     await case.handle.result()
 
     pages, after = [], 0

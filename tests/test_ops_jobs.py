@@ -22,9 +22,8 @@ from temporalio.client import Client
 from casework import metrics, schedules
 from casework.temporal import TemporalSettings
 from cid import jobs
-from cid.db import create_pool
 from tests.cli_support import Casework, cli_environment
-from tests.ops_support import free_port, ops_server, total
+from tests.ops_support import free_port, ops_server, own_cid_of, total
 from local_stack.polling import until
 from worker.service import serve
 
@@ -39,15 +38,8 @@ async def ops_env():  # noqa: ANN201
 
 @pytest.fixture(scope="module")
 async def own_cid(database_url: str) -> AsyncIterator[tuple[str, asyncpg.Pool]]:
-    from bench.scale import drop_database, fresh_database
-    from cid.db import migrate_dsn
-
-    dsn = await fresh_database(database_url, 2)  # <name>_scale_2: this module's counts are its own
-    await migrate_dsn(dsn)
-    pool = await create_pool(dsn, max_size=4)
-    yield dsn, pool
-    await pool.close()
-    await drop_database(database_url, 2)
+    async with own_cid_of(database_url, 2) as cid:  # <name>_scale_2
+        yield cid
 
 
 async def _ours(client: Client) -> list[str]:

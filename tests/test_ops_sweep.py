@@ -21,9 +21,8 @@ from temporalio.client import Client
 
 from bench.sleeping import Sleeper, start_sleeping
 from activities.sweep import REASONS
-from cid.db import create_pool
 from tests.cli_support import Casework, cli_environment
-from tests.ops_support import listed, ops_server
+from tests.ops_support import listed, ops_server, own_cid_of
 
 NAME = "Zbigniew Qwertyukowski"
 STAGE, TEAM = "B-first-actions", "CC EEA Team"
@@ -37,16 +36,8 @@ async def ops_env():  # noqa: ANN201
 
 @pytest.fixture(scope="module")
 async def own_cid(database_url: str) -> AsyncIterator[tuple[str, asyncpg.Pool]]:
-    """A CID of this module's own, migrated (the session's CID holds other tests' open cases)."""
-    from bench.scale import drop_database, fresh_database
-    from cid.db import migrate_dsn
-
-    dsn = await fresh_database(database_url, 1)  # <name>_scale_1
-    await migrate_dsn(dsn)
-    pool = await create_pool(dsn, max_size=4)
-    yield dsn, pool
-    await pool.close()
-    await drop_database(database_url, 1)
+    async with own_cid_of(database_url, 1) as cid:  # <name>_scale_1
+        yield cid
 
 
 async def _case(pool: asyncpg.Pool, case_id: str, *, stage: str = STAGE, status: str = "open",

@@ -9,7 +9,7 @@ from typing import Any
 
 from casework import rules
 from casework.referral import DISCLOSABLE_PURPOSE
-from tests.support import PURSUIT_FACTORS, Case, days, eventually, to_consideration, unique_ref
+from tests.support import PURSUIT_FACTORS, Case, days, eventually, not_pursued_to_closure, to_consideration, unique_ref
 from tests.test_process_dormancy import to_dormant
 
 CRIMINAL_PROCEEDINGS = "Request for criminal proceedings"
@@ -43,16 +43,7 @@ def shown_without_personal(rows: list[dict[str, Any]], *values: str) -> None:
 async def test_not_pursued_walk_records_each_decision_R01_R02_R04_R06_R10_R21_R23_R33_R41_R43_R47_R50_R51_R52(start):
     name = f"Jan Kowalski {unique_ref()}"
     case = await start(name=name, nationalities=["NG"], whereabouts={"status": "confirmed_address"})
-    await case.complete("allocate_case_owner", "allocated", case_owner="co.smith")
-    await case.complete("offending_history_check", "full_history_on_pnc")
-    await case.complete("police_contact", "no_pending_prosecution")
-    await case.complete("detention_decision", "unsuitable", actor="co.smith", reason="medical")
-    await case.complete("pursuit_decision", "pursue", **PURSUIT_FACTORS)
-    await case.wait_for(lambda v: v.notice_served_at is not None)
-    await case.representations()
-    await case.complete("consideration_decision", "not_pursue", actor="co.smith", reason="Article 8")
-    await case.complete("director_decision", "agree", actor="director.cc", reason="agree")
-    await case.complete("removals_consideration", "resides_lawfully", actor="co.smith", reason="considered")
+    await not_pursued_to_closure(case)
     assert await case.handle.result() == rules.OUTCOME_NOT_PURSUED
 
     rows = await decisions(case)
