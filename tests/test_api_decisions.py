@@ -8,7 +8,7 @@ import uuid
 import asyncpg
 
 from tests.api_support import ApiStack
-from tests.support import not_pursued_to_closure, unique_ref
+from tests.support import eventually, not_pursued_to_closure, unique_ref
 
 #: The decisions of a not-pursued case, referral to closure, in the order taken.
 WALK = ["R01", "R02", "R12", "R04", "R06", "R10", "R21", "R23", "R33", "R41", "R43", "R47", "R50", "R51", "R52"]
@@ -74,6 +74,7 @@ async def test_only_auditors_read_every_decision_a_refusal_is_403_and_recorded(a
 async def test_a_case_outside_the_callers_scope_has_no_timeline_404(start, api: ApiStack) -> None:
     """As GET /cases/{id}: a case the caller may not see is answered as one that does not exist."""
     case = await start(nationalities=["NG"])  # not EEA: not cw.ben's team's case
+    await eventually(case, "SELECT team IS NOT NULL FROM cases WHERE id = $1")  # routed (R06): cw.cara's team's now
     hidden = await api.call("GET", f"/cases/{case.id}/timeline", "cw.ben")
     missing = await api.call("GET", "/cases/acro-case-NO-SUCH-CASE/timeline", "cw.ben")
     assert (hidden.status_code, missing.status_code) == (404, 404), (hidden.text, missing.text)
