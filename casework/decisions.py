@@ -130,6 +130,11 @@ def _why(d: Decision) -> str:
     return "; ".join(f.shown for f in d.facts if f.shown)
 
 
+#: The outcome of a rule that asks another team or agency for something (R13 the marker,
+#: R23 a further ACRO check, R45 ICE to detain): the workflow acts on it by this name.
+REQUESTED = "requested"
+
+
 def _t(outcomes: Mapping[str, str], *, why: bool = True) -> Template:
     """A template whose sentence is the outcome's words, a dash, and the facts shown."""
     def render(d: Decision) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Iterable, Sequence
 
-from casework.decisions import Decision, Fact, Source
+from casework.decisions import REQUESTED, Decision, Fact, Source
 from casework.referral import DISCLOSABLE_PURPOSE, Certificate, Referral, WhereaboutsStatus  # noqa: F401 (the workflow reads DISCLOSABLE_PURPOSE here)
 
 
@@ -195,7 +195,7 @@ def must_request_ice_detention(
 ) -> bool:
     """R45: not detained, decision to deport, address known, no in-country right of appeal."""
     return ice_detention_decision(detained=detained, decided_to_deport=decided_to_deport, address_known=address_known,
-                                  in_country_right_of_appeal=in_country_right_of_appeal).outcome == "requested"
+                                  in_country_right_of_appeal=in_country_right_of_appeal).outcome == REQUESTED
 
 
 def ice_detention_decision(
@@ -212,7 +212,7 @@ def ice_detention_decision(
     )
     facts = tuple(Fact(name, held, Source.TASK, yes if held else f"failed: {no}", by=by)
                   for name, held, yes, no in conditions)
-    return Decision("R45", "requested" if all(f.value for f in facts) else "not_requested", facts)
+    return Decision("R45", REQUESTED if all(f.value for f in facts) else "not_requested", facts)
 
 
 def is_most_serious(categories: Iterable[str], most_serious: frozenset[str]) -> bool:
@@ -233,12 +233,12 @@ def exclusion_decision(categories: Iterable[str], most_serious: frozenset[str]) 
 
 def needs_further_acro_check(evidence_left_and_offended: bool) -> bool:
     """R23: a further ACRO check only on evidence of leaving the UK and offending since."""
-    return further_check_decision(evidence_left_and_offended).outcome == "requested"
+    return further_check_decision(evidence_left_and_offended).outcome == REQUESTED
 
 
 def further_check_decision(evidence_left_and_offended: bool, *, by: str | None = None) -> Decision:
     """R23 as a decision: the evidence recorded by the offending-history check."""
-    return Decision("R23", "requested" if evidence_left_and_offended else "not_needed", (
+    return Decision("R23", REQUESTED if evidence_left_and_offended else "not_needed", (
         Fact("evidence_left_and_offended", evidence_left_and_offended, Source.TASK,
              "evidence of leaving the UK and offending since" if evidence_left_and_offended
              else "no evidence of leaving the UK and offending since", by=by),))
@@ -424,7 +424,7 @@ def left_uk_decision(outcome: str, by: str | None) -> Decision:
 
 def marker_decision(outcome: str, by: str | None) -> Decision:
     """R13: likely in the UK and not located: ICD.5079 for a wanted/missing marker."""
-    return Decision("R13", "requested", (_given("nbtc_check", outcome, f"NBTC check: {outcome}", by),))
+    return Decision("R13", REQUESTED, (_given("nbtc_check", outcome, f"NBTC check: {outcome}", by),))
 
 
 def dormant_decision(outcome: str, by: str | None) -> Decision:

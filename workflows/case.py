@@ -19,6 +19,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.contract import CaseActivityContract as A
     from casework import keys, metrics, refusals, rules
+    from casework.decisions import REQUESTED
     from casework import records as r
     from casework.case import (
         CaseInput, CaseState, CaseView, CertificateReceived, EventDelivery, EventReceipt, EventResult, LeftUk,
@@ -195,7 +196,7 @@ class CaseWorkflow:
             await self.record.message("acro-request-r23", Recipient.ACRO, "ACRO certificate request",
                                       {"purpose": rules.DISCLOSABLE_PURPOSE})
         elif (await self.record.decide("further-check", rules.further_check_decision(
-                history.details.get("evidence_left_and_offended", False), by=history.actor))).outcome == "requested":
+                history.details.get("evidence_left_and_offended", False), by=history.actor))).outcome == REQUESTED:
             await self.record.message("acro-further-check", Recipient.ACRO, "ACRO further overseas check",
                                       {"reason": "evidence of leaving the UK and offending since the referral"})
         police = await self.tasks.done("police_contact")  # R24/R25
@@ -252,7 +253,7 @@ class CaseWorkflow:
             in_country_right_of_appeal=decision.details["in_country_right_of_appeal"],
             by=decision.actor,
         ))
-        if ice.outcome == "requested":
+        if ice.outcome == REQUESTED:
             await self.record.message("ice-detention-request", Recipient.ICE, "ICE detention request",
                                       {"reason": "decision to deport; address known; no in-country right of appeal"})
         await self.tasks.done("deportation_enforcement")
