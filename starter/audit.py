@@ -10,7 +10,7 @@ from typing import Optional
 import typer
 
 from starter import api_client
-from starter.output import Column, console, emit, print_json, when
+from starter.output import Column, emit_page, when
 from starter.views import CSV_OPTION, JSON_OPTION, LIMIT_MAX
 
 DECISION_COLUMNS = (
@@ -33,11 +33,6 @@ def audit(
     page = api_client.run(lambda api: api.audit_decisions(case_id=case, rule=rule, actor=actor,
                                                           since=since.replace(tzinfo=timezone.utc).isoformat() if since else None,
                                                           after=after, limit=limit))
-    if json_out:
-        return print_json(page)
-    rows = [d.model_dump() for d in page.decisions]
-    if csv_out or rows:
-        emit("Decisions (oldest first)", DECISION_COLUMNS, rows, csv_out=csv_out)
-    if not csv_out:
-        more = f"; next page: --after {page.next_after}" if len(rows) == limit else ""
-        console.print(f"{len(rows)} decision(s){more}" if rows else "No decisions match.", markup=False, soft_wrap=True)
+    emit_page(page, "Decisions (oldest first)", DECISION_COLUMNS, [d.model_dump() for d in page.decisions],
+              what="decision(s)", none="No decisions match.", json_out=json_out, csv_out=csv_out,
+              more=f"; next page: --after {page.next_after}" if len(page.decisions) == limit else "")

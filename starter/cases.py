@@ -17,7 +17,7 @@ from access.policy import Purpose
 from api.schemas import CaseDetail, DecisionPage, PersonalData, PersonalDataRequest, TimelinePage
 from starter import api_client
 from starter.exits import CliError, Exit
-from starter.output import Column, console, emit, listing, print_json, when
+from starter.output import Column, console, emit_page, listing, print_json, when
 from starter.views import (CASE_ARGUMENT, CASE_COLUMNS, CSV_OPTION, JSON_OPTION, LIMIT_MAX, TASK_COLUMNS, StageChoice,
                            case_id_from, one_stage, summarise)
 
@@ -35,14 +35,9 @@ def cases(
     """List the cases you may see, newest first (no personal data)."""
     page = api_client.run(lambda api: api.cases(stage=one_stage(stage), team=team, owner=owner, overdue=overdue,
                                                 limit=limit, cursor=cursor))
-    if json_out:
-        return print_json(page)
-    rows = [c.model_dump() for c in page.cases]
-    if csv_out or rows:
-        emit("Cases (newest first)", CASE_COLUMNS, rows, csv_out=csv_out)
-    if not csv_out:
-        more = f"; next page: --cursor {page.next_cursor}" if page.next_cursor else ""
-        console.print(f"{len(rows)} case(s){more}" if rows else "No cases match.", markup=False, soft_wrap=True)
+    emit_page(page, "Cases (newest first)", CASE_COLUMNS, [c.model_dump() for c in page.cases],
+              what="case(s)", none="No cases match.", json_out=json_out, csv_out=csv_out,
+              more=f"; next page: --cursor {page.next_cursor}" if page.next_cursor else "")
 
 
 def show(

@@ -142,3 +142,15 @@ def emit(title: str | None, columns: Sequence[Column], rows: Sequence[Mapping[st
         print_csv([*columns, *rest], rows)
     else:
         console.print(listing(title, columns, rows))
+
+
+def emit_page(page: Any, title: str, columns: Sequence[Column], rows: Sequence[Mapping[str, Any]], *,
+              what: str, none: str, more: str, json_out: bool, csv_out: bool) -> None:
+    """One page of a listing: the API's document (``--json``), or the listing and a line
+    counting ``what`` with ``more`` (how to ask for the next page), or ``none`` when empty."""
+    if json_out:
+        return print_json(page)
+    if csv_out or rows:
+        emit(title, columns, rows, csv_out=csv_out)
+    if not csv_out:
+        console.print(f"{len(rows)} {what}{more}" if rows else none, markup=False, soft_wrap=True)

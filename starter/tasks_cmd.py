@@ -18,7 +18,7 @@ from api.schemas import CompletionOut, Held, LegalOutcome, TaskDetail
 from starter import api_client
 from starter.api_client import ApiClient
 from starter.exits import CliError, Exit
-from starter.output import Column, console, emit, listing, print_json, when
+from starter.output import Column, console, emit_page, listing, print_json, when
 from starter.views import CSV_OPTION, JSON_OPTION, LIMIT_MAX, TASK_ARGUMENT, TASK_COLUMNS, case_id_from, summarise
 
 _DETAIL_KEY = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
@@ -40,14 +40,9 @@ def tasks(
     case_id = case_id_from(case) if case else None
     page = api_client.run(lambda api: api.tasks(team=team, overdue=overdue, assignee=assignee, mine=mine, kind=kind,
                                                 case_id=case_id, limit=limit, cursor=cursor))
-    if json_out:
-        return print_json(page)
-    rows = [t.model_dump() for t in page.tasks]
-    if csv_out or rows:
-        emit("Open tasks (soonest due first)", TASK_COLUMNS, rows, csv_out=csv_out)
-    if not csv_out:
-        more = f"; more with --cursor {page.next_cursor}" if page.next_cursor else ""
-        console.print(f"{len(rows)} open task(s){more}" if rows else "No open tasks match.", markup=False, soft_wrap=True)
+    emit_page(page, "Open tasks (soonest due first)", TASK_COLUMNS, [t.model_dump() for t in page.tasks],
+              what="open task(s)", none="No open tasks match.", json_out=json_out, csv_out=csv_out,
+              more=f"; more with --cursor {page.next_cursor}" if page.next_cursor else "")
 
 
 def task(task: str = TASK_ARGUMENT, json_out: bool = JSON_OPTION) -> None:
