@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import asyncpg
 import pytest
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
@@ -22,7 +22,8 @@ from casework import search
 from casework.binaries import temporal_cli
 from casework.case import case_id_for
 from casework.temporal import data_converter
-from tests.api_support import serving_api
+from local_stack.polling import until
+from tests.api_support import ApiStack, serving_api
 from tests.support import referral_data, running_worker
 from workflows.continuing import CONTINUING_AS_NEW
 
@@ -36,12 +37,16 @@ async def one_update_env() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
-async def _until(pool: asyncpg.Pool, sql: str, *args: object, timeout: float = 60) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not await pool.fetchval(sql, *args):
-        assert loop.time() < end, f"timed out waiting for: {sql} {args}"
-        await asyncio.sleep(0.1)
+async def _case_at_its_nbtc_check(api: ApiStack, client: Client, worker_pool: asyncpg.Pool, pool: asyncpg.Pool,
+                                  queue: str) -> str:
+    """A referral through the API, its case waiting on the NBTC check (R10); then no worker."""
+    data = referral_data()
+    case_id = case_id_for(data["acro_reference"])
+    async with running_worker(client, worker_pool, queue):
+        assert (await api.call("POST", "/referrals", "acro", json=data)).status_code == 201
+        await until(lambda: pool.fetchval("SELECT 1 FROM tasks WHERE case_id = $1 AND kind = 'nbtc_check'", case_id),
+                    "the case's NBTC check", 60, 0.1)
+    return case_id
 
 
 async def test_updates_in_flight_at_the_limit_are_503_with_retry_after_and_nothing_is_lost(
@@ -51,11 +56,7 @@ async def test_updates_in_flight_at_the_limit_are_503_with_retry_after_and_nothi
     client = one_update_env.client
     queue = f"statuses-{uuid.uuid4().hex[:8]}"
     async with serving_api(client, queue, database_url) as api:
-        data = referral_data()
-        case_id = case_id_for(data["acro_reference"])
-        async with running_worker(client, worker_pool, queue):
-            assert (await api.call("POST", "/referrals", "acro", json=data)).status_code == 201
-            await _until(pool, "SELECT 1 FROM tasks WHERE case_id = $1 AND kind = 'nbtc_check'", case_id)
+        case_id = await _case_at_its_nbtc_check(api, client, worker_pool, pool, queue)
         # The worker is down (a deploy): the first message waits in flight, the second meets the limit.
         path = f"/cases/{case_id}/events/located"
         first = asyncio.create_task(api.call("POST", path, "ice-system", json={"event_id": "first", "custody": "confirmed_address"}))
@@ -89,11 +90,7 @@ async def test_a_workflow_task_failing_and_retried_is_503_not_a_refusal(
     client = one_update_env.client
     queue = f"statuses-{uuid.uuid4().hex[:8]}"
     async with serving_api(client, queue, database_url) as api:
-        data = referral_data()
-        case_id = case_id_for(data["acro_reference"])
-        async with running_worker(client, worker_pool, queue):
-            assert (await api.call("POST", "/referrals", "acro", json=data)).status_code == 201
-            await _until(pool, "SELECT 1 FROM tasks WHERE case_id = $1 AND kind = 'nbtc_check'", case_id)
+        case_id = await _case_at_its_nbtc_check(api, client, worker_pool, pool, queue)
         async with running_worker(await wrong_key_client(client), worker_pool, queue):
             answer = await api.call("POST", f"/cases/{case_id}/events/located", "ice-system",
                                     json={"event_id": "during-rotation", "custody": "confirmed_address"})
